@@ -1,0 +1,23 @@
+/*
+ * Front-end support shared by the command implementations in builder/ and
+ * verifier/ and the two mains.  This is the one part of lib/ that writes
+ * to stderr: it exists so that every command reports an error the same
+ * way, exactly once ("hallmark: cannot open 'x': No such file or directory").
+ */
+#ifndef HALLMARK_CLI_H
+#define HALLMARK_CLI_H
+
+#include "hallmark/error.h"
+
+/* Program name for messages ("hallmark" or "hallmark-verify"). */
+extern const char *hm_cli_prog;
+
+/* Print "PROG: MESSAGE" for err and return its exit code (2 or 3). */
+int hm_cli_error(const struct hm_error *err);
+/* Print "PROG: FMT..." and return 2 (usage and other front-end errors). */
+int hm_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A command: argv[0] is the command name; returns the exit code. */
+typedef int (*hm_cmd_fn)(int argc, char **argv);
+
+#endif

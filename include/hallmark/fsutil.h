@@ -1,0 +1,48 @@
+/*
+ * Files that appear atomically: written to a temporary name in the same
+ * folder, fsynced, then renamed over the final name (and the folder
+ * fsynced).  Until commit, nothing exists at the final name; abort or a
+ * crash leaves at most a ".NAME.tmp-XXXXXX" file behind, never a partial
+ * output at its final name.
+ */
+#ifndef HALLMARK_FSUTIL_H
+#define HALLMARK_FSUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "hallmark/error.h"
+
+struct hm_atomic;
+
+/*
+ * Start writing path.  mode is the new file's mode (umask is not applied).
+ * Unless replace, an existing file at path is an error now and at commit.
+ */
+int hm_atomic_open(const char *path, unsigned mode, bool replace,
+		   struct hm_atomic **ret, struct hm_error *err);
+/* The descriptor to write to (owned by the handle). */
+int hm_atomic_fd(const struct hm_atomic *a);
+int hm_atomic_write(struct hm_atomic *a, const void *data, size_t len,
+		    struct hm_error *err);
+/* fsync, rename into place, fsync the folder; frees a. */
+int hm_atomic_commit(struct hm_atomic *a, struct hm_error *err);
+/* Remove the temporary file; frees a; accepts NULL. */
+void hm_atomic_abort(struct hm_atomic *a);
+
+/* Whole buffer in one go. */
+int hm_write_file_atomic(const char *path, const void *data, size_t len,
+			 unsigned mode, bool replace, struct hm_error *err);
+
+/*
+ * Read a whole small file (at most max bytes, else HM_ERR_LIMIT), with
+ * O_NOFOLLOW off (user-named files may be symlinks) and O_CLOEXEC.
+ * The result is NUL-terminated; free() it.
+ */
+int hm_read_file(const char *path, size_t max, char **ret, size_t *ret_len,
+		 struct hm_error *err);
+
+/* write(2) all of it, retrying on EINTR / short writes. 0 or -errno. */
+int hm_write_all(int fd, const void *data, size_t len);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * Named limits on every size that comes from untrusted input.
+ *
+ * A limit exceeded is an HM_ERR_LIMIT error naming the limit, never a
+ * truncation.  They are generous for real systems and small enough that a
+ * hostile input cannot exhaust memory.
+ */
+#ifndef HALLMARK_LIMITS_H
+#define HALLMARK_LIMITS_H
+
+/* Raw bytes of one path inside an image (deeper than PATH_MAX is fine). */
+#define HM_LIMIT_PATH_BYTES        (64u * 1024)
+/* Directory depth of a tree. */
+#define HM_LIMIT_DEPTH             4096u
+/* Raw bytes of a symlink target. */
+#define HM_LIMIT_TARGET_BYTES      (64u * 1024)
+/* xattrs on one entry, the bytes of one name, of one value, of all values. */
+#define HM_LIMIT_XATTRS            256u
+#define HM_LIMIT_XATTR_NAME_BYTES  255u
+#define HM_LIMIT_XATTR_VALUE_BYTES (64u * 1024)
+#define HM_LIMIT_XATTR_TOTAL_BYTES (256u * 1024)
+/* One manifest line (escaping can quadruple a path), the whole file. */
+#define HM_LIMIT_MANIFEST_LINE     (1024u * 1024)
+#define HM_LIMIT_MANIFEST_BYTES    (8ull * 1024 * 1024 * 1024)
+#define HM_LIMIT_MANIFEST_ENTRIES  (100ull * 1000 * 1000)
+/* Image name in a manifest header. */
+#define HM_LIMIT_NAME_BYTES        128u
+/* Small text files: signatures, public keys, private keys, passphrases. */
+#define HM_LIMIT_SIGFILE_BYTES     4096u
+#define HM_LIMIT_KEYFILE_BYTES     (16u * 1024)
+#define HM_LIMIT_PASSPHRASE_BYTES  1024u
+/* Policy and template YAML files, and their nesting. */
+#define HM_LIMIT_YAML_BYTES        (4u * 1024 * 1024)
+#define HM_LIMIT_YAML_DEPTH        32u
+#define HM_LIMIT_POLICY_GLOBS      10000u
+#define HM_LIMIT_GLOB_BYTES        4096u
+/* Names in one directory that a scan holds at once. */
+#define HM_LIMIT_DIR_ENTRIES       (10u * 1000 * 1000)
+
+#endif

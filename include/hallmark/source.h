@@ -1,0 +1,76 @@
+/*
+ * Sources: anything that yields a tree as a stream of entries in canonical
+ * order (hm_path_cmp).  A directory, a tar stream, an OCI image, a disk
+ * image and a manifest are all sources; compare and the manifest writer
+ * consume them without knowing which.
+ */
+#ifndef HALLMARK_SOURCE_H
+#define HALLMARK_SOURCE_H
+
+#include <stdbool.h>
+
+#include "hallmark/entry.h"
+#include "hallmark/error.h"
+
+struct hm_source;
+
+struct hm_source_ops {
+	const char *kind;   /* "dir", "tar", "oci", "manifest", ... */
+	/* 1 and *ret set: an entry, borrowed until the next call or free.
+	 * 0: end of the tree.  <0: error in err (the source is then done). */
+	int (*next)(struct hm_source *src, const struct hm_entry **ret,
+		    struct hm_error *err);
+	void (*free)(struct hm_source *src);
+};
+
+/* Embed as the first member of a concrete source. */
+struct hm_source {
+	const struct hm_source_ops *ops;
+};
+
+int hm_source_next(struct hm_source *src, const struct hm_entry **ret,
+		   struct hm_error *err);
+void hm_source_free(struct hm_source *src);       /* accepts NULL */
+
+/*
+ * What a consumer may tell a source in advance, so that it does not hash
+ * or descend into what will be ignored anyway.  Returning true from
+ * skip_subtree for a directory path omits everything below it (the
+ * directory entry itself is still yielded); skip_entry omits one entry.
+ * Both may be NULL.
+ */
+struct hm_source_filter {
+	bool (*skip_entry)(void *ctx, const char *path, size_t len);
+	bool (*skip_subtree)(void *ctx, const char *path, size_t len);
+	void *ctx;
+};
+
+struct hm_scan_options {
+	unsigned threads;            /* hashing workers; 0 = number of CPUs */
+	struct hm_source_filter filter;
+};
+
+/*
+ * A live directory tree rooted at path, walked relative to directory fds
+ * with O_NOFOLLOW, never opening FIFOs or devices, not crossing mount
+ * points (they are yielded with HM_ENTRY_MOUNTPOINT and not descended),
+ * hashing files on worker threads.  Entries are yielded in canonical order
+ * with paths relative to the root ("/" is path itself).  Per-entry
+ * problems (permission denied, changed while hashed) are flags on the
+ * entry, never silent skips; only problems with the root itself or
+ * resource exhaustion are errors.
+ */
+int hm_source_dir_open(const char *path, const struct hm_scan_options *opt,
+		       struct hm_source **ret, struct hm_error *err);
+
+/*
+ * Open a TARGET as the CLI names it: "dir:PATH", "tar:FILE", "tar:-",
+ * "oci:FILE", "oci-dir:PATH", or a bare path that is a directory.
+ * Kinds this build cannot open (e.g. "disk:" in hallmark-verify) give
+ * HM_ERR_USAGE with a message saying so.
+ */
+int hm_source_open_target(const char *target,
+			  const struct hm_scan_options *opt,
+			  struct hm_source **ret, struct hm_error *err);
+
+#endif

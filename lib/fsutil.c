@@ -1,0 +1,254 @@
+/*
+ * Atomic output files and small-file reading.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hallmark/fsutil.h"
+
+struct hm_atomic {
+	char *path;
+	char *tmp;
+	int fd;
+	bool replace;
+};
+
+int hm_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static char *dir_of(const char *path)
+{
+	char *copy = strdup(path), *d;
+
+	if (!copy)
+		return NULL;
+	d = strdup(dirname(copy));
+	free(copy);
+	return d;
+}
+
+int hm_atomic_open(const char *path, unsigned mode, bool replace,
+		   struct hm_atomic **ret, struct hm_error *err)
+{
+	struct hm_atomic *a;
+	char *copy = NULL;
+	const char *base;
+	char *dir = NULL;
+	struct stat st;
+	int r;
+
+	if (!replace && lstat(path, &st) == 0)
+		return hm_error_set(err, HM_ERR_IO, EEXIST,
+				    "cannot write '%s'", path);
+	a = calloc(1, sizeof(*a));
+	copy = strdup(path);
+	dir = dir_of(path);
+	if (!a || !copy || !dir) {
+		r = hm_error_nomem(err);
+		goto fail;
+	}
+	base = basename(copy);
+	a->fd = -1;
+	a->replace = replace;
+	a->path = strdup(path);
+	if (!a->path || asprintf(&a->tmp, "%s/.%s.tmp-XXXXXX", dir, base) < 0) {
+		a->tmp = NULL;
+		r = hm_error_nomem(err);
+		goto fail;
+	}
+	a->fd = mkostemp(a->tmp, O_CLOEXEC);
+	if (a->fd < 0) {
+		r = hm_error_set(err, HM_ERR_IO, errno, "cannot create a file in '%s'", dir);
+		free(a->tmp);
+		a->tmp = NULL;
+		goto fail;
+	}
+	if (fchmod(a->fd, mode & 07777) < 0) {
+		r = hm_error_set(err, HM_ERR_IO, errno, "cannot set the mode of '%s'", a->tmp);
+		goto fail;
+	}
+	free(copy);
+	free(dir);
+	*ret = a;
+	return 0;
+fail:
+	free(copy);
+	free(dir);
+	hm_atomic_abort(a);
+	return r;
+}
+
+int hm_atomic_fd(const struct hm_atomic *a)
+{
+	return a->fd;
+}
+
+int hm_atomic_write(struct hm_atomic *a, const void *data, size_t len,
+		    struct hm_error *err)
+{
+	int r = hm_write_all(a->fd, data, len);
+
+	if (r < 0)
+		return hm_error_set(err, HM_ERR_IO, -r, "cannot write '%s'", a->path);
+	return 0;
+}
+
+int hm_atomic_commit(struct hm_atomic *a, struct hm_error *err)
+{
+	char *dir = NULL;
+	int r = 0, dfd;
+
+	if (fsync(a->fd) < 0) {
+		r = hm_error_set(err, HM_ERR_IO, errno, "cannot write '%s'", a->path);
+		goto out;
+	}
+	if (close(a->fd) < 0) {
+		a->fd = -1;
+		r = hm_error_set(err, HM_ERR_IO, errno, "cannot write '%s'", a->path);
+		goto out;
+	}
+	a->fd = -1;
+	if (a->replace) {
+		if (rename(a->tmp, a->path) < 0) {
+			r = hm_error_set(err, HM_ERR_IO, errno, "cannot write '%s'", a->path);
+			goto out;
+		}
+	} else {
+		/* link() fails if the name was taken meanwhile; rename would not. */
+		if (link(a->tmp, a->path) < 0) {
+			r = hm_error_set(err, HM_ERR_IO, errno, "cannot write '%s'", a->path);
+			goto out;
+		}
+		unlink(a->tmp);
+	}
+	free(a->tmp);
+	a->tmp = NULL;
+	dir = dir_of(a->path);
+	if (dir && (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+out:
+	free(dir);
+	hm_atomic_abort(a);
+	return r;
+}
+
+void hm_atomic_abort(struct hm_atomic *a)
+{
+	if (!a)
+		return;
+	if (a->fd >= 0)
+		close(a->fd);
+	if (a->tmp)
+		unlink(a->tmp);
+	free(a->tmp);
+	free(a->path);
+	free(a);
+}
+
+int hm_write_file_atomic(const char *path, const void *data, size_t len,
+			 unsigned mode, bool replace, struct hm_error *err)
+{
+	struct hm_atomic *a;
+	int r;
+
+	r = hm_atomic_open(path, mode, replace, &a, err);
+	if (r < 0)
+		return r;
+	r = hm_atomic_write(a, data, len, err);
+	if (r < 0) {
+		hm_atomic_abort(a);
+		return r;
+	}
+	return hm_atomic_commit(a, err);
+}
+
+int hm_read_file(const char *path, size_t max, char **ret, size_t *ret_len,
+		 struct hm_error *err)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = NULL, *p;
+	int fd, r = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return hm_error_set(err, HM_ERR_IO, errno, "cannot open '%s'", path);
+	{
+		struct stat st;
+
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			r = hm_error_set(err, HM_ERR_INPUT, 0,
+					 "'%s' is not a regular file", path);
+			goto out;
+		}
+	}
+	buf = malloc(cap);
+	if (!buf) {
+		r = hm_error_nomem(err);
+		goto out;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (len + 1 >= cap) {
+			if (cap > max + 1) {
+				r = hm_error_set(err, HM_ERR_LIMIT, 0,
+						 "'%s' is larger than %zu bytes", path, max);
+				goto out;
+			}
+			cap *= 2;
+			p = realloc(buf, cap);
+			if (!p) {
+				r = hm_error_nomem(err);
+				goto out;
+			}
+			buf = p;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = hm_error_set(err, HM_ERR_IO, errno, "cannot read '%s'", path);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max) {
+			r = hm_error_set(err, HM_ERR_LIMIT, 0,
+					 "'%s' is larger than %zu bytes", path, max);
+			goto out;
+		}
+	}
+	buf[len] = '\0';
+	*ret = buf;
+	buf = NULL;
+	if (ret_len)
+		*ret_len = len;
+out:
+	free(buf);
+	close(fd);
+	return r;
+}

@@ -1,0 +1,42 @@
+/*
+ * Source dispatch: the generic calls and the TARGET syntax of the CLI.
+ */
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hallmark/source.h"
+
+int hm_source_next(struct hm_source *src, const struct hm_entry **ret,
+		   struct hm_error *err)
+{
+	return src->ops->next(src, ret, err);
+}
+
+void hm_source_free(struct hm_source *src)
+{
+	if (src)
+		src->ops->free(src);
+}
+
+int hm_source_open_target(const char *target,
+			  const struct hm_scan_options *opt,
+			  struct hm_source **ret, struct hm_error *err)
+{
+	const char *colon = strchr(target, ':');
+	struct stat st;
+
+	if (strncmp(target, "dir:", 4) == 0)
+		return hm_source_dir_open(target + 4, opt, ret, err);
+	if (colon && (strncmp(target, "tar:", 4) == 0 ||
+		      strncmp(target, "oci:", 4) == 0 ||
+		      strncmp(target, "oci-dir:", 8) == 0 ||
+		      strncmp(target, "disk:", 5) == 0))
+		return hm_error_set(err, HM_ERR_USAGE, 0,
+				    "target kind '%.*s:' is not supported by this build",
+				    (int)(colon - target), target);
+	if (stat(target, &st) == 0 && S_ISDIR(st.st_mode))
+		return hm_source_dir_open(target, opt, ret, err);
+	return hm_error_set(err, HM_ERR_USAGE, 0,
+			    "cannot tell the kind of target '%s': use dir:, tar:, oci:, oci-dir: or disk:",
+			    target);
+}

@@ -1,0 +1,64 @@
+#!/bin/sh
+# The whole suite: unit tests, CLI tests, fuzz-corpus replay.
+# Environment: HM_BUILD (build folder), HM_BIN (folder of the programs).
+# Ends with "N passed, N failed[, N skipped]"; exit 1 if anything failed.
+# HM_SLOW=0 skips the slow tier (appliance and boot tests).
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+HM_BUILD=${HM_BUILD:-build}
+HM_BIN=${HM_BIN:-bin/}
+case $HM_BUILD in /*) ;; *) HM_BUILD=$top/$HM_BUILD ;; esac
+case $HM_BIN in /*) ;; *) HM_BIN=$top/$HM_BIN ;; esac
+export HM_BUILD HM_BIN HM_TOP=$top
+
+passed=0 failed=0 skipped=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+count() {   # count LOG: add its "N passed, N failed, N skipped" line
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
+	if [ -z "$line" ]; then
+		failed=$((failed + 1))
+		return
+	fi
+	p=$(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/')
+	f=$(echo "$line" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')
+	s=$(echo "$line" | sed -nE 's/.*, ([0-9]+) skipped.*/\1/p')
+	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + ${s:-0}))
+}
+
+echo "== unit tests"
+for t in "$HM_BUILD"/tests/unit/test_*; do
+	[ -x "$t" ] || continue
+	case $t in *.o|*.d) continue ;; esac
+	"$t" >"$log" 2>&1
+	rc=$?
+	grep -v '^ok ' "$log" | sed "s|^|$(basename "$t"): |"
+	count "$log"
+	[ $rc -eq 0 ] || grep -q 'failed' "$log" || failed=$((failed + 1))
+done
+
+echo "== fuzz corpus replay"
+for t in "$HM_BUILD"/tests/fuzz/fuzz_*; do
+	[ -x "$t" ] || continue
+	case $t in *.o|*.d) continue ;; esac
+	name=$(basename "$t"); name=${name#fuzz_}
+	if [ -d "$top/tests/fuzz/corpus/$name" ]; then
+		"$t" "$top/tests/fuzz/corpus/$name" >"$log" 2>&1
+		count "$log"
+		grep -E '^not ok' "$log" || true
+	fi
+done
+
+echo "== CLI tests"
+for t in "$top"/tests/cli/t[0-9][0-9][0-9][0-9]-*.sh; do
+	[ -f "$t" ] || continue
+	sh "$t" >"$log" 2>&1
+	rc=$?
+	grep -Ev '^ok ' "$log" | grep -Ev '^[0-9]+ passed' | sed "s|^|$(basename "$t"): |"
+	count "$log"
+	[ $rc -eq 0 ] || grep -q ' failed' "$log" || failed=$((failed + 1))
+done
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
