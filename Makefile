@@ -48,7 +48,7 @@ ifneq ($(O),build)
 BINS := $(O)/bin/hallmark $(O)/bin/hallmark-verify
 endif
 
-.PHONY: all check unit cli fuzz-replay asan install clean
+.PHONY: all check unit asan install clean demo bench
 all: $(BINS)
 
 $(O)/%.o: %.c
@@ -82,6 +82,13 @@ check: all $(UNIT_BIN) $(FUZZ_BIN)
 asan:
 	$(MAKE) O=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
 	    SAN='-fsanitize=address,undefined -fno-sanitize-recover=undefined' check
+
+# The main job: a real Debian root, signed, verified, tampered with, drift caught.
+demo: all
+	tests/demo.sh
+
+bench: all
+	bench/run.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1

@@ -2,9 +2,9 @@
  * Verification policy (docs/policy-format.md): which paths are not compared
  * at all, which may change content, and where new entries may appear.
  *
- *   ignore:     [/proc/**, /tmp/**]
- *   may_change: [/etc/machine-id, /etc/ssh/ssh_host_*]
- *   may_add:    [/opt/app/**]
+ *   ignore:     [ /proc/ **, /tmp/ ** ]      (written without the spaces;
+ *   may_change: [/etc/machine-id]              a C comment cannot hold them)
+ *   may_add:    [ /opt/app/ ** ]
  *
  * Globs match whole image paths: '*' any bytes within one component, '?'
  * one byte other than '/', '[...]' a byte class ('!' or '^' negates, ranges),
@@ -44,13 +44,16 @@ int hm_policy_add(struct hm_policy *p, enum hm_policy_list list,
 		  const char *glob, struct hm_error *err);
 
 /* Queries.  p may be NULL (strict).  Ignoring a path ignores nothing
- * below it unless a glob also matches those ("/tmp/**" does). */
+ * below it unless a glob also matches those ("/tmp/" "**" does). */
 bool hm_policy_ignored(const struct hm_policy *p, const char *path, size_t len);
 bool hm_policy_may_change(const struct hm_policy *p, const char *path, size_t len);
 bool hm_policy_may_add(const struct hm_policy *p, const char *path, size_t len);
 /* True if every path strictly below dir is ignored (dir/x for any x),
- * so a scan need not descend: e.g. "/tmp/**" for dir "/tmp". */
+ * so a scan need not descend: e.g. "/tmp/" "**" for dir "/tmp". */
 bool hm_policy_ignores_below(const struct hm_policy *p, const char *dir, size_t len);
+/* The same for may_add: every path strictly below dir may be added.  An
+ * added directory is allowed when this holds, since what it holds is. */
+bool hm_policy_may_add_below(const struct hm_policy *p, const char *dir, size_t len);
 
 /* A source filter that skips ignored entries and ignored subtrees. */
 struct hm_source_filter;

@@ -1,0 +1,307 @@
+#!/bin/bash
+# hallmark verify benchmark (issue 2): hallmark verify against AIDE,
+# sha256sum -c and mtree on a real Debian root, the machine's SHA-256 limit,
+# and peak memory on a synthetic tree of 1,000,000 entries.
+#
+# Usage: bench/run.sh [--keep] [--no-1m] [--runs N] [--slow-runs N]
+#   --keep       keep the synthetic 1M-entry tree after the run
+#   --no-1m      skip the 1M-entry part
+#   --runs N     timed runs per fast command (default 5, env RUNS)
+#   --slow-runs N  timed runs for AIDE (default 3, env SLOW_RUNS)
+# Environment:
+#   HM_BENCH_DIR  cache and scratch folder (default /var/tmp/hm-bench)
+#   HALLMARK      the binary to measure (default bin/hallmark of this checkout)
+#
+# Writes bench/results/ (git-ignored): raw hyperfine JSON, summary.txt,
+# env.txt, and profiles.  Needs root (the tree keeps its owners and device
+# nodes), mmdebstrap, aide, mtree (package mtree-netbsd), hyperfine, openssl,
+# GNU time (/usr/bin/time), python3; perf and strace are used if present.
+# Every check command is run once to warm the page cache (hyperfine
+# --warmup 1) and must exit 0; figures are medians.
+
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(dirname "$HERE")
+B=${HM_BENCH_DIR:-/var/tmp/hm-bench}
+HALLMARK=${HALLMARK:-$REPO/bin/hallmark}
+RUNS=${RUNS:-5}
+SLOW_RUNS=${SLOW_RUNS:-3}
+KEEP=0
+DO_1M=1
+RES=$HERE/results
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--keep) KEEP=1 ;;
+	--no-1m) DO_1M=0 ;;
+	--runs) RUNS=$2; shift ;;
+	--slow-runs) SLOW_RUNS=$2; shift ;;
+	-h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+	*) echo "run.sh: unknown option '$1'" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+log() { printf '== %s\n' "$*" >&2; }
+die() { printf 'run.sh: %s\n' "$*" >&2; exit 2; }
+
+[ "$(id -u)" = 0 ] || die "must run as root (tree with owners and device nodes)"
+for t in mmdebstrap aide mtree hyperfine openssl sha256sum python3 tar; do
+	command -v "$t" >/dev/null || die "'$t' not found (apt-get install it)"
+done
+[ -x /usr/bin/time ] || die "'/usr/bin/time' not found (apt-get install time)"
+
+HAVE_HM=1
+if [ ! -x "$HALLMARK" ]; then
+	log "WARNING: '$HALLMARK' not built: measuring the peers only"
+	HAVE_HM=0
+fi
+
+mkdir -p "$B" "$RES"
+rm -f "$RES"/*.json "$RES"/*.txt
+W=$B/work
+rm -rf "$W"
+mkdir -p "$W"
+ROOT=$B/root
+START=$(date +%s)
+
+# ---------------------------------------------------------------- inputs --
+# The Debian root, cached by its inputs (the exact mmdebstrap command).
+MMDEB=(mmdebstrap --variant=minbase
+	--include=systemd,openssh-server,python3,perl,gcc,linux-image-amd64
+	bookworm)
+INPUTS="${MMDEB[*]} OUT.tar"
+if [ -f "$B/root.tar" ] && [ ! -f "$B/root.tar.inputs" ]; then
+	log "adopting existing $B/root.tar (made by: $INPUTS)"
+	printf '%s\n' "$INPUTS" >"$B/root.tar.inputs"
+fi
+if [ ! -f "$B/root.tar" ] || [ "$(cat "$B/root.tar.inputs")" != "$INPUTS" ]; then
+	log "building the Debian root with mmdebstrap (about 3 minutes)"
+	rm -f "$B/root.tar" "$B/root.tar.inputs" "$B/root.tar.tmp"
+	"${MMDEB[@]}" "$B/root.tar.tmp" 2>"$B/mmdebstrap.log" ||
+		die "mmdebstrap failed, see $B/mmdebstrap.log"
+	mv "$B/root.tar.tmp" "$B/root.tar"
+	printf '%s\n' "$INPUTS" >"$B/root.tar.inputs"
+fi
+STAMP="$INPUTS $(stat -c '%s %Y' "$B/root.tar")"
+if [ ! -d "$ROOT" ] || [ "$(cat "$B/root.stamp" 2>/dev/null)" != "$STAMP" ]; then
+	log "extracting root.tar to $ROOT"
+	rm -rf "$ROOT" "$ROOT.tmp" "$B/root.stamp"
+	mkdir "$ROOT.tmp"
+	tar --xattrs --xattrs-include='*' --numeric-owner -xpf "$B/root.tar" -C "$ROOT.tmp"
+	mv "$ROOT.tmp" "$ROOT"
+	printf '%s\n' "$STAMP" >"$B/root.stamp"
+fi
+
+NENT=$(find "$ROOT" | wc -l)
+NREG=$(find "$ROOT" -type f | wc -l)
+BYTES=$(find "$ROOT" -type f -printf '%s\n' | awk '{s+=$1} END {printf "%d", s}')
+if find "$ROOT" -name '*
+*' | grep -q .; then
+	die "a file name in $ROOT contains a newline: the sha256sum list would break"
+fi
+
+# ------------------------------------------------------------ environment --
+{
+	echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+	echo "host: $(uname -srm)"
+	echo "os: $(. /etc/os-release && echo "$PRETTY_NAME")"
+	echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, sha_ni: $(grep -q sha_ni /proc/cpuinfo && echo yes || echo no)"
+	echo "memory: $(free -m | awk '/^Mem:/ {print $2}') MiB"
+	echo "filesystem: $(df -T "$B" | awk 'NR==2 {print $2, $1}')"
+	echo "tree: $ROOT, $NENT entries, $NREG regular files, $BYTES bytes in regular files"
+	echo "aide: $(aide --version 2>&1 | head -1)"
+	echo "mtree: $(dpkg-query -W -f '${Package} ${Version}' mtree-netbsd 2>/dev/null || echo unknown)"
+	echo "coreutils: $(sha256sum --version | head -1)"
+	echo "openssl: $(openssl version)"
+	echo "hyperfine: $(hyperfine --version)"
+	if [ $HAVE_HM = 1 ]; then
+		echo "hallmark: $HALLMARK ($(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null || echo '?'))"
+	fi
+} >"$RES/env.txt"
+cat "$RES/env.txt" >&2
+
+# --------------------------------------------------- preparation (untimed) --
+log "preparing: AIDE database, sha256sum list, mtree spec, hallmark manifest"
+mkdir -p "$W/aide"
+sed -e "s|@@ROOT@@|$ROOT|g" -e "s|@@DB@@|$W/aide|g" "$HERE/aide.conf" >"$W/aide/aide.conf"
+aide --config-check -c "$W/aide/aide.conf" || die "aide rejects $W/aide/aide.conf"
+aide --init -c "$W/aide/aide.conf" >"$W/aide/init.log" || die "aide --init failed"
+mv "$W/aide/aide.db.new" "$W/aide/aide.db"
+
+(cd "$ROOT" && find . -type f -print0 | sort -z | xargs -0 sha256sum) >"$W/sha256.list"
+
+mtree -c -k type,mode,uid,gid,size,link,device,sha256digest -p "$ROOT" >"$W/mtree.spec"
+
+HM_THREADS1=0
+if [ $HAVE_HM = 1 ]; then
+	"$HALLMARK" keygen -o "$W/hm" --no-passphrase >/dev/null
+	"$HALLMARK" manifest "dir:$ROOT" --name bench -o "$W/hm.manifest"
+	"$HALLMARK" sign "$W/hm.manifest" --key "$W/hm.key"
+	if "$HALLMARK" verify "dir:$ROOT" --manifest "$W/hm.manifest" \
+		--pubkey "$W/hm.pub" --threads 1 >/dev/null 2>&1; then
+		HM_THREADS1=1
+	else
+		log "WARNING: 'hallmark verify --threads 1' not accepted: skipped"
+	fi
+fi
+
+# ------------------------------------------------------------ timed runs --
+# hf NAME RUNS DIR COMMAND...: hyperfine in DIR, no shell, warm-up 1.
+hf() {
+	local name=$1 runs=$2 dir=$3
+	shift 3
+	log "timing $name ($runs runs after 1 warm-up)"
+	if ! (cd "$dir" && hyperfine -N --style basic --warmup 1 --runs "$runs" \
+		--command-name "$name" --export-json "$RES/$name.json" -- "$*") >&2; then
+		log "FAILED: $name (a run did not exit 0): not reported"
+		rm -f "$RES/$name.json"
+		FAILED+=("$name")
+	fi
+}
+FAILED=()
+
+HM_VERIFY=("$HALLMARK" verify "dir:$ROOT" --manifest "$W/hm.manifest" --pubkey "$W/hm.pub")
+if [ $HAVE_HM = 1 ]; then
+	hf hallmark "$RUNS" / "${HM_VERIFY[*]}"
+	if [ $HM_THREADS1 = 1 ]; then
+		hf hallmark-threads1 "$RUNS" / "${HM_VERIFY[*]} --threads 1"
+	fi
+fi
+hf sha256sum "$RUNS" "$ROOT" "sha256sum -c --quiet $W/sha256.list"
+hf mtree "$RUNS" / "mtree -f $W/mtree.spec -p $ROOT"
+hf aide "$SLOW_RUNS" / "aide --check -c $W/aide/aide.conf"
+
+# ------------------------------------------------------- hashing limit --
+log "openssl speed -evp sha256 -bytes 16384 -seconds 3"
+openssl speed -evp sha256 -bytes 16384 -seconds 3 -mr 2>/dev/null >"$RES/openssl-speed.txt"
+RATE=$(awk -F: '/^\+F:/ {print $4}' "$RES/openssl-speed.txt")
+[ -n "$RATE" ] || die "cannot parse openssl speed output"
+CORES=$(nproc)
+
+# ---------------------------------------------------- memory and profiles --
+mem() {	# mem OUTFILE COMMAND...: peak RSS in KiB and elapsed s, one run
+	local out=$1
+	shift
+	/usr/bin/time -f '%M %e' -o "$out" "$@" >/dev/null
+}
+if [ $HAVE_HM = 1 ]; then
+	log "peak memory of hallmark verify on the Debian root (3 runs)"
+	for i in 1 2 3; do
+		mem "$W/mem-root-$i" "${HM_VERIFY[@]}"
+		cat "$W/mem-root-$i"
+	done >"$RES/mem-root.txt"
+	if command -v perf >/dev/null; then
+		perf stat -o "$RES/perf-stat-verify.txt" \
+			-e task-clock,context-switches,cpu-migrations,page-faults,cycles,instructions \
+			"${HM_VERIFY[@]}" >/dev/null 2>&1 || true
+	fi
+	if command -v strace >/dev/null; then
+		strace -f -c -o "$RES/strace-verify.txt" "${HM_VERIFY[@]}" >/dev/null 2>&1 || true
+	fi
+fi
+
+# ------------------------------------------------------- 1M-entry tree --
+T1M=$B/tree-1m
+if [ $DO_1M = 1 ] && [ $HAVE_HM = 1 ]; then
+	if [ ! -d "$T1M" ]; then
+		log "creating the 1,000,000-entry tree (about 40 s)"
+		python3 "$HERE/mktree-1m.py" "$T1M" >/dev/null
+	fi
+	N1M=$(find "$T1M" | wc -l)
+	log "hallmark manifest + verify on $N1M entries"
+	mem "$RES/1m-manifest.txt" "$HALLMARK" manifest "dir:$T1M" --name bench1m -o "$W/1m.manifest"
+	"$HALLMARK" sign "$W/1m.manifest" --key "$W/hm.key"
+	: >"$RES/1m-verify.txt"
+	for i in 1 2 3; do
+		mem "$W/1m-verify-$i" "$HALLMARK" verify "dir:$T1M" \
+			--manifest "$W/1m.manifest" --pubkey "$W/hm.pub"
+		cat "$W/1m-verify-$i" >>"$RES/1m-verify.txt"
+	done
+	echo "$N1M" >"$RES/1m-entries.txt"
+	if [ $KEEP = 0 ]; then
+		log "removing $T1M"
+		rm -rf "$T1M"
+	fi
+fi
+
+# ----------------------------------------------------------------- report --
+python3 - "$RES" "$BYTES" "$RATE" "$CORES" "$NENT" "$NREG" "$RUNS" "$SLOW_RUNS" \
+	<<'EOF' | tee "$RES/summary.txt"
+import json, os, statistics, sys
+res, nbytes, rate, cores, nent, nreg, runs, slow = sys.argv[1:]
+nbytes, rate, cores = int(nbytes), float(rate), int(cores)
+
+def hf(name):
+    p = os.path.join(res, name + ".json")
+    if not os.path.exists(p):
+        return None
+    r = json.load(open(p))["results"][0]
+    return r
+
+rows = [("hallmark", "hallmark verify (default threads)"),
+        ("hallmark-threads1", "hallmark verify --threads 1"),
+        ("sha256sum", "sha256sum -c --quiet (1 thread)"),
+        ("mtree", "mtree -f SPEC -p ROOT (sha256)"),
+        ("aide", "aide --check (num_workers=2)")]
+hm = hf("hallmark")
+hm_med = hm["median"] if hm else None
+limit = nbytes / (rate * cores)
+print(f"tree: {nent} entries, {nreg} regular files, {nbytes/1e6:.1f} MB")
+print(f"SHA-256 limit: {nbytes} B / ({rate/1e6:.1f} MB/s x {cores} cores)"
+      f" = {limit:.3f} s")
+print()
+print(f"{'command':36} {'runs':>4} {'median s':>9} {'min s':>7} {'max s':>7} {'x hallmark':>10}")
+med = {}
+for key, label in rows:
+    r = hf(key)
+    if r is None:
+        continue
+    med[key] = r["median"]
+    ratio = f"{r['median']/hm_med:.2f}" if hm_med else "-"
+    print(f"{label:36} {len(r['times']):>4} {r['median']:>9.3f} {r['min']:>7.3f} {r['max']:>7.3f} {ratio:>10}")
+print(f"{'hashing limit (bytes / 2-core rate)':36} {'':>4} {limit:>9.3f}")
+print()
+
+def readl(name):
+    p = os.path.join(res, name)
+    if not os.path.exists(p):
+        return None
+    return [l.split() for l in open(p) if l.strip() and l.split()[0].isdigit()]
+
+mr = readl("mem-root.txt")
+m1 = readl("1m-manifest.txt")
+v1 = readl("1m-verify.txt")
+n1 = readl("1m-entries.txt")
+targets = []
+if hm_med:
+    def t(desc, ok, val):
+        targets.append(f"{'MET    ' if ok else 'NOT MET'} {desc}: {val}")
+    if "aide" in med:
+        t("verify >= 8x faster than AIDE", med["aide"] / hm_med >= 8, f"{med['aide']/hm_med:.2f}x")
+    if "sha256sum" in med:
+        t("verify >= 4x faster than sha256sum -c", med["sha256sum"] / hm_med >= 4,
+          f"{med['sha256sum']/hm_med:.2f}x")
+    t("verify within 1.5x of the hashing limit", hm_med <= 1.5 * limit,
+      f"{hm_med/limit:.2f}x the limit")
+if mr:
+    print(f"hallmark verify, Debian root: peak RSS {max(int(x[0]) for x in mr)/1024:.1f} MiB")
+if v1:
+    peak = max(int(x[0]) for x in v1) / 1024
+    print(f"1M-entry tree ({n1[0][0]} entries): manifest {float(m1[0][1]):.2f} s,"
+          f" {int(m1[0][0])/1024:.1f} MiB; verify median"
+          f" {statistics.median(float(x[1]) for x in v1):.2f} s,"
+          f" peak {max(int(x[0]) for x in v1)/1024:.1f} MiB")
+    targets.append(f"{'MET    ' if peak < 64 else 'NOT MET'} verify peak memory < 64 MiB on 1M entries:"
+                   f" {peak:.1f} MiB")
+print()
+for l in targets:
+    print(l)
+EOF
+log "done in $(( $(date +%s) - START )) s; raw results in $RES"
+if [ ${#FAILED[@]} -gt 0 ]; then
+	echo "FAILED (not measured): ${FAILED[*]}" | tee -a "$RES/summary.txt"
+	exit 1
+fi
+[ $HAVE_HM = 1 ] || exit 1

@@ -1,0 +1,123 @@
+/*
+ * `hallmark manifest`: write the manifest of a target.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "builder.h"
+#include "hallmark/cli.h"
+#include "hallmark/manifest.h"
+#include "hallmark/source.h"
+
+static const char manifest_usage[] =
+	"usage: hallmark manifest TARGET [-o FILE] [--name NAME] [--serial N]\n"
+	"       [--expires TIME | --valid-days N] [--threads N]\n"
+	"\n"
+	"TARGET: dir:PATH, or a bare path to a directory.  Writes to stdout\n"
+	"without -o.  'created' is $SOURCE_DATE_EPOCH when set, else now.\n";
+
+static int parse_u64(const char *s, unsigned long long max, unsigned long long *ret)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > max)
+		return -1;
+	*ret = v;
+	return 0;
+}
+
+int cmd_manifest(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "serial", required_argument, NULL, 's' },
+		{ "expires", required_argument, NULL, 'e' },
+		{ "valid-days", required_argument, NULL, 'd' },
+		{ "threads", required_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct hm_manifest_header h = { .version = HM_MANIFEST_VERSION, .serial = 1 };
+	const char *out = "-", *name = "root", *sde;
+	unsigned long long v, valid_days = 0;
+	struct hm_scan_options scan = { 0 };
+	struct hm_source *src = NULL;
+	struct hm_error err = { 0 };
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:n:s:e:d:j:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': out = optarg; break;
+		case 'n': name = optarg; break;
+		case 's':
+			if (parse_u64(optarg, UINT64_MAX, &v) < 0)
+				return hm_cli_fail("--serial takes an unsigned integer, not '%s'", optarg);
+			h.serial = v;
+			break;
+		case 'e':
+			if (hm_time_parse(optarg, strlen(optarg), &h.expires) < 0)
+				return hm_cli_fail("--expires takes a UTC time like 2027-01-31T00:00:00Z, not '%s'", optarg);
+			break;
+		case 'd':
+			if (parse_u64(optarg, 100000, &valid_days) < 0 || valid_days == 0)
+				return hm_cli_fail("--valid-days takes a number of days from 1 to 100000");
+			break;
+		case 'j':
+			if (parse_u64(optarg, 256, &v) < 0 || v == 0)
+				return hm_cli_fail("--threads takes a number from 1 to 256");
+			scan.threads = (unsigned)v;
+			break;
+		case 'h':
+			fputs(manifest_usage, stdout);
+			return HM_EXIT_OK;
+		default:
+			fputs(manifest_usage, stderr);
+			return HM_EXIT_ERROR;
+		}
+	}
+	if (optind + 1 != argc) {
+		fputs(manifest_usage, stderr);
+		return HM_EXIT_ERROR;
+	}
+	if (!hm_manifest_name_valid(name))
+		return hm_cli_fail("invalid name '%s': 1 to 128 of A-Z a-z 0-9 . _ + -, not starting with '.' or '-'", name);
+	snprintf(h.name, sizeof(h.name), "%s", name);
+
+	/* Reproducible builds pin the creation time. */
+	sde = getenv("SOURCE_DATE_EPOCH");
+	if (sde && *sde) {
+		if (parse_u64(sde, 253402300799ULL, &v) < 0)
+			return hm_cli_fail("SOURCE_DATE_EPOCH is not a number of seconds: '%s'", sde);
+		h.created = (time_t)v;
+	} else {
+		h.created = time(NULL);
+	}
+	if (valid_days)
+		h.expires = h.created + (time_t)valid_days * 86400;
+	if (h.expires && h.expires <= h.created)
+		return hm_cli_fail("--expires is not after the creation time");
+
+	r = hm_source_open_target(argv[optind], &scan, &src, &err);
+	if (r == 0)
+		r = hm_manifest_write(out, &h, src, &err);
+	hm_source_free(src);
+	if (r < 0)
+		return hm_cli_error(&err);
+	if (strcmp(out, "-") != 0)
+		fprintf(stderr, "wrote '%s': %s serial %llu, %llu entries\n", out,
+			h.name, (unsigned long long)h.serial,
+			(unsigned long long)h.entries);
+	return HM_EXIT_OK;
+}

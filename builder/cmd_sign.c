@@ -1,0 +1,239 @@
+/*
+ * hallmark sign: sign a manifest's bytes with an Ed25519 private key.
+ *
+ * The manifest is hashed, not parsed: the signature covers the exact
+ * bytes, whatever a later parser makes of them.  Only its first line is
+ * checked, so that signing some other file by mistake is refused.  The
+ * header is checked and the key loaded (and its passphrase asked) before
+ * the rest of a possibly large manifest is read.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "builder.h"
+#include "hallmark/cli.h"
+#include "hallmark/digest.h"
+#include "hallmark/fsutil.h"
+#include "hallmark/limits.h"
+#include "hallmark/sign.h"
+
+#define MANIFEST_MAGIC "hallmark-manifest 1\n"
+
+static const char usage[] =
+	"usage: hallmark sign MANIFEST --key KEY [-o SIG] [--passphrase-file F]\n";
+
+static const char help[] =
+	"\n"
+	"Sign MANIFEST with the Ed25519 private key KEY; the signature goes to\n"
+	"SIG (default MANIFEST.sig), replacing an older one.\n"
+	"\n"
+	"  -k, --key KEY            private key file (from hallmark keygen)\n"
+	"  -o, --output SIG         signature file to write\n"
+	"      --passphrase-file F  read the key's passphrase from F (first line)\n"
+	"  -h, --help               show this help\n"
+	"\n"
+	"Without --passphrase-file, the passphrase of an encrypted key comes from\n"
+	"the file named by HALLMARK_PASSPHRASE_FILE, else from the terminal.\n";
+
+struct reader {
+	const char *path;
+	int fd;
+	struct hm_hash *hash;
+	uint64_t total;
+	unsigned char buf[256 * 1024];
+};
+
+/* Read and hash up to want bytes more (to EOF when want is 0); returns
+ * the count read, or -1 after printing the error. */
+static ssize_t read_hash(struct reader *rd, size_t want)
+{
+	size_t got = 0, room = want ? want : sizeof(rd->buf);
+
+	for (;;) {
+		ssize_t n = read(rd->fd, rd->buf + (want ? got : 0),
+				 want ? room - got : room);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			hm_cli_fail("cannot read '%s': %s", rd->path, strerror(errno));
+			return -1;
+		}
+		if (n == 0)
+			break;
+		rd->total += (uint64_t)n;
+		if (rd->total > HM_LIMIT_MANIFEST_BYTES) {
+			hm_cli_fail("'%s' is larger than %llu bytes", rd->path,
+				    (unsigned long long)HM_LIMIT_MANIFEST_BYTES);
+			return -1;
+		}
+		hm_hash_update(rd->hash, rd->buf + (want ? got : 0), (size_t)n);
+		got += (size_t)n;
+		if (want && got == want)
+			break;
+	}
+	return (ssize_t)got;
+}
+
+/* Load the private key, asking for a passphrase only if it is encrypted. */
+static int load_key(const char *path, const char *passfile,
+		    struct hm_privkey **ret, struct hm_error *err)
+{
+	char *pass = NULL, *prompt = NULL;
+	bool encrypted;
+	int r;
+
+	r = hm_privkey_is_encrypted(path, &encrypted, err);
+	if (r < 0)
+		return r;
+	if (encrypted) {
+		if (asprintf(&prompt, "Passphrase for '%s': ", path) < 0)
+			return hm_error_nomem(err);
+		r = hm_passphrase_get(passfile, prompt, false, &pass, err);
+		free(prompt);
+		if (r < 0)
+			return r;
+	}
+	r = hm_privkey_load(path, pass, ret, err);
+	hm_passphrase_free(pass);
+	return r;
+}
+
+int cmd_sign(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "key", required_argument, NULL, 'k' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "passphrase-file", required_argument, NULL, 'p' },
+		/* Exact match beats the abbreviation of --passphrase-file. */
+		{ "passphrase", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *manifest, *keypath = NULL, *passfile = NULL, *out = NULL;
+	struct reader *rd = NULL;
+	struct hm_privkey *key = NULL;
+	struct hm_pubkey *pub = NULL;
+	struct hm_error err = { 0 };
+	unsigned char sha512[HM_SHA512_LEN], sig[HM_SIG_LEN];
+	char keyid[HM_KEYID_LEN + 1], *sigpath = NULL, *text = NULL;
+	struct stat st, ost;
+	size_t text_len;
+	ssize_t n;
+	int c, rc = HM_EXIT_ERROR;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":k:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			keypath = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'p':
+			passfile = optarg;
+			break;
+		case 'P':
+			/* Never echo the value: it may be the secret. */
+			return hm_cli_fail("sign: passphrases are never taken on the "
+					   "command line: use --passphrase-file "
+					   "or HALLMARK_PASSPHRASE_FILE");
+		case 'h':
+			fputs(usage, stdout);
+			fputs(help, stdout);
+			return HM_EXIT_OK;
+		case ':':
+			hm_cli_fail("sign: option '%s' needs a value", argv[optind - 1]);
+			fputs(usage, stderr);
+			return HM_EXIT_ERROR;
+		default:
+			hm_cli_fail("sign: unknown option '%s'", argv[optind - 1]);
+			fputs(usage, stderr);
+			return HM_EXIT_ERROR;
+		}
+	}
+	if (argc - optind != 1 || !keypath) {
+		hm_cli_fail(argc - optind > 1 ? "sign: one MANIFEST only" :
+			    argc - optind < 1 ? "sign: MANIFEST is required" :
+			    "sign: --key KEY is required");
+		fputs(usage, stderr);
+		return HM_EXIT_ERROR;
+	}
+	manifest = argv[optind];
+	if (!out) {
+		if (asprintf(&sigpath, "%s.sig", manifest) < 0)
+			return hm_cli_fail("out of memory");
+		out = sigpath;
+	}
+
+	rd = calloc(1, sizeof(*rd));
+	if (rd)
+		rd->fd = -1;
+	if (!rd || !(rd->hash = hm_hash_new(HM_HASH_SHA512))) {
+		rc = hm_cli_fail("out of memory");
+		goto out;
+	}
+	rd->path = manifest;
+	rd->fd = open(manifest, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (rd->fd < 0) {
+		rc = hm_cli_fail("cannot open '%s': %s", manifest, strerror(errno));
+		goto out;
+	}
+	if (fstat(rd->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		rc = hm_cli_fail("'%s' is not a regular file", manifest);
+		goto out;
+	}
+	/* Writing the signature over the manifest would destroy it. */
+	if (stat(out, &ost) == 0 && ost.st_dev == st.st_dev &&
+	    ost.st_ino == st.st_ino) {
+		rc = hm_cli_fail("sign: the signature would replace the manifest '%s'",
+				 manifest);
+		goto out;
+	}
+	n = read_hash(rd, strlen(MANIFEST_MAGIC));
+	if (n < 0)
+		goto out;
+	if ((size_t)n != strlen(MANIFEST_MAGIC) ||
+	    memcmp(rd->buf, MANIFEST_MAGIC, (size_t)n) != 0) {
+		rc = hm_cli_fail("'%s' is not a hallmark manifest", manifest);
+		goto out;
+	}
+	if (load_key(keypath, passfile, &key, &err) < 0 ||
+	    hm_privkey_public(key, &pub, &err) < 0) {
+		rc = hm_cli_error(&err);
+		goto out;
+	}
+	if (read_hash(rd, 0) < 0)
+		goto out;
+	hm_hash_final(rd->hash, sha512);
+	hm_pubkey_id(pub, keyid);
+	if (hm_sign_manifest_digest(key, sha512, sig, &err) < 0 ||
+	    hm_sigfile_format(keyid, sig, &text, &text_len, &err) < 0 ||
+	    hm_write_file_atomic(out, text, text_len, 0644, true, &err) < 0) {
+		rc = hm_cli_error(&err);
+		goto out;
+	}
+	printf("signed '%s' with key %s\n", manifest, keyid);
+	rc = fflush(stdout) == 0 ? HM_EXIT_OK : hm_cli_fail("cannot write the output");
+out:
+	if (rd) {
+		if (rd->fd >= 0)
+			close(rd->fd);
+		hm_hash_free(rd->hash);
+		free(rd);
+	}
+	hm_privkey_free(key);
+	hm_pubkey_free(pub);
+	free(text);
+	free(sigpath);
+	return rc;
+}

@@ -1,0 +1,58 @@
+/*
+ * hallmark: the command table.  Adding `hallmark foo` means one cmd_foo()
+ * in its own file under builder/ or verifier/, one row here, one test
+ * script and one section in docs/cli.md.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "builder/builder.h"
+#include "hallmark/cli.h"
+#include "verifier/verifier.h"
+
+static const struct {
+	const char *name;
+	hm_cmd_fn fn;
+	const char *summary;
+} commands[] = {
+	{ "keygen", cmd_keygen, "make an Ed25519 signing key pair" },
+	{ "manifest", cmd_manifest, "write the manifest of a target" },
+	{ "sign", cmd_sign, "sign a manifest" },
+	{ "verify", cmd_verify, "verify a target against a signed manifest" },
+	{ "diff", cmd_diff, "show what differs between two manifests" },
+};
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: hallmark COMMAND [ARGS]\n\ncommands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\n'hallmark COMMAND --help' describes a command.\n"
+		     "exit codes: 0 match, 1 drift, 2 usage/input/I/O error, 3 trust failure\n");
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("hallmark %s\n", HM_VERSION);
+		return 0;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	return hm_cli_fail("'%s' is not a hallmark command (see 'hallmark --help')",
+			   argv[1]);
+}

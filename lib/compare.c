@@ -1,0 +1,427 @@
+/*
+ * Compare: a merge join of the manifest (expected) and the target (actual),
+ * both sorted by hm_path_cmp, under a policy.
+ *
+ * Memory is bounded by the two current entries and the previous paths: the
+ * join never looks back.  When a whole subtree is missing, added, replaced
+ * by a non-directory or could not be read, the subtree is reported once at
+ * its root, with the number of entries below it, instead of once per entry:
+ * a deleted /usr is one finding, not twenty thousand.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hallmark/buf.h"
+#include "hallmark/compare.h"
+#include "hallmark/digest.h"
+#include "hallmark/manifest.h"
+
+/* One side of the join: the current entry, and the previous path for the
+ * order check. */
+struct side {
+	struct hm_source *src;
+	const struct hm_entry *cur;   /* NULL at the end */
+	struct hm_buf prev;
+	bool has_prev;
+	const char *what;             /* "manifest" or "target" */
+	uint64_t *count;
+};
+
+struct join {
+	struct side exp, act;
+	const struct hm_policy *policy;
+	hm_finding_fn fn;
+	void *ctx;
+	struct hm_compare_stats *stats;
+	struct hm_error *err;
+};
+
+static int advance(struct join *j, struct side *s)
+{
+	const struct hm_entry *e;
+	int r;
+
+	for (;;) {
+		r = hm_source_next(s->src, &e, j->err);
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			s->cur = NULL;
+			return 0;
+		}
+		if (s->has_prev &&
+		    hm_path_cmp(s->prev.data, s->prev.len, e->path, e->path_len) >= 0)
+			return hm_error_set(j->err, HM_ERR_INPUT, 0,
+					    "%s entries out of order at '%s'",
+					    s->what, e->path);
+		hm_buf_reset(&s->prev);
+		if (hm_buf_add(&s->prev, e->path, e->path_len) < 0)
+			return hm_error_nomem(j->err);
+		s->has_prev = true;
+		(*s->count)++;
+		if (hm_policy_ignored(j->policy, e->path, e->path_len)) {
+			j->stats->ignored++;
+			continue;
+		}
+		s->cur = e;
+		return 1;
+	}
+}
+
+/* Skip every entry of s strictly below dir; *ret_n counts them. */
+static int skip_below(struct join *j, struct side *s, const char *dir,
+		      size_t dlen, uint64_t *ret_n)
+{
+	uint64_t n = 0;
+	int r;
+
+	while (s->cur && hm_path_is_below(s->cur->path, s->cur->path_len, dir, dlen)) {
+		n++;
+		r = advance(j, s);
+		if (r < 0)
+			return r;
+	}
+	*ret_n = n;
+	return 0;
+}
+
+static int emit(struct join *j, enum hm_finding_kind kind, const char *path,
+		size_t len, const char *expected, const char *actual,
+		const char *detail)
+{
+	struct hm_finding f = {
+		.kind = kind,
+		.path = (char *)path,
+		.path_len = len,
+		.expected = (char *)expected,
+		.actual = (char *)actual,
+		.detail = (char *)detail,
+	};
+
+	j->stats->findings[kind]++;
+	j->stats->total_findings++;
+	return j->fn ? j->fn(j->ctx, &f, j->err) : 0;
+}
+
+/* Copy the path of an entry that is about to be replaced by advance(). */
+static int save_path(struct hm_buf *b, const struct hm_entry *e)
+{
+	hm_buf_reset(b);
+	return hm_buf_add(b, e->path, e->path_len);
+}
+
+static int emit_num(struct join *j, enum hm_finding_kind kind,
+		    const struct hm_entry *e, bool octal,
+		    unsigned long long want, unsigned long long got)
+{
+	char a[32], b[32];
+
+	snprintf(a, sizeof(a), octal ? "%04llo" : "%llu", want);
+	snprintf(b, sizeof(b), octal ? "%04llo" : "%llu", got);
+	return emit(j, kind, e->path, e->path_len, a, b, NULL);
+}
+
+static int escaped(struct hm_buf *b, const char *s, size_t len)
+{
+	hm_buf_reset(b);
+	if (hm_escape(b, s, len, 0) < 0 || hm_buf_grow(b, 0) < 0)
+		return HM_ERR_NOMEM;
+	return 0;
+}
+
+/* Hex of an xattr value for display: long values are shortened. */
+static int xattr_text(struct hm_buf *b, const struct hm_xattr *x)
+{
+	enum { SHOW = 32 };
+
+	hm_buf_reset(b);
+	if (!x)
+		return hm_buf_adds(b, "absent");
+	if (hm_buf_addhex(b, x->value, x->len < SHOW ? x->len : SHOW) < 0)
+		return HM_ERR_NOMEM;
+	if (x->len > SHOW)
+		return hm_buf_addf(b, "... (%zu bytes)", x->len);
+	return hm_buf_grow(b, 0);
+}
+
+static int compare_xattrs(struct join *j, const struct hm_entry *a,
+			  const struct hm_entry *b)
+{
+	struct hm_buf ta = HM_BUF_INIT, tb = HM_BUF_INIT;
+	size_t i = 0, k = 0;
+	int r = 0;
+
+	while (r >= 0 && (i < a->n_xattrs || k < b->n_xattrs)) {
+		const struct hm_xattr *xa = i < a->n_xattrs ? &a->xattrs[i] : NULL;
+		const struct hm_xattr *xb = k < b->n_xattrs ? &b->xattrs[k] : NULL;
+		int c = !xa ? 1 : !xb ? -1 : strcmp(xa->name, xb->name);
+
+		if (c < 0)
+			xb = NULL, i++;
+		else if (c > 0)
+			xa = NULL, k++;
+		else {
+			i++, k++;
+			if (xa->len == xb->len &&
+			    memcmp(xa->value, xb->value, xa->len) == 0)
+				continue;
+		}
+		if (xattr_text(&ta, xa) < 0 || xattr_text(&tb, xb) < 0) {
+			r = hm_error_nomem(j->err);
+			break;
+		}
+		r = emit(j, HM_FINDING_XATTR, a->path, a->path_len, ta.data,
+			 tb.data, xa ? xa->name : xb->name);
+	}
+	hm_buf_free(&ta);
+	hm_buf_free(&tb);
+	return r;
+}
+
+/* Both sides have the path.  Advances both. */
+static int compare_pair(struct join *j)
+{
+	const struct hm_entry *a = j->exp.cur, *b = j->act.cur;
+	struct hm_buf p = HM_BUF_INIT, ta = HM_BUF_INIT, tb = HM_BUF_INIT;
+	bool may_change;
+	uint64_t below;
+	char detail[96];
+	int r = 0;
+
+	j->stats->matched++;
+	if (a->type != b->type) {
+		bool a_dir = a->type == HM_TYPE_DIR, b_dir = b->type == HM_TYPE_DIR;
+
+		if ((r = save_path(&p, a)) < 0)
+			goto nomem;
+		r = emit(j, HM_FINDING_TYPE, a->path, a->path_len,
+			 hm_type_name(a->type), hm_type_name(b->type), NULL);
+		if (r < 0)
+			goto out;
+		if ((r = advance(j, &j->exp)) < 0 || (r = advance(j, &j->act)) < 0)
+			goto out;
+		/* What was below a directory is accounted to the type change. */
+		if (a_dir && (r = skip_below(j, &j->exp, p.data, p.len, &below)) < 0)
+			goto out;
+		if (b_dir && (r = skip_below(j, &j->act, p.data, p.len, &below)) < 0)
+			goto out;
+		goto out;
+	}
+
+	if (b->flags & HM_ENTRY_MOUNTPOINT) {
+		/* The attributes seen are those of the mounted file system's
+		 * root: only the type is comparable.  Entries of the manifest
+		 * below it could not be checked, which is a finding. */
+		if ((r = save_path(&p, a)) < 0)
+			goto nomem;
+		if ((r = advance(j, &j->exp)) < 0 || (r = advance(j, &j->act)) < 0)
+			goto out;
+		if ((r = skip_below(j, &j->exp, p.data, p.len, &below)) < 0)
+			goto out;
+		if (below) {
+			snprintf(detail, sizeof(detail),
+				 "another file system is mounted here: %" PRIu64
+				 " manifest entries below not checked", below);
+			r = emit(j, HM_FINDING_MOUNTPOINT, p.data, p.len, NULL,
+				 NULL, detail);
+		}
+		goto out;
+	}
+
+	if (b->flags & HM_ENTRY_UNREADABLE) {
+		if ((r = save_path(&p, a)) < 0)
+			goto nomem;
+		r = emit(j, HM_FINDING_UNREADABLE, a->path, a->path_len, NULL,
+			 NULL, b->note ? b->note : "cannot be read");
+		if (r < 0)
+			goto out;
+		if ((r = advance(j, &j->exp)) < 0 || (r = advance(j, &j->act)) < 0)
+			goto out;
+		/* An unreadable directory hides its subtree on both sides. */
+		if ((r = skip_below(j, &j->exp, p.data, p.len, &below)) < 0 ||
+		    (r = skip_below(j, &j->act, p.data, p.len, &below)) < 0)
+			goto out;
+		goto out;
+	}
+
+	may_change = hm_policy_may_change(j->policy, a->path, a->path_len);
+	if (a->mode != b->mode &&
+	    (r = emit_num(j, HM_FINDING_MODE, a, true, a->mode, b->mode)) < 0)
+		goto out;
+	if (a->uid != b->uid &&
+	    (r = emit_num(j, HM_FINDING_UID, a, false, a->uid, b->uid)) < 0)
+		goto out;
+	if (a->gid != b->gid &&
+	    (r = emit_num(j, HM_FINDING_GID, a, false, a->gid, b->gid)) < 0)
+		goto out;
+
+	switch (a->type) {
+	case HM_TYPE_FILE:
+		j->stats->bytes_hashed += b->size;
+		if (b->flags & HM_ENTRY_CHANGED) {
+			r = emit(j, HM_FINDING_CHANGED, a->path, a->path_len, NULL,
+				 NULL, b->note ? b->note : "changed while being hashed");
+			break;
+		}
+		if (a->size == b->size &&
+		    memcmp(a->sha256, b->sha256, HM_SHA256_LEN) == 0)
+			break;
+		if (may_change) {
+			j->stats->allowed_changes++;
+			break;
+		}
+		if (a->size != b->size &&
+		    (r = emit_num(j, HM_FINDING_SIZE, a, false, a->size, b->size)) < 0)
+			break;
+		if (memcmp(a->sha256, b->sha256, HM_SHA256_LEN) != 0) {
+			char ha[2 * HM_SHA256_LEN + 1], hb[2 * HM_SHA256_LEN + 1];
+
+			hm_hex_encode(a->sha256, HM_SHA256_LEN, ha);
+			hm_hex_encode(b->sha256, HM_SHA256_LEN, hb);
+			r = emit(j, HM_FINDING_CONTENT, a->path, a->path_len,
+				 ha, hb, NULL);
+		}
+		break;
+	case HM_TYPE_SYMLINK:
+		if (a->target_len == b->target_len &&
+		    memcmp(a->target, b->target, a->target_len) == 0)
+			break;
+		if (may_change) {
+			j->stats->allowed_changes++;
+			break;
+		}
+		if (escaped(&ta, a->target, a->target_len) < 0 ||
+		    escaped(&tb, b->target, b->target_len) < 0)
+			goto nomem;
+		r = emit(j, HM_FINDING_TARGET, a->path, a->path_len, ta.data,
+			 tb.data, NULL);
+		break;
+	case HM_TYPE_CHAR:
+	case HM_TYPE_BLOCK:
+		if (a->rdev_major != b->rdev_major || a->rdev_minor != b->rdev_minor) {
+			char da[32], db[32];
+
+			snprintf(da, sizeof(da), "%u,%u", a->rdev_major, a->rdev_minor);
+			snprintf(db, sizeof(db), "%u,%u", b->rdev_major, b->rdev_minor);
+			r = emit(j, HM_FINDING_RDEV, a->path, a->path_len, da, db, NULL);
+		}
+		break;
+	default:
+		break;
+	}
+	if (r < 0)
+		goto out;
+	if ((r = compare_xattrs(j, a, b)) < 0)
+		goto out;
+	if ((r = advance(j, &j->exp)) < 0)
+		goto out;
+	r = advance(j, &j->act);
+	goto out;
+nomem:
+	r = hm_error_nomem(j->err);
+out:
+	hm_buf_free(&p);
+	hm_buf_free(&ta);
+	hm_buf_free(&tb);
+	return r < 0 ? r : 0;
+}
+
+static int missing(struct join *j)
+{
+	struct hm_buf p = HM_BUF_INIT;
+	uint64_t below = 0;
+	char detail[64];
+	int r;
+
+	if (save_path(&p, j->exp.cur) < 0)
+		return hm_error_nomem(j->err);
+	if ((r = advance(j, &j->exp)) < 0 ||
+	    (r = skip_below(j, &j->exp, p.data, p.len, &below)) < 0)
+		goto out;
+	snprintf(detail, sizeof(detail), "with %" PRIu64 " entries below", below);
+	r = emit(j, HM_FINDING_MISSING, p.data, p.len, NULL, NULL,
+		 below ? detail : NULL);
+out:
+	hm_buf_free(&p);
+	return r;
+}
+
+static int added(struct join *j)
+{
+	const struct hm_entry *b = j->act.cur;
+	struct hm_buf p = HM_BUF_INIT;
+	uint64_t below = 0;
+	char detail[64];
+	int r;
+
+	/* "/opt/app/" "**" allows /opt/app itself to appear: its entries are
+	 * still checked one by one. */
+	if (hm_policy_may_add(j->policy, b->path, b->path_len) ||
+	    (b->type == HM_TYPE_DIR &&
+	     hm_policy_may_add_below(j->policy, b->path, b->path_len))) {
+		j->stats->allowed_adds++;
+		return advance(j, &j->act);
+	}
+	if (save_path(&p, b) < 0)
+		return hm_error_nomem(j->err);
+	if ((r = advance(j, &j->act)) < 0 ||
+	    (r = skip_below(j, &j->act, p.data, p.len, &below)) < 0)
+		goto out;
+	snprintf(detail, sizeof(detail), "with %" PRIu64 " entries below", below);
+	r = emit(j, HM_FINDING_ADDED, p.data, p.len, NULL, NULL,
+		 below ? detail : NULL);
+out:
+	hm_buf_free(&p);
+	return r;
+}
+
+int hm_compare(struct hm_source *expected, struct hm_source *actual,
+	       const struct hm_policy *policy, hm_finding_fn fn, void *ctx,
+	       struct hm_compare_stats *stats, struct hm_error *err)
+{
+	struct hm_compare_stats local;
+	struct join j = {
+		.exp = { .src = expected, .what = "manifest" },
+		.act = { .src = actual, .what = "target" },
+		.policy = policy,
+		.fn = fn,
+		.ctx = ctx,
+		.err = err,
+	};
+	int r;
+
+	if (!stats)
+		stats = &local;
+	memset(stats, 0, sizeof(*stats));
+	j.stats = stats;
+	j.exp.count = &stats->expected;
+	j.act.count = &stats->actual;
+	if ((r = advance(&j, &j.exp)) < 0 || (r = advance(&j, &j.act)) < 0)
+		goto out;
+	while (j.exp.cur || j.act.cur) {
+		int c;
+
+		if (!j.exp.cur)
+			c = 1;
+		else if (!j.act.cur)
+			c = -1;
+		else
+			c = hm_path_cmp(j.exp.cur->path, j.exp.cur->path_len,
+					j.act.cur->path, j.act.cur->path_len);
+		if (c < 0)
+			r = missing(&j);
+		else if (c > 0)
+			r = added(&j);
+		else
+			r = compare_pair(&j);
+		if (r < 0)
+			goto out;
+	}
+	r = 0;
+out:
+	hm_buf_free(&j.exp.prev);
+	hm_buf_free(&j.act.prev);
+	return r;
+}

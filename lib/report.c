@@ -1,0 +1,922 @@
+/*
+ * Reports of a verification, in four formats (docs/report-format.md):
+ * text for people, JSON for scripts, JUnit XML and SARIF 2.1.0 for CI
+ * servers.
+ *
+ * Finding paths are raw bytes.  Every format shows them with the manifest
+ * escaping (hm_escape: \ooo for bytes outside 0x21..0x7e and '\'), so a
+ * path in a report can be pasted into a grep of the manifest, and a
+ * hostile name can neither forge a report line, nor inject terminal
+ * escapes, nor make the JSON invalid UTF-8.  Other strings (expected and
+ * actual values, details, the target as given) keep valid UTF-8 but lose
+ * control characters and invalid bytes to the same \ooo form.
+ *
+ * jansson is called from this file only among the report code; JUnit XML
+ * is simple enough to print with escaping, so no XML library is needed.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hallmark/buf.h"
+#include "hallmark/manifest.h"
+#include "hallmark/report.h"
+
+#ifndef HM_VERSION
+#define HM_VERSION "unknown"
+#endif
+
+/* Where SARIF consumers send people for more about the rules. */
+#define HM_SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
+
+/* Findings shown per kind in the text report; JSON always has them all. */
+#define HM_TEXT_GROUP_CAP 50
+
+/* Most serious first: the order of the text report and of JUnit cases. */
+static const enum hm_finding_kind kind_order[HM_FINDING__COUNT] = {
+	HM_FINDING_TYPE,   HM_FINDING_CONTENT,    HM_FINDING_MISSING,
+	HM_FINDING_ADDED,  HM_FINDING_MODE,       HM_FINDING_UID,
+	HM_FINDING_GID,    HM_FINDING_XATTR,      HM_FINDING_TARGET,
+	HM_FINDING_SIZE,   HM_FINDING_RDEV,       HM_FINDING_UNREADABLE,
+	HM_FINDING_CHANGED, HM_FINDING_MOUNTPOINT,
+};
+
+int hm_report_format_from_name(const char *s)
+{
+	static const char *const names[] = {
+		[HM_REPORT_TEXT] = "text",
+		[HM_REPORT_JSON] = "json",
+		[HM_REPORT_JUNIT] = "junit",
+		[HM_REPORT_SARIF] = "sarif",
+	};
+	size_t i;
+
+	if (!s)
+		return -1;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(s, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * Kinds that inform without failing a run.  None today: compare reports a
+ * mount point only when it hid manifest entries from the check, and an
+ * unchecked entry is drift.  Kept so that a purely informational kind
+ * renders as a SARIF note and JUnit system-out, not as a failure.
+ */
+static bool kind_is_note(enum hm_finding_kind k)
+{
+	(void)k;
+	return false;
+}
+
+struct ctx {
+	const struct hm_report *r;
+	const struct hm_findings *l;
+	struct hm_compare_stats st;
+	uint64_t listed[HM_FINDING__COUNT];
+	FILE *out;
+	int err;                       /* sticky: HM_ERR_NOMEM or HM_ERR_IO */
+	int sys_errno;
+	struct hm_buf b;               /* the text being built */
+	struct hm_buf tmp;
+};
+
+/* ---- escaping ---------------------------------------------------------- */
+
+/*
+ * Length of the well-formed UTF-8 sequence at s (no overlongs, no
+ * surrogates, at most U+10FFFF, not U+FFFE/U+FFFF which XML forbids), or 0.
+ */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0], cp, min;
+	size_t len, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2, cp = c & 0x1f, min = 0x80;
+	} else if ((c & 0xf0) == 0xe0) {
+		len = 3, cp = c & 0x0f, min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4, cp = c & 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+	    cp == 0xfffe || cp == 0xffff)
+		return 0;
+	return len;
+}
+
+static int add_octal(struct hm_buf *b, unsigned char c)
+{
+	char e[4] = { '\\', (char)('0' + (c >> 6)), (char)('0' + ((c >> 3) & 7)),
+		      (char)('0' + (c & 7)) };
+
+	return hm_buf_add(b, e, 4);
+}
+
+/*
+ * Append s keeping printable ASCII and well-formed UTF-8; control
+ * characters (C0, DEL, C1) and invalid bytes become \ooo.  Backslashes are
+ * kept: values from compare are already escaped text.
+ */
+static int add_safe(struct hm_buf *b, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n = strlen(str), i = 0, k, len;
+
+	while (i < n) {
+		len = utf8_len(s + i, n - i);
+		if (len == 1 && s[i] >= 0x20 && s[i] != 0x7f) {
+			if (hm_buf_addc(b, (char)s[i]) < 0)
+				return HM_ERR_NOMEM;
+		} else if (len > 1 && !(len == 2 && s[i] == 0xc2 &&
+					s[i + 1] < 0xa0)) {
+			if (hm_buf_add(b, s + i, len) < 0)
+				return HM_ERR_NOMEM;
+		} else {
+			if (!len)
+				len = 1;
+			for (k = 0; k < len; k++)
+				if (add_octal(b, s[i + k]) < 0)
+					return HM_ERR_NOMEM;
+		}
+		i += len;
+	}
+	return 0;
+}
+
+/* Sticky-error appenders to c->b. */
+static void put_raw(struct ctx *c, const char *s)
+{
+	if (!c->err && hm_buf_adds(&c->b, s) < 0)
+		c->err = HM_ERR_NOMEM;
+}
+
+static void put_safe(struct ctx *c, const char *s)
+{
+	if (!c->err && add_safe(&c->b, s ? s : "") < 0)
+		c->err = HM_ERR_NOMEM;
+}
+
+static void put_path(struct ctx *c, const struct hm_finding *f)
+{
+	if (!c->err && hm_escape(&c->b, f->path, f->path_len, 0) < 0)
+		c->err = HM_ERR_NOMEM;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void put_fmt(struct ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->err)
+		return;
+	va_start(ap, fmt);
+	if (hm_buf_vaddf(&c->b, fmt, ap) < 0)
+		c->err = HM_ERR_NOMEM;
+	va_end(ap);
+}
+
+/* Write what was built so far to the output. */
+static void flush(struct ctx *c)
+{
+	if (!c->err && c->b.len &&
+	    fwrite(c->b.data, 1, c->b.len, c->out) != c->b.len) {
+		c->err = HM_ERR_IO;
+		c->sys_errno = errno;
+	}
+	hm_buf_reset(&c->b);
+}
+
+/* "expected X, found Y (detail)", each part only when present. */
+static void put_change(struct ctx *c, const struct hm_finding *f)
+{
+	if (f->expected) {
+		put_raw(c, "expected ");
+		put_safe(c, f->expected);
+	}
+	if (f->actual) {
+		put_raw(c, f->expected ? ", found " : "found ");
+		put_safe(c, f->actual);
+	}
+	if (f->detail) {
+		put_raw(c, f->expected || f->actual ? " (" : "");
+		put_safe(c, f->detail);
+		put_raw(c, f->expected || f->actual ? ")" : "");
+	}
+}
+
+/* ---- counting ---------------------------------------------------------- */
+
+static int cmp_path_ptr(const void *a, const void *b)
+{
+	const struct hm_finding *x = *(const struct hm_finding *const *)a;
+	const struct hm_finding *y = *(const struct hm_finding *const *)b;
+	size_t n = x->path_len < y->path_len ? x->path_len : y->path_len;
+	int r = memcmp(x->path, y->path, n);
+
+	if (r)
+		return r;
+	return x->path_len < y->path_len ? -1 : x->path_len > y->path_len;
+}
+
+/* Distinct paths among the findings of kind (or of every kind if < 0). */
+static uint64_t count_paths(struct ctx *c, int kind)
+{
+	const struct hm_finding **v;
+	size_t i, n = 0;
+	uint64_t distinct = 0;
+
+	if (c->err || !c->l->n)
+		return 0;
+	v = malloc(c->l->n * sizeof(*v));
+	if (!v) {
+		c->err = HM_ERR_NOMEM;
+		return 0;
+	}
+	for (i = 0; i < c->l->n; i++)
+		if (kind < 0 || c->l->items[i].kind == (enum hm_finding_kind)kind)
+			v[n++] = &c->l->items[i];
+	qsort(v, n, sizeof(*v), cmp_path_ptr);
+	for (i = 0; i < n; i++)
+		if (i == 0 || cmp_path_ptr(&v[i - 1], &v[i]) != 0)
+			distinct++;
+	free(v);
+	return distinct;
+}
+
+/* Findings of a kind: the stats count, or what the list holds if more. */
+static uint64_t kind_total(const struct ctx *c, enum hm_finding_kind k)
+{
+	return c->st.findings[k] > c->listed[k] ? c->st.findings[k] :
+						  c->listed[k];
+}
+
+static void human_bytes(uint64_t n, char out[32])
+{
+	static const char *const units[] = { "kB", "MB", "GB", "TB", "PB", "EB" };
+	double v = (double)n;
+	size_t i = 0;
+
+	if (n < 1000) {
+		snprintf(out, 32, "%" PRIu64 " bytes", n);
+		return;
+	}
+	v /= 1000;
+	while (v >= 1000 && i + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1000;
+		i++;
+	}
+	snprintf(out, 32, "%.2f %s", v, units[i]);
+}
+
+static const char *plural(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+/* ---- text -------------------------------------------------------------- */
+
+static void put_subject(struct ctx *c)
+{
+	const struct hm_report *r = c->r;
+
+	put_safe(c, r->target ? r->target : "(target)");
+	if (r->host) {
+		put_raw(c, " on ");
+		put_safe(c, r->host);
+	}
+}
+
+static void put_manifest_id(struct ctx *c)
+{
+	const struct hm_report *r = c->r;
+
+	if (r->manifest_name) {
+		put_safe(c, r->manifest_name);
+		put_fmt(c, " serial %llu", r->serial);
+	} else {
+		put_safe(c, r->manifest_path ? r->manifest_path : "the manifest");
+	}
+}
+
+static void text_write(struct ctx *c)
+{
+	const struct hm_report *r = c->r;
+	uint64_t total = c->st.total_findings, n;
+	char tstart[21], tend[21], hashed[32];
+	bool first = true;
+	size_t i, k, shown;
+	int width;
+
+	human_bytes(c->st.bytes_hashed, hashed);
+	if (r->exit_code == 0) {
+		put_raw(c, "OK: ");
+		put_subject(c);
+		put_raw(c, " matches ");
+		put_manifest_id(c);
+		put_fmt(c, " (%" PRIu64 " %s compared, %s hashed", c->st.matched,
+			plural(c->st.matched, "entry", "entries"), hashed);
+		if (total)
+			put_fmt(c, ", %" PRIu64 " %s", total,
+				plural(total, "note", "notes"));
+		put_raw(c, ")\n");
+	} else {
+		put_fmt(c, "DRIFT: %" PRIu64 " %s", total,
+			plural(total, "finding", "findings"));
+		if (c->l->n) {
+			n = count_paths(c, -1);
+			put_fmt(c, " in %" PRIu64 " %s", n,
+				plural(n, "path", "paths"));
+		}
+		put_raw(c, " - ");
+		put_subject(c);
+		put_raw(c, " against ");
+		put_manifest_id(c);
+		if (r->key_id) {
+			put_raw(c, " (key ");
+			put_safe(c, r->key_id);
+			put_raw(c, ")");
+		}
+		put_raw(c, "\n");
+	}
+
+	for (k = 0; k < HM_FINDING__COUNT; k++) {
+		n = kind_total(c, kind_order[k]);
+		if (!n)
+			continue;
+		put_fmt(c, "%s%s %" PRIu64, first ? "" : ", ",
+			hm_finding_kind_name(kind_order[k]), n);
+		first = false;
+	}
+	if (!first)
+		put_raw(c, "\n");
+	flush(c);
+
+	for (k = 0; k < HM_FINDING__COUNT && !c->err; k++) {
+		enum hm_finding_kind kind = kind_order[k];
+
+		n = kind_total(c, kind);
+		if (!n)
+			continue;
+		put_fmt(c, "\n%s (%" PRIu64 "): %s\n", hm_finding_kind_name(kind),
+			n, hm_finding_kind_text(kind));
+		/* Align the values after the paths, within reason. */
+		width = 0;
+		for (i = 0, shown = 0; i < c->l->n && shown < HM_TEXT_GROUP_CAP;
+		     i++) {
+			const struct hm_finding *f = &c->l->items[i];
+
+			if (f->kind != kind)
+				continue;
+			hm_buf_reset(&c->tmp);
+			if (hm_escape(&c->tmp, f->path, f->path_len, 0) < 0) {
+				c->err = HM_ERR_NOMEM;
+				break;
+			}
+			if ((int)c->tmp.len > width)
+				width = c->tmp.len > 48 ? 48 : (int)c->tmp.len;
+			shown++;
+		}
+		for (i = 0, shown = 0; i < c->l->n && shown < HM_TEXT_GROUP_CAP;
+		     i++) {
+			const struct hm_finding *f = &c->l->items[i];
+			size_t start;
+
+			if (f->kind != kind)
+				continue;
+			put_raw(c, "  ");
+			start = c->b.len;
+			put_path(c, f);
+			if (f->expected || f->actual || f->detail) {
+				if (!c->err && c->b.len - start < (size_t)width)
+					put_fmt(c, "%*s", width -
+						(int)(c->b.len - start), "");
+				put_raw(c, "  ");
+				put_change(c, f);
+			}
+			put_raw(c, "\n");
+			flush(c);
+			shown++;
+		}
+		if (n > shown)
+			put_fmt(c, "  ... and %" PRIu64
+				" more (use --format json for all)\n",
+				n - shown);
+	}
+
+	put_raw(c, "\nmanifest:  ");
+	put_safe(c, r->manifest_path ? r->manifest_path : "-");
+	put_raw(c, " (");
+	put_manifest_id(c);
+	if (r->manifest_sha256) {
+		put_raw(c, ", sha256 ");
+		put_safe(c, r->manifest_sha256);
+	}
+	if (r->key_id) {
+		put_raw(c, ", key ");
+		put_safe(c, r->key_id);
+	}
+	put_raw(c, ")\npolicy:    ");
+	put_safe(c, r->policy_path ? r->policy_path : "none");
+	put_fmt(c, "\nentries:   %" PRIu64 " compared, %" PRIu64
+		" in manifest, %" PRIu64 " in target, %" PRIu64 " ignored\n",
+		c->st.matched, c->st.expected, c->st.actual, c->st.ignored);
+	put_fmt(c, "allowed:   %" PRIu64 " %s, %" PRIu64 " %s\n",
+		c->st.allowed_changes,
+		plural(c->st.allowed_changes, "change", "changes"),
+		c->st.allowed_adds,
+		plural(c->st.allowed_adds, "addition", "additions"));
+	put_fmt(c, "hashed:    %s\n", hashed);
+	hm_time_format(r->started, tstart);
+	hm_time_format(r->finished, tend);
+	put_fmt(c, "time:      %s to %s (%.0f s)\n", tstart, tend,
+		difftime(r->finished, r->started));
+	flush(c);
+}
+
+/* ---- JSON and SARIF ---------------------------------------------------- */
+
+static void jset(struct ctx *c, json_t *o, const char *key, json_t *v)
+{
+	/* json_object_set_new drops v on failure, even for a NULL object. */
+	if (json_object_set_new(o, key, v) < 0)
+		c->err = HM_ERR_NOMEM;
+}
+
+static void jappend(struct ctx *c, json_t *a, json_t *v)
+{
+	if (json_array_append_new(a, v) < 0)
+		c->err = HM_ERR_NOMEM;
+}
+
+static json_t *jsafe(struct ctx *c, const char *s)
+{
+	if (!s)
+		return json_null();
+	hm_buf_reset(&c->tmp);
+	if (add_safe(&c->tmp, s) < 0)
+		return NULL;
+	return json_stringn(c->tmp.data ? c->tmp.data : "", c->tmp.len);
+}
+
+static json_t *jpath(struct ctx *c, const struct hm_finding *f)
+{
+	hm_buf_reset(&c->tmp);
+	if (hm_escape(&c->tmp, f->path, f->path_len, 0) < 0)
+		return NULL;
+	return json_stringn(c->tmp.data ? c->tmp.data : "", c->tmp.len);
+}
+
+static json_t *juint(uint64_t v)
+{
+	return json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t)v);
+}
+
+static json_t *jtime(time_t t)
+{
+	char s[21];
+
+	hm_time_format(t, s);
+	return json_string(s);
+}
+
+static json_t *jmanifest(struct ctx *c)
+{
+	const struct hm_report *r = c->r;
+	json_t *m = json_object();
+
+	jset(c, m, "path", jsafe(c, r->manifest_path));
+	jset(c, m, "name", jsafe(c, r->manifest_name));
+	jset(c, m, "serial", juint(r->serial));
+	jset(c, m, "sha256", jsafe(c, r->manifest_sha256));
+	jset(c, m, "key_id", jsafe(c, r->key_id));
+	return m;
+}
+
+static const char *tool_version(const struct ctx *c)
+{
+	return c->r->tool_version ? c->r->tool_version : HM_VERSION;
+}
+
+static json_t *json_build(struct ctx *c)
+{
+	const struct hm_report *r = c->r;
+	json_t *root = json_object(), *o, *a, *f;
+	size_t i;
+	int k;
+
+	jset(c, root, "format", json_string("hallmark-report"));
+	jset(c, root, "version", json_integer(1));
+	o = json_object();
+	jset(c, o, "name", json_string("hallmark"));
+	jset(c, o, "version", jsafe(c, tool_version(c)));
+	jset(c, root, "tool", o);
+	jset(c, root, "result", json_string(r->exit_code == 0 ? "pass" : "drift"));
+	jset(c, root, "exit_code", json_integer(r->exit_code));
+	jset(c, root, "target", jsafe(c, r->target));
+	jset(c, root, "host", jsafe(c, r->host));
+	jset(c, root, "manifest", jmanifest(c));
+	jset(c, root, "policy", jsafe(c, r->policy_path));
+	jset(c, root, "started", jtime(r->started));
+	jset(c, root, "finished", jtime(r->finished));
+	jset(c, root, "duration_seconds",
+	     json_real(difftime(r->finished, r->started)));
+
+	o = json_object();
+	jset(c, o, "expected", juint(c->st.expected));
+	jset(c, o, "actual", juint(c->st.actual));
+	jset(c, o, "matched", juint(c->st.matched));
+	jset(c, o, "ignored", juint(c->st.ignored));
+	jset(c, o, "allowed_changes", juint(c->st.allowed_changes));
+	jset(c, o, "allowed_adds", juint(c->st.allowed_adds));
+	jset(c, o, "bytes_hashed", juint(c->st.bytes_hashed));
+	jset(c, o, "total_findings", juint(c->st.total_findings));
+	a = json_object();
+	/* Every kind, in the order of the enum (stable), zeros included. */
+	for (k = 0; k < HM_FINDING__COUNT; k++)
+		jset(c, a, hm_finding_kind_name((enum hm_finding_kind)k),
+		     juint(c->st.findings[k]));
+	jset(c, o, "findings", a);
+	jset(c, root, "stats", o);
+
+	a = json_array();
+	for (i = 0; i < c->l->n && !c->err; i++) {
+		const struct hm_finding *x = &c->l->items[i];
+
+		f = json_object();
+		jset(c, f, "kind", json_string(hm_finding_kind_name(x->kind)));
+		jset(c, f, "path", jpath(c, x));
+		jset(c, f, "expected", jsafe(c, x->expected));
+		jset(c, f, "actual", jsafe(c, x->actual));
+		jset(c, f, "detail", jsafe(c, x->detail));
+		jappend(c, a, f);
+	}
+	jset(c, root, "findings", a);
+	return root;
+}
+
+static void sarif_rule_id(enum hm_finding_kind k, char out[64])
+{
+	const char *n = hm_finding_kind_name(k);
+	size_t i;
+
+	snprintf(out, 64, "HM-DRIFT-%s", n);
+	for (i = 9; out[i]; i++)
+		if (out[i] >= 'a' && out[i] <= 'z')
+			out[i] = (char)(out[i] - 'a' + 'A');
+}
+
+/*
+ * A URI reference for a raw path: RFC 3986 unreserved bytes and '/' stay,
+ * everything else is %XX.  A second leading '/' is encoded so that "//x"
+ * cannot read as an authority.
+ */
+static json_t *juri(struct ctx *c, const struct hm_finding *f)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i;
+
+	hm_buf_reset(&c->tmp);
+	for (i = 0; i < f->path_len; i++) {
+		unsigned char ch = (unsigned char)f->path[i];
+		bool plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			     (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' ||
+			     ch == '_' || ch == '~' || (ch == '/' && i != 1);
+		char e[3] = { '%', hex[ch >> 4], hex[ch & 15] };
+
+		if (plain ? hm_buf_addc(&c->tmp, (char)ch) < 0 :
+			    hm_buf_add(&c->tmp, e, 3) < 0)
+			return NULL;
+	}
+	return json_stringn(c->tmp.data ? c->tmp.data : "", c->tmp.len);
+}
+
+static json_t *sarif_build(struct ctx *c)
+{
+	const struct hm_report *r = c->r;
+	json_t *root = json_object(), *run = json_object(), *driver, *o, *a;
+	char id[64];
+	size_t i;
+	int k;
+
+	jset(c, root, "$schema", json_string(HM_SARIF_SCHEMA));
+	jset(c, root, "version", json_string("2.1.0"));
+
+	driver = json_object();
+	jset(c, driver, "name", json_string("hallmark"));
+	jset(c, driver, "version", jsafe(c, tool_version(c)));
+	a = json_array();
+	/* Rule k is at index k: ruleIndex is the kind's enum value. */
+	for (k = 0; k < HM_FINDING__COUNT; k++) {
+		json_t *rule = json_object();
+
+		sarif_rule_id((enum hm_finding_kind)k, id);
+		jset(c, rule, "id", json_string(id));
+		jset(c, rule, "name",
+		     json_string(hm_finding_kind_name((enum hm_finding_kind)k)));
+		o = json_object();
+		jset(c, o, "text",
+		     json_string(hm_finding_kind_text((enum hm_finding_kind)k)));
+		jset(c, rule, "shortDescription", o);
+		o = json_object();
+		jset(c, o, "level", json_string(kind_is_note(
+			(enum hm_finding_kind)k) ? "note" : "error"));
+		jset(c, rule, "defaultConfiguration", o);
+		jappend(c, a, rule);
+	}
+	jset(c, driver, "rules", a);
+	o = json_object();
+	jset(c, o, "driver", driver);
+	jset(c, run, "tool", o);
+
+	a = json_array();
+	o = json_object();
+	jset(c, o, "executionSuccessful", json_true());
+	jset(c, o, "exitCode", json_integer(r->exit_code));
+	jset(c, o, "startTimeUtc", jtime(r->started));
+	jset(c, o, "endTimeUtc", jtime(r->finished));
+	jappend(c, a, o);
+	jset(c, run, "invocations", a);
+
+	a = json_array();
+	for (i = 0; i < c->l->n && !c->err; i++) {
+		const struct hm_finding *x = &c->l->items[i];
+		json_t *res = json_object(), *loc, *phys, *art;
+
+		sarif_rule_id(x->kind, id);
+		jset(c, res, "ruleId", json_string(id));
+		jset(c, res, "ruleIndex", json_integer(x->kind));
+		jset(c, res, "level",
+		     json_string(kind_is_note(x->kind) ? "note" : "error"));
+		put_path(c, x);
+		put_raw(c, ": ");
+		put_raw(c, hm_finding_kind_text(x->kind));
+		if (x->expected || x->actual || x->detail) {
+			put_raw(c, ": ");
+			put_change(c, x);
+		}
+		o = json_object();
+		if (!c->err)
+			jset(c, o, "text", json_stringn(c->b.data, c->b.len));
+		hm_buf_reset(&c->b);
+		jset(c, res, "message", o);
+		art = json_object();
+		jset(c, art, "uri", juri(c, x));
+		phys = json_object();
+		jset(c, phys, "artifactLocation", art);
+		loc = json_object();
+		jset(c, loc, "physicalLocation", phys);
+		o = json_array();
+		jappend(c, o, loc);
+		jset(c, res, "locations", o);
+		jappend(c, a, res);
+	}
+	jset(c, run, "results", a);
+
+	/* What was verified, for people reading the log in a CI server. */
+	o = json_object();
+	jset(c, o, "target", jsafe(c, r->target));
+	jset(c, o, "host", jsafe(c, r->host));
+	jset(c, o, "manifest", jmanifest(c));
+	jset(c, o, "policy", jsafe(c, r->policy_path));
+	jset(c, run, "properties", o);
+
+	a = json_array();
+	jappend(c, a, run);
+	jset(c, root, "runs", a);
+	return root;
+}
+
+static void json_write(struct ctx *c, bool sarif)
+{
+	json_t *root = sarif ? sarif_build(c) : json_build(c);
+
+	if (!root)
+		c->err = HM_ERR_NOMEM;
+	if (!c->err) {
+		if (json_dumpf(root, c->out, JSON_INDENT(2) |
+			       JSON_PRESERVE_ORDER) < 0 ||
+		    fputc('\n', c->out) == EOF) {
+			c->err = HM_ERR_IO;
+			c->sys_errno = errno;
+		}
+	}
+	json_decref(root);
+}
+
+/* ---- JUnit XML --------------------------------------------------------- */
+
+/* Append s (already free of control bytes but \t \n) with XML escapes. */
+static void put_xml(struct ctx *c, const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && !c->err; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		int r;
+
+		switch (ch) {
+		case '&': r = hm_buf_adds(&c->b, "&amp;"); break;
+		case '<': r = hm_buf_adds(&c->b, "&lt;"); break;
+		case '>': r = hm_buf_adds(&c->b, "&gt;"); break;
+		case '"': r = hm_buf_adds(&c->b, "&quot;"); break;
+		case '\'': r = hm_buf_adds(&c->b, "&apos;"); break;
+		default:
+			/* XML 1.0 has no way to carry other C0 bytes. */
+			if (ch < 0x20 && ch != '\t' && ch != '\n')
+				r = add_octal(&c->b, ch);
+			else
+				r = hm_buf_addc(&c->b, (char)ch);
+		}
+		if (r < 0)
+			c->err = HM_ERR_NOMEM;
+	}
+}
+
+/* Safe text, then XML-escaped. */
+static void put_xml_safe(struct ctx *c, const char *s)
+{
+	hm_buf_reset(&c->tmp);
+	if (c->err || add_safe(&c->tmp, s ? s : "") < 0) {
+		c->err = c->err ? c->err : HM_ERR_NOMEM;
+		return;
+	}
+	put_xml(c, c->tmp.data ? c->tmp.data : "", c->tmp.len);
+}
+
+static void put_xml_prop(struct ctx *c, const char *name, const char *value)
+{
+	put_fmt(c, "      <property name=\"%s\" value=\"", name);
+	put_xml_safe(c, value);
+	put_raw(c, "\"/>\n");
+}
+
+static void junit_write(struct ctx *c)
+{
+	const struct hm_report *r = c->r;
+	uint64_t failures = 0, n;
+	double secs = difftime(r->finished, r->started);
+	char ts[21], num[32];
+	size_t i, k, start;
+
+	for (k = 0; k < HM_FINDING__COUNT; k++)
+		if (!kind_is_note(kind_order[k]) && kind_total(c, kind_order[k]))
+			failures++;
+	put_raw(c, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	put_fmt(c, "<testsuites name=\"hallmark\" tests=\"%d\" failures=\"%"
+		PRIu64 "\" errors=\"0\" time=\"%.3f\">\n", HM_FINDING__COUNT,
+		failures, secs);
+	hm_time_format(r->started, ts);
+	ts[19] = '\0'; /* JUnit timestamps carry no zone designator */
+	put_fmt(c, "  <testsuite name=\"hallmark verify\" tests=\"%d\" failures=\"%"
+		PRIu64 "\" errors=\"0\" skipped=\"0\" time=\"%.3f\" timestamp=\"%s\"",
+		HM_FINDING__COUNT, failures, secs, ts);
+	if (r->host) {
+		put_raw(c, " hostname=\"");
+		put_xml_safe(c, r->host);
+		put_raw(c, "\"");
+	}
+	put_raw(c, ">\n    <properties>\n");
+	put_xml_prop(c, "target", r->target);
+	put_xml_prop(c, "manifest", r->manifest_path);
+	put_xml_prop(c, "manifest.name", r->manifest_name);
+	snprintf(num, sizeof(num), "%llu", r->serial);
+	put_xml_prop(c, "manifest.serial", num);
+	put_xml_prop(c, "manifest.sha256", r->manifest_sha256);
+	put_xml_prop(c, "manifest.key_id", r->key_id);
+	put_xml_prop(c, "policy", r->policy_path ? r->policy_path : "");
+	snprintf(num, sizeof(num), "%d", r->exit_code);
+	put_xml_prop(c, "exit_code", num);
+	put_raw(c, "    </properties>\n");
+	flush(c);
+
+	for (k = 0; k < HM_FINDING__COUNT && !c->err; k++) {
+		enum hm_finding_kind kind = kind_order[k];
+		const char *name = hm_finding_kind_name(kind);
+		bool note = kind_is_note(kind);
+
+		put_fmt(c, "    <testcase classname=\"hallmark.drift\" name=\"%s\"",
+			name);
+		n = kind_total(c, kind);
+		if (!n) {
+			put_raw(c, "/>\n");
+			continue;
+		}
+		if (c->listed[kind])
+			n = count_paths(c, (int)kind);
+		if (note)
+			put_raw(c, ">\n      <system-out>");
+		else
+			put_fmt(c, ">\n      <failure message=\"%" PRIu64
+				" %s\" type=\"%s\">", n,
+				plural(n, "path", "paths"), name);
+		for (i = 0; i < c->l->n && !c->err; i++) {
+			const struct hm_finding *f = &c->l->items[i];
+
+			if (f->kind != kind)
+				continue;
+			/* Build the plain line at the end of b, then escape it
+			 * from tmp. */
+			start = c->b.len;
+			put_path(c, f);
+			if (f->expected || f->actual || f->detail) {
+				put_raw(c, "  ");
+				put_change(c, f);
+			}
+			put_raw(c, "\n");
+			if (c->err)
+				break;
+			hm_buf_reset(&c->tmp);
+			if (hm_buf_add(&c->tmp, c->b.data + start,
+				       c->b.len - start) < 0) {
+				c->err = HM_ERR_NOMEM;
+				break;
+			}
+			c->b.len = start;
+			put_xml(c, c->tmp.data, c->tmp.len);
+			flush(c);
+		}
+		put_raw(c, note ? "</system-out>\n" : "</failure>\n");
+		put_raw(c, "    </testcase>\n");
+		flush(c);
+	}
+	put_raw(c, "  </testsuite>\n</testsuites>\n");
+	flush(c);
+}
+
+/* ---- entry point ------------------------------------------------------- */
+
+int hm_report_write(const struct hm_report *r, enum hm_report_format fmt,
+		    FILE *out, struct hm_error *err)
+{
+	static const struct hm_findings none;
+	struct ctx c = { .r = r, .out = out };
+	size_t i;
+	int k;
+
+	if (!r || !out)
+		return hm_error_set(err, HM_ERR_USAGE, 0, "no report to write");
+	c.l = r->findings ? r->findings : &none;
+	for (i = 0; i < c.l->n; i++)
+		if ((unsigned)c.l->items[i].kind < HM_FINDING__COUNT)
+			c.listed[c.l->items[i].kind]++;
+	if (r->stats) {
+		c.st = *r->stats;
+	} else {
+		for (k = 0; k < HM_FINDING__COUNT; k++)
+			c.st.findings[k] = c.listed[k];
+		c.st.total_findings = c.l->n;
+	}
+	for (i = 0; i < c.l->n; i++)
+		if ((unsigned)c.l->items[i].kind >= HM_FINDING__COUNT)
+			return hm_error_set(err, HM_ERR_USAGE, 0,
+					    "invalid finding kind %d",
+					    (int)c.l->items[i].kind);
+
+	switch (fmt) {
+	case HM_REPORT_TEXT:
+		text_write(&c);
+		break;
+	case HM_REPORT_JSON:
+		json_write(&c, false);
+		break;
+	case HM_REPORT_JUNIT:
+		junit_write(&c);
+		break;
+	case HM_REPORT_SARIF:
+		json_write(&c, true);
+		break;
+	default:
+		return hm_error_set(err, HM_ERR_USAGE, 0,
+				    "unknown report format %d", (int)fmt);
+	}
+	hm_buf_free(&c.b);
+	hm_buf_free(&c.tmp);
+	if (!c.err && (fflush(out) == EOF || ferror(out))) {
+		c.err = HM_ERR_IO;
+		c.sys_errno = errno;
+	}
+	if (c.err == HM_ERR_NOMEM)
+		return hm_error_nomem(err);
+	if (c.err)
+		return hm_error_set(err, HM_ERR_IO, c.sys_errno,
+				    "cannot write report");
+	return 0;
+}

@@ -1,0 +1,110 @@
+#!/bin/sh
+# verify dir: every kind of drift is reported by path, with exit 1; a clean
+# tree exits 0; special files never hang the scan.
+. "$(dirname "$0")/lib.sh"
+
+mkdir -p root/etc root/usr/bin root/var/empty root/dev
+printf 'root:x:0:0::/root:/bin/sh\n' > root/etc/passwd
+printf '127.0.0.1 localhost\n' > root/etc/hosts
+printf 'hello\n' > root/usr/bin/tool
+printf 'same\n' > root/usr/bin/other
+ln -s tool root/usr/bin/link
+mkfifo root/var/fifo
+python3 -c "import socket; s=socket.socket(socket.AF_UNIX); s.bind('root/var/sock')"
+setfattr -n user.note -v one root/usr/bin/tool 2>/dev/null || true
+chmod 4755 root/usr/bin/other
+chmod 1777 root/var/empty
+
+"$HALLMARK" keygen -o ops --no-passphrase >/dev/null 2>&1
+"$HALLMARK" manifest dir:root --name t2001 --serial 1 -o base.manifest 2>/dev/null
+"$HALLMARK" sign base.manifest --key ops.key >/dev/null 2>&1
+V="--manifest base.manifest --pubkey ops.pub"
+
+expect_exit 0 "a clean tree verifies" timeout 60 "$HALLMARK" verify dir:root $V
+expect_grep '^OK' out.txt "the text report starts with the verdict"
+expect_exit 0 "hallmark-verify gives the same verdict" timeout 60 "$HALLMARK_VERIFY" dir:root $V
+expect_exit 0 "a bare directory path is a dir: target" "$HALLMARK" verify root $V
+
+# One change of each kind, then one run that must report them all.
+printf 'hellp\n' > root/usr/bin/tool                  # content
+printf 'same, longer\n' > root/usr/bin/other          # size + content
+chgrp 1000 root/usr/bin/other                         # gid
+chmod 4755 root/usr/bin/other                         # (chgrp clears setuid)
+chmod 0600 root/etc/hosts                              # mode
+chown 1000 root/usr/bin/tool                          # uid
+rm root/usr/bin/link; ln -s other root/usr/bin/link   # target
+rmdir root/var/empty; printf x > root/var/empty       # type
+rm root/etc/passwd; mkdir root/etc/passwd.d; printf 'x\n' > root/etc/passwd.d/a  # missing + added
+setfattr -n user.note -v two root/usr/bin/tool 2>/dev/null && xattr_ok=1 || xattr_ok=0
+
+expect_exit 1 "drift exits 1" timeout 60 "$HALLMARK" verify dir:root $V --format json -o report.json
+expect_exit 1 "the text report too" timeout 60 "$HALLMARK" verify dir:root $V
+expect_grep '^DRIFT' out.txt "the first line says drift"
+for kind in content size mode uid gid target type missing added; do
+	if python3 - "$kind" <<'PY'
+import json, sys
+r = json.load(open("report.json"))
+kinds = {f["kind"] for f in r["findings"]}
+sys.exit(0 if sys.argv[1] in kinds else 1)
+PY
+	then ok "finding kind '$kind' reported"; else fail "finding kind '$kind' reported"; fi
+done
+if [ $xattr_ok -eq 1 ]; then
+	expect_grep '"kind": "xattr"' report.json "xattr drift reported"
+else
+	skip "xattr drift (no user xattrs on this file system)"
+fi
+python3 - <<'PY' && ok "findings name their paths" || fail "findings name their paths"
+import json
+r = json.load(open("report.json"))
+paths = {(f["kind"], f["path"]) for f in r["findings"]}
+want = {("content", "/usr/bin/tool"), ("missing", "/etc/passwd"), ("gid", "/usr/bin/other"),
+        ("added", "/etc/passwd.d"), ("type", "/var/empty"), ("uid", "/usr/bin/tool"),
+        ("target", "/usr/bin/link")}
+missing = want - paths
+assert not missing, missing
+assert r["result"] == "drift" and r["exit_code"] == 1
+PY
+expect_exit 0 "an added directory is one finding, not one per entry" \
+	sh -c "! grep -q 'passwd.d/a' report.json"
+
+# Unreadable: a mode-000 file seen by an unprivileged user.
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	mkdir -p u/root/d && printf 'secret\n' > u/root/d/f && chmod 755 u u/root u/root/d
+	"$HALLMARK" manifest dir:u/root --name u -o u/m 2>/dev/null
+	"$HALLMARK" sign u/m --key ops.key >/dev/null 2>&1
+	cp ops.pub u/ && chmod 644 u/m u/m.sig u/ops.pub && chmod 755 "$T_DIR"
+	chmod 000 u/root/d/f
+	expect_exit 1 "an unreadable file is drift, not a skip" \
+		setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$HALLMARK_VERIFY" dir:u/root --manifest u/m --pubkey u/ops.pub
+	expect_grep 'unreadable' out.txt "and is reported as unreadable"
+else
+	skip "unreadable files (needs root and setpriv)"
+fi
+
+# A FIFO with no writer would block open(2): the scan must never open it.
+mkdir -p f/root && mkfifo f/root/pipe
+expect_exit 0 "a tree with a FIFO is scanned without opening it" \
+	timeout 30 "$HALLMARK" manifest dir:f/root -o f/m
+expect_grep 'type=fifo' f/m "the FIFO is in the manifest"
+
+# Paths deeper than PATH_MAX.
+python3 - <<'PY'
+import os
+d = "deep/root"
+os.makedirs(d)
+fd = os.open(d, os.O_RDONLY)
+for i in range(60):
+    os.mkdir("d" * 100, dir_fd=fd)
+    nfd = os.open("d" * 100, os.O_RDONLY, dir_fd=fd)
+    os.close(fd)
+    fd = nfd
+f = os.open("leaf", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+os.write(f, b"deep\n")
+os.close(f)
+PY
+expect_exit 0 "paths deeper than PATH_MAX are scanned" "$HALLMARK" manifest dir:deep/root -o deep/m
+expect_grep '/leaf type=file' deep/m "and the leaf (6 KB deep) is recorded"
+
+done_testing

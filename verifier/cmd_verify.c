@@ -1,0 +1,205 @@
+/*
+ * `hallmark verify` / `hallmark-verify`: check a target against a signed
+ * manifest under a policy, report, and exit 0 (match), 1 (drift), 2 (error)
+ * or 3 (trust failure).  There is no option to skip the signature check.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hallmark/cli.h"
+#include "hallmark/compare.h"
+#include "hallmark/fsutil.h"
+#include "hallmark/manifest.h"
+#include "hallmark/policy.h"
+#include "hallmark/report.h"
+#include "hallmark/sign.h"
+#include "hallmark/source.h"
+#include "hallmark/trust.h"
+#include "verifier.h"
+
+#define HM_MAX_PUBKEYS 16
+
+static const char verify_usage[] =
+	"usage: %s TARGET --manifest FILE --pubkey FILE... [--signature FILE]\n"
+	"       [--policy FILE] [--host NAME] [--format text|json|junit|sarif]\n"
+	"       [-o REPORT] [--threads N]\n"
+	"\n"
+	"TARGET: dir:PATH, or a bare path to a directory.\n"
+	"The signature (default: MANIFEST.sig) must verify with one of the pinned\n"
+	"--pubkey keys before the manifest is read.\n"
+	"exit: 0 match, 1 drift, 2 usage/input/I/O error, 3 trust failure\n";
+
+static void print_usage(FILE *out, const char *prog)
+{
+	fprintf(out, verify_usage, prog);
+}
+
+/* Write the report to path atomically, or to stdout. */
+static int emit_report(const struct hm_report *rep, enum hm_report_format fmt,
+		       const char *path, struct hm_error *err)
+{
+	struct hm_atomic *a = NULL;
+	char *data = NULL;
+	size_t len = 0;
+	FILE *mem;
+	int r;
+
+	if (!path || strcmp(path, "-") == 0) {
+		r = hm_report_write(rep, fmt, stdout, err);
+		if (r == 0 && fflush(stdout) != 0)
+			r = hm_error_set(err, HM_ERR_IO, 0, "cannot write the report");
+		return r;
+	}
+	mem = open_memstream(&data, &len);
+	if (!mem)
+		return hm_error_nomem(err);
+	r = hm_report_write(rep, fmt, mem, err);
+	if (fclose(mem) != 0 && r == 0)
+		r = hm_error_nomem(err);
+	if (r == 0)
+		r = hm_atomic_open(path, 0644, true, &a, err);
+	if (r == 0 && (r = hm_atomic_write(a, data, len, err)) == 0) {
+		r = hm_atomic_commit(a, err);
+		a = NULL;
+	}
+	hm_atomic_abort(a);
+	free(data);
+	return r;
+}
+
+/* Findings that only inform do not make a run fail. */
+static bool is_drift(const struct hm_compare_stats *s)
+{
+	return s->total_findings > 0;
+}
+
+int cmd_verify(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "manifest", required_argument, NULL, 'm' },
+		{ "pubkey", required_argument, NULL, 'k' },
+		{ "signature", required_argument, NULL, 's' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "threads", required_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *prog = strcmp(hm_cli_prog, "hallmark") == 0 ?
+			   "hallmark verify" : hm_cli_prog;
+	const char *manifest = NULL, *sig = NULL, *policy_path = NULL;
+	const char *host = NULL, *out_path = NULL, *target;
+	const char *pubkey_paths[HM_MAX_PUBKEYS];
+	struct hm_pubkey *keys[HM_MAX_PUBKEYS] = { NULL };
+	size_t n_keys = 0, i;
+	int fmt = HM_REPORT_TEXT, c, rc = HM_EXIT_ERROR, r;
+	unsigned threads = 0;
+	struct hm_error err = { 0 };
+	struct hm_policy *policy = NULL;
+	struct hm_trusted_manifest *tm = NULL;
+	struct hm_source *src = NULL;
+	struct hm_scan_options scan = { 0 };
+	struct hm_findings findings = { 0 };
+	struct hm_compare_stats stats;
+	struct hm_report rep = { 0 };
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "m:k:s:p:H:f:o:j:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm': manifest = optarg; break;
+		case 'k':
+			if (n_keys == HM_MAX_PUBKEYS)
+				return hm_cli_fail("at most %d --pubkey options", HM_MAX_PUBKEYS);
+			pubkey_paths[n_keys++] = optarg;
+			break;
+		case 's': sig = optarg; break;
+		case 'p': policy_path = optarg; break;
+		case 'H': host = optarg; break;
+		case 'o': out_path = optarg; break;
+		case 'f':
+			fmt = hm_report_format_from_name(optarg);
+			if (fmt < 0)
+				return hm_cli_fail("unknown report format '%s' (text, json, junit, sarif)", optarg);
+			break;
+		case 'j': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*optarg == '\0' || *end || v < 1 || v > 256)
+				return hm_cli_fail("--threads takes a number from 1 to 256");
+			threads = (unsigned)v;
+			break;
+		}
+		case 'h':
+			print_usage(stdout, prog);
+			return HM_EXIT_OK;
+		default:
+			print_usage(stderr, prog);
+			return HM_EXIT_ERROR;
+		}
+	}
+	if (optind + 1 != argc) {
+		print_usage(stderr, prog);
+		return HM_EXIT_ERROR;
+	}
+	target = argv[optind];
+	if (!manifest)
+		return hm_cli_fail("--manifest is required");
+	if (n_keys == 0)
+		return hm_cli_fail("--pubkey is required: verify never skips the signature check");
+
+	for (i = 0; i < n_keys; i++)
+		if ((r = hm_pubkey_load(pubkey_paths[i], &keys[i], &err)) < 0)
+			goto fail;
+	rep.started = time(NULL);
+	r = hm_trust_open(manifest, sig, keys, n_keys, rep.started, &tm, &err);
+	if (r < 0)
+		goto fail;
+	if (policy_path && (r = hm_policy_load(policy_path, &policy, &err)) < 0)
+		goto fail;
+	scan.threads = threads;
+	hm_policy_source_filter(policy, &scan.filter);
+	r = hm_source_open_target(target, &scan, &src, &err);
+	if (r < 0)
+		goto fail;
+	r = hm_compare(hm_manifest_reader_source(tm->reader), src, policy,
+		       hm_findings_collect, &findings, &stats, &err);
+	if (r < 0)
+		goto fail;
+	/* The verdict stands only if what was compared is what was signed. */
+	if ((r = hm_trust_finish(tm, &err)) < 0)
+		goto fail;
+
+	rep.finished = time(NULL);
+	rep.tool_version = HM_VERSION;
+	rep.target = target;
+	rep.host = host;
+	rep.manifest_path = manifest;
+	rep.manifest_name = tm->header->name;
+	rep.serial = tm->header->serial;
+	rep.manifest_sha256 = tm->sha256_hex;
+	rep.key_id = tm->key_id;
+	rep.policy_path = policy_path;
+	rep.stats = &stats;
+	rep.findings = &findings;
+	rep.exit_code = is_drift(&stats) ? HM_EXIT_DRIFT : HM_EXIT_OK;
+	if ((r = emit_report(&rep, (enum hm_report_format)fmt, out_path, &err)) < 0)
+		goto fail;
+	rc = rep.exit_code;
+	goto out;
+fail:
+	rc = hm_cli_error(&err);
+out:
+	hm_source_free(src);
+	hm_trust_free(tm);
+	hm_policy_free(policy);
+	hm_findings_free(&findings);
+	for (i = 0; i < n_keys; i++)
+		hm_pubkey_free(keys[i]);
+	return rc;
+}
