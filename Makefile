@@ -8,7 +8,7 @@
 
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
-MANDIR  ?= $(PREFIX)/share/man
+DOCDIR  ?= $(PREFIX)/share/doc/hallmark
 O       ?= build
 VERSION := 0.1.0
 
@@ -91,9 +91,10 @@ bench: all
 	bench/run.sh
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(DOCDIR)/policies
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
-	install -m 0644 docs/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 templates/policies/*.yaml $(DESTDIR)$(DOCDIR)/policies/
 
 clean:
 	rm -rf build build-asan bin

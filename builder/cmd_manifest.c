@@ -18,8 +18,19 @@ static const char manifest_usage[] =
 	"usage: hallmark manifest TARGET [-o FILE] [--name NAME] [--serial N]\n"
 	"       [--expires TIME | --valid-days N] [--threads N]\n"
 	"\n"
-	"TARGET: dir:PATH, or a bare path to a directory.  Writes to stdout\n"
-	"without -o.  'created' is $SOURCE_DATE_EPOCH when set, else now.\n";
+	"Write the manifest of every entry of TARGET (dir:PATH, or a bare path\n"
+	"to a directory).\n"
+	"\n"
+	"  -o, --output FILE        where to write it, atomically (default: stdout)\n"
+	"  -n, --name NAME          image identity: 1 to 128 of A-Z a-z 0-9 . _ + -\n"
+	"                           (default: root)\n"
+	"  -s, --serial N           serial number, only ever goes up per name (default: 1)\n"
+	"  -e, --expires TIME       refuse the manifest after TIME (2027-01-31T00:00:00Z)\n"
+	"  -d, --valid-days N       refuse it N days after its creation\n"
+	"  -j, --threads N          hashing threads (default: number of CPUs)\n"
+	"  -h, --help               show this help\n"
+	"\n"
+	"The creation time is $SOURCE_DATE_EPOCH when set, else now.\n";
 
 static int parse_u64(const char *s, unsigned long long max, unsigned long long *ret)
 {

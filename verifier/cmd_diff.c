@@ -19,7 +19,10 @@
 static const char diff_usage[] =
 	"usage: hallmark diff MANIFEST_A MANIFEST_B\n"
 	"\n"
-	"Lines: '- PATH' only in A, '+ PATH' only in B, '~ PATH KIND: A -> B'.\n"
+	"Show what differs between two manifests: '# FIELD: A -> B' for the\n"
+	"header, '- PATH' only in A, '+ PATH' only in B, '~ PATH KIND: A -> B'\n"
+	"changed.  Signatures are not checked (use verify for trust).\n"
+	"\n"
 	"exit: 0 same entries, 1 entries differ, 2 error\n";
 
 static int print_finding(void *ctx, const struct hm_finding *f,

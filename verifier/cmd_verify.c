@@ -27,10 +27,22 @@ static const char verify_usage[] =
 	"       [--policy FILE] [--host NAME] [--format text|json|junit|sarif]\n"
 	"       [-o REPORT] [--threads N]\n"
 	"\n"
-	"TARGET: dir:PATH, or a bare path to a directory.\n"
-	"The signature (default: MANIFEST.sig) must verify with one of the pinned\n"
-	"--pubkey keys before the manifest is read.\n"
-	"exit: 0 match, 1 drift, 2 usage/input/I/O error, 3 trust failure\n";
+	"Verify TARGET (dir:PATH, or a bare path to a directory) against a signed\n"
+	"manifest.  The signature is checked over the manifest's bytes, with the\n"
+	"pinned keys only, before a line of it is read; there is no way to skip it.\n"
+	"\n"
+	"  -m, --manifest FILE      the manifest (required)\n"
+	"  -k, --pubkey FILE        a pinned public key; repeat for several (required)\n"
+	"  -s, --signature FILE     the signature (default: MANIFEST.sig)\n"
+	"  -p, --policy FILE        paths ignored, allowed to change or to be added\n"
+	"  -H, --host NAME          host name recorded in the report\n"
+	"  -f, --format FORMAT      text (default), json, junit or sarif\n"
+	"  -o, --output REPORT      write the report there, atomically (default: stdout)\n"
+	"  -j, --threads N          hashing threads (default: number of CPUs)\n"
+	"  -h, --help               show this help\n"
+	"\n"
+	"exit: 0 match, 1 drift, 2 usage/input/I/O error, 3 trust failure\n"
+	"(bad or missing signature, key not pinned, expired manifest)\n";
 
 static void print_usage(FILE *out, const char *prog)
 {

@@ -375,3 +375,25 @@ TEST(policy_shipped_phoenix)
 	CHECK(!Q(p, may_add, "/lost+found/#1234"));
 	hm_policy_free(p);
 }
+
+TEST(policy_may_add_below)
+{
+	static const char yaml[] =
+		"ignore: [/opt/app/**]\n"     /* ignore must not leak into may_add */
+		"may_add:\n"
+		"  - /srv/app/**\n"
+		"  - /home/*/.ssh\n";
+	struct hm_policy *p;
+	struct hm_error err;
+
+	CHECK_OK(parse(yaml, &p, &err), &err);
+	CHECK(Q(p, may_add_below, "/srv/app"));
+	CHECK(Q(p, may_add_below, "/srv/app/lib"));
+	CHECK(!Q(p, may_add_below, "/srv"));
+	CHECK(!Q(p, may_add_below, "/srv/apps"));
+	CHECK(!Q(p, may_add_below, "/home/u/.ssh"));
+	CHECK(!Q(p, may_add_below, "/opt/app"));
+	CHECK(!Q(p, may_add, "/srv/app"));   /* the glob itself stays strict */
+	CHECK(!Q(NULL, may_add_below, "/srv/app"));
+	hm_policy_free(p);
+}
