@@ -78,10 +78,11 @@ if [ -f "$B/root.tar" ] && [ ! -f "$B/root.tar.inputs" ]; then
 fi
 if [ ! -f "$B/root.tar" ] || [ "$(cat "$B/root.tar.inputs")" != "$INPUTS" ]; then
 	log "building the Debian root with mmdebstrap (about 3 minutes)"
-	rm -f "$B/root.tar" "$B/root.tar.inputs" "$B/root.tar.tmp"
-	"${MMDEB[@]}" "$B/root.tar.tmp" 2>"$B/mmdebstrap.log" ||
+	# mmdebstrap picks the output format from the name: keep ".tar" last.
+	rm -f "$B/root.tar" "$B/root.tar.inputs" "$B/root.tmp.tar"
+	"${MMDEB[@]}" "$B/root.tmp.tar" 2>"$B/mmdebstrap.log" ||
 		die "mmdebstrap failed, see $B/mmdebstrap.log"
-	mv "$B/root.tar.tmp" "$B/root.tar"
+	mv "$B/root.tmp.tar" "$B/root.tar"
 	printf '%s\n' "$INPUTS" >"$B/root.tar.inputs"
 fi
 STAMP="$INPUTS $(stat -c '%s %Y' "$B/root.tar")"

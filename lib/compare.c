@@ -36,6 +36,7 @@ struct join {
 	void *ctx;
 	struct hm_compare_stats *stats;
 	struct hm_error *err;
+	const char *origin;           /* of the target entry being reported */
 };
 
 static int advance(struct join *j, struct side *s)
@@ -99,10 +100,25 @@ static int emit(struct join *j, enum hm_finding_kind kind, const char *path,
 		.actual = (char *)actual,
 		.detail = (char *)detail,
 	};
+	struct hm_buf d = HM_BUF_INIT;
+	int r;
 
 	j->stats->findings[kind]++;
 	j->stats->total_findings++;
-	return j->fn ? j->fn(j->ctx, &f, j->err) : 0;
+	if (!j->fn)
+		return 0;
+	/* Findings on the target's entries name its origin (e.g. a layer). */
+	if (j->origin && kind != HM_FINDING_MISSING) {
+		if ((detail && hm_buf_addf(&d, "%s; ", detail) < 0) ||
+		    hm_buf_addf(&d, "from %s", j->origin) < 0) {
+			hm_buf_free(&d);
+			return hm_error_nomem(j->err);
+		}
+		f.detail = d.data;
+	}
+	r = j->fn(j->ctx, &f, j->err);
+	hm_buf_free(&d);
+	return r;
 }
 
 /* Copy the path of an entry that is about to be replaced by advance(). */
@@ -190,7 +206,25 @@ static int compare_pair(struct join *j)
 	char detail[96];
 	int r = 0;
 
+	if (b->flags & HM_ENTRY_DELETED) {
+		/* A tombstone: the target deleted it (a layer's whiteout). */
+		if ((r = save_path(&p, a)) < 0)
+			goto nomem;
+		if (hm_buf_adds(&ta, "deleted by ") < 0 ||
+		    hm_buf_adds(&ta, b->origin_name ? b->origin_name : "the target") < 0)
+			goto nomem;
+		if ((r = advance(j, &j->exp)) < 0 || (r = advance(j, &j->act)) < 0)
+			goto out;
+		if ((r = skip_below(j, &j->exp, p.data, p.len, &below)) < 0)
+			goto out;
+		if (below && hm_buf_addf(&ta, ", with %" PRIu64 " entries below", below) < 0)
+			goto nomem;
+		r = emit(j, HM_FINDING_MISSING, p.data, p.len, NULL, NULL, ta.data);
+		goto out;
+	}
 	j->stats->matched++;
+	/* Findings about what the target holds name where it came from. */
+	j->origin = b->origin_name;
 	if (a->type != b->type) {
 		bool a_dir = a->type == HM_TYPE_DIR, b_dir = b->type == HM_TYPE_DIR;
 
@@ -220,6 +254,7 @@ static int compare_pair(struct join *j)
 			goto out;
 		if ((r = skip_below(j, &j->exp, p.data, p.len, &below)) < 0)
 			goto out;
+		j->origin = NULL;      /* b is gone: advanced past */
 		if (below) {
 			snprintf(detail, sizeof(detail),
 				 "another file system is mounted here: %" PRIu64
@@ -322,6 +357,7 @@ static int compare_pair(struct join *j)
 nomem:
 	r = hm_error_nomem(j->err);
 out:
+	j->origin = NULL;
 	hm_buf_free(&p);
 	hm_buf_free(&ta);
 	hm_buf_free(&tb);
@@ -335,6 +371,7 @@ static int missing(struct join *j)
 	char detail[64];
 	int r;
 
+	j->origin = NULL;
 	if (save_path(&p, j->exp.cur) < 0)
 		return hm_error_nomem(j->err);
 	if ((r = advance(j, &j->exp)) < 0 ||
@@ -351,11 +388,13 @@ out:
 static int added(struct join *j)
 {
 	const struct hm_entry *b = j->act.cur;
-	struct hm_buf p = HM_BUF_INIT;
+	struct hm_buf p = HM_BUF_INIT, origin = HM_BUF_INIT;
 	uint64_t below = 0;
 	char detail[64];
 	int r;
 
+	if (b->flags & HM_ENTRY_DELETED)     /* deleted, and never there */
+		return advance(j, &j->act);
 	/* "/opt/app/" "**" allows /opt/app itself to appear: its entries are
 	 * still checked one by one. */
 	if (hm_policy_may_add(j->policy, b->path, b->path_len) ||
@@ -364,16 +403,22 @@ static int added(struct join *j)
 		j->stats->allowed_adds++;
 		return advance(j, &j->act);
 	}
-	if (save_path(&p, b) < 0)
-		return hm_error_nomem(j->err);
+	if (save_path(&p, b) < 0 ||
+	    (b->origin_name && hm_buf_adds(&origin, b->origin_name) < 0)) {
+		r = hm_error_nomem(j->err);
+		goto out;
+	}
 	if ((r = advance(j, &j->act)) < 0 ||
 	    (r = skip_below(j, &j->act, p.data, p.len, &below)) < 0)
 		goto out;
 	snprintf(detail, sizeof(detail), "with %" PRIu64 " entries below", below);
+	j->origin = origin.data;
 	r = emit(j, HM_FINDING_ADDED, p.data, p.len, NULL, NULL,
 		 below ? detail : NULL);
+	j->origin = NULL;
 out:
 	hm_buf_free(&p);
+	hm_buf_free(&origin);
 	return r;
 }
 

@@ -166,6 +166,7 @@ struct dir_source {
 	struct hlink **lbuckets;
 	size_t lcap, lcount;
 
+	/* workers[0] is used by the consumer thread, 1..nworkers by threads. */
 	struct worker *workers;
 	unsigned nworkers;
 };
@@ -1034,6 +1035,38 @@ out:
 	return r;
 }
 
+/*
+ * Hash the oldest pending file task; called and returns with s->lock held.
+ * Workers loop on it, and the consumer calls it instead of sleeping when
+ * its head slot is not ready yet.
+ */
+static void run_task(struct dir_source *s, struct worker *w)
+{
+	struct dnode *dn;
+	struct slot *sl;
+	uint32_t i;
+	int r;
+
+	i = s->work[s->work_head++ & RING_MASK];
+	pthread_mutex_unlock(&s->lock);
+
+	sl = &s->slots[i];
+	r = hash_file(s, w, sl);
+
+	pthread_mutex_lock(&s->lock);
+	sl->err = r;
+	sl->state = SLOT_DONE;
+	dn = dnode_unref_locked(s, sl->dn);
+	sl->dn = NULL;
+	if (s->cons_waiting && s->cons_wait_slot == i)
+		pthread_cond_signal(&s->cond_cons);
+	if (dn) {
+		pthread_mutex_unlock(&s->lock);
+		dnode_close(dn);
+		pthread_mutex_lock(&s->lock);
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -1041,11 +1074,6 @@ static void *worker_main(void *arg)
 
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		struct dnode *dn;
-		struct slot *sl;
-		uint32_t i;
-		int r;
-
 		while (!s->stop && s->work_head == s->work_tail) {
 			s->idle_workers++;
 			pthread_cond_wait(&s->cond_worker, &s->lock);
@@ -1053,24 +1081,7 @@ static void *worker_main(void *arg)
 		}
 		if (s->stop)
 			break;
-		i = s->work[s->work_head++ & RING_MASK];
-		pthread_mutex_unlock(&s->lock);
-
-		sl = &s->slots[i];
-		r = hash_file(s, w, sl);
-
-		pthread_mutex_lock(&s->lock);
-		sl->err = r;
-		sl->state = SLOT_DONE;
-		dn = dnode_unref_locked(s, sl->dn);
-		sl->dn = NULL;
-		if (s->cons_waiting && s->cons_wait_slot == i)
-			pthread_cond_signal(&s->cond_cons);
-		if (dn) {
-			pthread_mutex_unlock(&s->lock);
-			dnode_close(dn);
-			pthread_mutex_lock(&s->lock);
-		}
+		run_task(s, w);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
@@ -1105,6 +1116,12 @@ static int refill(struct dir_source *s, struct hm_error *err)
 			if (r < 0 && err)
 				*err = s->walk_err;
 			break;
+		}
+		/* Hash rather than sleep: on few cores a wake-up per entry
+		 * costs more than the small files it waits for. */
+		if (s->work_head != s->work_tail) {
+			run_task(s, &s->workers[0]);
+			continue;
 		}
 		s->cons_waiting = true;
 		s->cons_wait_slot = (uint32_t)(s->cons_pos & RING_MASK);
@@ -1170,7 +1187,7 @@ static void dir_free(struct hm_source *src)
 	pthread_mutex_unlock(&s->lock);
 	if (s->walker_started)
 		pthread_join(s->walker, NULL);
-	for (i = 0; i < s->nworkers; i++)
+	for (i = 1; i <= s->nworkers; i++)
 		pthread_join(s->workers[i].tid, NULL);
 
 	/* Single-threaded from here on. */
@@ -1312,7 +1329,8 @@ int hm_source_dir_open(const char *path, const struct hm_scan_options *opt,
 		if (!w->hash || !w->buf || !w->xb)
 			goto nomem;
 	}
-	for (i = 0; i < s->nthreads; i++) {
+	/* workers[0] is the consumer's own: it hashes inside next(). */
+	for (i = 1; i < s->nthreads; i++) {
 		if ((r = pthread_create(&s->workers[i].tid, NULL, worker_main,
 					&s->workers[i])) != 0) {
 			r = hm_error_set(err, HM_ERR_IO, r, "cannot start a thread");

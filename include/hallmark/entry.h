@@ -28,6 +28,8 @@ enum hm_entry_flags {
 	HM_ENTRY_UNREADABLE = 1u << 1,  /* could not be read; note says why */
 	HM_ENTRY_CHANGED    = 1u << 2,  /* changed while it was hashed */
 	HM_ENTRY_MOUNTPOINT = 1u << 3,  /* a mount point the walk did not cross */
+	HM_ENTRY_IMPLICIT   = 1u << 4,  /* a parent a tree made up (not in the input) */
+	HM_ENTRY_DELETED    = 1u << 5,  /* a tombstone: removed by origin (a whiteout) */
 };
 
 struct hm_xattr {
@@ -51,9 +53,10 @@ struct hm_entry {
 	struct hm_xattr *xattrs; /* sorted by name (strcmp) */
 	size_t n_xattrs;
 	char *note;              /* why it is unreadable / changed, or NULL */
-	/* Free for the source that produced the entry (e.g. layer index). */
+	/* Where the entry comes from, for findings: e.g. the layer that
+	 * added, changed or (tombstones) deleted it.  0 / NULL if unknown. */
 	int origin;
-	char *origin_name;
+	char *origin_name;              /* "layer 3 sha256:ab12cd34ef56" */
 };
 
 /* A zeroed entry; NULL on allocation failure.  Free with hm_entry_free(). */

@@ -903,3 +903,38 @@ TEST(large_manifest_streams_and_hashes)
 	close(fd);
 	free(data);
 }
+
+TEST(write_to_stdout)
+{
+	struct hm_entry tree[N_TREE];
+	struct hm_manifest_header h;
+	struct mem_source m;
+	struct hm_buf want = HM_BUF_INIT;
+	struct hm_error err = { 0 };
+	char *data = NULL;
+	size_t len, i;
+	int fd, saved, rc;
+
+	build_tree(tree);
+	header_init(&h);
+	m = mem_source(tree, N_TREE);
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	fd = open("s.manifest", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(saved >= 0 && fd >= 0);
+	dup2(fd, STDOUT_FILENO);
+	close(fd);
+	rc = hm_manifest_write("-", &h, &m.src, &err);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	CHECK_OK(rc, &err);
+	CHECK_OK(hm_manifest_format_header(&want, &h, &err), &err);
+	for (i = 0; i < N_TREE; i++)
+		CHECK_OK(hm_manifest_format_entry(&want, &tree[i], &err), &err);
+	CHECK_OK(hm_read_file("s.manifest", 1 << 20, &data, &len, &err), &err);
+	CHECK_EQ_INT(len, want.len);
+	CHECK(memcmp(data, want.data, len) == 0);
+	free(data);
+	hm_buf_free(&want);
+	free_tree(tree, N_TREE);
+}
