@@ -45,9 +45,24 @@ struct hm_source_filter {
 	void *ctx;
 };
 
+/*
+ * Where archive sources (tar, OCI) hand the contents of regular files as
+ * they read them, for the builder's blob store: begin(entry) before the
+ * first byte of a file, data() for each chunk, end() after the last; the
+ * entry's digest is filled in by the time end() is called.  NULL: contents
+ * are only hashed.  Callbacks return 0 or a negative error code.
+ */
+struct hm_content_sink {
+	int (*begin)(void *ctx, const struct hm_entry *e, struct hm_error *err);
+	int (*data)(void *ctx, const void *buf, size_t len, struct hm_error *err);
+	int (*end)(void *ctx, struct hm_entry *e, struct hm_error *err);
+	void *ctx;
+};
+
 struct hm_scan_options {
 	unsigned threads;            /* hashing workers; 0 = number of CPUs */
 	struct hm_source_filter filter;
+	const struct hm_content_sink *sink;   /* archive sources only */
 };
 
 /*

@@ -1,0 +1,41 @@
+/*
+ * Bases: the starting tree of a build.  A base is read into a tree (the
+ * metadata) and the blob store (the contents); nothing from it is ever
+ * extracted under its own name on the host.
+ */
+#ifndef HALLMARK_BASE_H
+#define HALLMARK_BASE_H
+
+#include "blobstore.h"
+#include "hallmark/error.h"
+#include "hallmark/tree.h"
+#include "template.h"
+
+/*
+ * Import a tar stream (any compression libarchive reads) into a new tree
+ * and the store.  Hostile input is refused with HM_ERR_INPUT naming the
+ * member: "../" paths, hard links to outside the stream or to themselves,
+ * duplicate entries, truncated streams, members over the size limits.
+ * Absolute symlinks are kept as they are (they are data, resolved only
+ * inside the image).  Devices are kept as entries (no content).
+ */
+int hm_base_import_tar(const char *path, struct hm_blobstore *store,
+		       struct hm_tree **ret, struct hm_error *err);
+
+/*
+ * A Debian base made by mmdebstrap (run rootless where possible, as
+ * `mmdebstrap --variant=V --include=P SUITE OUT.tar [MIRROR]`), cached in
+ * cache_dir by the SHA-256 of its inputs so a second build does not
+ * download again; then imported like a tarball.  ret_cache_hit tells
+ * whether the cache was used.
+ */
+int hm_base_debian(const struct hm_tpl_base *b, const char *cache_dir,
+		   struct hm_blobstore *store, struct hm_tree **ret,
+		   int *ret_cache_hit, struct hm_error *err);
+
+/* Dispatch on b->kind. */
+int hm_base_load(const struct hm_template *t, const char *cache_dir,
+		 struct hm_blobstore *store, struct hm_tree **ret,
+		 int *ret_cache_hit, struct hm_error *err);
+
+#endif

@@ -1,0 +1,129 @@
+/*
+ * Build templates (docs/template-format.md): a declarative description of
+ * a gold image.  There is no RUN step: every change to the base is one of
+ * the operations below, applied in a fixed order, so a template says what
+ * the image is, not how a shell got there.
+ *
+ * Order of application: base, remove, directories, files, symlinks,
+ * groups, users, permissions.
+ */
+#ifndef HALLMARK_TEMPLATE_H
+#define HALLMARK_TEMPLATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hallmark/error.h"
+
+enum hm_base_kind { HM_BASE_DEBIAN = 1, HM_BASE_TARBALL, HM_BASE_OCI };
+
+struct hm_tpl_base {
+	enum hm_base_kind kind;
+	/* debian: mmdebstrap inputs */
+	char *suite;              /* e.g. "bookworm" */
+	char *variant;            /* "minbase" (default), "essential", "apt", ... */
+	char **packages;          /* sorted, unique */
+	size_t n_packages;
+	char *mirror;             /* NULL: mmdebstrap's default */
+	/* tarball / oci: a file, resolved against the template's folder */
+	char *path;
+	char sha256[65];          /* optional pin of the file's SHA-256 ("" = none) */
+};
+
+struct hm_tpl_file {
+	char *path;               /* canonical image path */
+	char *content;            /* inline content, or NULL */
+	size_t content_len;
+	char *source;             /* a file resolved against the template's folder, or NULL */
+	uint32_t mode, uid, gid;  /* defaults 0644, 0, 0 */
+};
+
+struct hm_tpl_dir {
+	char *path;
+	uint32_t mode, uid, gid;  /* defaults 0755, 0, 0 */
+};
+
+struct hm_tpl_symlink {
+	char *path;
+	char *target;
+	uint32_t uid, gid;
+};
+
+/* A permission fix: every existing entry matching the glob gets mode,
+ * and uid/gid when set. */
+struct hm_tpl_perm {
+	char *glob;
+	uint32_t mode;
+	bool has_uid, has_gid;
+	uint32_t uid, gid;
+};
+
+struct hm_tpl_group {
+	char *name;
+	uint32_t gid;
+};
+
+struct hm_tpl_user {
+	char *name;
+	uint32_t uid, gid;        /* gid: the primary group, which must exist */
+	char *home;               /* default /home/NAME */
+	char *shell;              /* default /usr/sbin/nologin */
+	char *gecos;              /* default "" */
+	char **groups;            /* supplementary groups, by name */
+	size_t n_groups;
+	char **authorized_keys;   /* lines for HOME/.ssh/authorized_keys */
+	size_t n_authorized_keys;
+	bool create_home;         /* default true */
+	/* Passwords are always locked ("!" in shadow): a template cannot
+	 * carry a password or a hash. */
+};
+
+struct hm_tpl_config {         /* OCI image config */
+	char **entrypoint; size_t n_entrypoint;
+	char **cmd; size_t n_cmd;
+	char **env; size_t n_env;   /* "KEY=VALUE" */
+	char *user;                 /* "" = unset */
+	char *workdir;
+	char **label_keys, **label_values; size_t n_labels;  /* sorted by key */
+};
+
+enum hm_output_kind {
+	HM_OUTPUT_OCI = 1u << 0,
+	HM_OUTPUT_TAR = 1u << 1,
+	HM_OUTPUT_RAW = 1u << 2,    /* disk outputs: issue 5 */
+	HM_OUTPUT_QCOW2 = 1u << 3,
+};
+
+struct hm_template {
+	char *path;                 /* as given */
+	char *dir;                  /* its folder: relative sources resolve here */
+	char sha256[65];            /* of the template file's bytes */
+	char *name;                 /* manifest name (hm_manifest_name_valid) */
+	uint64_t serial;
+	uint32_t expires_days;      /* 0 = never */
+	char *description;
+	struct hm_tpl_base base;
+	char **remove; size_t n_remove;              /* globs */
+	struct hm_tpl_dir *dirs; size_t n_dirs;
+	struct hm_tpl_file *files; size_t n_files;
+	struct hm_tpl_symlink *symlinks; size_t n_symlinks;
+	struct hm_tpl_group *groups; size_t n_groups;
+	struct hm_tpl_user *users; size_t n_users;
+	struct hm_tpl_perm *perms; size_t n_perms;
+	struct hm_tpl_config config;
+	unsigned outputs;           /* enum hm_output_kind bits; default OCI|TAR */
+};
+
+/*
+ * Load and validate a template.  Errors are HM_ERR_INPUT "FILE:LINE:COL:
+ * what" (unknown or duplicate keys, wrong types, anchors and aliases, bad
+ * paths, modes or names, a source file that does not exist or escapes the
+ * template's folder, duplicates across operations), HM_ERR_LIMIT for
+ * sizes.  The caller frees *ret with hm_template_free().
+ */
+int hm_template_load(const char *path, struct hm_template **ret,
+		     struct hm_error *err);
+void hm_template_free(struct hm_template *t);   /* accepts NULL */
+
+#endif
