@@ -82,30 +82,6 @@ static ssize_t read_hash(struct reader *rd, size_t want)
 	return (ssize_t)got;
 }
 
-/* Load the private key, asking for a passphrase only if it is encrypted. */
-static int load_key(const char *path, const char *passfile,
-		    struct hm_privkey **ret, struct hm_error *err)
-{
-	char *pass = NULL, *prompt = NULL;
-	bool encrypted;
-	int r;
-
-	r = hm_privkey_is_encrypted(path, &encrypted, err);
-	if (r < 0)
-		return r;
-	if (encrypted) {
-		if (asprintf(&prompt, "Passphrase for '%s': ", path) < 0)
-			return hm_error_nomem(err);
-		r = hm_passphrase_get(passfile, prompt, false, &pass, err);
-		free(prompt);
-		if (r < 0)
-			return r;
-	}
-	r = hm_privkey_load(path, pass, ret, err);
-	hm_passphrase_free(pass);
-	return r;
-}
-
 int cmd_sign(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -207,7 +183,7 @@ int cmd_sign(int argc, char **argv)
 		rc = hm_cli_fail("'%s' is not a hallmark manifest", manifest);
 		goto out;
 	}
-	if (load_key(keypath, passfile, &key, &err) < 0 ||
+	if (hm_privkey_load_asking(keypath, passfile, &key, &err) < 0 ||
 	    hm_privkey_public(key, &pub, &err) < 0) {
 		rc = hm_cli_error(&err);
 		goto out;

@@ -231,3 +231,28 @@ int hm_passphrase_get(const char *file, const char *prompt, bool confirm,
 	*ret = buf;
 	return 0;
 }
+
+/* Load the private key, asking for a passphrase only if it is encrypted. */
+int hm_privkey_load_asking(const char *path, const char *passfile,
+			   struct hm_privkey **ret, struct hm_error *err)
+{
+	char *pass = NULL, *prompt = NULL;
+	bool encrypted;
+	int r;
+
+	r = hm_privkey_is_encrypted(path, &encrypted, err);
+	if (r < 0)
+		return r;
+	if (encrypted) {
+		if (asprintf(&prompt, "Passphrase for '%s': ", path) < 0)
+			return hm_error_nomem(err);
+		r = hm_passphrase_get(passfile, prompt, false, &pass, err);
+		free(prompt);
+		if (r < 0)
+			return r;
+	}
+	r = hm_privkey_load(path, pass, ret, err);
+	hm_passphrase_free(pass);
+	return r;
+}
+

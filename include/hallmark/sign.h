@@ -94,4 +94,9 @@ int hm_passphrase_get(const char *file, const char *prompt, bool confirm,
 		      char **ret, struct hm_error *err);
 void hm_passphrase_free(char *p);
 
+/* Load a private key, asking for its passphrase (hm_passphrase_get with
+ * passfile) only if the key is encrypted. */
+int hm_privkey_load_asking(const char *path, const char *passfile,
+			   struct hm_privkey **ret, struct hm_error *err);
+
 #endif

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "hallmark/buf.h"
 #include "hallmark/entry.h"
 #include "hallmark/error.h"
 #include "hallmark/source.h"
