@@ -15,11 +15,13 @@ static const struct {
 	hm_cmd_fn fn;
 	const char *summary;
 } commands[] = {
+	{ "build", cmd_build, "build a gold image from a template" },
 	{ "keygen", cmd_keygen, "make an Ed25519 signing key pair" },
 	{ "manifest", cmd_manifest, "write the manifest of a target" },
 	{ "sign", cmd_sign, "sign a manifest" },
 	{ "verify", cmd_verify, "verify a target against a signed manifest" },
 	{ "diff", cmd_diff, "show what differs between two manifests" },
+	{ "history", cmd_history, "list recorded runs and what changed between them" },
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,532 @@
+/*
+ * `hallmark build TEMPLATE`: base -> tree -> operations -> outputs
+ * (rootfs tar, OCI archive) -> manifest bound to their digests -> signature
+ * -> build.json.
+ *
+ * Every output is written into a private staging folder inside the output
+ * folder and moved to its final name only when all of them exist, the
+ * manifest last: a failed build leaves nothing at a final name.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "base.h"
+#include "blobstore.h"
+#include "builder.h"
+#include "emit.h"
+#include "hallmark/cli.h"
+#include "hallmark/digest.h"
+#include "hallmark/fsutil.h"
+#include "hallmark/manifest.h"
+#include "hallmark/sign.h"
+#include "hallmark/tree.h"
+#include "ops.h"
+#include "template.h"
+
+static const char build_usage[] =
+	"usage: hallmark build TEMPLATE [-o DIR] [--key KEY] [--passphrase-file F]\n"
+	"       [--serial N] [--source-date-epoch T] [--cache DIR]\n"
+	"\n"
+	"Build the gold image TEMPLATE describes (docs/template-format.md) and\n"
+	"write, in DIR (default: images/): NAME.oci.tar, NAME.rootfs.tar,\n"
+	"NAME.manifest (bound to their digests and the template's), NAME.manifest.sig\n"
+	"(with --key) and NAME.build.json.  Nothing appears at a final name unless\n"
+	"the whole build succeeds.\n"
+	"\n"
+	"  -o, --output DIR          output folder (default: images)\n"
+	"  -k, --key KEY             sign the manifest with this private key\n"
+	"      --passphrase-file F   the key's passphrase (else HALLMARK_PASSPHRASE_FILE\n"
+	"                            or the terminal)\n"
+	"  -s, --serial N            manifest serial (default: the template's)\n"
+	"      --source-date-epoch T every timestamp in the outputs (default:\n"
+	"                            $SOURCE_DATE_EPOCH, else now)\n"
+	"      --cache DIR           bases and blobs (default: $HALLMARK_CACHE,\n"
+	"                            else /var/cache/hallmark as root, else\n"
+	"                            ~/.cache/hallmark)\n"
+	"  -h, --help                show this help\n";
+
+enum { OUT_TAR, OUT_OCI, OUT_MANIFEST, OUT_SIG, OUT_BUILD, OUT__N };
+static const char *const out_suffix[OUT__N] = {
+	".rootfs.tar", ".oci.tar", ".manifest", ".manifest.sig", ".build.json",
+};
+
+struct build {
+	struct hm_template *t;
+	const char *out_dir;
+	char *stage;                  /* staging folder inside out_dir */
+	char *paths[OUT__N];          /* staged paths */
+	char *finals[OUT__N];         /* final paths */
+	bool made[OUT__N];
+	struct hm_privkey *key;
+	char key_id[HM_KEYID_LEN + 1];
+	time_t sde;
+	struct timespec t0;
+	json_t *timings;
+};
+
+static double elapsed(const struct build *b)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - b->t0.tv_sec) +
+	       (double)(now.tv_nsec - b->t0.tv_nsec) / 1e9;
+}
+
+static void phase_done(struct build *b, const char *phase, double *since)
+{
+	double now = elapsed(b);
+
+	json_object_set_new(b->timings, phase,
+			    json_integer((json_int_t)((now - *since) * 1000)));
+	fprintf(stderr, "hallmark build: %s done (%.1f s)\n", phase, now - *since);
+	*since = now;
+}
+
+static char *default_cache(void)
+{
+	const char *env = getenv("HALLMARK_CACHE"), *home = getenv("HOME");
+	char *p = NULL;
+
+	if (env && *env)
+		return strdup(env);
+	if (geteuid() == 0)
+		return strdup("/var/cache/hallmark");
+	if (home && *home && asprintf(&p, "%s/.cache/hallmark", home) >= 0)
+		return p;
+	return NULL;
+}
+
+static int mkdir_p(const char *path, struct hm_error *err)
+{
+	char *copy = strdup(path), *p;
+
+	if (!copy)
+		return hm_error_nomem(err);
+	for (p = copy + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, 0755) < 0 && errno != EEXIST) {
+			hm_error_set(err, HM_ERR_IO, errno, "cannot create '%s'", copy);
+			free(copy);
+			return HM_ERR_IO;
+		}
+		*p = '/';
+	}
+	free(copy);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return hm_error_set(err, HM_ERR_IO, errno, "cannot create '%s'", path);
+	return 0;
+}
+
+/* SHA-512 of a file, for its signature. */
+static int sha512_file(const char *path, unsigned char out[64],
+		       struct hm_error *err)
+{
+	struct hm_hash *h = hm_hash_new(HM_HASH_SHA512);
+	char *data = NULL;
+	size_t len;
+	int r;
+
+	if (!h)
+		return hm_error_nomem(err);
+	r = hm_read_file(path, HM_LIMIT_MANIFEST_BYTES, &data, &len, err);
+	if (r == 0) {
+		hm_hash_update(h, data, len);
+		hm_hash_final(h, out);
+	}
+	free(data);
+	hm_hash_free(h);
+	return r;
+}
+
+static int write_manifest(struct build *b, struct hm_tree *tree,
+			  const struct hm_oci_result *oci,
+			  const unsigned char tar_sha[32], uint64_t serial,
+			  uint64_t *ret_entries, struct hm_error *err)
+{
+	struct hm_manifest_header h = { .version = HM_MANIFEST_VERSION };
+	struct hm_source *src = NULL;
+	char hex[65];
+	int r;
+
+	snprintf(h.name, sizeof(h.name), "%s", b->t->name);
+	h.serial = serial;
+	h.created = b->sde;
+	h.expires = b->t->expires_days ?
+		    b->sde + (time_t)b->t->expires_days * 86400 : 0;
+	snprintf(h.template_digest, sizeof(h.template_digest), "sha256:%s",
+		 b->t->sha256);
+	/* image lines are sorted by kind: oci before tar. */
+	if (b->t->outputs & HM_OUTPUT_OCI) {
+		snprintf(h.images[h.n_images].kind, sizeof(h.images[0].kind), "oci");
+		snprintf(h.images[h.n_images].digest, sizeof(h.images[0].digest),
+			 "%s", oci->manifest_digest);
+		h.n_images++;
+	}
+	hm_hex_encode(tar_sha, 32, hex);
+	snprintf(h.images[h.n_images].kind, sizeof(h.images[0].kind), "tar");
+	snprintf(h.images[h.n_images].digest, sizeof(h.images[0].digest),
+		 "sha256:%s", hex);
+	h.n_images++;
+	r = hm_tree_source(tree, false, &src, err);
+	if (r == 0)
+		r = hm_manifest_write(b->paths[OUT_MANIFEST], &h, src, err);
+	hm_source_free(src);
+	*ret_entries = h.entries;
+	return r;
+}
+
+static int sign_manifest(struct build *b, struct hm_error *err)
+{
+	unsigned char sha512[64], sig[HM_SIG_LEN];
+	char *text = NULL;
+	size_t len;
+	int r;
+
+	r = sha512_file(b->paths[OUT_MANIFEST], sha512, err);
+	if (r == 0)
+		r = hm_sign_manifest_digest(b->key, sha512, sig, err);
+	if (r == 0)
+		r = hm_sigfile_format(b->key_id, sig, &text, &len, err);
+	if (r == 0)
+		r = hm_write_file_atomic(b->paths[OUT_SIG], text, len, 0644, true, err);
+	free(text);
+	return r;
+}
+
+/* An output: its final name, digest and size (stat of the staged file). */
+static json_t *digest_json(const char *staged, const char *final,
+			   const char *digest)
+{
+	struct stat st;
+
+	return json_pack("{s:s, s:s, s:I}", "file", final, "digest", digest,
+			 "size", (json_int_t)(stat(staged, &st) == 0 ? st.st_size : -1));
+}
+
+static int write_build_json(struct build *b, const struct hm_oci_result *oci,
+			    const unsigned char tar_sha[32],
+			    const struct hm_ops_stats *ops, uint64_t serial,
+			    uint64_t entries, int cache_hit, struct hm_error *err)
+{
+	char hex[65], tar_digest[72], created[21];
+	json_t *root, *outputs, *base;
+	char *text;
+	int r;
+
+	hm_hex_encode(tar_sha, 32, hex);
+	snprintf(tar_digest, sizeof(tar_digest), "sha256:%s", hex);
+	hm_time_format(b->sde, created);
+	outputs = json_object();
+	if (b->t->outputs & HM_OUTPUT_TAR)
+		json_object_set_new(outputs, "rootfs",
+				    digest_json(b->paths[OUT_TAR], b->finals[OUT_TAR],
+						tar_digest));
+	if (b->t->outputs & HM_OUTPUT_OCI) {
+		json_t *o = digest_json(b->paths[OUT_OCI], b->finals[OUT_OCI], oci->archive_sha256);
+
+		json_object_set_new(o, "image_manifest", json_string(oci->manifest_digest));
+		json_object_set_new(o, "config", json_string(oci->config_digest));
+		json_object_set_new(o, "layer", json_string(oci->layer_digest));
+		json_object_set_new(o, "diff_id", json_string(oci->diff_id));
+		json_object_set_new(outputs, "oci", o);
+	}
+	json_object_set_new(outputs, "manifest", json_string(b->finals[OUT_MANIFEST]));
+	json_object_set_new(outputs, "signature",
+			    b->key ? json_string(b->finals[OUT_SIG]) : json_null());
+	base = json_object();
+	switch (b->t->base.kind) {
+	case HM_BASE_DEBIAN: {
+		json_t *pk = json_array();
+		size_t i;
+
+		for (i = 0; i < b->t->base.n_packages; i++)
+			json_array_append_new(pk, json_string(b->t->base.packages[i]));
+		json_object_set_new(base, "kind", json_string("debian"));
+		json_object_set_new(base, "suite", json_string(b->t->base.suite));
+		json_object_set_new(base, "variant", json_string(b->t->base.variant));
+		json_object_set_new(base, "packages", pk);
+		json_object_set_new(base, "cache_hit", json_boolean(cache_hit));
+		break;
+	}
+	case HM_BASE_TARBALL:
+		json_object_set_new(base, "kind", json_string("tarball"));
+		json_object_set_new(base, "path", json_string(b->t->base.path));
+		break;
+	default:
+		json_object_set_new(base, "kind", json_string("oci"));
+		json_object_set_new(base, "path", json_string(b->t->base.path));
+		break;
+	}
+	root = json_pack("{s:s, s:i, s:s, s:I, s:{s:s, s:s}, s:s, s:I, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o}",
+			 "format", "hallmark-build", "version", 1,
+			 "name", b->t->name, "serial", (json_int_t)serial,
+			 "template", "path", b->t->path, "sha256", b->t->sha256,
+			 "source_date_epoch", created,
+			 "entries", (json_int_t)entries,
+			 "base", base,
+			 "outputs", outputs,
+			 "operations",
+			 "removed", (json_int_t)ops->removed,
+			 "directories", (json_int_t)ops->dirs,
+			 "files", (json_int_t)ops->files,
+			 "symlinks", (json_int_t)ops->symlinks,
+			 "groups", (json_int_t)ops->groups,
+			 "users", (json_int_t)ops->users,
+			 "permissions", (json_int_t)ops->perms,
+			 "key_id", b->key ? json_string(b->key_id) : json_null(),
+			 "timings_ms", json_incref(b->timings));
+	if (!root)
+		return hm_error_nomem(err);
+	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	if (!text)
+		return hm_error_nomem(err);
+	r = hm_write_file_atomic(b->paths[OUT_BUILD], text, strlen(text), 0644, true, err);
+	free(text);
+	return r;
+}
+
+/* Move staged outputs to their final names, the manifest and its
+ * signature last; undo on failure so that no half set is left. */
+static int publish(struct build *b, struct hm_error *err)
+{
+	static const int order[] = { OUT_TAR, OUT_OCI, OUT_BUILD, OUT_MANIFEST, OUT_SIG };
+	bool moved[OUT__N] = { false };
+	size_t i;
+
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		int k = order[i];
+
+		if (!b->made[k])
+			continue;
+		if (rename(b->paths[k], b->finals[k]) < 0) {
+			hm_error_set(err, HM_ERR_IO, errno, "cannot move '%s' to '%s'",
+				     b->paths[k], b->finals[k]);
+			while (i-- > 0)
+				if (moved[order[i]])
+					unlink(b->finals[order[i]]);
+			return HM_ERR_IO;
+		}
+		moved[k] = true;
+	}
+	return 0;
+}
+
+static void cleanup_stage(struct build *b)
+{
+	int k;
+
+	for (k = 0; k < OUT__N; k++) {
+		if (b->paths[k])
+			unlink(b->paths[k]);
+		free(b->paths[k]);
+		free(b->finals[k]);
+	}
+	if (b->stage) {
+		rmdir(b->stage);
+		free(b->stage);
+	}
+}
+
+static int parse_u64(const char *s, unsigned long long max, unsigned long long *ret)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*ret = strtoull(s, &end, 10);
+	return errno || *end || *ret > max ? -1 : 0;
+}
+
+int cmd_build(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "passphrase-file", required_argument, NULL, 'P' },
+		{ "serial", required_argument, NULL, 's' },
+		{ "source-date-epoch", required_argument, NULL, 'T' },
+		{ "cache", required_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct build b = { .out_dir = "images" };
+	const char *keypath = NULL, *passfile = NULL, *sde_env;
+	unsigned long long v, serial = 0;
+	bool have_serial = false, have_sde = false;
+	char *cache = NULL, *blobdir = NULL, sde_text[32];
+	struct hm_blobstore *store = NULL;
+	struct hm_tree *tree = NULL;
+	struct hm_ops_stats ops;
+	struct hm_oci_result oci;
+	struct hm_pubkey *pub = NULL;
+	struct hm_error err = { 0 };
+	unsigned char tar_sha[32];
+	uint64_t entries = 0;
+	int c, r, rc = HM_EXIT_ERROR, cache_hit = 0, k;
+	double since = 0;
+
+	memset(&oci, 0, sizeof(oci));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:k:s:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': b.out_dir = optarg; break;
+		case 'k': keypath = optarg; break;
+		case 'P': passfile = optarg; break;
+		case 'C': cache = strdup(optarg); break;
+		case 's':
+			if (parse_u64(optarg, UINT64_MAX, &serial) < 0)
+				return hm_cli_fail("--serial takes an unsigned integer, not '%s'", optarg);
+			have_serial = true;
+			break;
+		case 'T':
+			if (parse_u64(optarg, 253402300799ULL, &v) < 0)
+				return hm_cli_fail("--source-date-epoch takes seconds since 1970, not '%s'", optarg);
+			b.sde = (time_t)v;
+			have_sde = true;
+			break;
+		case 'h':
+			fputs(build_usage, stdout);
+			return HM_EXIT_OK;
+		default:
+			fputs(build_usage, stderr);
+			return HM_EXIT_ERROR;
+		}
+	}
+	if (optind + 1 != argc) {
+		fputs(build_usage, stderr);
+		free(cache);
+		return HM_EXIT_ERROR;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b.t0);
+	b.timings = json_object();
+	if (!b.timings)
+		return hm_cli_fail("out of memory");
+
+	/* Reproducible builds pin every timestamp. */
+	sde_env = getenv("SOURCE_DATE_EPOCH");
+	if (!have_sde && sde_env && *sde_env) {
+		if (parse_u64(sde_env, 253402300799ULL, &v) < 0) {
+			rc = hm_cli_fail("SOURCE_DATE_EPOCH is not a number of seconds: '%s'", sde_env);
+			goto out;
+		}
+		b.sde = (time_t)v;
+		have_sde = true;
+	}
+	if (!have_sde)
+		b.sde = time(NULL);
+	snprintf(sde_text, sizeof(sde_text), "%lld", (long long)b.sde);
+	setenv("SOURCE_DATE_EPOCH", sde_text, 1);   /* for mmdebstrap */
+
+	if ((r = hm_template_load(argv[optind], &b.t, &err)) < 0)
+		goto fail;
+	if (!have_serial)
+		serial = b.t->serial;
+	/* Ask for the passphrase before the long part, not after it. */
+	if (keypath) {
+		if ((r = hm_privkey_load_asking(keypath, passfile, &b.key, &err)) < 0 ||
+		    (r = hm_privkey_public(b.key, &pub, &err)) < 0)
+			goto fail;
+		hm_pubkey_id(pub, b.key_id);
+	}
+	if (!cache && !(cache = default_cache())) {
+		rc = hm_cli_fail("no cache folder: set --cache or HALLMARK_CACHE");
+		goto out;
+	}
+	if (asprintf(&blobdir, "%s/blobs", cache) < 0) {
+		blobdir = NULL;
+		r = hm_error_nomem(&err);
+		goto fail;
+	}
+	if ((r = mkdir_p(cache, &err)) < 0 || (r = mkdir_p(b.out_dir, &err)) < 0 ||
+	    (r = hm_blobstore_open(blobdir, &store, &err)) < 0)
+		goto fail;
+
+	/* Staging folder beside the final names: renames stay atomic. */
+	if (asprintf(&b.stage, "%s/.%s.build-XXXXXX", b.out_dir, b.t->name) < 0) {
+		b.stage = NULL;
+		r = hm_error_nomem(&err);
+		goto fail;
+	}
+	if (!mkdtemp(b.stage)) {
+		r = hm_error_set(&err, HM_ERR_IO, errno, "cannot create a folder in '%s'", b.out_dir);
+		free(b.stage);
+		b.stage = NULL;
+		goto fail;
+	}
+	for (k = 0; k < OUT__N; k++)
+		if (asprintf(&b.paths[k], "%s/%s%s", b.stage, b.t->name, out_suffix[k]) < 0 ||
+		    asprintf(&b.finals[k], "%s/%s%s", b.out_dir, b.t->name, out_suffix[k]) < 0) {
+			r = hm_error_nomem(&err);
+			goto fail;
+		}
+
+	if ((r = hm_base_load(b.t, cache, store, &tree, &cache_hit, &err)) < 0)
+		goto fail;
+	phase_done(&b, "base", &since);
+	if ((r = hm_ops_apply(b.t, tree, store, b.sde, &ops, &err)) < 0)
+		goto fail;
+	phase_done(&b, "operations", &since);
+	if ((r = hm_emit_tar(tree, store, b.sde, b.paths[OUT_TAR], tar_sha, &err)) < 0)
+		goto fail;
+	b.made[OUT_TAR] = true;
+	phase_done(&b, "rootfs", &since);
+	if (b.t->outputs & HM_OUTPUT_OCI) {
+		if ((r = hm_emit_oci(b.paths[OUT_TAR], &b.t->config, b.t->name, b.sde,
+				     b.paths[OUT_OCI], &oci, &err)) < 0)
+			goto fail;
+		b.made[OUT_OCI] = true;
+		phase_done(&b, "oci", &since);
+	}
+	if ((r = write_manifest(&b, tree, &oci, tar_sha, serial, &entries, &err)) < 0)
+		goto fail;
+	b.made[OUT_MANIFEST] = true;
+	if (b.key) {
+		if ((r = sign_manifest(&b, &err)) < 0)
+			goto fail;
+		b.made[OUT_SIG] = true;
+	}
+	phase_done(&b, "manifest", &since);
+	/* The rootfs tar is always made (the OCI layer comes from it) but is
+	 * published only when asked for. */
+	if (!(b.t->outputs & HM_OUTPUT_TAR))
+		b.made[OUT_TAR] = false;
+	if ((r = write_build_json(&b, &oci, tar_sha, &ops, serial, entries,
+				  cache_hit, &err)) < 0)
+		goto fail;
+	b.made[OUT_BUILD] = true;
+	if ((r = publish(&b, &err)) < 0)
+		goto fail;
+	for (k = 0; k < OUT__N; k++)
+		if (b.made[k])
+			printf("%s\n", b.finals[k]);
+	fprintf(stderr, "hallmark build: %s serial %llu: %llu entries in %.1f s\n",
+		b.t->name, serial, (unsigned long long)entries, elapsed(&b));
+	rc = HM_EXIT_OK;
+	goto out;
+fail:
+	rc = hm_cli_error(&err);
+out:
+	cleanup_stage(&b);
+	hm_tree_free(tree);
+	hm_blobstore_free(store);
+	hm_template_free(b.t);
+	hm_privkey_free(b.key);
+	hm_pubkey_free(pub);
+	json_decref(b.timings);
+	free(cache);
+	free(blobdir);
+	return rc;
+}
