@@ -1,0 +1,118 @@
+#!/bin/sh
+# hallmark build from a tarball base: outputs, binding, reproducibility,
+# consumers (skopeo, umoci), and failures that leave nothing behind.
+. "$(dirname "$0")/lib.sh"
+
+mkdir -p base/etc base/usr/bin base/usr/share/doc/pkg base/opt base/home
+printf 'root:x:0:0:root:/root:/bin/sh\n' > base/etc/passwd
+printf 'root:x:0:\nadm:x:4:\n' > base/etc/group
+printf 'root:*:19000:0:99999:7:::\n' > base/etc/shadow && chmod 640 base/etc/shadow
+printf '#!/bin/sh\necho hi\n' > base/usr/bin/hello && chmod 4755 base/usr/bin/hello
+printf 'docs\n' > base/usr/share/doc/pkg/README
+ln -s hello base/usr/bin/hi
+setfattr -n user.origin -v base base/usr/bin/hello 2>/dev/null || true
+tar --xattrs --xattrs-include='*' --numeric-owner -C base -cf base.tar .
+mkdir -p tpl/files && printf 'Authorized use only.\n' > tpl/files/issue.net && mv base.tar tpl/
+cat > tpl/app.yaml <<'T'
+hallmark: 1
+name: t1001-app
+serial: 7
+base:
+  tarball:
+    path: base.tar
+remove: [/usr/share/doc/**]
+directories:
+  - {path: /opt/app, mode: "0755"}
+files:
+  - {path: /etc/motd, content: "gold image\n", mode: "0644"}
+  - {path: /etc/issue.net, source: files/issue.net}
+symlinks:
+  - {path: /usr/local, target: /opt/app}
+groups:
+  - {name: app, gid: 1000}
+users:
+  - {name: app, uid: 1000, gid: 1000, groups: [adm]}
+permissions:
+  - {path: /usr/bin/hello, mode: "0755"}
+config:
+  cmd: [/bin/sh]
+  env: ["PATH=/usr/bin:/bin"]
+T
+"$HALLMARK" keygen -o ops --no-passphrase >/dev/null 2>&1
+export HALLMARK_CACHE="$T_DIR/cache"
+
+expect_exit 0 "a template builds" "$HALLMARK" build tpl/app.yaml -o out1 --key ops.key --source-date-epoch 1700000000
+for f in t1001-app.oci.tar t1001-app.rootfs.tar t1001-app.manifest t1001-app.manifest.sig t1001-app.build.json; do
+	[ -f "out1/$f" ] && ok "out1/$f written" || fail "out1/$f written"
+done
+[ -z "$(ls -A out1 | grep '^\.')" ] && ok "no staging left in the output folder" || fail "no staging left"
+expect_exit 0 "the OCI image verifies against its manifest" "$HALLMARK" verify oci:out1/t1001-app.oci.tar --manifest out1/t1001-app.manifest --pubkey ops.pub
+expect_exit 0 "the rootfs tarball verifies" "$HALLMARK" verify tar:out1/t1001-app.rootfs.tar --manifest out1/t1001-app.manifest --pubkey ops.pub
+expect_grep '^/usr/bin/hello type=file mode=0755' out1/t1001-app.manifest "permissions were applied (setuid stripped)"
+tar -xOf out1/t1001-app.rootfs.tar etc/passwd > passwd.txt
+expect_grep '^app:x:1000:1000::/home/app:/usr/sbin/nologin$' passwd.txt "the user is in /etc/passwd"
+tar -xOf out1/t1001-app.rootfs.tar etc/shadow > shadow.txt
+expect_grep '^app:!:' shadow.txt "with a locked password"
+expect_exit 1 "removed docs are gone" grep -q 'usr/share/doc/pkg' out1/t1001-app.manifest
+
+# Binding: the manifest names the image digests and the template digest.
+oci=$(sed -n 's/^image oci //p' out1/t1001-app.manifest)
+tard=$(sed -n 's/^image tar //p' out1/t1001-app.manifest)
+expect_grep "\"image_manifest\": \"$oci\"" out1/t1001-app.build.json "the manifest names the OCI image digest"
+[ "$tard" = "sha256:$(sha256sum out1/t1001-app.rootfs.tar | cut -d' ' -f1)" ] && ok "the manifest names the rootfs tar digest" || fail "rootfs digest"
+[ "$(sed -n 's/^template //p' out1/t1001-app.manifest)" = "sha256:$(sha256sum tpl/app.yaml | cut -d' ' -f1)" ] && ok "and the template digest" || fail "template digest"
+
+# Reproducible: another folder, another time, another umask.
+sleep 1
+(umask 077; cd / && "$HALLMARK" build "$T_DIR/tpl/app.yaml" -o "$T_DIR/out2" --key "$T_DIR/ops.key" --source-date-epoch 1700000000 >/dev/null 2>&1)
+for f in t1001-app.oci.tar t1001-app.rootfs.tar t1001-app.manifest; do
+	cmp -s "out1/$f" "out2/$f" && ok "$f is byte-identical across builds" || fail "$f is byte-identical across builds"
+done
+
+# One byte of an input changes the right digests.
+printf 'Authorized use only!\n' > tpl/files/issue.net
+"$HALLMARK" build tpl/app.yaml -o out3 --source-date-epoch 1700000000 >/dev/null 2>&1
+[ "$(sed -n 's/^image tar //p' out3/t1001-app.manifest)" != "$tard" ] && ok "a changed source file changes the tar digest" || fail "tar digest changed"
+printf 'Authorized use only.\n' > tpl/files/issue.net
+sed 's/serial: 7/serial: 8/' tpl/app.yaml > tpl/app8.yaml
+"$HALLMARK" build tpl/app8.yaml -o out4 --source-date-epoch 1700000000 >/dev/null 2>&1
+[ "$(sed -n 's/^template //p' out4/t1001-app.manifest)" != "$(sed -n 's/^template //p' out1/t1001-app.manifest)" ] && ok "a changed template changes the template digest" || fail "template digest changed"
+[ "$(sed -n 's/^image tar //p' out4/t1001-app.manifest)" = "$tard" ] && ok "but not the image digests" || fail "image digests unchanged"
+
+# Real consumers.
+if command -v skopeo >/dev/null; then
+	expect_exit 0 "skopeo inspect accepts the OCI archive" skopeo inspect oci-archive:out1/t1001-app.oci.tar
+else
+	skip "skopeo not installed"
+fi
+if command -v umoci >/dev/null; then
+	mkdir layout && tar -C layout -xf out1/t1001-app.oci.tar
+	umoci unpack --image layout:t1001-app bundle >/dev/null 2>&1
+	SOURCE_DATE_EPOCH=1700000000 "$HALLMARK" manifest dir:bundle/rootfs --name t1001-app --serial 7 -o unpacked.manifest 2>/dev/null
+	expect_exit 0 "umoci's unpacked tree has the build's manifest entries" "$HALLMARK" diff out1/t1001-app.manifest unpacked.manifest
+else
+	skip "umoci not installed"
+fi
+
+# Failures leave nothing at a final name.
+printf 'hallmark: 1\nname: t1001-bad\nserial: 1\nbase: {tarball: {path: base.tar}}\nfiles:\n  - {path: /nope/x, content: ""}\n' > tpl/bad.yaml
+expect_exit 2 "an operation on a missing parent fails" "$HALLMARK" build tpl/bad.yaml -o outbad
+expect_grep "parent directory '/nope' does not exist" err.txt "naming the path"
+[ -z "$(ls -A outbad 2>/dev/null)" ] && ok "and leaves nothing in the output folder" || fail "nothing left"
+printf 'hallmark: 1\nname: t1001-app\nserial: 1\nbase: {tarball: {path: base.tar}}\nfiles:\n  - {path: /etc/x, content: "", mode: "0999"}\n' > tpl/bad2.yaml
+cp out1/t1001-app.manifest before.manifest
+expect_exit 2 "a bad mode is a template error" "$HALLMARK" build tpl/bad2.yaml -o out1
+expect_grep 'bad2.yaml:6:' err.txt "with its line"
+cmp -s before.manifest out1/t1001-app.manifest && ok "an earlier build's outputs stay intact" || fail "earlier outputs intact"
+
+python3 - <<'PY'
+import tarfile, io
+with tarfile.open("tpl/evil.tar", "w") as t:
+    i = tarfile.TarInfo("./etc"); i.type = tarfile.DIRTYPE; t.addfile(i)
+    data = b"x"; i = tarfile.TarInfo("../../etc/cron.d/evil"); i.size = 1; t.addfile(i, io.BytesIO(data))
+PY
+printf 'hallmark: 1\nname: t1001-evil\nserial: 1\nbase: {tarball: {path: evil.tar}}\n' > tpl/evil.yaml
+expect_exit 2 "a base with ../ members is refused" "$HALLMARK" build tpl/evil.yaml -o outevil
+expect_grep '\.\./\.\./etc/cron\.d/evil' err.txt "naming the member"
+[ ! -e etc/cron.d/evil ] && [ ! -e "$T_DIR/../etc/cron.d/evil" ] && ok "nothing was written outside" || fail "nothing outside"
+done_testing
