@@ -486,7 +486,9 @@ static int op_user_home(struct ctx *c, const struct hm_tpl_user *u)
 	size_t i;
 	int r;
 
-	if (u->create_home && (r = make_dir(c, u->home, 0750, u->uid, u->gid)) < 0)
+	/* An existing home is left as the base has it. */
+	if (u->create_home && !hm_tree_get(c->tree, u->home, strlen(u->home)) &&
+	    (r = make_dir(c, u->home, 0750, u->uid, u->gid)) < 0)
 		return r;
 	if (u->n_authorized_keys == 0)
 		return 0;

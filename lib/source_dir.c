@@ -5,14 +5,17 @@
  * reading each directory's names whole and sorting them with strcmp (for
  * the children of one directory that is the canonical order, names having
  * no '/'), so its pre-order walk produces paths in hm_path_cmp order.  Each
- * entry takes the next slot of a fixed ring; regular files are handed to
- * worker threads that open, hash and re-check them, everything else is
- * complete when the walker publishes it.  The consumer takes slots strictly
- * in ring order and waits only for the head slot, so files are hashed in
- * parallel while the stream stays sorted.  Memory is bounded by the ring and
- * by the name lists of the directories on the current path, never by the
- * number of files (hard-linked inodes are the one table that grows, and an
- * inode leaves it once all its links were seen).
+ * entry takes the next slot of a fixed ring; regular files become tasks
+ * that open, hash and re-check them, everything else is complete when the
+ * walker publishes it.  The consumer takes slots strictly in ring order, so
+ * files are hashed in parallel while the stream stays sorted.  With
+ * opt->threads = N there are N-1 worker threads, and the consumer's own
+ * thread is the N-th hasher: when its head slot is not ready it runs the
+ * oldest pending task instead of sleeping, because on a 2-core machine a
+ * wake-up per small file costs more than hashing it.  Memory is bounded by
+ * the ring and by the name lists of the directories on the current path,
+ * never by the number of files (hard-linked inodes are the one table that
+ * grows, and an inode leaves it once all its links were seen).
  *
  * Safety.  Nothing is looked up through a path string: the walker holds one
  * fd per directory level and opens everything relative to it with
@@ -528,7 +531,10 @@ static int slot_publish(struct dir_source *s, struct slot *sl, bool task)
 		sl->state = SLOT_PENDING;
 		sl->dn->refs++;
 		s->work[s->work_tail++ & RING_MASK] = (uint32_t)(idx & RING_MASK);
-		if (s->idle_workers)
+		/* A waiting consumer hashes too: it may be the only hasher. */
+		if (s->cons_waiting)
+			pthread_cond_signal(&s->cond_cons);
+		else if (s->idle_workers)
 			pthread_cond_signal(&s->cond_worker);
 	} else {
 		sl->state = SLOT_DONE;
@@ -844,8 +850,13 @@ static int walk_child(struct dir_source *s, const char *rec,
 			if (link_lookup(s, &sl->st, &sl->link, &first) < 0)
 				return hm_error_nomem(err);
 			sl->link_first = first;
-			if (!first)
+			/* xattrs belong to the inode, but each link is its own
+			 * entry: read them here, the digest comes from the first. */
+			if (!first) {
+				if (read_xattrs_at(e, dfd, name, s->xb) < 0)
+					return hm_error_nomem(err);
 				return slot_publish(s, sl, false);
+			}
 		}
 		sl->dn = L->dn;
 		return slot_publish(s, sl, true);
@@ -855,7 +866,7 @@ static int walk_child(struct dir_source *s, const char *rec,
 			e->flags |= HM_ENTRY_MOUNTPOINT;
 			return slot_publish(s, sl, false);
 		}
-		if (s->depth >= HM_LIMIT_DEPTH)
+		if (s->depth > HM_LIMIT_DEPTH)
 			return hm_error_set(err, HM_ERR_LIMIT, 0,
 					    "'%s%.256s...' is deeper than %u directories",
 					    s->root_name, s->path.data,

@@ -1,0 +1,587 @@
+/*
+ * Bases (builder/base.h): the starting tree of a build, read from a tar
+ * stream into a tree (metadata) and the blob store (contents).
+ *
+ * The tar source does the parsing and refuses hostile members ("../"
+ * paths, duplicates, hard links to outside or to themselves, truncated
+ * streams, sizes over the limits); it hands each regular file's bytes to
+ * the content sink below as it reads them, so a base is read once, never
+ * extracted, and its contents land in the store by digest.  Hard links of
+ * the base become independent files with the same digest (one blob);
+ * devices, FIFOs and sockets stay entries without content.
+ *
+ * Debian bases are tar files made by mmdebstrap and cached by the SHA-256
+ * of a canonical text of their inputs, mmdebstrap's version and the host's
+ * machine type included, so that a second build with the same inputs does
+ * not download again and a changed input never reuses a stale base.
+ * mmdebstrap is run with posix_spawnp and an argv array (no shell of
+ * ours), its output goes to our stderr, and SOURCE_DATE_EPOCH reaches it
+ * through the environment, which makes its tar reproducible.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base.h"
+#include "hallmark/buf.h"
+#include "hallmark/digest.h"
+#include "hallmark/fsutil.h"
+#include "hallmark/manifest.h"
+#include "hallmark/source_tar.h"
+
+/* ---- import of a tar stream ------------------------------------------- */
+
+struct import_sink {
+	struct hm_blobstore *store;
+	struct hm_blob_writer *w;    /* the file being stored, or NULL */
+};
+
+/* An entry's path, escaped for messages (bytes of a hostile archive must
+ * not reach a terminal raw).  Falls back to "?" without memory. */
+static const char *quoted(struct hm_buf *b, const struct hm_entry *e)
+{
+	hm_buf_reset(b);
+	if (hm_escape(b, e->path, e->path_len, 0) < 0 || !b->data)
+		return "?";
+	return b->data;
+}
+
+static int sink_begin(void *ctx, const struct hm_entry *e, struct hm_error *err)
+{
+	struct import_sink *s = ctx;
+
+	(void)e;
+	hm_blob_abort(s->w);
+	s->w = NULL;
+	return hm_blob_begin(s->store, &s->w, err);
+}
+
+static int sink_data(void *ctx, const void *buf, size_t len,
+		     struct hm_error *err)
+{
+	struct import_sink *s = ctx;
+
+	if (!s->w)
+		return hm_error_set(err, HM_ERR_IO, 0,
+				    "content sink: data before begin");
+	return hm_blob_write(s->w, buf, len, err);
+}
+
+static int sink_end(void *ctx, struct hm_entry *e, struct hm_error *err)
+{
+	struct import_sink *s = ctx;
+	struct hm_buf q = HM_BUF_INIT;
+	unsigned char md[32];
+	uint64_t size = 0;
+	int r;
+
+	if (!s->w)
+		return hm_error_set(err, HM_ERR_IO, 0,
+				    "content sink: end before begin");
+	r = hm_blob_commit(s->w, md, &size, err);
+	s->w = NULL;
+	if (r < 0)
+		return r;
+	/* Defence in depth: what the store holds is what the source hashed
+	 * and what the tree will say. */
+	if (!(e->flags & HM_ENTRY_HAS_DIGEST) || memcmp(md, e->sha256, 32) != 0 ||
+	    size != e->size) {
+		r = hm_error_set(err, HM_ERR_IO, 0,
+				 "'%s': the stored content differs from the content read from the stream",
+				 quoted(&q, e));
+		hm_buf_free(&q);
+		return r;
+	}
+	return 0;
+}
+
+/* A file entry's content must be in the store by now: stored by the sink
+ * (or, for a hard link, stored for the file it links to). */
+static int check_blob(struct hm_blobstore *store, const struct hm_entry *e,
+		      struct hm_error *err)
+{
+	struct hm_buf q = HM_BUF_INIT;
+	int fd, r;
+
+	if (!(e->flags & HM_ENTRY_HAS_DIGEST)) {
+		r = hm_error_set(err, HM_ERR_INPUT, 0,
+				 "'%s': no content could be read", quoted(&q, e));
+		goto out;
+	}
+	r = hm_blob_open(store, e->sha256, &fd, err);
+	if (r < 0) {
+		hm_error_prefix(err, "'%s': content not stored", quoted(&q, e));
+		goto out;
+	}
+	close(fd);
+out:
+	hm_buf_free(&q);
+	return r;
+}
+
+struct check_ctx {
+	struct hm_blobstore *store;
+	struct hm_error *err;
+};
+
+static int check_entry(void *ctx, const struct hm_entry *e)
+{
+	struct check_ctx *c = ctx;
+	struct hm_buf q = HM_BUF_INIT;
+	int r;
+
+	if (e->flags & HM_ENTRY_DELETED) {
+		r = hm_error_set(c->err, HM_ERR_INPUT, 0,
+				 "'%s': a whiteout in a base tarball", quoted(&q, e));
+		hm_buf_free(&q);
+		return r;
+	}
+	if (e->type == HM_TYPE_FILE)
+		return check_blob(c->store, e, c->err);
+	return 0;
+}
+
+int hm_base_import_tar(const char *path, struct hm_blobstore *store,
+		       struct hm_tree **ret, struct hm_error *err)
+{
+	struct import_sink s = { store, NULL };
+	struct hm_content_sink sink = { sink_begin, sink_data, sink_end, &s };
+	struct check_ctx c = { store, err };
+	struct hm_scan_options opt;
+	struct hm_tree *t = NULL;
+	int r;
+
+	memset(&opt, 0, sizeof(opt));
+	opt.sink = &sink;
+	/* The tar reader builds the tree itself: the base's tree is that
+	 * one, no copy.  Its messages name the file and the member. */
+	r = hm_tar_read_tree(path, &opt, &t, err);
+	if (r < 0)
+		goto out;
+	r = hm_tree_walk(t, check_entry, &c);
+	if (r < 0) {
+		hm_error_prefix(err, "'%s'", path);
+		goto out;
+	}
+	*ret = t;
+	t = NULL;
+	r = 0;
+out:
+	/* A stream that failed inside a file leaves its writer open. */
+	hm_blob_abort(s.w);
+	hm_tree_free(t);
+	return r;
+}
+
+/* ---- Debian bases by mmdebstrap ---------------------------------------- */
+
+/*
+ * Customize hooks given to mmdebstrap (run by mmdebstrap's own shell on
+ * the finished root).  mmdebstrap copies the host's resolv.conf and
+ * hostname into the image: drop both, or the base would leak the build
+ * host and differ from one host to the next.  Part of the cache key.
+ */
+static const char *const debian_hooks[] = {
+	"--customize-hook=rm -f \"$1/etc/resolv.conf\" \"$1/etc/hostname\"",
+};
+
+#define DEBIAN_DEFAULT_VARIANT "minbase"
+#define MMDEBSTRAP_VERSION_MAX 4096
+
+/* A word that goes to mmdebstrap's command line and the key's text: not
+ * empty, no line breaks (the key text is line-based), no leading '-' (it
+ * would be read as an option), no ',' in list items. */
+static int debian_word_ok(const char *what, const char *s, bool list_item,
+			  struct hm_error *err)
+{
+	if (!s || !*s || s[0] == '-' || strpbrk(s, "\n\r") ||
+	    (list_item && strchr(s, ',')))
+		return hm_error_set(err, HM_ERR_INPUT, 0,
+				    "debian base: invalid %s '%s'", what, s ? s : "");
+	return 0;
+}
+
+static int debian_check(const struct hm_tpl_base *b, struct hm_error *err)
+{
+	size_t i;
+	int r;
+
+	if ((r = debian_word_ok("suite", b->suite, false, err)) < 0)
+		return r;
+	if (b->variant && (r = debian_word_ok("variant", b->variant, false, err)) < 0)
+		return r;
+	if (b->mirror && (r = debian_word_ok("mirror", b->mirror, false, err)) < 0)
+		return r;
+	for (i = 0; i < b->n_packages; i++)
+		if ((r = debian_word_ok("package", b->packages[i], true, err)) < 0)
+			return r;
+	return 0;
+}
+
+/*
+ * The cache key: SHA-256 (hex) of a canonical text of everything that
+ * decides mmdebstrap's output.  The text goes to *text (for the .inputs
+ * file beside the cached tar).  version is the first line of
+ * `mmdebstrap --version`.
+ */
+static int debian_cache_key(const struct hm_tpl_base *b, const char *version,
+			    struct hm_buf *text, char key[65],
+			    struct hm_error *err)
+{
+	unsigned char md[32];
+	struct utsname u;
+	size_t i;
+	int r = 0;
+
+	if (uname(&u) < 0)
+		return hm_error_set(err, HM_ERR_IO, errno, "cannot get the machine type");
+	hm_buf_reset(text);
+	r |= hm_buf_adds(text, "mmdebstrap\n");
+	r |= hm_buf_addf(text, "suite=%s\n", b->suite);
+	r |= hm_buf_addf(text, "variant=%s\n",
+			 b->variant ? b->variant : DEBIAN_DEFAULT_VARIANT);
+	r |= hm_buf_adds(text, "packages=");
+	for (i = 0; i < b->n_packages; i++)
+		r |= hm_buf_addf(text, "%s%s", i ? "," : "", b->packages[i]);
+	r |= hm_buf_addf(text, "\nmirror=%s\n", b->mirror ? b->mirror : "");
+	r |= hm_buf_addf(text, "version=%s\n", version);
+	r |= hm_buf_addf(text, "machine=%s\n", u.machine);
+	for (i = 0; i < sizeof(debian_hooks) / sizeof(debian_hooks[0]); i++)
+		r |= hm_buf_addf(text, "hook=%s\n", debian_hooks[i]);
+	if (r < 0 || hm_hash_buf(HM_HASH_SHA256, text->data, text->len, md) < 0)
+		return hm_error_nomem(err);
+	hm_hex_encode(md, 32, key);
+	return 0;
+}
+
+/* Wait for pid; 0 if it exited 0, else HM_ERR_IO naming how it ended. */
+static int wait_child(pid_t pid, const char *what, struct hm_error *err)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return hm_error_set(err, HM_ERR_IO, errno,
+					    "cannot wait for %s", what);
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (WIFEXITED(status))
+		return hm_error_set(err, HM_ERR_IO, 0,
+				    "%s failed (exit %d): see its messages above",
+				    what, WEXITSTATUS(status));
+	return hm_error_set(err, HM_ERR_IO, 0,
+			    "%s failed (killed by signal %d): see its messages above",
+			    what, WTERMSIG(status));
+}
+
+/* Run argv with stdin from /dev/null and stdout on stderr (or on
+ * stdout_fd when >= 0); stderr is ours, so its messages reach the user. */
+static int spawn(char *const argv[], int stdout_fd, pid_t *ret_pid,
+		 struct hm_error *err)
+{
+	posix_spawn_file_actions_t fa;
+	int r;
+
+	if ((r = posix_spawn_file_actions_init(&fa)) != 0)
+		return hm_error_set(err, HM_ERR_NOMEM, r, "cannot run '%s'", argv[0]);
+	r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (!r)
+		r = posix_spawn_file_actions_adddup2(&fa, stdout_fd >= 0 ? stdout_fd : 2, 1);
+	if (!r)
+		r = posix_spawnp(ret_pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r != 0)
+		return hm_error_set(err, HM_ERR_IO, r, "cannot run '%s'", argv[0]);
+	return 0;
+}
+
+/* The first line of `mmdebstrap --version`, e.g. "mmdebstrap 1.3.5". */
+static int mmdebstrap_version(struct hm_buf *out, struct hm_error *err)
+{
+	char *const argv[] = { (char *)"mmdebstrap", (char *)"--version", NULL };
+	char buf[512];
+	int p[2] = { -1, -1 }, r, rw;
+	pid_t pid = -1;
+	size_t cut;
+
+	hm_buf_reset(out);
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return hm_error_set(err, HM_ERR_IO, errno, "cannot create a pipe");
+	r = spawn(argv, p[1], &pid, err);
+	close(p[1]);
+	if (r < 0) {
+		close(p[0]);
+		return hm_error_prefix(err, "debian bases need mmdebstrap");
+	}
+	for (;;) {
+		ssize_t n = read(p[0], buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		/* Keep reading to the end so the child never blocks. */
+		if (out->len < MMDEBSTRAP_VERSION_MAX &&
+		    hm_buf_add(out, buf, (size_t)n) < 0)
+			r = hm_error_nomem(err);
+	}
+	close(p[0]);
+	rw = wait_child(pid, "'mmdebstrap --version'", r < 0 ? NULL : err);
+	if (r < 0)
+		return r;
+	if (rw < 0)
+		return rw;
+	cut = 0;
+	while (cut < out->len && out->data[cut] != '\n')
+		cut++;
+	while (cut && (out->data[cut - 1] == ' ' || out->data[cut - 1] == '\t' ||
+		       out->data[cut - 1] == '\r'))
+		cut--;
+	if (!cut)
+		return hm_error_set(err, HM_ERR_IO, 0,
+				    "'mmdebstrap --version' printed nothing");
+	out->len = cut;
+	out->data[cut] = '\0';
+	return 0;
+}
+
+/* mkdir -p for the cache folder. */
+static int base_mkdirs(const char *path, struct hm_error *err)
+{
+	char *p = strdup(path), *s;
+	struct stat st;
+	int r = 0;
+
+	if (!p)
+		return hm_error_nomem(err);
+	for (s = p + 1;; s++) {
+		if (*s && *s != '/')
+			continue;
+		char c = *s;
+
+		*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+			r = hm_error_set(err, HM_ERR_IO, errno,
+					 "cannot create the folder '%s'", p);
+			goto out;
+		}
+		*s = c;
+		if (!c)
+			break;
+	}
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		r = hm_error_set(err, HM_ERR_IO, ENOTDIR, "cannot use '%s' as a folder", path);
+out:
+	free(p);
+	return r;
+}
+
+/* Run mmdebstrap into a private temporary folder beside the cache file,
+ * then rename the tar into place. */
+static int debian_build(const struct hm_tpl_base *b, const char *cache_dir,
+			const char *key, const char *cache_tar,
+			struct hm_error *err)
+{
+	enum { N_HOOKS = sizeof(debian_hooks) / sizeof(debian_hooks[0]) };
+	char *argv[10 + N_HOOKS];
+	struct hm_buf variant = HM_BUF_INIT, include = HM_BUF_INIT;
+	char *tmpdir = NULL, *out = NULL;
+	size_t i, n = 0;
+	pid_t pid;
+	int r = 0;
+
+	if (asprintf(&tmpdir, "%s/.debian-%s.tmp-XXXXXX", cache_dir, key) < 0) {
+		tmpdir = NULL;
+		return hm_error_nomem(err);
+	}
+	if (!mkdtemp(tmpdir)) {
+		r = hm_error_set(err, HM_ERR_IO, errno,
+				 "cannot create a folder in '%s'", cache_dir);
+		free(tmpdir);
+		return r;
+	}
+	if (asprintf(&out, "%s/base.tar", tmpdir) < 0) {
+		out = NULL;
+		r = hm_error_nomem(err);
+		goto out;
+	}
+	r |= hm_buf_addf(&variant, "--variant=%s",
+			 b->variant ? b->variant : DEBIAN_DEFAULT_VARIANT);
+	if (b->n_packages) {
+		r |= hm_buf_adds(&include, "--include=");
+		for (i = 0; i < b->n_packages; i++)
+			r |= hm_buf_addf(&include, "%s%s", i ? "," : "", b->packages[i]);
+	}
+	if (r < 0) {
+		r = hm_error_nomem(err);
+		goto out;
+	}
+	argv[n++] = (char *)"mmdebstrap";
+	argv[n++] = (char *)"--quiet";
+	argv[n++] = variant.data;
+	if (b->n_packages)
+		argv[n++] = include.data;
+	for (i = 0; i < N_HOOKS; i++)
+		argv[n++] = (char *)debian_hooks[i];
+	argv[n++] = (char *)"--";   /* the inputs are checked, but still */
+	argv[n++] = b->suite;
+	argv[n++] = out;
+	if (b->mirror)
+		argv[n++] = b->mirror;
+	argv[n] = NULL;
+	r = spawn(argv, -1, &pid, err);
+	if (r < 0)
+		goto out;
+	r = wait_child(pid, "mmdebstrap", err);
+	if (r < 0)
+		goto out;
+	if (rename(out, cache_tar) < 0) {
+		r = hm_error_set(err, HM_ERR_IO, errno, "cannot write '%s'", cache_tar);
+		goto out;
+	}
+out:
+	if (out)
+		unlink(out);
+	rmdir(tmpdir);
+	free(out);
+	free(tmpdir);
+	hm_buf_free(&variant);
+	hm_buf_free(&include);
+	return r;
+}
+
+int hm_base_debian(const struct hm_tpl_base *b, const char *cache_dir,
+		   struct hm_blobstore *store, struct hm_tree **ret,
+		   int *ret_cache_hit, struct hm_error *err)
+{
+	struct hm_buf version = HM_BUF_INIT, text = HM_BUF_INIT;
+	char key[65], *tar = NULL, *inputs = NULL;
+	struct stat st;
+	int r, hit = 0;
+
+	if ((r = debian_check(b, err)) < 0)
+		return r;
+	if (!cache_dir || !*cache_dir)
+		return hm_error_set(err, HM_ERR_USAGE, 0,
+				    "debian bases need a cache folder");
+	if ((r = mmdebstrap_version(&version, err)) < 0)
+		goto out;
+	if ((r = debian_cache_key(b, version.data, &text, key, err)) < 0)
+		goto out;
+	if ((r = base_mkdirs(cache_dir, err)) < 0)
+		goto out;
+	if (asprintf(&tar, "%s/debian-%s.tar", cache_dir, key) < 0 ||
+	    asprintf(&inputs, "%s/debian-%s.inputs", cache_dir, key) < 0) {
+		r = hm_error_nomem(err);
+		goto out;
+	}
+	if (stat(tar, &st) == 0 && S_ISREG(st.st_mode)) {
+		hit = 1;
+	} else {
+		/* The inputs first: a cached tar always has its text. */
+		r = hm_write_file_atomic(inputs, text.data, text.len, 0644, true, err);
+		if (r < 0)
+			goto out;
+		r = debian_build(b, cache_dir, key, tar, err);
+		if (r < 0)
+			goto out;
+	}
+	r = hm_base_import_tar(tar, store, ret, err);
+	if (r < 0) {
+		if (hit)
+			hm_error_prefix(err, "cached base (delete '%s' to make it again)", tar);
+		goto out;
+	}
+	if (ret_cache_hit)
+		*ret_cache_hit = hit;
+out:
+	free(tar);
+	free(inputs);
+	hm_buf_free(&version);
+	hm_buf_free(&text);
+	return r;
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+/* A tarball base, checked against the template's pin of its SHA-256.  The
+ * file is hashed, then imported by name; that it is still the same file
+ * afterwards (inode, size, times) closes the window between the two. */
+static int base_tarball(const struct hm_tpl_base *b, struct hm_blobstore *store,
+			struct hm_tree **ret, struct hm_error *err)
+{
+	struct hm_tree *t = NULL;
+	struct stat before, after;
+	unsigned char md[32];
+	char hex[65];
+	int fd = -1, r;
+
+	if (!b->path || !*b->path)
+		return hm_error_set(err, HM_ERR_USAGE, 0, "tarball base without a path");
+	if (!b->sha256[0])
+		return hm_base_import_tar(b->path, store, ret, err);
+	fd = open(b->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return hm_error_set(err, HM_ERR_IO, errno, "cannot open '%s'", b->path);
+	if (fstat(fd, &before) < 0) {
+		r = hm_error_set(err, HM_ERR_IO, errno, "cannot read '%s'", b->path);
+		goto out;
+	}
+	if ((r = hm_sha256_fd(fd, b->path, md, NULL, err)) < 0)
+		goto out;
+	hm_hex_encode(md, 32, hex);
+	if (strcasecmp(hex, b->sha256) != 0) {
+		r = hm_error_set(err, HM_ERR_INPUT, 0,
+				 "base '%s' has sha256 %s, the template pins %s",
+				 b->path, hex, b->sha256);
+		goto out;
+	}
+	if ((r = hm_base_import_tar(b->path, store, &t, err)) < 0)
+		goto out;
+	if (stat(b->path, &after) < 0 || after.st_dev != before.st_dev ||
+	    after.st_ino != before.st_ino || after.st_size != before.st_size ||
+	    after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
+	    after.st_mtim.tv_nsec != before.st_mtim.tv_nsec) {
+		r = hm_error_set(err, HM_ERR_INPUT, 0,
+				 "base '%s' changed while it was read", b->path);
+		goto out;
+	}
+	*ret = t;
+	t = NULL;
+out:
+	hm_tree_free(t);
+	close(fd);
+	return r;
+}
+
+int hm_base_load(const struct hm_template *t, const char *cache_dir,
+		 struct hm_blobstore *store, struct hm_tree **ret,
+		 int *ret_cache_hit, struct hm_error *err)
+{
+	const struct hm_tpl_base *b = &t->base;
+	int r;
+
+	switch (b->kind) {
+	case HM_BASE_DEBIAN:
+		return hm_base_debian(b, cache_dir, store, ret, ret_cache_hit, err);
+	case HM_BASE_TARBALL:
+		r = base_tarball(b, store, ret, err);
+		if (r >= 0 && ret_cache_hit)
+			*ret_cache_hit = 0;
+		return r;
+	case HM_BASE_OCI:
+		return hm_error_set(err, HM_ERR_USAGE, 0,
+				    "OCI bases are not supported yet");
+	}
+	return hm_error_set(err, HM_ERR_USAGE, 0, "template has no base");
+}
