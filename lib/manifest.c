@@ -559,6 +559,9 @@ int hm_manifest_write(const char *path, struct hm_manifest_header *h,
 			goto out;
 		if (r == 0)
 			break;
+		/* A tombstone records a deletion: nothing is there. */
+		if (e->flags & HM_ENTRY_DELETED)
+			continue;
 		r = hm_manifest_format_entry(&lines, e, err);
 		if (r < 0)
 			goto out;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "hallmark/source.h"
+#include "hallmark/source_tar.h"
 
 int hm_source_next(struct hm_source *src, const struct hm_entry **ret,
 		   struct hm_error *err)
@@ -27,10 +28,13 @@ int hm_source_open_target(const char *target,
 
 	if (strncmp(target, "dir:", 4) == 0)
 		return hm_source_dir_open(target + 4, opt, ret, err);
-	if (colon && (strncmp(target, "tar:", 4) == 0 ||
-		      strncmp(target, "oci:", 4) == 0 ||
-		      strncmp(target, "oci-dir:", 8) == 0 ||
-		      strncmp(target, "disk:", 5) == 0))
+	if (strncmp(target, "tar:", 4) == 0)
+		return hm_source_tar_open(target + 4, opt, ret, err);
+	if (strncmp(target, "oci:", 4) == 0)
+		return hm_source_oci_open(target + 4, false, opt, ret, err);
+	if (strncmp(target, "oci-dir:", 8) == 0)
+		return hm_source_oci_open(target + 8, true, opt, ret, err);
+	if (colon && strncmp(target, "disk:", 5) == 0)
 		return hm_error_set(err, HM_ERR_USAGE, 0,
 				    "target kind '%.*s:' is not supported by this build",
 				    (int)(colon - target), target);

@@ -79,6 +79,21 @@ int hm_source_dir_open(const char *path, const struct hm_scan_options *opt,
 		       struct hm_source **ret, struct hm_error *err);
 
 /*
+ * An OCI image flattened into one tree: with is_dir false, spec is an
+ * image archive (an OCI layout in an uncompressed tar, or a docker-archive
+ * as `docker save` writes it, told apart by content) read in place with
+ * pread; with is_dir true, an OCI layout folder.  Every blob's size and
+ * digest (and each layer's diff_id) are checked before its content is
+ * used; whiteouts are applied per the image-spec and leave tombstones
+ * (HM_ENTRY_DELETED).  Entries name their layer in origin / origin_name
+ * ("layer 2 sha256:ab12cd34ef56").  Bad images are HM_ERR_INPUT, limits
+ * HM_ERR_LIMIT; nothing is written to disk.
+ */
+int hm_source_oci_open(const char *spec, bool is_dir,
+		       const struct hm_scan_options *opt,
+		       struct hm_source **ret, struct hm_error *err);
+
+/*
  * Open a TARGET as the CLI names it: "dir:PATH", "tar:FILE", "tar:-",
  * "oci:FILE", "oci-dir:PATH", or a bare path that is a directory.
  * Kinds this build cannot open (e.g. "disk:" in hallmark-verify) give
