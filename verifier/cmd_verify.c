@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "hallmark/cli.h"
 #include "hallmark/compare.h"
 #include "hallmark/fsutil.h"
+#include "hallmark/history.h"
 #include "hallmark/manifest.h"
 #include "hallmark/policy.h"
 #include "hallmark/report.h"
@@ -24,25 +26,30 @@
 
 static const char verify_usage[] =
 	"usage: %s TARGET --manifest FILE --pubkey FILE... [--signature FILE]\n"
-	"       [--policy FILE] [--host NAME] [--format text|json|junit|sarif]\n"
-	"       [-o REPORT] [--threads N]\n"
+	"       [--policy FILE] [--db FILE] [--host NAME]\n"
+	"       [--format text|json|junit|sarif] [-o REPORT] [--threads N]\n"
 	"\n"
-	"Verify TARGET (dir:PATH, or a bare path to a directory) against a signed\n"
-	"manifest.  The signature is checked over the manifest's bytes, with the\n"
-	"pinned keys only, before a line of it is read; there is no way to skip it.\n"
+	"Verify TARGET against a signed manifest.  TARGET: dir:PATH (or a bare\n"
+	"path to a directory), tar:FILE, tar:- (stdin), oci:FILE (OCI archive or\n"
+	"docker-archive), oci-dir:PATH.  The signature is checked over the\n"
+	"manifest's bytes, with the pinned keys only, before a line of it is\n"
+	"read; there is no way to skip it.\n"
 	"\n"
 	"  -m, --manifest FILE      the manifest (required)\n"
 	"  -k, --pubkey FILE        a pinned public key; repeat for several (required)\n"
 	"  -s, --signature FILE     the signature (default: MANIFEST.sig)\n"
 	"  -p, --policy FILE        paths ignored, allowed to change or to be added\n"
-	"  -H, --host NAME          host name recorded in the report\n"
+	"  -d, --db FILE            record the run in this history database, and\n"
+	"                           refuse a serial older than one already seen\n"
+	"  -H, --host NAME          host name recorded in the report and the history\n"
+	"                           (with --db, default: this machine's name)\n"
 	"  -f, --format FORMAT      text (default), json, junit or sarif\n"
 	"  -o, --output REPORT      write the report there, atomically (default: stdout)\n"
 	"  -j, --threads N          hashing threads (default: number of CPUs)\n"
 	"  -h, --help               show this help\n"
 	"\n"
 	"exit: 0 match, 1 drift, 2 usage/input/I/O error, 3 trust failure\n"
-	"(bad or missing signature, key not pinned, expired manifest)\n";
+	"(bad or missing signature, key not pinned, expired manifest, rollback)\n";
 
 static void print_usage(FILE *out, const char *prog)
 {
@@ -96,6 +103,7 @@ int cmd_verify(int argc, char **argv)
 		{ "signature", required_argument, NULL, 's' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "host", required_argument, NULL, 'H' },
+		{ "db", required_argument, NULL, 'd' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "threads", required_argument, NULL, 'j' },
@@ -105,7 +113,8 @@ int cmd_verify(int argc, char **argv)
 	const char *prog = strcmp(hm_cli_prog, "hallmark") == 0 ?
 			   "hallmark verify" : hm_cli_prog;
 	const char *manifest = NULL, *sig = NULL, *policy_path = NULL;
-	const char *host = NULL, *out_path = NULL, *target;
+	const char *host = NULL, *out_path = NULL, *db_path = NULL, *target;
+	char hostname[256];
 	const char *pubkey_paths[HM_MAX_PUBKEYS];
 	struct hm_pubkey *keys[HM_MAX_PUBKEYS] = { NULL };
 	size_t n_keys = 0, i;
@@ -119,9 +128,10 @@ int cmd_verify(int argc, char **argv)
 	struct hm_findings findings = { 0 };
 	struct hm_compare_stats stats;
 	struct hm_report rep = { 0 };
+	struct hm_history *hist = NULL;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "m:k:s:p:H:f:o:j:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:k:s:p:H:d:f:o:j:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm': manifest = optarg; break;
 		case 'k':
@@ -132,6 +142,7 @@ int cmd_verify(int argc, char **argv)
 		case 's': sig = optarg; break;
 		case 'p': policy_path = optarg; break;
 		case 'H': host = optarg; break;
+		case 'd': db_path = optarg; break;
 		case 'o': out_path = optarg; break;
 		case 'f':
 			fmt = hm_report_format_from_name(optarg);
@@ -172,6 +183,19 @@ int cmd_verify(int argc, char **argv)
 	r = hm_trust_open(manifest, sig, keys, n_keys, rep.started, &tm, &err);
 	if (r < 0)
 		goto fail;
+	/* Rollback is refused before anything is compared. */
+	if (db_path) {
+		if ((r = hm_history_open(db_path, HM_HISTORY_CREATE, &hist, &err)) < 0 ||
+		    (r = hm_history_check_serial(hist, tm->header->name, tm->key_id,
+						 tm->header->serial, NULL, &err)) < 0)
+			goto fail;
+		if (!host) {
+			if (gethostname(hostname, sizeof(hostname)) < 0)
+				snprintf(hostname, sizeof(hostname), "localhost");
+			hostname[sizeof(hostname) - 1] = '\0';
+			host = hostname;
+		}
+	}
 	if (policy_path && (r = hm_policy_load(policy_path, &policy, &err)) < 0)
 		goto fail;
 	scan.threads = threads;
@@ -202,11 +226,19 @@ int cmd_verify(int argc, char **argv)
 	rep.exit_code = is_drift(&stats) ? HM_EXIT_DRIFT : HM_EXIT_OK;
 	if ((r = emit_report(&rep, (enum hm_report_format)fmt, out_path, &err)) < 0)
 		goto fail;
+	/*
+	 * The report stands even if recording fails; the failure is then the
+	 * exit code (2, or 3 if a concurrent run recorded a higher serial),
+	 * so a timer unit does not pass a run the history lacks.
+	 */
+	if (hist && (r = hm_history_record(hist, &rep, NULL, &err)) < 0)
+		goto fail;
 	rc = rep.exit_code;
 	goto out;
 fail:
 	rc = hm_cli_error(&err);
 out:
+	hm_history_free(hist);
 	hm_source_free(src);
 	hm_trust_free(tm);
 	hm_policy_free(policy);

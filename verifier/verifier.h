@@ -7,5 +7,6 @@
 
 int cmd_verify(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_history(int argc, char **argv);
 
 #endif

@@ -1,0 +1,136 @@
+/*
+ * Drift history: one SQLite database (docs/history.md is the spec) that
+ * keeps every verification run with its findings, and the highest
+ * manifest serial seen per (name, key id) for rollback protection.
+ *
+ * The schema is versioned (PRAGMA user_version = HM_HISTORY_SCHEMA).  A
+ * database with a newer schema, a file that is not SQLite and an SQLite
+ * file whose tables are not hallmark's are refused (HM_ERR_INPUT) and
+ * never written to; an empty database gets the schema.  The database runs
+ * in WAL mode with synchronous=FULL, and each run is recorded in one
+ * transaction, so a process killed at any moment leaves the earlier
+ * history intact.  A database locked by another writer is waited for
+ * (HM_HISTORY_TIMEOUT_MS, or HALLMARK_DB_TIMEOUT_MS from the environment),
+ * then HM_ERR_IO "history database 'F' is locked by another process".
+ *
+ * lib/history.c is the only file that calls SQLite.
+ */
+#ifndef HALLMARK_HISTORY_H
+#define HALLMARK_HISTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hallmark/compare.h"
+#include "hallmark/error.h"
+#include "hallmark/report.h"
+
+#define HM_HISTORY_SCHEMA 1
+#define HM_HISTORY_DEFAULT_DB "/var/lib/hallmark/history.db"
+#define HM_HISTORY_TIMEOUT_MS 10000
+#define HM_HISTORY_TIMEOUT_ENV "HALLMARK_DB_TIMEOUT_MS"
+/* SQLite integers are signed: serials above this cannot be recorded. */
+#define HM_HISTORY_MAX_SERIAL INT64_MAX
+
+struct hm_history;
+
+/* hm_history_open flags */
+#define HM_HISTORY_CREATE 0x1   /* create the file (mode 0600) if missing */
+
+/*
+ * Open the history database at path (a symbolic link is refused).  Without
+ * HM_HISTORY_CREATE a missing file is HM_ERR_IO.  Errors: HM_ERR_INPUT for
+ * a foreign, corrupt or newer database (the file is left as it was),
+ * HM_ERR_IO for locks and system errors, HM_ERR_USAGE for a malformed
+ * HALLMARK_DB_TIMEOUT_MS.  The caller frees *ret with hm_history_free.
+ */
+int hm_history_open(const char *path, unsigned flags, struct hm_history **ret,
+		    struct hm_error *err);
+void hm_history_free(struct hm_history *h);      /* accepts NULL */
+
+/*
+ * Rollback check, before a comparison: HM_ERR_TRUST "rollback: ..." if a
+ * higher serial was already recorded for (name, key_id); HM_ERR_INPUT if
+ * serial exceeds HM_HISTORY_MAX_SERIAL.  A serial equal to or above the
+ * highest seen passes.  *ret_max (may be NULL) gets the highest serial
+ * seen, 0 if none.
+ */
+int hm_history_check_serial(struct hm_history *h, const char *name,
+			    const char *key_id, uint64_t serial,
+			    uint64_t *ret_max, struct hm_error *err);
+
+/*
+ * Record a finished run (rep->exit_code 0 = pass, 1 = drift), its findings
+ * and counts, and raise the highest serial of (manifest name, key id), in
+ * one transaction: all of it is stored or none.  rep->host NULL records
+ * "".  The rollback check is repeated inside the transaction (a concurrent
+ * run may have recorded a higher serial meanwhile): HM_ERR_TRUST then,
+ * nothing stored.  *ret_id (may be NULL) gets the new run id.
+ */
+int hm_history_record(struct hm_history *h, const struct hm_report *rep,
+		      int64_t *ret_id, struct hm_error *err);
+
+/* A recorded run; the strings are owned by it. */
+struct hm_history_run {
+	int64_t id;
+	char *host;
+	char *target;
+	char *manifest_name;
+	uint64_t serial;
+	char *manifest_sha256;
+	char *key_id;
+	char *policy;                  /* NULL when no policy was used */
+	char *started;                 /* "YYYY-MM-DDTHH:MM:SSZ" (UTC) */
+	char *finished;
+	bool drift;                    /* result: false "pass", true "drift" */
+	int exit_code;
+	uint64_t entries;              /* manifest entries read */
+	uint64_t target_entries;       /* target entries read */
+	uint64_t findings;             /* total findings */
+	uint64_t counts[HM_FINDING__COUNT];
+	char *tool_version;
+};
+
+/*
+ * Runs, newest first: of host (NULL: every host), at most limit (0: all).
+ * *ret is NULL when there are none; free with hm_history_runs_free.
+ */
+int hm_history_runs(struct hm_history *h, const char *host, size_t limit,
+		    struct hm_history_run **ret, size_t *ret_n,
+		    struct hm_error *err);
+void hm_history_runs_free(struct hm_history_run *runs, size_t n);
+
+/* The hosts that have runs, sorted bytewise; free with hm_history_hosts_free. */
+int hm_history_hosts(struct hm_history *h, char ***ret, size_t *ret_n,
+		     struct hm_error *err);
+void hm_history_hosts_free(char **hosts, size_t n);
+
+/* Append the findings of run_id, in the order they were found, to *out. */
+int hm_history_findings(struct hm_history *h, int64_t run_id,
+			struct hm_findings *out, struct hm_error *err);
+
+/* How a finding changed between two runs. */
+enum hm_history_change {
+	HM_HISTORY_NEW,          /* in the last run, not in the previous one */
+	HM_HISTORY_FIXED,        /* in the previous run, not in the last one */
+	HM_HISTORY_PERSISTING,   /* in both */
+};
+const char *hm_history_change_name(enum hm_history_change c);
+
+typedef int (*hm_history_diff_fn)(void *ctx, enum hm_history_change c,
+				  const struct hm_finding *f,
+				  struct hm_error *err);
+
+/*
+ * Match the findings of two runs on (kind, path) and call fn for each,
+ * ordered by path bytes then kind; a key found n times in one run and m in
+ * the other pairs min(n, m) times.  NEW and PERSISTING pass the last run's
+ * finding, FIXED the previous run's.  The lists are not modified.
+ * Returns 0, a negative error of fn, or HM_ERR_NOMEM.
+ */
+int hm_history_diff(const struct hm_findings *previous,
+		    const struct hm_findings *last, hm_history_diff_fn fn,
+		    void *ctx, struct hm_error *err);
+
+#endif

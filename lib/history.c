@@ -1,0 +1,962 @@
+/*
+ * Drift history in SQLite (docs/history.md): runs, their findings and
+ * counts, and the highest serial seen per (manifest name, key id).
+ *
+ * This is the only file that calls SQLite; it turns SQLite's result codes
+ * into hallmark's errors.  Before a database is accepted nothing is
+ * written to it: the schema is read with plain queries, checkpoint on
+ * close is off, and only then is the journal switched to WAL.  So a newer,
+ * foreign or corrupt file is refused byte for byte untouched.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hallmark/buf.h"
+#include "hallmark/history.h"
+
+#ifndef HM_VERSION
+#define HM_VERSION "unknown"
+#endif
+
+/* Longest wait HALLMARK_DB_TIMEOUT_MS may ask for: one hour. */
+#define HM_HISTORY_TIMEOUT_MAX_MS 3600000L
+
+struct hm_history {
+	sqlite3 *db;
+	char *path;
+};
+
+/* Schema 1.  Changing it means a new version and a migration. */
+static const char schema_sql[] =
+	"CREATE TABLE runs ("
+	" id INTEGER PRIMARY KEY,"
+	" host TEXT NOT NULL,"
+	" target TEXT NOT NULL,"
+	" manifest_name TEXT NOT NULL,"
+	" serial INTEGER NOT NULL,"
+	" manifest_sha256 TEXT NOT NULL,"
+	" key_id TEXT NOT NULL,"
+	" policy TEXT,"
+	" started TEXT NOT NULL,"
+	" finished TEXT NOT NULL,"
+	" result TEXT NOT NULL CHECK (result IN ('pass', 'drift')),"
+	" exit_code INTEGER NOT NULL,"
+	" entries INTEGER NOT NULL,"
+	" target_entries INTEGER NOT NULL,"
+	" findings INTEGER NOT NULL,"
+	" tool_version TEXT NOT NULL);"
+	"CREATE INDEX runs_host_id ON runs (host, id);"
+	"CREATE TABLE run_counts ("
+	" run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,"
+	" kind TEXT NOT NULL,"
+	" count INTEGER NOT NULL CHECK (count > 0),"
+	" PRIMARY KEY (run_id, kind)) WITHOUT ROWID;"
+	"CREATE TABLE findings ("
+	" id INTEGER PRIMARY KEY,"
+	" run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,"
+	" kind TEXT NOT NULL,"
+	" path BLOB NOT NULL,"
+	" expected TEXT,"
+	" actual TEXT,"
+	" detail TEXT);"
+	"CREATE INDEX findings_run ON findings (run_id, id);"
+	"CREATE TABLE serials ("
+	" manifest_name TEXT NOT NULL,"
+	" key_id TEXT NOT NULL,"
+	" max_serial INTEGER NOT NULL,"
+	" PRIMARY KEY (manifest_name, key_id)) WITHOUT ROWID;"
+	"PRAGMA user_version = 1;";
+
+/* What an accepted database must hold: table -> columns in order. */
+static const struct {
+	const char *table;
+	const char *columns;
+} schema_tables[] = {
+	{ "runs", "id,host,target,manifest_name,serial,manifest_sha256,key_id,"
+		  "policy,started,finished,result,exit_code,entries,"
+		  "target_entries,findings,tool_version" },
+	{ "run_counts", "run_id,kind,count" },
+	{ "findings", "id,run_id,kind,path,expected,actual,detail" },
+	{ "serials", "manifest_name,key_id,max_serial" },
+};
+
+#define N_TABLES (sizeof(schema_tables) / sizeof(schema_tables[0]))
+
+/* Turn an SQLite result code into an hm error about h's database. */
+static int db_error(const struct hm_history *h, int rc, const char *what,
+		    struct hm_error *err)
+{
+	const char *msg = h->db ? sqlite3_errmsg(h->db) : sqlite3_errstr(rc);
+	int sys = h->db ? sqlite3_system_errno(h->db) : 0;
+
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return hm_error_set(err, HM_ERR_IO, 0,
+				    "history database '%s' is locked by another process",
+				    h->path);
+	case SQLITE_NOTADB:
+		return hm_error_set(err, HM_ERR_INPUT, 0,
+				    "'%s' is not an SQLite database: refusing to use it as history",
+				    h->path);
+	case SQLITE_CORRUPT:
+		return hm_error_set(err, HM_ERR_INPUT, 0,
+				    "history database '%s' is corrupt: %s", h->path, msg);
+	case SQLITE_NOMEM:
+		return hm_error_nomem(err);
+	case SQLITE_CANTOPEN:
+		if (rc == SQLITE_CANTOPEN_SYMLINK)
+			return hm_error_set(err, HM_ERR_IO, 0,
+					    "history database '%s' is a symbolic link: refusing it",
+					    h->path);
+		return hm_error_set(err, HM_ERR_IO, sys,
+				    "cannot open history database '%s'", h->path);
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+		if (sys)
+			return hm_error_set(err, HM_ERR_IO, sys,
+					    "history database '%s': %s", h->path, what);
+		/* fall through */
+	default:
+		return hm_error_set(err, HM_ERR_IO, 0, "history database '%s': %s: %s",
+				    h->path, what, msg);
+	}
+}
+
+static int prep(struct hm_history *h, const char *sql, sqlite3_stmt **ret,
+		struct hm_error *err)
+{
+	int rc = sqlite3_prepare_v2(h->db, sql, -1, ret, NULL);
+
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(*ret);
+		*ret = NULL;
+		return db_error(h, rc, "cannot read it", err);
+	}
+	return 0;
+}
+
+static int exec(struct hm_history *h, const char *sql, const char *what,
+		struct hm_error *err)
+{
+	int rc = sqlite3_exec(h->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : db_error(h, rc, what, err);
+}
+
+/* Run a query that returns one integer. */
+static int query_int(struct hm_history *h, const char *sql, int64_t *ret,
+		     struct hm_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = prep(h, sql, &st, err)) < 0)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*ret = sqlite3_column_int64(st, 0);
+		r = 0;
+	} else {
+		r = db_error(h, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
+			     "cannot read it", err);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int rollback(struct hm_history *h)
+{
+	if (!sqlite3_get_autocommit(h->db))
+		sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
+	return 0;
+}
+
+static int table_columns(struct hm_history *h, const char *table,
+			 struct hm_buf *out, struct hm_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	hm_buf_reset(out);
+	if ((r = prep(h, "SELECT name FROM pragma_table_info(?1) ORDER BY cid",
+		      &st, err)) < 0)
+		return r;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+
+		if ((out->len && hm_buf_addc(out, ',') < 0) ||
+		    hm_buf_adds(out, name ? name : "") < 0) {
+			r = hm_error_nomem(err);
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		r = db_error(h, rc, "cannot read its schema", err);
+	else if (hm_buf_adds(out, "") < 0)
+		r = hm_error_nomem(err);
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+enum schema_state { SCHEMA_EMPTY, SCHEMA_OURS };
+
+/* Read-only look at what the file holds; refuse what is not ours. */
+static int check_schema(struct hm_history *h, enum schema_state *ret,
+			struct hm_error *err)
+{
+	struct hm_buf cols = HM_BUF_INIT;
+	int64_t version, objects, tables;
+	size_t i;
+	int r;
+
+	if ((r = query_int(h, "PRAGMA user_version", &version, err)) < 0 ||
+	    (r = query_int(h, "SELECT count(*) FROM sqlite_master", &objects,
+			   err)) < 0)
+		return r;
+	if (version > HM_HISTORY_SCHEMA)
+		return hm_error_set(err, HM_ERR_INPUT, 0,
+				    "'%s' has history schema %" PRId64
+				    ", newer than this hallmark (%d): refusing to touch it",
+				    h->path, version, HM_HISTORY_SCHEMA);
+	if (version == 0 && objects == 0) {
+		*ret = SCHEMA_EMPTY;
+		return 0;
+	}
+	if (version != HM_HISTORY_SCHEMA)
+		return hm_error_set(err, HM_ERR_INPUT, 0,
+				    "'%s' is not a hallmark history database (it holds other tables): refusing to touch it",
+				    h->path);
+	r = query_int(h, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+		      " AND name IN ('runs', 'run_counts', 'findings', 'serials')",
+		      &tables, err);
+	if (r < 0)
+		return r;
+	if (tables != (int64_t)N_TABLES) {
+		r = hm_error_set(err, HM_ERR_INPUT, 0,
+				 "'%s' is not a hallmark history database (tables missing): refusing to touch it",
+				 h->path);
+		goto out;
+	}
+	for (i = 0; i < N_TABLES; i++) {
+		if ((r = table_columns(h, schema_tables[i].table, &cols, err)) < 0)
+			goto out;
+		if (strcmp(cols.data, schema_tables[i].columns) != 0) {
+			r = hm_error_set(err, HM_ERR_INPUT, 0,
+					 "'%s' is not a hallmark history database (table '%s' does not match schema %d): refusing to touch it",
+					 h->path, schema_tables[i].table,
+					 HM_HISTORY_SCHEMA);
+			goto out;
+		}
+	}
+	*ret = SCHEMA_OURS;
+out:
+	hm_buf_free(&cols);
+	return r;
+}
+
+static int set_wal(struct hm_history *h, struct hm_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	const char *mode;
+	int r, rc;
+
+	if ((r = prep(h, "PRAGMA journal_mode = WAL", &st, err)) < 0)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		r = db_error(h, rc, "cannot switch it to WAL mode", err);
+	} else {
+		mode = (const char *)sqlite3_column_text(st, 0);
+		if (!mode || strcmp(mode, "wal") != 0)
+			r = hm_error_set(err, HM_ERR_IO, 0,
+					 "history database '%s': cannot switch it to WAL mode (it stays in '%s' mode)",
+					 h->path, mode ? mode : "unknown");
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int timeout_ms(int *ret, struct hm_error *err)
+{
+	const char *s = getenv(HM_HISTORY_TIMEOUT_ENV);
+	char *end;
+	long v;
+
+	*ret = HM_HISTORY_TIMEOUT_MS;
+	if (!s)
+		return 0;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end || errno || v > HM_HISTORY_TIMEOUT_MAX_MS)
+		return hm_error_set(err, HM_ERR_USAGE, 0,
+				    "%s must be a number of milliseconds from 0 to %ld, not '%s'",
+				    HM_HISTORY_TIMEOUT_ENV, HM_HISTORY_TIMEOUT_MAX_MS, s);
+	*ret = (int)v;
+	return 0;
+}
+
+/* Make sure the file exists (mode 0600: it names every drifted path). */
+static int create_file(const char *path, struct hm_error *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		      0600);
+
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (errno == EEXIST)
+		return 0;
+	return hm_error_set(err, HM_ERR_IO, errno,
+			    "cannot create history database '%s'", path);
+}
+
+int hm_history_open(const char *path, unsigned flags, struct hm_history **ret,
+		    struct hm_error *err)
+{
+	struct hm_history *h;
+	enum schema_state state;
+	struct stat st;
+	int ms, r, rc;
+
+	if ((r = timeout_ms(&ms, err)) < 0)
+		return r;
+	if (flags & HM_HISTORY_CREATE) {
+		if ((r = create_file(path, err)) < 0)
+			return r;
+	} else if (lstat(path, &st) < 0) {
+		return hm_error_set(err, HM_ERR_IO, errno,
+				    "cannot open history database '%s'", path);
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h || !(h->path = strdup(path))) {
+		free(h);
+		return hm_error_nomem(err);
+	}
+	rc = sqlite3_open_v2(path, &h->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL);
+	if (rc != SQLITE_OK) {
+		if (h->db)
+			rc = sqlite3_extended_errcode(h->db);
+		r = db_error(h, rc, "cannot open it", err);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(h->db, 1);
+	/* Until the file is known to be ours, closing must not write it. */
+	sqlite3_db_config(h->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	sqlite3_busy_timeout(h->db, ms);
+
+	if ((r = check_schema(h, &state, err)) < 0 || (r = set_wal(h, err)) < 0)
+		goto fail;
+	if (state == SCHEMA_EMPTY) {
+		/* Another process may be creating it too: look again under
+		 * the write lock. */
+		if ((r = exec(h, "BEGIN IMMEDIATE", "cannot create the schema",
+			      err)) < 0)
+			goto fail;
+		if ((r = check_schema(h, &state, err)) < 0)
+			goto fail_tx;
+		if (state == SCHEMA_EMPTY &&
+		    (r = exec(h, schema_sql, "cannot create the schema", err)) < 0)
+			goto fail_tx;
+		if ((r = exec(h, "COMMIT", "cannot create the schema", err)) < 0)
+			goto fail_tx;
+	}
+	if ((r = exec(h, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON",
+		      "cannot configure it", err)) < 0)
+		goto fail;
+	sqlite3_db_config(h->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
+	*ret = h;
+	return 0;
+fail_tx:
+	rollback(h);
+fail:
+	hm_history_free(h);
+	return r;
+}
+
+void hm_history_free(struct hm_history *h)
+{
+	if (!h)
+		return;
+	sqlite3_close_v2(h->db);
+	free(h->path);
+	free(h);
+}
+
+/* Highest serial recorded for (name, key_id); *found false if none. */
+static int max_serial(struct hm_history *h, const char *name,
+		      const char *key_id, uint64_t *ret, bool *found,
+		      struct hm_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	*ret = 0;
+	*found = false;
+	if ((r = prep(h, "SELECT max_serial FROM serials"
+		      " WHERE manifest_name = ?1 AND key_id = ?2", &st, err)) < 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		int64_t v = sqlite3_column_int64(st, 0);
+
+		*ret = v < 0 ? 0 : (uint64_t)v;
+		*found = true;
+	} else if (rc != SQLITE_DONE) {
+		r = db_error(h, rc, "cannot read the serials", err);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int hm_history_check_serial(struct hm_history *h, const char *name,
+			    const char *key_id, uint64_t serial,
+			    uint64_t *ret_max, struct hm_error *err)
+{
+	uint64_t max;
+	bool found;
+	int r;
+
+	if (serial > (uint64_t)HM_HISTORY_MAX_SERIAL)
+		return hm_error_set(err, HM_ERR_INPUT, 0,
+				    "'%s' serial %" PRIu64 " is too large for the history (at most %" PRId64 ")",
+				    name, serial, (int64_t)HM_HISTORY_MAX_SERIAL);
+	if ((r = max_serial(h, name, key_id, &max, &found, err)) < 0)
+		return r;
+	if (found && serial < max)
+		return hm_error_set(err, HM_ERR_TRUST, 0,
+				    "rollback: '%s' serial %" PRIu64
+				    " is older than serial %" PRIu64
+				    " already seen with key %s",
+				    name, serial, max, key_id);
+	if (ret_max)
+		*ret_max = max;
+	return 0;
+}
+
+static void iso_utc(time_t t, char out[32])
+{
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) ||
+	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, 32, "1970-01-01T00:00:00Z");
+}
+
+static int64_t clamp64(uint64_t v)
+{
+	return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+/* Bind text or NULL. */
+static void bind_opt(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static int step_done(struct hm_history *h, sqlite3_stmt *st, const char *what,
+		     struct hm_error *err)
+{
+	int rc = sqlite3_step(st);
+
+	return rc == SQLITE_DONE ? 0 : db_error(h, rc, what, err);
+}
+
+static int insert_run(struct hm_history *h, const struct hm_report *rep,
+		      int64_t *ret_id, struct hm_error *err)
+{
+	const struct hm_compare_stats *s = rep->stats;
+	char started[32], finished[32];
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	iso_utc(rep->started, started);
+	iso_utc(rep->finished, finished);
+	if ((r = prep(h, "INSERT INTO runs (host, target, manifest_name, serial,"
+		      " manifest_sha256, key_id, policy, started, finished, result,"
+		      " exit_code, entries, target_entries, findings, tool_version)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+		      " ?13, ?14, ?15)", &st, err)) < 0)
+		return r;
+	sqlite3_bind_text(st, 1, rep->host ? rep->host : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, rep->target, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, rep->manifest_name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)rep->serial);
+	sqlite3_bind_text(st, 5, rep->manifest_sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, rep->key_id, -1, SQLITE_STATIC);
+	bind_opt(st, 7, rep->policy_path);
+	sqlite3_bind_text(st, 8, started, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, finished, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, rep->exit_code ? "drift" : "pass", -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_int(st, 11, rep->exit_code);
+	sqlite3_bind_int64(st, 12, clamp64(s->expected));
+	sqlite3_bind_int64(st, 13, clamp64(s->actual));
+	sqlite3_bind_int64(st, 14, clamp64(s->total_findings));
+	sqlite3_bind_text(st, 15, rep->tool_version ? rep->tool_version : HM_VERSION,
+			  -1, SQLITE_STATIC);
+	r = step_done(h, st, "cannot record the run", err);
+	if (r == 0)
+		*ret_id = sqlite3_last_insert_rowid(h->db);
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int insert_counts(struct hm_history *h, int64_t id,
+			 const struct hm_compare_stats *s, struct hm_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int k, r;
+
+	if ((r = prep(h, "INSERT INTO run_counts (run_id, kind, count)"
+		      " VALUES (?1, ?2, ?3)", &st, err)) < 0)
+		return r;
+	for (k = 0; k < HM_FINDING__COUNT && r == 0; k++) {
+		if (!s->findings[k])
+			continue;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, hm_finding_kind_name((enum hm_finding_kind)k),
+				  -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, clamp64(s->findings[k]));
+		r = step_done(h, st, "cannot record the counts", err);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int insert_findings(struct hm_history *h, int64_t id,
+			   const struct hm_findings *l, struct hm_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int r;
+
+	if (!l || l->n == 0)
+		return 0;
+	if ((r = prep(h, "INSERT INTO findings (run_id, kind, path, expected,"
+		      " actual, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+		      &st, err)) < 0)
+		return r;
+	for (i = 0; i < l->n && r == 0; i++) {
+		const struct hm_finding *f = &l->items[i];
+
+		if (f->path_len > INT32_MAX) {
+			r = hm_error_set(err, HM_ERR_LIMIT, 0,
+					 "a finding's path is too long for the history");
+			break;
+		}
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, hm_finding_kind_name(f->kind), -1,
+				  SQLITE_STATIC);
+		sqlite3_bind_blob(st, 3, f->path, (int)f->path_len, SQLITE_STATIC);
+		bind_opt(st, 4, f->expected);
+		bind_opt(st, 5, f->actual);
+		bind_opt(st, 6, f->detail);
+		r = step_done(h, st, "cannot record the findings", err);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int raise_serial(struct hm_history *h, const struct hm_report *rep,
+			struct hm_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = prep(h, "INSERT INTO serials (manifest_name, key_id, max_serial)"
+		      " VALUES (?1, ?2, ?3) ON CONFLICT (manifest_name, key_id)"
+		      " DO UPDATE SET max_serial = max(max_serial, excluded.max_serial)",
+		      &st, err)) < 0)
+		return r;
+	sqlite3_bind_text(st, 1, rep->manifest_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, rep->key_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (int64_t)rep->serial);
+	r = step_done(h, st, "cannot record the serial", err);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int hm_history_record(struct hm_history *h, const struct hm_report *rep,
+		      int64_t *ret_id, struct hm_error *err)
+{
+	int64_t id = 0;
+	int r;
+
+	if (!rep->target || !rep->manifest_name || !rep->manifest_sha256 ||
+	    !rep->key_id || !rep->stats ||
+	    (rep->exit_code != HM_EXIT_OK && rep->exit_code != HM_EXIT_DRIFT))
+		return hm_error_set(err, HM_ERR_USAGE, 0,
+				    "incomplete run: nothing recorded in '%s'", h->path);
+	if ((r = exec(h, "BEGIN IMMEDIATE", "cannot record the run", err)) < 0)
+		return r;
+	if ((r = hm_history_check_serial(h, rep->manifest_name, rep->key_id,
+					 rep->serial, NULL, err)) < 0 ||
+	    (r = insert_run(h, rep, &id, err)) < 0 ||
+	    (r = insert_counts(h, id, rep->stats, err)) < 0 ||
+	    (r = insert_findings(h, id, rep->findings, err)) < 0 ||
+	    (r = raise_serial(h, rep, err)) < 0 ||
+	    (r = exec(h, "COMMIT", "cannot record the run", err)) < 0) {
+		rollback(h);
+		return r;
+	}
+	if (ret_id)
+		*ret_id = id;
+	return 0;
+}
+
+static char *col_dup(sqlite3_stmt *st, int i, bool *oom)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = strdup((const char *)s);
+	if (!d)
+		*oom = true;
+	return d;
+}
+
+static uint64_t col_u64(sqlite3_stmt *st, int i)
+{
+	int64_t v = sqlite3_column_int64(st, i);
+
+	return v < 0 ? 0 : (uint64_t)v;
+}
+
+static int kind_from_name(const char *name)
+{
+	int k;
+
+	for (k = 0; name && k < HM_FINDING__COUNT; k++)
+		if (strcmp(name, hm_finding_kind_name((enum hm_finding_kind)k)) == 0)
+			return k;
+	return -1;
+}
+
+static void run_clear(struct hm_history_run *x)
+{
+	free(x->host);
+	free(x->target);
+	free(x->manifest_name);
+	free(x->manifest_sha256);
+	free(x->key_id);
+	free(x->policy);
+	free(x->started);
+	free(x->finished);
+	free(x->tool_version);
+}
+
+void hm_history_runs_free(struct hm_history_run *runs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; runs && i < n; i++)
+		run_clear(&runs[i]);
+	free(runs);
+}
+
+/* Fill the per-kind counts of x; kinds this version does not know are
+ * left out (a newer hallmark may have appended some). */
+static int load_counts(struct hm_history *h, sqlite3_stmt *st,
+		       struct hm_history_run *x, struct hm_error *err)
+{
+	int rc, k;
+
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, x->id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		k = kind_from_name((const char *)sqlite3_column_text(st, 0));
+		if (k >= 0)
+			x->counts[k] = col_u64(st, 1);
+	}
+	return rc == SQLITE_DONE ? 0 : db_error(h, rc, "cannot read the runs", err);
+}
+
+int hm_history_runs(struct hm_history *h, const char *host, size_t limit,
+		    struct hm_history_run **ret, size_t *ret_n,
+		    struct hm_error *err)
+{
+	sqlite3_stmt *st = NULL, *cst = NULL;
+	struct hm_history_run *runs = NULL, *x;
+	size_t n = 0, cap = 0, i;
+	bool oom = false;
+	int r, rc;
+
+	if ((r = prep(h, "SELECT id, host, target, manifest_name, serial,"
+		      " manifest_sha256, key_id, policy, started, finished, result,"
+		      " exit_code, entries, target_entries, findings, tool_version"
+		      " FROM runs WHERE ?1 IS NULL OR host = ?1"
+		      " ORDER BY id DESC LIMIT ?2", &st, err)) < 0 ||
+	    (r = prep(h, "SELECT kind, count FROM run_counts WHERE run_id = ?1",
+		      &cst, err)) < 0)
+		goto out;
+	bind_opt(st, 1, host);
+	sqlite3_bind_int64(st, 2, limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct hm_history_run *p = realloc(runs, ncap * sizeof(*p));
+
+			if (!p) {
+				r = hm_error_nomem(err);
+				goto out;
+			}
+			runs = p;
+			cap = ncap;
+		}
+		x = &runs[n++];
+		memset(x, 0, sizeof(*x));
+		x->id = sqlite3_column_int64(st, 0);
+		x->host = col_dup(st, 1, &oom);
+		x->target = col_dup(st, 2, &oom);
+		x->manifest_name = col_dup(st, 3, &oom);
+		x->serial = col_u64(st, 4);
+		x->manifest_sha256 = col_dup(st, 5, &oom);
+		x->key_id = col_dup(st, 6, &oom);
+		x->policy = col_dup(st, 7, &oom);
+		x->started = col_dup(st, 8, &oom);
+		x->finished = col_dup(st, 9, &oom);
+		{
+			const unsigned char *res = sqlite3_column_text(st, 10);
+
+			x->drift = res && strcmp((const char *)res, "drift") == 0;
+		}
+		x->exit_code = sqlite3_column_int(st, 11);
+		x->entries = col_u64(st, 12);
+		x->target_entries = col_u64(st, 13);
+		x->findings = col_u64(st, 14);
+		x->tool_version = col_dup(st, 15, &oom);
+		if (oom) {
+			r = hm_error_nomem(err);
+			goto out;
+		}
+		if (!x->host || !x->target || !x->manifest_name ||
+		    !x->manifest_sha256 || !x->key_id || !x->started ||
+		    !x->finished || !x->tool_version) {
+			r = hm_error_set(err, HM_ERR_INPUT, 0,
+					 "history database '%s': run %" PRId64 " is incomplete",
+					 h->path, x->id);
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		r = db_error(h, rc, "cannot read the runs", err);
+		goto out;
+	}
+	/* A run's counts are written with it and never change, so reading
+	 * them in a second snapshot is safe. */
+	for (i = 0; i < n; i++)
+		if ((r = load_counts(h, cst, &runs[i], err)) < 0)
+			goto out;
+	*ret = runs;
+	*ret_n = n;
+	runs = NULL;
+	n = 0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(cst);
+	hm_history_runs_free(runs, n);
+	return r;
+}
+
+void hm_history_hosts_free(char **hosts, size_t n)
+{
+	size_t i;
+
+	for (i = 0; hosts && i < n; i++)
+		free(hosts[i]);
+	free(hosts);
+}
+
+int hm_history_hosts(struct hm_history *h, char ***ret, size_t *ret_n,
+		     struct hm_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	char **hosts = NULL;
+	size_t n = 0, cap = 0;
+	bool oom = false;
+	int r, rc;
+
+	if ((r = prep(h, "SELECT DISTINCT host FROM runs ORDER BY host", &st,
+		      err)) < 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			char **p = realloc(hosts, ncap * sizeof(*p));
+
+			if (!p) {
+				r = hm_error_nomem(err);
+				goto out;
+			}
+			hosts = p;
+			cap = ncap;
+		}
+		hosts[n] = col_dup(st, 0, &oom);
+		if (oom || !hosts[n]) {
+			r = hm_error_nomem(err);
+			goto out;
+		}
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		r = db_error(h, rc, "cannot read the runs", err);
+		goto out;
+	}
+	*ret = hosts;
+	*ret_n = n;
+	hosts = NULL;
+	n = 0;
+out:
+	sqlite3_finalize(st);
+	hm_history_hosts_free(hosts, n);
+	return r;
+}
+
+int hm_history_findings(struct hm_history *h, int64_t run_id,
+			struct hm_findings *out, struct hm_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = prep(h, "SELECT kind, path, expected, actual, detail"
+		      " FROM findings WHERE run_id = ?1 ORDER BY id", &st, err)) < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, run_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *kind = (const char *)sqlite3_column_text(st, 0);
+		struct hm_finding f = { 0 };
+		int k = kind_from_name(kind);
+
+		if (k < 0) {
+			r = hm_error_set(err, HM_ERR_INPUT, 0,
+					 "history database '%s': run %" PRId64
+					 " has a finding of unknown kind '%s'",
+					 h->path, run_id, kind ? kind : "");
+			goto out;
+		}
+		f.kind = (enum hm_finding_kind)k;
+		/* column_blob then column_bytes, in that order (SQLite's rule). */
+		f.path = (char *)sqlite3_column_blob(st, 1);
+		f.path_len = (size_t)sqlite3_column_bytes(st, 1);
+		if (!f.path)
+			f.path = (char *)"";
+		f.expected = (char *)sqlite3_column_text(st, 2);
+		f.actual = (char *)sqlite3_column_text(st, 3);
+		f.detail = (char *)sqlite3_column_text(st, 4);
+		if ((r = hm_findings_add(out, &f, err)) < 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		r = db_error(h, rc, "cannot read the findings", err);
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+const char *hm_history_change_name(enum hm_history_change c)
+{
+	switch (c) {
+	case HM_HISTORY_NEW: return "new";
+	case HM_HISTORY_FIXED: return "fixed";
+	case HM_HISTORY_PERSISTING: return "persisting";
+	}
+	return "unknown";
+}
+
+/* Order of (path bytes, kind). */
+static int key_cmp(const struct hm_finding *x, const struct hm_finding *y)
+{
+	size_t n = x->path_len < y->path_len ? x->path_len : y->path_len;
+	int c = memcmp(x->path, y->path, n);
+
+	if (c)
+		return c;
+	if (x->path_len != y->path_len)
+		return x->path_len < y->path_len ? -1 : 1;
+	return (int)x->kind - (int)y->kind;
+}
+
+/* Ties broken by position in the list, so the result is deterministic. */
+static int ptr_cmp(const void *a, const void *b)
+{
+	const struct hm_finding *x = *(const struct hm_finding *const *)a;
+	const struct hm_finding *y = *(const struct hm_finding *const *)b;
+	int c = key_cmp(x, y);
+
+	if (c)
+		return c;
+	return x < y ? -1 : x > y;
+}
+
+static const struct hm_finding **sorted(const struct hm_findings *l)
+{
+	const struct hm_finding **v;
+	size_t i, n = l ? l->n : 0;
+
+	v = malloc((n ? n : 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	for (i = 0; i < n; i++)
+		v[i] = &l->items[i];
+	qsort(v, n, sizeof(*v), ptr_cmp);
+	return v;
+}
+
+int hm_history_diff(const struct hm_findings *previous,
+		    const struct hm_findings *last, hm_history_diff_fn fn,
+		    void *ctx, struct hm_error *err)
+{
+	const struct hm_finding **p = sorted(previous), **l = sorted(last);
+	size_t np = previous ? previous->n : 0, nl = last ? last->n : 0;
+	size_t i = 0, j = 0;
+	int r = 0, c;
+
+	if (!p || !l) {
+		r = hm_error_nomem(err);
+		goto out;
+	}
+	while (r == 0 && (i < np || j < nl)) {
+		if (i == np)
+			c = 1;
+		else if (j == nl)
+			c = -1;
+		else
+			c = key_cmp(p[i], l[j]);
+		if (c < 0)
+			r = fn(ctx, HM_HISTORY_FIXED, p[i++], err);
+		else if (c > 0)
+			r = fn(ctx, HM_HISTORY_NEW, l[j++], err);
+		else {
+			r = fn(ctx, HM_HISTORY_PERSISTING, l[j++], err);
+			i++;
+		}
+	}
+out:
+	free(p);
+	free(l);
+	return r;
+}

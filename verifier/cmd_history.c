@@ -1,0 +1,404 @@
+/*
+ * `hallmark history`: the runs recorded by `verify --db`, per host and
+ * newest first, and with --diff what is new, fixed or persisting in each
+ * host's last run against the run before it (docs/history.md).
+ *
+ * Everything printed that came from a target or a command line goes
+ * through an escape: paths with the manifest escaping (hm_escape), other
+ * strings with \ooo for control and non-ASCII bytes, so a hostile name
+ * can neither forge an output line nor make the JSON invalid.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hallmark/buf.h"
+#include "hallmark/cli.h"
+#include "hallmark/history.h"
+#include "hallmark/manifest.h"
+#include "verifier.h"
+
+#define HISTORY_DEFAULT_LIMIT 20
+#define HISTORY_MAX_LIMIT 1000000
+
+static const char history_usage[] =
+	"usage: hallmark history [--db FILE] [--host NAME] [--limit N] [--diff]\n"
+	"       [--format text|json]\n"
+	"\n"
+	"Show the runs that 'verify --db' recorded: per host, newest first, with\n"
+	"their result and findings counted by kind.  With --diff, compare each\n"
+	"host's last run with the run before it: findings are new, fixed or\n"
+	"persisting (matched on kind and path).\n"
+	"\n"
+	"  -d, --db FILE            the history database\n"
+	"                           (default: " HM_HISTORY_DEFAULT_DB ")\n"
+	"  -H, --host NAME          only this host\n"
+	"  -n, --limit N            at most N runs per host (default: 20; 0: all)\n"
+	"  -D, --diff               what changed since each host's previous run\n"
+	"  -f, --format FORMAT      text (default) or json\n"
+	"  -h, --help               show this help\n"
+	"\n"
+	"exit: 0 shown, 2 usage, input or I/O error (a missing, locked, foreign\n"
+	"or newer database)\n";
+
+struct ctx {
+	struct hm_history *h;
+	bool json;
+	struct hm_buf tmp;
+	struct hm_error err;
+};
+
+/* Control bytes, non-ASCII and '\' as \ooo; NULL for NULL. */
+static const char *safe(struct ctx *c, const char *s)
+{
+	const unsigned char *p;
+
+	if (!s)
+		return NULL;
+	hm_buf_reset(&c->tmp);
+	for (p = (const unsigned char *)s; *p; p++) {
+		int r = *p < 0x20 || *p > 0x7e || *p == '\\' ?
+			hm_buf_addf(&c->tmp, "\\%03o", *p) :
+			hm_buf_addc(&c->tmp, (char)*p);
+
+		if (r < 0)
+			return "?";
+	}
+	if (hm_buf_adds(&c->tmp, "") < 0)
+		return "?";
+	return c->tmp.data;
+}
+
+static const char *safe_path(struct ctx *c, const struct hm_finding *f)
+{
+	hm_buf_reset(&c->tmp);
+	if (hm_escape(&c->tmp, f->path, f->path_len, 0) < 0 ||
+	    hm_buf_adds(&c->tmp, "") < 0)
+		return "?";
+	return c->tmp.data;
+}
+
+/* json_string of a safe (ASCII) copy, or null. */
+static json_t *jstr(struct ctx *c, const char *s)
+{
+	return s ? json_string(safe(c, s)) : json_null();
+}
+
+static json_t *juint(uint64_t v)
+{
+	return json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t)v);
+}
+
+static json_t *run_json(struct ctx *c, const struct hm_history_run *x)
+{
+	json_t *o = json_object(), *m = json_object(), *k = json_object();
+	int i;
+
+	json_object_set_new(o, "id", json_integer(x->id));
+	json_object_set_new(o, "host", jstr(c, x->host));
+	json_object_set_new(o, "target", jstr(c, x->target));
+	json_object_set_new(m, "name", jstr(c, x->manifest_name));
+	json_object_set_new(m, "serial", juint(x->serial));
+	json_object_set_new(m, "sha256", jstr(c, x->manifest_sha256));
+	json_object_set_new(m, "key_id", jstr(c, x->key_id));
+	json_object_set_new(o, "manifest", m);
+	json_object_set_new(o, "policy", jstr(c, x->policy));
+	json_object_set_new(o, "started", jstr(c, x->started));
+	json_object_set_new(o, "finished", jstr(c, x->finished));
+	json_object_set_new(o, "result", json_string(x->drift ? "drift" : "pass"));
+	json_object_set_new(o, "exit_code", json_integer(x->exit_code));
+	json_object_set_new(o, "entries", juint(x->entries));
+	json_object_set_new(o, "target_entries", juint(x->target_entries));
+	json_object_set_new(o, "findings", juint(x->findings));
+	for (i = 0; i < HM_FINDING__COUNT; i++)
+		json_object_set_new(k, hm_finding_kind_name((enum hm_finding_kind)i),
+				    juint(x->counts[i]));
+	json_object_set_new(o, "counts", k);
+	json_object_set_new(o, "tool_version", jstr(c, x->tool_version));
+	return o;
+}
+
+static json_t *finding_json(struct ctx *c, const struct hm_finding *f)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "kind", json_string(hm_finding_kind_name(f->kind)));
+	json_object_set_new(o, "path", json_string(safe_path(c, f)));
+	json_object_set_new(o, "expected", jstr(c, f->expected));
+	json_object_set_new(o, "actual", jstr(c, f->actual));
+	json_object_set_new(o, "detail", jstr(c, f->detail));
+	return o;
+}
+
+static void print_counts(const struct hm_history_run *x)
+{
+	int i;
+	bool any = false;
+
+	for (i = 0; i < HM_FINDING__COUNT; i++) {
+		if (!x->counts[i])
+			continue;
+		printf("%s%s=%" PRIu64, any ? " " : "",
+		       hm_finding_kind_name((enum hm_finding_kind)i), x->counts[i]);
+		any = true;
+	}
+	if (!any)
+		printf("-");
+}
+
+static void print_run(struct ctx *c, const struct hm_history_run *x)
+{
+	printf("  %-6" PRId64 " %-20s  %-5s  %8" PRIu64 "  ", x->id,
+	       safe(c, x->started), x->drift ? "drift" : "pass", x->findings);
+	printf("%s #%" PRIu64 "  ", safe(c, x->manifest_name), x->serial);
+	printf("%s  ", safe(c, x->target));
+	print_counts(x);
+	putchar('\n');
+}
+
+static const char *host_label(struct ctx *c, const char *host)
+{
+	return host[0] ? safe(c, host) : "(no host)";
+}
+
+static int list_runs(struct ctx *c, const char *host, bool first, size_t limit,
+		     json_t *out)
+{
+	struct hm_history_run *runs = NULL;
+	size_t j, n = 0;
+	int r;
+
+	if ((r = hm_history_runs(c->h, host, limit, &runs, &n, &c->err)) < 0)
+		return r;
+	if (c->json) {
+		json_t *o = json_object(), *a = json_array();
+
+		json_object_set_new(o, "host", jstr(c, host));
+		for (j = 0; j < n; j++)
+			json_array_append_new(a, run_json(c, &runs[j]));
+		json_object_set_new(o, "runs", a);
+		json_array_append_new(out, o);
+	} else if (n) {
+		printf("%shost %s\n", first ? "" : "\n", host_label(c, host));
+		printf("  %-6s %-20s  %-5s  %8s  %s\n", "run", "started",
+		       "result", "findings", "manifest  target  by kind");
+		for (j = 0; j < n; j++)
+			print_run(c, &runs[j]);
+	} else {
+		printf("no runs of host %s\n", host_label(c, host));
+	}
+	hm_history_runs_free(runs, n);
+	return 0;
+}
+
+/* The changes of one host, grouped by kind of change. */
+struct changes {
+	const struct hm_finding **v[3];
+	size_t n[3], cap[3];
+};
+
+static int collect(void *ctx, enum hm_history_change ch,
+		   const struct hm_finding *f, struct hm_error *err)
+{
+	struct changes *s = ctx;
+
+	if (s->n[ch] == s->cap[ch]) {
+		size_t cap = s->cap[ch] ? s->cap[ch] * 2 : 32;
+		const struct hm_finding **p = realloc(s->v[ch], cap * sizeof(*p));
+
+		if (!p)
+			return hm_error_nomem(err);
+		s->v[ch] = p;
+		s->cap[ch] = cap;
+	}
+	s->v[ch][s->n[ch]++] = f;
+	return 0;
+}
+
+static void print_finding(struct ctx *c, enum hm_history_change ch,
+			  const struct hm_finding *f)
+{
+	printf("  %-10s  %-21s  %s", hm_history_change_name(ch),
+	       hm_finding_kind_name(f->kind), safe_path(c, f));
+	if (f->expected)
+		printf("  expected %s", safe(c, f->expected));
+	if (f->actual)
+		printf("  actual %s", safe(c, f->actual));
+	if (f->detail)
+		printf("  (%s)", safe(c, f->detail));
+	putchar('\n');
+}
+
+static int diff_host(struct ctx *c, const char *host, bool first, json_t *out)
+{
+	static const enum hm_history_change order[3] = {
+		HM_HISTORY_NEW, HM_HISTORY_FIXED, HM_HISTORY_PERSISTING,
+	};
+	struct hm_findings prev = { 0 }, last = { 0 };
+	struct hm_history_run *runs = NULL;
+	struct changes s = { 0 };
+	size_t n = 0, i, j;
+	int r;
+
+	if ((r = hm_history_runs(c->h, host, 2, &runs, &n, &c->err)) < 0)
+		goto out;
+	if (n == 0) {
+		if (!c->json)
+			printf("no runs of host %s\n", host_label(c, host));
+		goto out;
+	}
+	if ((r = hm_history_findings(c->h, runs[0].id, &last, &c->err)) < 0 ||
+	    (n > 1 &&
+	     (r = hm_history_findings(c->h, runs[1].id, &prev, &c->err)) < 0) ||
+	    (r = hm_history_diff(&prev, &last, collect, &s, &c->err)) < 0)
+		goto out;
+	if (c->json) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "host", jstr(c, host));
+		json_object_set_new(o, "last", run_json(c, &runs[0]));
+		json_object_set_new(o, "previous",
+				    n > 1 ? run_json(c, &runs[1]) : json_null());
+		for (i = 0; i < 3; i++) {
+			json_t *a = json_array();
+
+			for (j = 0; j < s.n[order[i]]; j++)
+				json_array_append_new(a, finding_json(c, s.v[order[i]][j]));
+			json_object_set_new(o, hm_history_change_name(order[i]), a);
+		}
+		json_array_append_new(out, o);
+		goto out;
+	}
+	printf("%shost %s: ", first ? "" : "\n", host_label(c, host));
+	printf("run %" PRId64 " (%s)", runs[0].id, safe(c, runs[0].started));
+	if (n > 1)
+		printf(" against run %" PRId64 " (%s)\n", runs[1].id,
+		       safe(c, runs[1].started));
+	else
+		printf(", no previous run\n");
+	for (i = 0; i < 3; i++)
+		for (j = 0; j < s.n[order[i]]; j++)
+			print_finding(c, order[i], s.v[order[i]][j]);
+	printf("  %zu new, %zu fixed, %zu persisting\n", s.n[HM_HISTORY_NEW],
+	       s.n[HM_HISTORY_FIXED], s.n[HM_HISTORY_PERSISTING]);
+out:
+	for (i = 0; i < 3; i++)
+		free(s.v[i]);
+	hm_findings_free(&prev);
+	hm_findings_free(&last);
+	hm_history_runs_free(runs, n);
+	return r;
+}
+
+int cmd_history(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ "diff", no_argument, NULL, 'D' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *db_path = HM_HISTORY_DEFAULT_DB, *host = NULL;
+	size_t limit = HISTORY_DEFAULT_LIMIT, n_hosts = 0, i;
+	struct ctx c = { .tmp = HM_BUF_INIT };
+	char **hosts = NULL;
+	char *one[1];
+	json_t *root = NULL, *list = NULL;
+	bool diff = false;
+	int ch, r = 0, rc = HM_EXIT_ERROR;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "d:H:n:Df:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': db_path = optarg; break;
+		case 'H': host = optarg; break;
+		case 'D': diff = true; break;
+		case 'n': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*optarg < '0' || *optarg > '9' || *end ||
+			    v > HISTORY_MAX_LIMIT)
+				return hm_cli_fail("--limit takes a number from 0 to %d",
+						   HISTORY_MAX_LIMIT);
+			limit = v;
+			break;
+		}
+		case 'f':
+			if (strcmp(optarg, "json") == 0)
+				c.json = true;
+			else if (strcmp(optarg, "text") != 0)
+				return hm_cli_fail("unknown format '%s' (text, json)", optarg);
+			break;
+		case 'h':
+			fputs(history_usage, stdout);
+			return HM_EXIT_OK;
+		default:
+			fputs(history_usage, stderr);
+			return HM_EXIT_ERROR;
+		}
+	}
+	if (optind != argc) {
+		fputs(history_usage, stderr);
+		return HM_EXIT_ERROR;
+	}
+
+	if ((r = hm_history_open(db_path, 0, &c.h, &c.err)) < 0)
+		goto out;
+	if (host) {
+		one[0] = (char *)host;
+		hosts = one;
+		n_hosts = 1;
+	} else if ((r = hm_history_hosts(c.h, &hosts, &n_hosts, &c.err)) < 0) {
+		goto out;
+	}
+	if (c.json) {
+		root = json_object();
+		list = json_array();
+		if (!root || !list) {
+			r = hm_error_nomem(&c.err);
+			goto out;
+		}
+	}
+	for (i = 0; i < n_hosts && r == 0; i++)
+		r = diff ? diff_host(&c, hosts[i], i == 0, list) :
+			   list_runs(&c, hosts[i], i == 0, limit, list);
+	if (r < 0)
+		goto out;
+	if (c.json) {
+		json_object_set_new(root, "format", json_string(diff ?
+				    "hallmark-history-diff" : "hallmark-history"));
+		json_object_set_new(root, "version", json_integer(1));
+		json_object_set_new(root, "database", jstr(&c, db_path));
+		json_object_set_new(root, "hosts", list);
+		list = NULL;
+		if (json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ||
+		    putchar('\n') == EOF) {
+			r = hm_error_set(&c.err, HM_ERR_IO, 0, "cannot write the history");
+			goto out;
+		}
+	} else if (n_hosts == 0) {
+		printf("no runs recorded in '%s'\n", safe(&c, db_path));
+	}
+	if (fflush(stdout) != 0) {
+		r = hm_error_set(&c.err, HM_ERR_IO, 0, "cannot write the history");
+		goto out;
+	}
+	rc = HM_EXIT_OK;
+out:
+	if (r < 0)
+		rc = hm_cli_error(&c.err);
+	json_decref(root);
+	json_decref(list);
+	if (hosts != one)
+		hm_history_hosts_free(hosts, n_hosts);
+	hm_history_free(c.h);
+	hm_buf_free(&c.tmp);
+	return rc;
+}
