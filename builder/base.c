@@ -182,6 +182,65 @@ out:
 	return r;
 }
 
+/*
+ * An OCI image archive or docker-archive as a base: the OCI source checks
+ * every blob's digest and applies the layers with their whiteouts; its
+ * sink stores the contents (of every layer: a file replaced by a later
+ * layer leaves an unused blob, which the content-addressed store
+ * tolerates).  Tombstones are not part of the base.
+ */
+int hm_base_import_oci(const char *path, struct hm_blobstore *store,
+		       struct hm_tree **ret, struct hm_error *err)
+{
+	struct import_sink s = { store, NULL };
+	struct hm_content_sink sink = { sink_begin, sink_data, sink_end, &s };
+	struct check_ctx c = { store, err };
+	struct hm_scan_options opt;
+	struct hm_source *src = NULL;
+	const struct hm_entry *e;
+	struct hm_tree *t = NULL;
+	int r;
+
+	memset(&opt, 0, sizeof(opt));
+	opt.sink = &sink;
+	if ((r = hm_source_oci_open(path, false, &opt, &src, err)) < 0 ||
+	    (r = hm_tree_new(&t, err)) < 0)
+		goto out;
+	while ((r = hm_source_next(src, &e, err)) > 0) {
+		struct hm_entry *copy;
+
+		if (e->flags & HM_ENTRY_DELETED)
+			continue;
+		copy = hm_entry_new();
+		if (!copy || hm_entry_copy(copy, e) < 0) {
+			hm_entry_free(copy);
+			r = hm_error_nomem(err);
+			goto out;
+		}
+		/* In the built image, everything comes from the build. */
+		free(copy->origin_name);
+		copy->origin_name = NULL;
+		copy->origin = 0;
+		if ((r = hm_tree_put_take(t, copy, true, err)) < 0)
+			goto out;
+	}
+	if (r < 0)
+		goto out;
+	r = hm_tree_walk(t, check_entry, &c);
+	if (r < 0) {
+		hm_error_prefix(err, "'%s'", path);
+		goto out;
+	}
+	*ret = t;
+	t = NULL;
+	r = 0;
+out:
+	hm_blob_abort(s.w);
+	hm_source_free(src);
+	hm_tree_free(t);
+	return r;
+}
+
 /* ---- Debian bases by mmdebstrap ---------------------------------------- */
 
 /*
@@ -514,11 +573,15 @@ out:
 
 /* ---- dispatch ----------------------------------------------------------- */
 
-/* A tarball base, checked against the template's pin of its SHA-256.  The
+/* A tarball or OCI base, checked against the template's pin of its SHA-256.  The
  * file is hashed, then imported by name; that it is still the same file
  * afterwards (inode, size, times) closes the window between the two. */
-static int base_tarball(const struct hm_tpl_base *b, struct hm_blobstore *store,
-			struct hm_tree **ret, struct hm_error *err)
+typedef int (*import_fn)(const char *path, struct hm_blobstore *store,
+			 struct hm_tree **ret, struct hm_error *err);
+
+static int base_file(const struct hm_tpl_base *b, import_fn import,
+		     struct hm_blobstore *store, struct hm_tree **ret,
+		     struct hm_error *err)
 {
 	struct hm_tree *t = NULL;
 	struct stat before, after;
@@ -527,9 +590,9 @@ static int base_tarball(const struct hm_tpl_base *b, struct hm_blobstore *store,
 	int fd = -1, r;
 
 	if (!b->path || !*b->path)
-		return hm_error_set(err, HM_ERR_USAGE, 0, "tarball base without a path");
+		return hm_error_set(err, HM_ERR_USAGE, 0, "base without a path");
 	if (!b->sha256[0])
-		return hm_base_import_tar(b->path, store, ret, err);
+		return import(b->path, store, ret, err);
 	fd = open(b->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return hm_error_set(err, HM_ERR_IO, errno, "cannot open '%s'", b->path);
@@ -546,7 +609,7 @@ static int base_tarball(const struct hm_tpl_base *b, struct hm_blobstore *store,
 				 b->path, hex, b->sha256);
 		goto out;
 	}
-	if ((r = hm_base_import_tar(b->path, store, &t, err)) < 0)
+	if ((r = import(b->path, store, &t, err)) < 0)
 		goto out;
 	if (stat(b->path, &after) < 0 || after.st_dev != before.st_dev ||
 	    after.st_ino != before.st_ino || after.st_size != before.st_size ||
@@ -575,13 +638,12 @@ int hm_base_load(const struct hm_template *t, const char *cache_dir,
 	case HM_BASE_DEBIAN:
 		return hm_base_debian(b, cache_dir, store, ret, ret_cache_hit, err);
 	case HM_BASE_TARBALL:
-		r = base_tarball(b, store, ret, err);
+	case HM_BASE_OCI:
+		r = base_file(b, b->kind == HM_BASE_OCI ? hm_base_import_oci :
+			      hm_base_import_tar, store, ret, err);
 		if (r >= 0 && ret_cache_hit)
 			*ret_cache_hit = 0;
 		return r;
-	case HM_BASE_OCI:
-		return hm_error_set(err, HM_ERR_USAGE, 0,
-				    "OCI bases are not supported yet");
 	}
 	return hm_error_set(err, HM_ERR_USAGE, 0, "template has no base");
 }

@@ -23,6 +23,13 @@ int hm_base_import_tar(const char *path, struct hm_blobstore *store,
 		       struct hm_tree **ret, struct hm_error *err);
 
 /*
+ * Import an OCI image archive or docker-archive: layers applied in order
+ * with whiteouts, every blob's digest checked (the oci: source's rules).
+ */
+int hm_base_import_oci(const char *path, struct hm_blobstore *store,
+		       struct hm_tree **ret, struct hm_error *err);
+
+/*
  * A Debian base made by mmdebstrap (run rootless where possible, as
  * `mmdebstrap --variant=V --include=P SUITE OUT.tar [MIRROR]`), cached in
  * cache_dir by the SHA-256 of its inputs so a second build does not

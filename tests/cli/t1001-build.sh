@@ -94,6 +94,26 @@ else
 	skip "umoci not installed"
 fi
 
+# An OCI image as the base of another build (layers, digests checked).
+cp out1/t1001-app.oci.tar tpl/app.oci.tar
+cat > tpl/derived.yaml <<'T'
+hallmark: 1
+name: t1001-derived
+serial: 1
+base:
+  oci:
+    path: app.oci.tar
+files:
+  - {path: /opt/app/run, content: "#!/bin/sh\n", mode: "0755"}
+T
+expect_exit 0 "an OCI image is a base" "$HALLMARK" build tpl/derived.yaml -o outd --source-date-epoch 1700000000
+"$HALLMARK" diff out1/t1001-app.manifest outd/t1001-derived.manifest > d.txt
+expect_grep '^\+ /opt/app/run$' d.txt "the derived image is the base plus its operations"
+[ "$(grep -c '^[-+~] ' d.txt)" -eq 1 ] && ok "and nothing else" || { fail "and nothing else"; cat d.txt; }
+python3 -c "import tarfile,sys; t=tarfile.open('tpl/app.oci.tar'); m=max(t.getmembers(), key=lambda m: m.size); f=open('tpl/app.oci.tar','r+b'); f.seek(m.offset_data+m.size//2); b=f.read(1); f.seek(-1,1); f.write(bytes([b[0]^1]))"
+expect_exit 2 "a corrupt OCI base is refused" "$HALLMARK" build tpl/derived.yaml -o outd2
+[ -z "$(ls -A outd2 2>/dev/null)" ] && ok "and leaves nothing behind" || fail "and leaves nothing behind"
+
 # Failures leave nothing at a final name.
 printf 'hallmark: 1\nname: t1001-bad\nserial: 1\nbase: {tarball: {path: base.tar}}\nfiles:\n  - {path: /nope/x, content: ""}\n' > tpl/bad.yaml
 expect_exit 2 "an operation on a missing parent fails" "$HALLMARK" build tpl/bad.yaml -o outbad

@@ -383,18 +383,21 @@ TEST(tarball_pin)
 	hm_blobstore_free(s);
 }
 
-TEST(oci_base_not_supported)
+TEST(oci_base_missing_file)
 {
 	struct hm_template tpl;
+	struct hm_blobstore *s = NULL;
 	struct hm_tree *t = NULL;
 	struct hm_error err = { 0 };
 
+	CHECK_OK(hm_blobstore_open("store", &s, &err), &err);
 	memset(&tpl, 0, sizeof(tpl));
 	tpl.base.kind = HM_BASE_OCI;
 	tpl.base.path = (char *)"image.tar";
-	CHECK_EQ_INT(hm_base_load(&tpl, "cache", NULL, &t, NULL, &err), HM_ERR_USAGE);
-	CHECK(strstr(err.msg, "OCI bases are not supported yet") != NULL);
+	CHECK(hm_base_load(&tpl, "cache", s, &t, NULL, &err) < 0);
+	CHECK(strstr(err.msg, "image.tar") != NULL);
 	CHECK(t == NULL);
+	hm_blobstore_free(s);
 }
 
 /* ---- Debian bases ------------------------------------------------------- */
