@@ -1,0 +1,76 @@
+/*
+ * Installed packages: the dpkg status database of an image, Debian version
+ * comparison (as dpkg --compare-versions), matching against an OSV feed,
+ * and SPDX 2.3 SBOMs.
+ */
+#ifndef HALLMARK_PACKAGES_H
+#define HALLMARK_PACKAGES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "hallmark/error.h"
+#include "hallmark/image.h"
+
+struct hm_package {
+	char *name;
+	char *version;           /* full Debian version: [epoch:]upstream[-revision] */
+	char *arch;
+	char *source;            /* source package name (Source: or name) */
+	char *source_version;    /* Source: "(ver)" or version */
+	char *maintainer, *homepage;   /* or NULL */
+};
+
+struct hm_packages {
+	struct hm_package *items;    /* sorted by name, then arch */
+	size_t n, cap;
+	char **skipped;              /* broken stanzas: "status:120: no Version" */
+	size_t n_skipped;
+};
+
+/* Parse a dpkg status file held in memory (name for messages): only
+ * packages whose Status is "install ok installed" are kept; broken
+ * stanzas are skipped and listed, never fatal. */
+int hm_dpkg_parse(const char *data, size_t len, const char *name,
+		  struct hm_packages *ret, struct hm_error *err);
+/* /var/lib/dpkg/status of an image (HM_ERR_INPUT if absent). */
+int hm_packages_load(const struct hm_image *img, struct hm_packages *ret,
+		     struct hm_error *err);
+void hm_packages_free(struct hm_packages *p);
+
+/* <0, 0, >0 as dpkg --compare-versions, for valid versions (check with
+ * hm_debver_valid first; invalid ones compare as dpkg would not). */
+int hm_debver_cmp(const char *a, const char *b);
+bool hm_debver_valid(const char *v);
+
+struct hm_vuln {
+	const struct hm_package *pkg;
+	char *id;                /* advisory id, e.g. "DSA-5555-1" or "CVE-..." */
+	char *summary;           /* or NULL */
+	char *fixed;             /* fixed version, or NULL if none yet */
+	char *severity;          /* as the feed says, or NULL */
+};
+
+struct hm_vulns {
+	struct hm_vuln *items;
+	size_t n, cap;
+	char **skipped;          /* feed entries not understood: "osv.json: entry 12: bad version 'x'" */
+	size_t n_skipped;
+};
+
+/* Match installed packages against an OSV JSON feed (a file holding one
+ * OSV object or an array of them; ecosystem "Debian" or "Debian:12",
+ * ranges of type ECOSYSTEM with introduced/fixed events, or explicit
+ * versions lists), by package name or source package name. */
+int hm_osv_match(const char *osv_path, const struct hm_packages *pkgs,
+		 struct hm_vulns *ret, struct hm_error *err);
+void hm_vulns_free(struct hm_vulns *v);
+
+/* SPDX 2.3 JSON of the packages.  name: the document name; created:
+ * its creation time (SOURCE_DATE_EPOCH for reproducible builds). */
+int hm_sbom_write(const struct hm_packages *pkgs, const char *name,
+		  time_t created, FILE *out, struct hm_error *err);
+
+#endif
