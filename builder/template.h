@@ -5,7 +5,8 @@
  * the image is, not how a shell got there.
  *
  * Order of application: base, remove, directories, files, symlinks,
- * groups, users, permissions.
+ * groups, users, permissions, harden (the fixes of the named audit
+ * rules); then the audit gate.
  */
 #ifndef HALLMARK_TEMPLATE_H
 #define HALLMARK_TEMPLATE_H
@@ -88,6 +89,24 @@ struct hm_tpl_config {         /* OCI image config */
 	char **label_keys, **label_values; size_t n_labels;  /* sorted by key */
 };
 
+/* An audit exception: findings of rule (on paths matching path, if set)
+ * do not fail the gate; they stay in the report with the reason. */
+struct hm_tpl_exception {
+	char *rule;               /* rule id, e.g. "HM-SSH-004" */
+	char *path;               /* glob, or NULL for every finding of the rule */
+	char *reason;             /* required: why the exception is right */
+};
+
+/* The audit gate: the final tree is audited before any output is
+ * written; a finding at or above fail_on that no exception covers fails
+ * the build (exit 1).  Without an `audit:` section the gate still runs,
+ * with fail_on "high". */
+struct hm_tpl_audit {
+	char *fail_on;            /* severity name; "high" by default */
+	struct hm_tpl_exception *exceptions;
+	size_t n_exceptions;
+};
+
 enum hm_output_kind {
 	HM_OUTPUT_OCI = 1u << 0,
 	HM_OUTPUT_TAR = 1u << 1,
@@ -113,6 +132,8 @@ struct hm_template {
 	struct hm_tpl_perm *perms; size_t n_perms;
 	struct hm_tpl_config config;
 	unsigned outputs;           /* enum hm_output_kind bits; default OCI|TAR */
+	char **harden; size_t n_harden;   /* rule ids whose fixes to apply, in order */
+	struct hm_tpl_audit audit;
 };
 
 /*
