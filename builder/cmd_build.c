@@ -22,10 +22,15 @@
 #include "blobstore.h"
 #include "builder.h"
 #include "emit.h"
+#include "harden.h"
+#include "hallmark/audit.h"
 #include "hallmark/cli.h"
 #include "hallmark/digest.h"
 #include "hallmark/fsutil.h"
+#include "hallmark/image.h"
 #include "hallmark/manifest.h"
+#include "hallmark/packages.h"
+#include "hallmark/report.h"
 #include "hallmark/sign.h"
 #include "hallmark/tree.h"
 #include "ops.h"
@@ -37,9 +42,12 @@ static const char build_usage[] =
 	"\n"
 	"Build the gold image TEMPLATE describes (docs/template-format.md) and\n"
 	"write, in DIR (default: images/): NAME.oci.tar, NAME.rootfs.tar,\n"
-	"NAME.manifest (bound to their digests and the template's), NAME.manifest.sig\n"
-	"(with --key) and NAME.build.json.  Nothing appears at a final name unless\n"
-	"the whole build succeeds.\n"
+	"NAME.audit.json, NAME.sbom.spdx.json (Debian trees), NAME.manifest (bound\n"
+	"to the image digests and the template's), NAME.manifest.sig (with --key)\n"
+	"and NAME.build.json.  The final tree is audited before anything is\n"
+	"written: a finding at or above the template's audit.fail_on (default\n"
+	"high) fails the build with exit 1.  Nothing appears at a final name\n"
+	"unless the whole build succeeds.\n"
 	"\n"
 	"  -o, --output DIR          output folder (default: images)\n"
 	"  -k, --key KEY             sign the manifest with this private key\n"
@@ -53,9 +61,10 @@ static const char build_usage[] =
 	"                            ~/.cache/hallmark)\n"
 	"  -h, --help                show this help\n";
 
-enum { OUT_TAR, OUT_OCI, OUT_MANIFEST, OUT_SIG, OUT_BUILD, OUT__N };
+enum { OUT_TAR, OUT_OCI, OUT_AUDIT, OUT_SBOM, OUT_MANIFEST, OUT_SIG, OUT_BUILD, OUT__N };
 static const char *const out_suffix[OUT__N] = {
-	".rootfs.tar", ".oci.tar", ".manifest", ".manifest.sig", ".build.json",
+	".rootfs.tar", ".oci.tar", ".audit.json", ".sbom.spdx.json", ".manifest",
+	".manifest.sig", ".build.json",
 };
 
 struct build {
@@ -214,9 +223,135 @@ static json_t *digest_json(const char *staged, const char *final,
 			 "size", (json_int_t)(stat(staged, &st) == 0 ? st.st_size : -1));
 }
 
+/* Contents of the final tree's files for the audit: from the blob store. */
+static int read_blob(void *ctx, const struct hm_entry *e, size_t max,
+		     char **ret, size_t *ret_len, struct hm_error *err)
+{
+	if (e->size > max)
+		return hm_error_set(err, HM_ERR_LIMIT, 0, "'%s' is larger than %zu bytes",
+				    e->path, max);
+	return hm_blob_read(ctx, e->sha256, max, ret, ret_len, err);
+}
+
+/* Write a report or an SBOM into a staged output file. */
+static int write_staged(const char *path, int (*fn)(void *ctx, FILE *f, struct hm_error *err),
+			void *ctx, struct hm_error *err)
+{
+	char *data = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&data, &len);
+	int r;
+
+	if (!mem)
+		return hm_error_nomem(err);
+	r = fn(ctx, mem, err);
+	if (fclose(mem) != 0 && r == 0)
+		r = hm_error_nomem(err);
+	if (r == 0)
+		r = hm_write_file_atomic(path, data, len, 0644, true, err);
+	free(data);
+	return r;
+}
+
+struct gate {
+	struct hm_audit_result res;
+	enum hm_severity fail_on;
+	const char *name;
+	struct hm_packages pkgs;
+	bool have_pkgs;
+	time_t created;
+};
+
+static int gate_report(void *ctx, FILE *f, struct hm_error *err)
+{
+	struct gate *g = ctx;
+
+	return hm_audit_report_write(&g->res, g->name, g->fail_on, HM_REPORT_JSON, f, err);
+}
+
+static int gate_sbom(void *ctx, FILE *f, struct hm_error *err)
+{
+	struct gate *g = ctx;
+
+	return hm_sbom_write(&g->pkgs, g->name, g->created, f, err);
+}
+
+/*
+ * The audit gate, on the final tree and before any output exists: a
+ * finding at or above the template's fail_on that no exception covers
+ * fails the build.  Also loads the package list for the SBOM.
+ */
+static int run_gate(struct build *b, struct hm_tree *tree,
+		    struct hm_blobstore *store, struct gate *g, bool *ret_failed,
+		    struct hm_error *err)
+{
+	struct hm_audit_exception *ex = NULL;
+	const char **users = NULL;
+	struct hm_audit_options opt = { 0 };
+	struct hm_image *img = NULL;
+	struct hm_error perr = { 0 };
+	size_t i;
+	int r;
+
+	g->fail_on = (enum hm_severity)hm_severity_from_name(b->t->audit.fail_on);
+	g->name = b->t->name;
+	g->created = b->sde;
+	ex = calloc(b->t->audit.n_exceptions + 1, sizeof(*ex));
+	users = calloc(b->t->n_users + 1, sizeof(*users));
+	if (!ex || !users) {
+		r = hm_error_nomem(err);
+		goto out;
+	}
+	for (i = 0; i < b->t->audit.n_exceptions; i++) {
+		ex[i].rule_id = b->t->audit.exceptions[i].rule;
+		ex[i].path_glob = b->t->audit.exceptions[i].path;
+		ex[i].reason = b->t->audit.exceptions[i].reason;
+	}
+	for (i = 0; i < b->t->n_users; i++)
+		users[i] = b->t->users[i].name;
+	opt.exceptions = ex;
+	opt.n_exceptions = b->t->audit.n_exceptions;
+	opt.declared_users = users;
+	if ((r = hm_image_from_tree(tree, read_blob, store, &img, err)) < 0 ||
+	    (r = hm_audit_run(img, &opt, &g->res, err)) < 0)
+		goto out;
+	*ret_failed = hm_audit_fails(&g->res, g->fail_on);
+	/* No package database (not a Debian tree): no SBOM, not an error. */
+	g->have_pkgs = hm_packages_load(img, &g->pkgs, &perr) == 0;
+out:
+	hm_image_free(img);
+	free(ex);
+	free(users);
+	return r;
+}
+
+static json_t *audit_json(const struct gate *g)
+{
+	json_t *counts = json_object();
+	size_t i, excepted = 0;
+	int s;
+
+	for (s = HM_SEV_INFO; s <= HM_SEV_CRITICAL; s++)
+		json_object_set_new(counts, hm_severity_name((enum hm_severity)s), json_integer(0));
+	for (i = 0; i < g->res.n_findings; i++) {
+		const struct hm_audit_finding *f = &g->res.findings[i];
+		const char *k = hm_severity_name(f->rule->severity);
+
+		if (f->excepted) {
+			excepted++;
+			continue;
+		}
+		json_object_set_new(counts, k, json_integer(json_integer_value(json_object_get(counts, k)) + 1));
+	}
+	return json_pack("{s:s, s:o, s:I, s:I}", "fail_on", hm_severity_name(g->fail_on),
+			 "findings", counts, "excepted", (json_int_t)excepted,
+			 "skipped", (json_int_t)g->res.n_skipped);
+}
+
 static int write_build_json(struct build *b, const struct hm_oci_result *oci,
 			    const unsigned char tar_sha[32],
-			    const struct hm_ops_stats *ops, uint64_t serial,
+			    const struct hm_ops_stats *ops, uint64_t hardened,
+			    const struct gate *g, uint64_t serial,
 			    uint64_t entries, int cache_hit, struct hm_error *err)
 {
 	char hex[65], tar_digest[72], created[21];
@@ -241,6 +376,9 @@ static int write_build_json(struct build *b, const struct hm_oci_result *oci,
 		json_object_set_new(o, "diff_id", json_string(oci->diff_id));
 		json_object_set_new(outputs, "oci", o);
 	}
+	json_object_set_new(outputs, "audit", json_string(b->finals[OUT_AUDIT]));
+	json_object_set_new(outputs, "sbom", b->made[OUT_SBOM] ?
+			    json_string(b->finals[OUT_SBOM]) : json_null());
 	json_object_set_new(outputs, "manifest", json_string(b->finals[OUT_MANIFEST]));
 	json_object_set_new(outputs, "signature",
 			    b->key ? json_string(b->finals[OUT_SIG]) : json_null());
@@ -268,7 +406,7 @@ static int write_build_json(struct build *b, const struct hm_oci_result *oci,
 		json_object_set_new(base, "path", json_string(b->t->base.path));
 		break;
 	}
-	root = json_pack("{s:s, s:i, s:s, s:I, s:{s:s, s:s}, s:s, s:I, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o}",
+	root = json_pack("{s:s, s:i, s:s, s:I, s:{s:s, s:s}, s:s, s:I, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o}",
 			 "format", "hallmark-build", "version", 1,
 			 "name", b->t->name, "serial", (json_int_t)serial,
 			 "template", "path", b->t->path, "sha256", b->t->sha256,
@@ -284,6 +422,8 @@ static int write_build_json(struct build *b, const struct hm_oci_result *oci,
 			 "groups", (json_int_t)ops->groups,
 			 "users", (json_int_t)ops->users,
 			 "permissions", (json_int_t)ops->perms,
+			 "hardened", (json_int_t)hardened,
+			 "audit", audit_json(g),
 			 "key_id", b->key ? json_string(b->key_id) : json_null(),
 			 "timings_ms", json_incref(b->timings));
 	if (!root)
@@ -301,7 +441,8 @@ static int write_build_json(struct build *b, const struct hm_oci_result *oci,
  * signature last; undo on failure so that no half set is left. */
 static int publish(struct build *b, struct hm_error *err)
 {
-	static const int order[] = { OUT_TAR, OUT_OCI, OUT_BUILD, OUT_MANIFEST, OUT_SIG };
+	static const int order[] = { OUT_TAR, OUT_OCI, OUT_AUDIT, OUT_SBOM, OUT_BUILD,
+				     OUT_MANIFEST, OUT_SIG };
 	bool moved[OUT__N] = { false };
 	size_t i;
 
@@ -370,6 +511,9 @@ int cmd_build(int argc, char **argv)
 	struct hm_blobstore *store = NULL;
 	struct hm_tree *tree = NULL;
 	struct hm_ops_stats ops;
+	struct gate gate;
+	bool gate_failed = false;
+	uint64_t hardened = 0;
 	struct hm_oci_result oci;
 	struct hm_pubkey *pub = NULL;
 	struct hm_error err = { 0 };
@@ -379,6 +523,7 @@ int cmd_build(int argc, char **argv)
 	double since = 0;
 
 	memset(&oci, 0, sizeof(oci));
+	memset(&gate, 0, sizeof(gate));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:k:s:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -478,7 +623,30 @@ int cmd_build(int argc, char **argv)
 	phase_done(&b, "base", &since);
 	if ((r = hm_ops_apply(b.t, tree, store, b.sde, &ops, &err)) < 0)
 		goto fail;
+	if ((r = hm_harden_apply(tree, store, b.t->harden, b.t->n_harden,
+				 &hardened, &err)) < 0)
+		goto fail;
 	phase_done(&b, "operations", &since);
+	if ((r = run_gate(&b, tree, store, &gate, &gate_failed, &err)) < 0)
+		goto fail;
+	phase_done(&b, "audit", &since);
+	if (gate_failed) {
+		/* Exit 1, the report on stderr, and no image written. */
+		hm_audit_report_write(&gate.res, argv[optind], gate.fail_on,
+				      HM_REPORT_TEXT, stderr, &err);
+		fprintf(stderr, "hallmark: build of '%s' failed its audit gate (fail_on %s): no image written\n",
+			b.t->name, hm_severity_name(gate.fail_on));
+		rc = HM_EXIT_DRIFT;
+		goto out;
+	}
+	if ((r = write_staged(b.paths[OUT_AUDIT], gate_report, &gate, &err)) < 0)
+		goto fail;
+	b.made[OUT_AUDIT] = true;
+	if (gate.have_pkgs) {
+		if ((r = write_staged(b.paths[OUT_SBOM], gate_sbom, &gate, &err)) < 0)
+			goto fail;
+		b.made[OUT_SBOM] = true;
+	}
 	if ((r = hm_emit_tar(tree, store, b.sde, b.paths[OUT_TAR], tar_sha, &err)) < 0)
 		goto fail;
 	b.made[OUT_TAR] = true;
@@ -503,8 +671,8 @@ int cmd_build(int argc, char **argv)
 	 * published only when asked for. */
 	if (!(b.t->outputs & HM_OUTPUT_TAR))
 		b.made[OUT_TAR] = false;
-	if ((r = write_build_json(&b, &oci, tar_sha, &ops, serial, entries,
-				  cache_hit, &err)) < 0)
+	if ((r = write_build_json(&b, &oci, tar_sha, &ops, hardened, &gate,
+				  serial, entries, cache_hit, &err)) < 0)
 		goto fail;
 	b.made[OUT_BUILD] = true;
 	if ((r = publish(&b, &err)) < 0)
@@ -519,6 +687,9 @@ int cmd_build(int argc, char **argv)
 fail:
 	rc = hm_cli_error(&err);
 out:
+	hm_audit_result_free(&gate.res);
+	if (gate.have_pkgs)
+		hm_packages_free(&gate.pkgs);
 	cleanup_stage(&b);
 	hm_tree_free(tree);
 	hm_blobstore_free(store);

@@ -242,6 +242,21 @@ static int nologin_system(const char *line, size_t len, struct hm_buf *out)
 	return hm_buf_addc(out, '\n');
 }
 
+/* login.defs: the UMASK line (not a commented one) becomes 027. */
+static int umask_027(const char *line, size_t len, struct hm_buf *out)
+{
+	size_t i = 0;
+
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	if (len - i > 5 && memcmp(line + i, "UMASK", 5) == 0 &&
+	    (line[i + 5] == ' ' || line[i + 5] == '\t'))
+		return hm_buf_adds(out, "UMASK\t\t027\n");
+	if (hm_buf_add(out, line, len) < 0)
+		return -1;
+	return hm_buf_addc(out, '\n');
+}
+
 /* --- file modes ------------------------------------------------------------ */
 
 static bool ww_file(const struct hm_entry *e)
@@ -319,6 +334,8 @@ static int fix(struct hctx *h, const char *id)
 	if (!strcmp(id, "HM-SYS-002"))
 		return is_dir(h, "/etc/sysctl.d") ?
 		       put_file(h, "/etc/sysctl.d/90-hallmark-harden.conf", sysctl_text, 0644) : 0;
+	if (!strcmp(id, "HM-SYS-003"))
+		return edit_lines(h, "/etc/login.defs", umask_027);
 	if (!strcmp(id, "HM-SYS-004")) {
 		int r = remove_glob(h, "/var/cache/apt/*.bin");
 
@@ -341,7 +358,7 @@ static int fix(struct hctx *h, const char *id)
 static const char *const fixable[] = {
 	"HM-ACCT-003", "HM-ACCT-005", "HM-FILE-001", "HM-FILE-002",
 	"HM-SSH-001", "HM-SSH-002", "HM-SSH-003", "HM-SSH-004",
-	"HM-SYS-001", "HM-SYS-002", "HM-SYS-004", "HM-SYS-005",
+	"HM-SYS-001", "HM-SYS-002", "HM-SYS-003", "HM-SYS-004", "HM-SYS-005",
 };
 
 bool hm_harden_supported(const char *id)

@@ -21,6 +21,8 @@
 #include "hallmark/manifest.h"
 #include "hallmark/policy.h"
 #include "hallmark/yaml.h"
+#include "harden.h"
+#include "hallmark/audit.h"
 #include "template.h"
 
 /* Items in one list of a template (operations, packages, keys, env...). */
@@ -116,6 +118,14 @@ void hm_template_free(struct hm_template *t)
 	free(t->config.workdir);
 	strv_free(t->config.label_keys, t->config.n_labels);
 	strv_free(t->config.label_values, t->config.n_labels);
+	strv_free(t->harden, t->n_harden);
+	free(t->audit.fail_on);
+	for (i = 0; i < t->audit.n_exceptions; i++) {
+		free(t->audit.exceptions[i].rule);
+		free(t->audit.exceptions[i].path);
+		free(t->audit.exceptions[i].reason);
+	}
+	free(t->audit.exceptions);
 	free(t);
 }
 
@@ -1400,12 +1410,120 @@ static int parse_outputs(struct ctx *c, const struct hm_yaml_node *root)
 	return 0;
 }
 
+/* Harden and audit */
+
+static int parse_harden(struct ctx *c, const struct hm_yaml_node *root)
+{
+	const struct hm_yaml_node *l = hm_yaml_get(root, "harden");
+	size_t i, k, n;
+	int r;
+
+	if (!l)
+		return 0;
+	r = get_seq(c, l, "'harden'", &n);
+	if (r < 0 || !n)
+		return r;
+	c->t->harden = calloc(n, sizeof(*c->t->harden));
+	if (!c->t->harden)
+		return hm_error_nomem(c->err);
+	for (i = 0; i < n; i++) {
+		const struct hm_yaml_node *v = l->items[i];
+		const char *s;
+
+		r = get_string(c, v, "a rule id", 64, &s);
+		if (r < 0)
+			return r;
+		if (!hm_harden_supported(s))
+			return ERR(c, v, "rule '%.64s' has no fix the builder can apply (docs/audit-rules.md lists the fixable rules)", s);
+		for (k = 0; k < c->t->n_harden; k++)
+			if (!strcmp(c->t->harden[k], s))
+				return ERR(c, v, "rule '%s' is listed twice", s);
+		c->t->harden[c->t->n_harden] = strdup(s);
+		if (!c->t->harden[c->t->n_harden])
+			return hm_error_nomem(c->err);
+		c->t->n_harden++;
+	}
+	return 0;
+}
+
+static int parse_audit(struct ctx *c, const struct hm_yaml_node *root)
+{
+	static const char *const keys[] = { "fail_on", "exceptions", NULL };
+	static const char *const ex_keys[] = { "rule", "path", "reason", NULL };
+	const struct hm_yaml_node *m = hm_yaml_get(root, "audit"), *v, *l;
+	struct hm_tpl_audit *a = &c->t->audit;
+	const char *s;
+	size_t i, n;
+	int r;
+
+	if (!m) {
+		a->fail_on = strdup("high");
+		return a->fail_on ? 0 : hm_error_nomem(c->err);
+	}
+	r = hm_yaml_check_keys(c->doc, m, "'audit'", keys, c->err);
+	if (r < 0)
+		return r;
+	v = hm_yaml_get(m, "fail_on");
+	if (v) {
+		if ((r = get_string(c, v, "'fail_on'", 16, &s)) < 0)
+			return r;
+		if (hm_severity_from_name(s) < 0)
+			return ERR(c, v, "'fail_on' must be info, low, medium, high or critical, not '%.16s'", s);
+	} else {
+		s = "high";
+	}
+	if (!(a->fail_on = strdup(s)))
+		return hm_error_nomem(c->err);
+	l = hm_yaml_get(m, "exceptions");
+	if (!l)
+		return 0;
+	r = get_seq(c, l, "'exceptions'", &n);
+	if (r < 0 || !n)
+		return r;
+	a->exceptions = calloc(n, sizeof(*a->exceptions));
+	if (!a->exceptions)
+		return hm_error_nomem(c->err);
+	for (i = 0; i < n; i++) {
+		const struct hm_yaml_node *e = l->items[i];
+		struct hm_tpl_exception *x = &a->exceptions[a->n_exceptions++];
+
+		r = get_item(c, e, "'exceptions'", ex_keys);
+		if (r >= 0)
+			r = require(c, e, "rule", "an exception", &v);
+		if (r >= 0)
+			r = get_string(c, v, "'rule'", 64, &s);
+		if (r < 0)
+			return r;
+		if (!hm_audit_rule_find(s))
+			return ERR(c, v, "unknown rule '%.64s' (docs/audit-rules.md)", s);
+		if (!(x->rule = strdup(s)))
+			return hm_error_nomem(c->err);
+		v = hm_yaml_get(e, "path");
+		if (v) {
+			r = dup_string(c, v, "'path'", HM_LIMIT_GLOB_BYTES, &x->path);
+			if (r >= 0)
+				r = check_glob(c, v, "'path'");
+			if (r < 0)
+				return r;
+		}
+		r = require(c, e, "reason", "an exception (say why it is right)", &v);
+		if (r >= 0)
+			r = dup_string(c, v, "'reason'", 1024, &x->reason);
+		if (r < 0)
+			return r;
+		if (!x->reason[0])
+			return ERR(c, v, "an exception needs a reason");
+	}
+	return 0;
+}
+
 static int parse_root(struct ctx *c)
 {
 	static const char *const keys[] = {
 		"hallmark", "name", "serial", "expires_days", "description",
 		"base", "remove", "directories", "files", "symlinks", "groups",
-		"users", "permissions", "config", "outputs", NULL
+		"users", "permissions", "config", "outputs", "harden",
+		"audit", NULL
 	};
 	const struct hm_yaml_node *root = c->doc->root;
 	struct claim *claims = NULL;
@@ -1453,6 +1571,10 @@ static int parse_root(struct ctx *c)
 		r = parse_config(c, root);
 	if (r >= 0)
 		r = parse_outputs(c, root);
+	if (r >= 0)
+		r = parse_harden(c, root);
+	if (r >= 0)
+		r = parse_audit(c, root);
 	free(claims);
 	return r;
 }

@@ -27,7 +27,8 @@
  *   api_key, apikey, token, auth_token, access_token, client_secret,
  *   passphrase, or any name ending in _password, _passwd, _pass, _pwd,
  *   _secret, _token, _api_key, _apikey, _secret_key, _passphrase,
- *   secret_access_key).  Names such as password_file or password_min_len
+ *   secret_access_key); a bare passwd or pass only with '=' (with ':' it
+ *   is nsswitch.conf's "passwd: files").  Names such as password_file or password_min_len
  *   do not end in one of these and are never matched.  Values that are
  *   not a clear-text secret are skipped: empty (also '' and ""),
  *   references (${VAR}, $VAR, $(cmd), %(x)s, %{x}, %s, {{ x }}, YAML
@@ -534,6 +535,12 @@ static int try_pair(struct scan *s, const char *l, size_t n, size_t *pos, bool t
 	for (cn = ke; cn > ks && l[cn - 1] != '.'; cn--)
 		;
 	if (!is_secret_name(l + cn, ke - cn) && !is_aws_secret_name(l + cn, ke - cn))
+		return 0;
+	/* "passwd:" and "shadow:" are database names in nsswitch.conf
+	 * ("passwd: files systemd"): a bare passwd or pass only counts with
+	 * '='. */
+	if (sep == ':' && (ieq(l + cn, ke - cn, "passwd", true) ||
+			   ieq(l + cn, ke - cn, "pass", true)))
 		return 0;
 	while (i < n && is_space((unsigned char)l[i]))
 		i++;

@@ -105,6 +105,9 @@ base:
     path: app.oci.tar
 files:
   - {path: /opt/app/run, content: "#!/bin/sh\n", mode: "0755"}
+audit:
+  exceptions:
+    - {rule: HM-ACCT-006, reason: "the app account comes from the base image t1001-app"}
 T
 expect_exit 0 "an OCI image is a base" "$HALLMARK" build tpl/derived.yaml -o outd --source-date-epoch 1700000000
 "$HALLMARK" diff out1/t1001-app.manifest outd/t1001-derived.manifest > d.txt
@@ -113,6 +116,22 @@ expect_grep '^\+ /opt/app/run$' d.txt "the derived image is the base plus its op
 python3 -c "import tarfile,sys; t=tarfile.open('tpl/app.oci.tar'); m=max(t.getmembers(), key=lambda m: m.size); f=open('tpl/app.oci.tar','r+b'); f.seek(m.offset_data+m.size//2); b=f.read(1); f.seek(-1,1); f.write(bytes([b[0]^1]))"
 expect_exit 2 "a corrupt OCI base is refused" "$HALLMARK" build tpl/derived.yaml -o outd2
 [ -z "$(ls -A outd2 2>/dev/null)" ] && ok "and leaves nothing behind" || fail "and leaves nothing behind"
+
+# The audit gate: the final tree is audited before anything is written.
+expect_grep '"result": "pass"' out1/t1001-app.audit.json "the build's audit report is written and passes"
+sed 's|  - {path: /etc/motd, content: "gold image\\n", mode: "0644"}|  - {path: /etc/motd, content: "gold image\\n", mode: "0666"}\n  - {path: /etc/app.env, content: "DB_PASSWORD=hunter2\\n", mode: "0640"}|' tpl/app.yaml > tpl/gate.yaml
+grep -q 'hunter2' tpl/gate.yaml && ok "the gate template is made" || fail "the gate template is made"
+expect_exit 1 "a world-writable file and a clear-text password fail the gate" \
+	"$HALLMARK" build tpl/gate.yaml -o outgate --source-date-epoch 1700000000
+expect_grep 'HM-FILE-001 /etc/motd' err.txt "the report names the rule and the path"
+expect_grep 'DB_PASSWORD = \*\*\*\*' err.txt "with the secret masked"
+expect_exit 1 "and never shows the secret" grep -q hunter2 err.txt
+[ -z "$(ls -A outgate 2>/dev/null)" ] && ok "and no image is written" || fail "and no image is written"
+printf 'harden: [HM-FILE-001]\naudit:\n  exceptions:\n    - {rule: HM-SECRET-001, path: /etc/app.env, reason: "test fixture"}\n' >> tpl/gate.yaml
+expect_exit 0 "a harden fix and an exception with a reason pass it" \
+	"$HALLMARK" build tpl/gate.yaml -o outgate --source-date-epoch 1700000000
+expect_grep '^/etc/motd type=file mode=0664 ' outgate/t1001-app.manifest "the fix cleared the world-write bit"
+expect_grep '"excepted": true' outgate/t1001-app.audit.json "the excepted finding stays in the report"
 
 # Failures leave nothing at a final name.
 printf 'hallmark: 1\nname: t1001-bad\nserial: 1\nbase: {tarball: {path: base.tar}}\nfiles:\n  - {path: /nope/x, content: ""}\n' > tpl/bad.yaml

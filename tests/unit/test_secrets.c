@@ -165,6 +165,8 @@ struct neg {
 };
 
 static const struct neg negatives[] = {
+	/* nsswitch.conf database names are not passwords */
+	{ CONFIG, "passwd:         files systemd" }, { CONFIG, "shadow: files" },
 	/* placeholders and references, not clear-text secrets */
 	{ CONFIG, "password =" }, { CONFIG, "password = ''" }, { CONFIG, "password: \"\"" },
 	{ CONFIG, "password = ${DB_PASS}" }, { CONFIG, "password=$DB_PASS" },

@@ -5,6 +5,8 @@
  * it, so the loader is compiled into this test directly (a unity-build
  * include); it uses lib/ for YAML, globs, names, digests and files.
  */
+#include "../../builder/blobstore.c"
+#include "../../builder/harden.c"
 #include "../../builder/template.c"
 
 #include <sys/stat.h>

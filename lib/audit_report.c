@@ -1,0 +1,364 @@
+/*
+ * Audit reports (docs/audit-rules.md): text for people, JSON for scripts,
+ * SARIF 2.1.0 for code-scanning dashboards.  Messages arrive printable
+ * and masked from audit_rules.c; paths are raw bytes and are shown with
+ * the manifest escaping (hm_escape), or percent-encoded in SARIF URIs.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hallmark/audit.h"
+#include "hallmark/buf.h"
+#include "hallmark/manifest.h"
+#include "hallmark/report.h"
+
+#ifndef HM_VERSION
+#define HM_VERSION "unknown"
+#endif
+
+#define HM_SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
+
+struct actx {
+	const struct hm_audit_result *res;
+	const char *target;
+	enum hm_severity fail_on;
+	size_t failing, excepted, by_sev[HM_SEV_CRITICAL + 1];
+	struct hm_buf tmp;
+	int err;
+};
+
+static void count(struct actx *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->res->n_findings; i++) {
+		const struct hm_audit_finding *f = &c->res->findings[i];
+
+		c->by_sev[f->rule->severity]++;
+		if (f->excepted)
+			c->excepted++;
+		else if (f->rule->severity >= c->fail_on)
+			c->failing++;
+	}
+}
+
+/* Target names come from the command line: keep them printable. */
+static const char *printable(struct actx *c, const char *s)
+{
+	size_t i;
+
+	hm_buf_reset(&c->tmp);
+	for (i = 0; s && s[i]; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if ((ch >= 0x20 && ch < 0x7f && ch != '\\' ? hm_buf_addc(&c->tmp, (char)ch) :
+		     hm_buf_addf(&c->tmp, "\\%03o", ch)) < 0) {
+			c->err = HM_ERR_NOMEM;
+			return "";
+		}
+	}
+	return c->tmp.data ? c->tmp.data : "";
+}
+
+static const char *escaped_path(struct actx *c, const struct hm_audit_finding *f)
+{
+	hm_buf_reset(&c->tmp);
+	if (hm_escape(&c->tmp, f->path, f->path_len, 0) < 0) {
+		c->err = HM_ERR_NOMEM;
+		return "";
+	}
+	return c->tmp.data ? c->tmp.data : "";
+}
+
+static bool fails(const struct actx *c)
+{
+	return c->failing > 0;
+}
+
+/* ---- text ------------------------------------------------------------- */
+
+static void text_write(struct actx *c, FILE *out)
+{
+	const struct hm_audit_result *res = c->res;
+	size_t i, n = res->n_findings;
+	int s;
+
+	fprintf(out, "%s: %zu finding%s at or above %s (%zu in all",
+		fails(c) ? "FAIL" : "PASS", c->failing, c->failing == 1 ? "" : "s",
+		hm_severity_name(c->fail_on), n);
+	if (c->excepted)
+		fprintf(out, ", %zu excepted", c->excepted);
+	fprintf(out, ") - %s\n", printable(c, c->target));
+	for (s = HM_SEV_CRITICAL; s >= HM_SEV_INFO; s--) {
+		if (!c->by_sev[s])
+			continue;
+		fprintf(out, "\n%s (%zu):\n", hm_severity_name((enum hm_severity)s),
+			c->by_sev[s]);
+		for (i = 0; i < n; i++) {
+			const struct hm_audit_finding *f = &res->findings[i];
+
+			if ((int)f->rule->severity != s)
+				continue;
+			fprintf(out, "  %s", f->rule->id);
+			if (f->path)
+				fprintf(out, " %s", escaped_path(c, f));
+			fprintf(out, ": %s", f->message);
+			if (f->excepted)
+				fprintf(out, " [excepted: %s]",
+					printable(c, f->exception_reason));
+			fputc('\n', out);
+		}
+	}
+	if (res->n_skipped)
+		fputc('\n', out);
+	for (i = 0; i < res->n_skipped; i++)
+		fprintf(out, "skipped: %s\n", res->skipped[i]);
+}
+
+/* ---- JSON and SARIF --------------------------------------------------- */
+
+static void jset(struct actx *c, json_t *o, const char *key, json_t *v)
+{
+	if (json_object_set_new(o, key, v) < 0)
+		c->err = HM_ERR_NOMEM;
+}
+
+static void jappend(struct actx *c, json_t *a, json_t *v)
+{
+	if (json_array_append_new(a, v) < 0)
+		c->err = HM_ERR_NOMEM;
+}
+
+static json_t *jstr(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *jtool(struct actx *c)
+{
+	json_t *o = json_object();
+
+	jset(c, o, "name", json_string("hallmark"));
+	jset(c, o, "version", json_string(HM_VERSION));
+	return o;
+}
+
+static json_t *json_build(struct actx *c)
+{
+	const struct hm_audit_result *res = c->res;
+	json_t *root = json_object(), *o, *a, *f;
+	size_t i;
+	int s;
+
+	jset(c, root, "format", json_string("hallmark-audit"));
+	jset(c, root, "version", json_integer(1));
+	jset(c, root, "tool", jtool(c));
+	jset(c, root, "target", json_string(printable(c, c->target)));
+	jset(c, root, "result", json_string(fails(c) ? "fail" : "pass"));
+	jset(c, root, "fail_on", json_string(hm_severity_name(c->fail_on)));
+	o = json_object();
+	jset(c, o, "findings", json_integer((json_int_t)res->n_findings));
+	jset(c, o, "failing", json_integer((json_int_t)c->failing));
+	jset(c, o, "excepted", json_integer((json_int_t)c->excepted));
+	jset(c, o, "skipped", json_integer((json_int_t)res->n_skipped));
+	a = json_object();
+	for (s = HM_SEV_CRITICAL; s >= HM_SEV_INFO; s--)
+		jset(c, a, hm_severity_name((enum hm_severity)s),
+		     json_integer((json_int_t)c->by_sev[s]));
+	jset(c, o, "by_severity", a);
+	jset(c, root, "counts", o);
+
+	a = json_array();
+	for (i = 0; i < res->n_findings && !c->err; i++) {
+		const struct hm_audit_finding *x = &res->findings[i];
+
+		f = json_object();
+		jset(c, f, "rule", json_string(x->rule->id));
+		jset(c, f, "severity", json_string(hm_severity_name(x->rule->severity)));
+		jset(c, f, "title", json_string(x->rule->title));
+		jset(c, f, "path", x->path ? json_string(escaped_path(c, x)) : json_null());
+		jset(c, f, "message", json_string(x->message));
+		jset(c, f, "excepted", json_boolean(x->excepted));
+		jset(c, f, "exception_reason",
+		     x->excepted ? json_string(printable(c, x->exception_reason)) :
+				   json_null());
+		jappend(c, a, f);
+	}
+	jset(c, root, "findings", a);
+	a = json_array();
+	for (i = 0; i < res->n_skipped; i++)
+		jappend(c, a, json_string(res->skipped[i]));
+	jset(c, root, "skipped", a);
+	return root;
+}
+
+static const char *sarif_level(enum hm_severity s)
+{
+	return s >= HM_SEV_HIGH ? "error" : s == HM_SEV_MEDIUM ? "warning" : "note";
+}
+
+/* RFC 3986 unreserved bytes and '/' stay, the rest is %XX; a second
+ * leading '/' is encoded so that "//x" cannot read as an authority. */
+static json_t *juri(struct actx *c, const struct hm_audit_finding *f)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i;
+
+	hm_buf_reset(&c->tmp);
+	for (i = 0; i < f->path_len; i++) {
+		unsigned char ch = (unsigned char)f->path[i];
+		bool plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			     (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' ||
+			     ch == '_' || ch == '~' || (ch == '/' && i != 1);
+		char e[3] = { '%', hex[ch >> 4], hex[ch & 15] };
+
+		if (plain ? hm_buf_addc(&c->tmp, (char)ch) < 0 :
+			    hm_buf_add(&c->tmp, e, 3) < 0) {
+			c->err = HM_ERR_NOMEM;
+			return NULL;
+		}
+	}
+	return json_stringn(c->tmp.data ? c->tmp.data : "", c->tmp.len);
+}
+
+static json_t *jtext(const char *s)
+{
+	json_t *o = json_object();
+
+	if (o && json_object_set_new(o, "text", json_string(s)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *sarif_build(struct actx *c)
+{
+	const struct hm_audit_result *res = c->res;
+	const struct hm_audit_rule *rules;
+	json_t *root = json_object(), *run = json_object(), *driver, *o, *a, *inv;
+	size_t n_rules, i;
+
+	rules = hm_audit_rules(&n_rules);
+	jset(c, root, "$schema", json_string(HM_SARIF_SCHEMA));
+	jset(c, root, "version", json_string("2.1.0"));
+
+	driver = jtool(c);
+	a = json_array();
+	for (i = 0; i < n_rules; i++) {
+		const struct hm_audit_rule *r = &rules[i];
+		json_t *rule = json_object(), *props = json_object();
+
+		jset(c, rule, "id", json_string(r->id));
+		jset(c, rule, "shortDescription", jtext(r->title));
+		jset(c, rule, "fullDescription", jtext(r->rationale));
+		if (r->reference)
+			jset(c, rule, "help", jtext(r->reference));
+		o = json_object();
+		jset(c, o, "level", json_string(sarif_level(r->severity)));
+		jset(c, rule, "defaultConfiguration", o);
+		jset(c, props, "severity", json_string(hm_severity_name(r->severity)));
+		jset(c, props, "reference", jstr(r->reference));
+		jset(c, rule, "properties", props);
+		jappend(c, a, rule);
+	}
+	jset(c, driver, "rules", a);
+	o = json_object();
+	jset(c, o, "driver", driver);
+	jset(c, run, "tool", o);
+
+	inv = json_object();
+	jset(c, inv, "executionSuccessful", json_true());
+	jset(c, inv, "exitCode", json_integer(fails(c) ? 1 : 0));
+	a = json_array();
+	for (i = 0; i < res->n_skipped; i++) {
+		o = json_object();
+		jset(c, o, "level", json_string("warning"));
+		jset(c, o, "message", jtext(res->skipped[i]));
+		jappend(c, a, o);
+	}
+	jset(c, inv, "toolExecutionNotifications", a);
+	a = json_array();
+	jappend(c, a, inv);
+	jset(c, run, "invocations", a);
+
+	a = json_array();
+	for (i = 0; i < res->n_findings && !c->err; i++) {
+		const struct hm_audit_finding *x = &res->findings[i];
+		json_t *r = json_object(), *loc, *phys, *art, *sup;
+
+		jset(c, r, "ruleId", json_string(x->rule->id));
+		jset(c, r, "ruleIndex", json_integer((json_int_t)(x->rule - rules)));
+		jset(c, r, "level", json_string(sarif_level(x->rule->severity)));
+		jset(c, r, "message", jtext(x->message));
+		if (x->path) {
+			art = json_object();
+			jset(c, art, "uri", juri(c, x));
+			phys = json_object();
+			jset(c, phys, "artifactLocation", art);
+			loc = json_object();
+			jset(c, loc, "physicalLocation", phys);
+			o = json_array();
+			jappend(c, o, loc);
+			jset(c, r, "locations", o);
+		}
+		if (x->excepted) {
+			sup = json_object();
+			jset(c, sup, "kind", json_string("external"));
+			jset(c, sup, "justification",
+			     json_string(printable(c, x->exception_reason)));
+			o = json_array();
+			jappend(c, o, sup);
+			jset(c, r, "suppressions", o);
+		}
+		jappend(c, a, r);
+	}
+	jset(c, run, "results", a);
+	o = json_object();
+	jset(c, o, "target", json_string(printable(c, c->target)));
+	jset(c, o, "failOn", json_string(hm_severity_name(c->fail_on)));
+	jset(c, o, "result", json_string(fails(c) ? "fail" : "pass"));
+	jset(c, run, "properties", o);
+	a = json_array();
+	jappend(c, a, run);
+	jset(c, root, "runs", a);
+	return root;
+}
+
+int hm_audit_report_write(const struct hm_audit_result *res, const char *target,
+			  enum hm_severity fail_on, int format, FILE *out,
+			  struct hm_error *err)
+{
+	struct actx c = { .res = res, .target = target ? target : "",
+			  .fail_on = fail_on, .tmp = HM_BUF_INIT };
+	json_t *root = NULL;
+
+	if (format != HM_REPORT_TEXT && format != HM_REPORT_JSON &&
+	    format != HM_REPORT_SARIF)
+		return hm_error_set(err, HM_ERR_USAGE, 0,
+				    "audit reports are text, json or sarif");
+	if ((unsigned)fail_on > HM_SEV_CRITICAL)
+		return hm_error_set(err, HM_ERR_USAGE, 0, "unknown severity %d",
+				    (int)fail_on);
+	count(&c);
+	if (format == HM_REPORT_TEXT) {
+		text_write(&c, out);
+	} else {
+		root = format == HM_REPORT_JSON ? json_build(&c) : sarif_build(&c);
+		if (!root)
+			c.err = HM_ERR_NOMEM;
+		if (!c.err && (json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ||
+			       fputc('\n', out) == EOF))
+			c.err = HM_ERR_IO;
+		json_decref(root);
+	}
+	hm_buf_free(&c.tmp);
+	if (c.err == HM_ERR_NOMEM)
+		return hm_error_nomem(err);
+	if (c.err || ferror(out))
+		return hm_error_set(err, HM_ERR_IO, errno, "cannot write the audit report");
+	return 0;
+}

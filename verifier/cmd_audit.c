@@ -1,0 +1,238 @@
+/*
+ * `hallmark audit`: run the hardening rules (docs/audit-rules.md) over a
+ * target, write a report, and exit 0 (pass), 1 (findings at or above
+ * --fail-on that no exception allows) or 2 (error).
+ *
+ * Site rules (--rules FILE) are YAML:
+ *
+ *   fail_on: high
+ *   exceptions:
+ *     - rule: HM-SSH-004
+ *       path: /etc/ssh/ssh_host_*            (optional)
+ *       reason: keys are replaced at first boot by cloud-init
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hallmark/audit.h"
+#include "hallmark/cli.h"
+#include "hallmark/fsutil.h"
+#include "hallmark/image.h"
+#include "hallmark/policy.h"
+#include "hallmark/report.h"
+#include "hallmark/yaml.h"
+#include "verifier.h"
+
+/* Exceptions one rules file may hold. */
+#define HM_LIMIT_AUDIT_EXCEPTIONS 10000u
+
+static const char audit_usage[] =
+	"usage: hallmark audit TARGET [--rules FILE] [--vulns OSV.json]\n"
+	"       [--fail-on SEVERITY] [--format text|json|sarif] [-o REPORT]\n"
+	"\n"
+	"Audit TARGET against the hardening rules (docs/audit-rules.md).\n"
+	"TARGET: dir:PATH (or a bare path to a directory), tar:FILE, tar:-,\n"
+	"oci:FILE, oci-dir:PATH.\n"
+	"\n"
+	"  -r, --rules FILE         site rules: exceptions (rule, path glob, reason)\n"
+	"                           and fail_on\n"
+	"  -V, --vulns FILE         match installed packages against this OSV feed\n"
+	"  -F, --fail-on SEVERITY   info, low, medium, high (default) or critical\n"
+	"  -f, --format FORMAT      text (default), json or sarif\n"
+	"  -o, --output REPORT      write the report there, atomically (default: stdout)\n"
+	"  -h, --help               show this help\n"
+	"\n"
+	"exit: 0 pass, 1 findings at or above --fail-on, 2 usage/input/I/O error\n";
+
+struct site_rules {
+	struct hm_yaml_doc *doc;
+	struct hm_audit_exception *exceptions;
+	size_t n_exceptions;
+	int fail_on;             /* -1: not set */
+};
+
+static int load_rules(const char *path, struct site_rules *sr, struct hm_error *err)
+{
+	static const char *const top_keys[] = { "exceptions", "fail_on", NULL };
+	static const char *const exc_keys[] = { "rule", "path", "reason", NULL };
+	const struct hm_yaml_node *root, *n, *list;
+	struct hm_yaml_doc *doc;
+	const char *s;
+	size_t i;
+	int r;
+
+	sr->fail_on = -1;
+	if ((r = hm_yaml_load(path, &sr->doc, err)) < 0)
+		return r;
+	doc = sr->doc;
+	root = doc->root;
+	if (hm_yaml_is_null(root))
+		return 0;
+	if ((r = hm_yaml_check_keys(doc, root, "the rules file", top_keys, err)) < 0)
+		return r;
+	if ((n = hm_yaml_get(root, "fail_on"))) {
+		if ((r = hm_yaml_string(doc, n, "'fail_on'", &s, err)) < 0)
+			return r;
+		if ((sr->fail_on = hm_severity_from_name(s)) < 0)
+			return hm_yaml_error(err, HM_ERR_INPUT, doc, n,
+					     "'fail_on': unknown severity '%s' (info, low, medium, high, critical)",
+					     s);
+	}
+	list = hm_yaml_get(root, "exceptions");
+	if (!list || hm_yaml_is_null(list))
+		return 0;
+	if (list->kind != HM_YAML_SEQUENCE)
+		return hm_yaml_error(err, HM_ERR_INPUT, doc, list,
+				     "'exceptions' must be a sequence, not %s",
+				     hm_yaml_what(list));
+	if (list->n > HM_LIMIT_AUDIT_EXCEPTIONS)
+		return hm_yaml_error(err, HM_ERR_LIMIT, doc, list,
+				     "more than %u exceptions", HM_LIMIT_AUDIT_EXCEPTIONS);
+	if (list->n && !(sr->exceptions = calloc(list->n, sizeof(*sr->exceptions))))
+		return hm_error_nomem(err);
+	for (i = 0; i < list->n; i++) {
+		const struct hm_yaml_node *x = list->items[i], *v;
+		struct hm_audit_exception *e = &sr->exceptions[i];
+		size_t len;
+
+		if ((r = hm_yaml_check_keys(doc, x, "an exception", exc_keys, err)) < 0)
+			return r;
+		if (!(v = hm_yaml_get(x, "rule")))
+			return hm_yaml_error(err, HM_ERR_INPUT, doc, x,
+					     "an exception needs 'rule'");
+		if ((r = hm_yaml_string(doc, v, "'rule'", &e->rule_id, err)) < 0)
+			return r;
+		len = strlen(e->rule_id);
+		/* "HM-SYS-*" names a family; anything else a known rule. */
+		if (!(len && e->rule_id[len - 1] == '*') && !hm_audit_rule_find(e->rule_id))
+			return hm_yaml_error(err, HM_ERR_INPUT, doc, v,
+					     "unknown rule '%s'", e->rule_id);
+		if ((v = hm_yaml_get(x, "path"))) {
+			struct hm_error gerr = { 0 };
+
+			if ((r = hm_yaml_string(doc, v, "'path'", &e->path_glob, err)) < 0)
+				return r;
+			if (hm_glob_check(e->path_glob, strlen(e->path_glob), &gerr) < 0)
+				return hm_yaml_error(err, gerr.code, doc, v, "'path': %s",
+						     gerr.msg);
+		}
+		if (!(v = hm_yaml_get(x, "reason")))
+			return hm_yaml_error(err, HM_ERR_INPUT, doc, x,
+					     "an exception needs 'reason'");
+		if ((r = hm_yaml_string(doc, v, "'reason'", &e->reason, err)) < 0)
+			return r;
+		if (!*e->reason)
+			return hm_yaml_error(err, HM_ERR_INPUT, doc, v,
+					     "'reason' must not be empty");
+	}
+	sr->n_exceptions = list->n;
+	return 0;
+}
+
+static int emit(const struct hm_audit_result *res, const char *target,
+		enum hm_severity fail_on, int fmt, const char *path,
+		struct hm_error *err)
+{
+	struct hm_atomic *a = NULL;
+	char *data = NULL;
+	size_t len = 0;
+	FILE *mem;
+	int r;
+
+	if (!path || strcmp(path, "-") == 0) {
+		r = hm_audit_report_write(res, target, fail_on, fmt, stdout, err);
+		if (r == 0 && fflush(stdout) != 0)
+			r = hm_error_set(err, HM_ERR_IO, 0, "cannot write the report");
+		return r;
+	}
+	if (!(mem = open_memstream(&data, &len)))
+		return hm_error_nomem(err);
+	r = hm_audit_report_write(res, target, fail_on, fmt, mem, err);
+	if (fclose(mem) != 0 && r == 0)
+		r = hm_error_nomem(err);
+	if (r == 0)
+		r = hm_atomic_open(path, 0644, true, &a, err);
+	if (r == 0 && (r = hm_atomic_write(a, data, len, err)) == 0) {
+		r = hm_atomic_commit(a, err);
+		a = NULL;
+	}
+	hm_atomic_abort(a);
+	free(data);
+	return r;
+}
+
+int cmd_audit(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "rules", required_argument, NULL, 'r' },
+		{ "vulns", required_argument, NULL, 'V' },
+		{ "fail-on", required_argument, NULL, 'F' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *rules_path = NULL, *vulns = NULL, *out_path = NULL, *target;
+	int fmt = HM_REPORT_TEXT, fail_on = -1, c, rc = HM_EXIT_ERROR, r;
+	struct site_rules sr = { .fail_on = -1 };
+	struct hm_audit_options opt = { 0 };
+	struct hm_audit_result res = { 0 };
+	struct hm_image *img = NULL;
+	struct hm_error err = { 0 };
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "r:V:F:f:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r': rules_path = optarg; break;
+		case 'V': vulns = optarg; break;
+		case 'o': out_path = optarg; break;
+		case 'F':
+			if ((fail_on = hm_severity_from_name(optarg)) < 0)
+				return hm_cli_fail("unknown severity '%s' (info, low, medium, high, critical)",
+						   optarg);
+			break;
+		case 'f':
+			fmt = hm_report_format_from_name(optarg);
+			if (fmt != HM_REPORT_TEXT && fmt != HM_REPORT_JSON &&
+			    fmt != HM_REPORT_SARIF)
+				return hm_cli_fail("unknown audit report format '%s' (text, json, sarif)",
+						   optarg);
+			break;
+		case 'h':
+			fputs(audit_usage, stdout);
+			return HM_EXIT_OK;
+		default:
+			fputs(audit_usage, stderr);
+			return HM_EXIT_ERROR;
+		}
+	}
+	if (optind + 1 != argc) {
+		fputs(audit_usage, stderr);
+		return HM_EXIT_ERROR;
+	}
+	target = argv[optind];
+	if (rules_path && (r = load_rules(rules_path, &sr, &err)) < 0)
+		goto fail;
+	/* The command line overrides the rules file. */
+	if (fail_on < 0)
+		fail_on = sr.fail_on >= 0 ? sr.fail_on : HM_SEV_HIGH;
+	opt.exceptions = sr.exceptions;
+	opt.n_exceptions = sr.n_exceptions;
+	opt.osv_path = vulns;
+	if ((r = hm_image_open(target, hm_audit_capture_globs(), &img, &err)) < 0 ||
+	    (r = hm_audit_run(img, &opt, &res, &err)) < 0 ||
+	    (r = emit(&res, target, (enum hm_severity)fail_on, fmt, out_path, &err)) < 0)
+		goto fail;
+	rc = hm_audit_fails(&res, (enum hm_severity)fail_on) ? HM_EXIT_DRIFT : HM_EXIT_OK;
+	goto out;
+fail:
+	rc = hm_cli_error(&err);
+out:
+	hm_audit_result_free(&res);
+	hm_image_free(img);
+	free(sr.exceptions);
+	hm_yaml_free(sr.doc);
+	return rc;
+}
