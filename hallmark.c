@@ -20,6 +20,8 @@ static const struct {
 	{ "manifest", cmd_manifest, "write the manifest of a target" },
 	{ "sign", cmd_sign, "sign a manifest" },
 	{ "verify", cmd_verify, "verify a target against a signed manifest" },
+	{ "audit", cmd_audit, "audit a target against the hardening rules" },
+	{ "sbom", cmd_sbom, "write an SPDX 2.3 SBOM of a target's packages" },
 	{ "diff", cmd_diff, "show what differs between two manifests" },
 	{ "history", cmd_history, "list recorded runs and what changed between them" },
 };

@@ -16,8 +16,9 @@
 # env.txt, and profiles.  Needs root (the tree keeps its owners and device
 # nodes), mmdebstrap, aide, mtree (package mtree-netbsd), hyperfine, openssl,
 # GNU time (/usr/bin/time), python3; perf and strace are used if present.
-# Every check command is run once to warm the page cache (hyperfine
-# --warmup 1) and must exit 0; figures are medians.
+# Every check command is run once to warm the page cache and must exit 0;
+# then RUNS interleaved rounds, each timing every command once (hyperfine);
+# figures are medians.
 
 set -euo pipefail
 
@@ -37,7 +38,7 @@ while [ $# -gt 0 ]; do
 	--no-1m) DO_1M=0 ;;
 	--runs) RUNS=$2; shift ;;
 	--slow-runs) SLOW_RUNS=$2; shift ;;
-	-h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,23p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 	shift
@@ -111,6 +112,7 @@ fi
 	echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, sha_ni: $(grep -q sha_ni /proc/cpuinfo && echo yes || echo no)"
 	echo "memory: $(free -m | awk '/^Mem:/ {print $2}') MiB"
 	echo "filesystem: $(df -T "$B" | awk 'NR==2 {print $2, $1}')"
+	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "tree: $ROOT, $NENT entries, $NREG regular files, $BYTES bytes in regular files"
 	echo "aide: $(aide --version 2>&1 | head -1)"
 	echo "mtree: $(dpkg-query -W -f '${Package} ${Version}' mtree-netbsd 2>/dev/null || echo unknown)"
@@ -149,30 +151,80 @@ if [ $HAVE_HM = 1 ]; then
 fi
 
 # ------------------------------------------------------------ timed runs --
-# hf NAME RUNS DIR COMMAND...: hyperfine in DIR, no shell, warm-up 1.
-hf() {
-	local name=$1 runs=$2 dir=$3
-	shift 3
-	log "timing $name ($runs runs after 1 warm-up)"
-	if ! (cd "$dir" && hyperfine -N --style basic --warmup 1 --runs "$runs" \
-		--command-name "$name" --export-json "$RES/$name.json" -- "$*") >&2; then
-		log "FAILED: $name (a run did not exit 0): not reported"
-		rm -f "$RES/$name.json"
-		FAILED+=("$name")
-	fi
+# The machine may be shared, so the runs are interleaved: round 0 runs every
+# command once (warm-up, untimed, must exit 0), then each round times every
+# command once with hyperfine (--runs 1, no shell).  A burst of outside load
+# then hits all tools alike instead of one of them.  AIDE takes part in the
+# first SLOW_RUNS rounds only.  Every command runs under timeout(1).
+NAMES=()
+declare -A CMD CWD NR
+tool() {	# tool NAME RUNS DIR COMMAND
+	NAMES+=("$1"); NR[$1]=$2; CWD[$1]=$3; CMD[$1]="timeout 600 $4"
 }
 FAILED=()
+failed() {
+	log "FAILED: $1 ($2): not reported"
+	FAILED+=("$1")
+	NR[$1]=0
+}
 
 HM_VERIFY=("$HALLMARK" verify "dir:$ROOT" --manifest "$W/hm.manifest" --pubkey "$W/hm.pub")
 if [ $HAVE_HM = 1 ]; then
-	hf hallmark "$RUNS" / "${HM_VERIFY[*]}"
+	tool hallmark "$RUNS" / "${HM_VERIFY[*]}"
 	if [ $HM_THREADS1 = 1 ]; then
-		hf hallmark-threads1 "$RUNS" / "${HM_VERIFY[*]} --threads 1"
+		tool hallmark-threads1 "$RUNS" / "${HM_VERIFY[*]} --threads 1"
 	fi
 fi
-hf sha256sum "$RUNS" "$ROOT" "sha256sum -c --quiet $W/sha256.list"
-hf mtree "$RUNS" / "mtree -f $W/mtree.spec -p $ROOT"
-hf aide "$SLOW_RUNS" / "aide --check -c $W/aide/aide.conf"
+tool sha256sum "$RUNS" "$ROOT" "sha256sum -c --quiet $W/sha256.list"
+tool mtree "$RUNS" / "mtree -f $W/mtree.spec -p $ROOT"
+tool aide "$SLOW_RUNS" / "aide --check -c $W/aide/aide.conf"
+
+mkdir -p "$RES/raw"
+rm -f "$RES"/raw/*.json
+log "round 0 (warm-up): ${NAMES[*]}"
+for n in "${NAMES[@]}"; do
+	# shellcheck disable=SC2086
+	(cd "${CWD[$n]}" && ${CMD[$n]}) >"$W/warmup-$n.out" 2>&1 ||
+		failed "$n" "warm-up exit $?, see $W/warmup-$n.out"
+done
+MAXR=$RUNS
+[ "$SLOW_RUNS" -gt "$MAXR" ] && MAXR=$SLOW_RUNS
+for r in $(seq 1 "$MAXR"); do
+	log "round $r/$MAXR (load $(cut -d' ' -f1 /proc/loadavg))"
+	for n in "${NAMES[@]}"; do
+		[ "${NR[$n]}" -ge "$r" ] || continue
+		if ! (cd "${CWD[$n]}" && hyperfine -N --style none --runs 1 \
+			--command-name "$n" --export-json "$RES/raw/$n-$r.json" \
+			-- "${CMD[$n]}") >"$W/hf-$n-$r.out" 2>&1; then
+			failed "$n" "round $r, see $W/hf-$n-$r.out"
+		fi
+	done
+done
+# Merge the rounds into one hyperfine-like file per command.
+python3 - "$RES" "${NAMES[@]}" <<'PY'
+import glob, json, os, statistics, sys
+res = sys.argv[1]
+for n in sys.argv[2:]:
+    rs = [json.load(open(f))["results"][0]
+          for f in sorted(glob.glob(f"{res}/raw/{n}-*.json"),
+                          key=lambda f: int(f.rsplit("-", 1)[1][:-5]))]
+    out = os.path.join(res, n + ".json")
+    if not rs or any(r["exit_codes"] != [0] for r in rs):
+        if os.path.exists(out):
+            os.remove(out)
+        continue
+    t = [r["times"][0] for r in rs]
+    json.dump({"results": [{
+        "command": rs[0]["command"], "times": t,
+        "median": statistics.median(t), "mean": statistics.mean(t),
+        "stddev": statistics.stdev(t) if len(t) > 1 else None,
+        "min": min(t), "max": max(t),
+        "user": [r["user"] for r in rs], "system": [r["system"] for r in rs],
+        "exit_codes": [0] * len(t)}]}, open(out, "w"), indent=1)
+PY
+for n in "${NAMES[@]}"; do
+	[ "${NR[$n]}" -gt 0 ] || rm -f "$RES/$n.json"
+done
 
 # ------------------------------------------------------- hashing limit --
 log "openssl speed -evp sha256 -bytes 16384 -seconds 3"
@@ -221,6 +273,11 @@ if [ $DO_1M = 1 ] && [ $HAVE_HM = 1 ]; then
 		cat "$W/1m-verify-$i" >>"$RES/1m-verify.txt"
 	done
 	echo "$N1M" >"$RES/1m-entries.txt"
+	# Context for the per-entry cost: mtree on the same tree (one thread).
+	log "mtree -c and mtree -f on $N1M entries"
+	/usr/bin/time -f '%M %e' -o "$RES/1m-mtree-c.txt" \
+		mtree -c -k type,mode,uid,gid,size,link,sha256digest -p "$T1M" >"$W/1m.mtree"
+	mem "$RES/1m-mtree-f.txt" mtree -f "$W/1m.mtree" -p "$T1M"
 	if [ $KEEP = 0 ]; then
 		log "removing $T1M"
 		rm -rf "$T1M"
@@ -249,11 +306,12 @@ rows = [("hallmark", "hallmark verify (default threads)"),
 hm = hf("hallmark")
 hm_med = hm["median"] if hm else None
 limit = nbytes / (rate * cores)
+print("load average at the end:", open("/proc/loadavg").read().split()[:3])
 print(f"tree: {nent} entries, {nreg} regular files, {nbytes/1e6:.1f} MB")
 print(f"SHA-256 limit: {nbytes} B / ({rate/1e6:.1f} MB/s x {cores} cores)"
       f" = {limit:.3f} s")
 print()
-print(f"{'command':36} {'runs':>4} {'median s':>9} {'min s':>7} {'max s':>7} {'x hallmark':>10}")
+print(f"{'command':36} {'runs':>4} {'median s':>9} {'min s':>7} {'max s':>7} {'cpu s':>6} {'x hallmark':>10}")
 med = {}
 for key, label in rows:
     r = hf(key)
@@ -261,7 +319,8 @@ for key, label in rows:
         continue
     med[key] = r["median"]
     ratio = f"{r['median']/hm_med:.2f}" if hm_med else "-"
-    print(f"{label:36} {len(r['times']):>4} {r['median']:>9.3f} {r['min']:>7.3f} {r['max']:>7.3f} {ratio:>10}")
+    cpu = statistics.median(u + s for u, s in zip(r["user"], r["system"]))
+    print(f"{label:36} {len(r['times']):>4} {r['median']:>9.3f} {r['min']:>7.3f} {r['max']:>7.3f} {cpu:>6.2f} {ratio:>10}")
 print(f"{'hashing limit (bytes / 2-core rate)':36} {'':>4} {limit:>9.3f}")
 print()
 
@@ -294,6 +353,10 @@ if v1:
           f" {int(m1[0][0])/1024:.1f} MiB; verify median"
           f" {statistics.median(float(x[1]) for x in v1):.2f} s,"
           f" peak {max(int(x[0]) for x in v1)/1024:.1f} MiB")
+    mc, mf = readl("1m-mtree-c.txt"), readl("1m-mtree-f.txt")
+    if mc and mf:
+        print(f"  for comparison, mtree -c {float(mc[0][1]):.2f} s, {int(mc[0][0])/1024:.1f} MiB;"
+              f" mtree -f {float(mf[0][1]):.2f} s, {int(mf[0][0])/1024:.1f} MiB")
     targets.append(f"{'MET    ' if peak < 64 else 'NOT MET'} verify peak memory < 64 MiB on 1M entries:"
                    f" {peak:.1f} MiB")
 print()

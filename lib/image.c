@@ -55,6 +55,7 @@ struct sink_state {
 	struct hm_image *img;
 	const char *const *globs;
 	bool active;
+	size_t limit;              /* of the file being captured */
 	struct hm_buf buf;
 };
 
@@ -99,15 +100,23 @@ static bool wanted(const char *const *globs, const char *path, size_t len)
 	return false;
 }
 
+/* The package database is the one big file audits need whole. */
+static size_t capture_limit(const char *path)
+{
+	return strcmp(path, "/var/lib/dpkg/status") == 0 ?
+	       HM_LIMIT_AUDIT_STATUS_BYTES : HM_LIMIT_AUDIT_FILE_BYTES;
+}
+
 static int sink_begin(void *ctx, const struct hm_entry *e, struct hm_error *err)
 {
 	struct sink_state *s = ctx;
 
 	(void)err;
 	hm_buf_reset(&s->buf);
+	s->limit = capture_limit(e->path);
 	/* Tar members' sizes are only known at the end: data() checks too. */
 	s->active = e->type == HM_TYPE_FILE &&
-		    e->size <= HM_LIMIT_AUDIT_FILE_BYTES &&
+		    e->size <= s->limit &&
 		    s->img->captured_bytes + e->size <= HM_LIMIT_AUDIT_TOTAL_BYTES &&
 		    wanted(s->globs, e->path, e->path_len);
 	return 0;
@@ -119,7 +128,7 @@ static int sink_data(void *ctx, const void *buf, size_t len, struct hm_error *er
 
 	if (!s->active)
 		return 0;
-	if (len > HM_LIMIT_AUDIT_FILE_BYTES - s->buf.len ||
+	if (len > s->limit - s->buf.len ||
 	    s->img->captured_bytes + s->buf.len + len > HM_LIMIT_AUDIT_TOTAL_BYTES) {
 		/* Too large to keep: not captured, reads say so. */
 		s->active = false;

@@ -8,5 +8,7 @@
 int cmd_verify(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_history(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_sbom(int argc, char **argv);
 
 #endif

@@ -19,13 +19,16 @@
 /* Contents kept of one captured file, and of all of them. */
 #define HM_LIMIT_AUDIT_FILE_BYTES   (1u * 1024 * 1024)
 #define HM_LIMIT_AUDIT_TOTAL_BYTES  (512u * 1024 * 1024)
+/* /var/lib/dpkg/status, which grows with the packages installed. */
+#define HM_LIMIT_AUDIT_STATUS_BYTES (64u * 1024 * 1024)
 
 struct hm_image;
 
 /*
  * Open a TARGET (the CLI's syntax: dir:, tar:, oci:, oci-dir:).  Regular
  * files whose path matches one of the capture globs (NULL-terminated) and
- * whose size is at most HM_LIMIT_AUDIT_FILE_BYTES are readable afterwards
+ * whose size is at most HM_LIMIT_AUDIT_FILE_BYTES (HM_LIMIT_AUDIT_STATUS_BYTES
+ * for /var/lib/dpkg/status) are readable afterwards
  * through hm_image_read (for dir: targets every file is).
  */
 int hm_image_open(const char *target, const char *const *capture,

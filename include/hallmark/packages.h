@@ -31,7 +31,8 @@ struct hm_packages {
 };
 
 /* Parse a dpkg status file held in memory (name for messages): only
- * packages whose Status is "install ok installed" are kept; broken
+ * packages whose Status is "WANT ok installed" are kept (held and
+ * deinstall-marked packages are still on disk); broken
  * stanzas are skipped and listed, never fatal. */
 int hm_dpkg_parse(const char *data, size_t len, const char *name,
 		  struct hm_packages *ret, struct hm_error *err);

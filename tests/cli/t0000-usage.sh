@@ -18,7 +18,7 @@ PY
 }
 
 check hallmark "$HALLMARK" --help
-for c in build keygen manifest sign verify diff history; do
+for c in build keygen manifest sign verify diff history audit sbom; do
 	check "$c" "$HALLMARK" "$c" --help
 done
 check hallmark-verify "$HALLMARK_VERIFY" --help

@@ -1,0 +1,133 @@
+/*
+ * `hallmark sbom`: an SPDX 2.3 SBOM of the Debian packages installed in a
+ * target, from its dpkg status database.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hallmark/cli.h"
+#include "hallmark/fsutil.h"
+#include "hallmark/image.h"
+#include "hallmark/manifest.h"
+#include "hallmark/packages.h"
+#include "verifier.h"
+
+static const char sbom_usage[] =
+	"usage: hallmark sbom TARGET [-o FILE] [--name NAME]\n"
+	"\n"
+	"Write an SPDX 2.3 JSON SBOM of the Debian packages installed in TARGET\n"
+	"(from its /var/lib/dpkg/status): dir:PATH (or a bare path to a\n"
+	"directory), tar:FILE, tar:-, oci:FILE or oci-dir:PATH.\n"
+	"\n"
+	"  -o, --output FILE        where to write it, atomically (default: stdout)\n"
+	"  -n, --name NAME          document name: 1 to 128 of A-Z a-z 0-9 . _ + -\n"
+	"                           (default: root)\n"
+	"  -h, --help               show this help\n"
+	"\n"
+	"The creation time is $SOURCE_DATE_EPOCH when set, else now; the same\n"
+	"packages, name and time give the same bytes.  Broken stanzas of the\n"
+	"status file are skipped and named on stderr.\n";
+
+static int write_sbom(const struct hm_packages *pkgs, const char *name,
+		      time_t created, const char *path, struct hm_error *err)
+{
+	struct hm_atomic *a = NULL;
+	char *data = NULL;
+	size_t len = 0;
+	FILE *mem;
+	int r;
+
+	if (strcmp(path, "-") == 0)
+		return hm_sbom_write(pkgs, name, created, stdout, err);
+	mem = open_memstream(&data, &len);
+	if (!mem)
+		return hm_error_nomem(err);
+	r = hm_sbom_write(pkgs, name, created, mem, err);
+	if (fclose(mem) != 0 && r == 0)
+		r = hm_error_nomem(err);
+	if (r == 0)
+		r = hm_atomic_open(path, 0644, true, &a, err);
+	if (r == 0 && (r = hm_atomic_write(a, data, len, err)) == 0) {
+		r = hm_atomic_commit(a, err);
+		a = NULL;
+	}
+	hm_atomic_abort(a);
+	free(data);
+	return r;
+}
+
+int cmd_sbom(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const capture[] = { "/var/lib/dpkg/status", NULL };
+	const char *out = "-", *name = "root", *sde;
+	struct hm_packages pkgs = { 0 };
+	struct hm_image *img = NULL;
+	struct hm_error err = { 0 };
+	time_t created;
+	size_t i;
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:n:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': out = optarg; break;
+		case 'n': name = optarg; break;
+		case 'h':
+			fputs(sbom_usage, stdout);
+			return HM_EXIT_OK;
+		default:
+			fputs(sbom_usage, stderr);
+			return HM_EXIT_ERROR;
+		}
+	}
+	if (optind + 1 != argc) {
+		fputs(sbom_usage, stderr);
+		return HM_EXIT_ERROR;
+	}
+	if (!hm_manifest_name_valid(name))
+		return hm_cli_fail("invalid name '%s': 1 to 128 of A-Z a-z 0-9 . _ + -, not starting with '.' or '-'", name);
+
+	/* Reproducible builds pin the creation time. */
+	sde = getenv("SOURCE_DATE_EPOCH");
+	if (sde && *sde) {
+		char *end;
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(sde, &end, 10);
+		if (!isdigit((unsigned char)*sde) || errno || *end ||
+		    v > 253402300799ULL)
+			return hm_cli_fail("SOURCE_DATE_EPOCH is not a number of seconds: '%s'", sde);
+		created = (time_t)v;
+	} else {
+		created = time(NULL);
+	}
+
+	r = hm_image_open(argv[optind], capture, &img, &err);
+	if (r == 0)
+		r = hm_packages_load(img, &pkgs, &err);
+	if (r == 0) {
+		for (i = 0; i < pkgs.n_skipped; i++)
+			fprintf(stderr, "%s: skipped %s\n", hm_cli_prog, pkgs.skipped[i]);
+		r = write_sbom(&pkgs, name, created, out, &err);
+	}
+	if (r == 0 && strcmp(out, "-") != 0)
+		fprintf(stderr, "wrote '%s': %zu packages%s\n", out, pkgs.n,
+			pkgs.n_skipped ? " (some stanzas skipped)" : "");
+	hm_packages_free(&pkgs);
+	hm_image_free(img);
+	if (r < 0)
+		return hm_cli_error(&err);
+	return HM_EXIT_OK;
+}
