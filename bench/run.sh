@@ -11,6 +11,7 @@
 # Environment:
 #   HM_BENCH_DIR  cache and scratch folder (default /var/tmp/hm-bench)
 #   HALLMARK      the binary to measure (default bin/hallmark of this checkout)
+#   QUIET_WAIT    seconds to wait for idle CPUs before each timed run (15)
 #
 # Writes bench/results/ (git-ignored): raw hyperfine JSON, summary.txt,
 # env.txt, and profiles.  Needs root (the tree keeps its owners and device
@@ -38,7 +39,7 @@ while [ $# -gt 0 ]; do
 	--no-1m) DO_1M=0 ;;
 	--runs) RUNS=$2; shift ;;
 	--slow-runs) SLOW_RUNS=$2; shift ;;
-	-h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,24p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 	shift
@@ -155,9 +156,28 @@ fi
 # command once (warm-up, untimed, must exit 0), then each round times every
 # command once with hyperfine (--runs 1, no shell).  A burst of outside load
 # then hits all tools alike instead of one of them.  AIDE takes part in the
-# first SLOW_RUNS rounds only.  Every command runs under timeout(1).
+# first SLOW_RUNS rounds only.  Every command runs under timeout(1).  Before
+# each timed run we wait (up to QUIET_WAIT s) until the CPUs were at least 90%
+# idle for a second, and record that idle figure.
 NAMES=()
 declare -A CMD CWD NR
+QUIET_WAIT=${QUIET_WAIT:-15}
+idle_pct() {	# percentage of idle CPU time over the next second
+	local a b
+	read -r -a a </proc/stat
+	sleep 1
+	read -r -a b </proc/stat
+	awk -v i=$(( b[4] + b[5] - a[4] - a[5] )) \
+		-v t=$(( b[1]+b[2]+b[3]+b[4]+b[5]+b[6]+b[7]+b[8] - a[1]-a[2]-a[3]-a[4]-a[5]-a[6]-a[7]-a[8] )) \
+		'BEGIN { printf "%.0f", t ? 100 * i / t : 100 }'
+}
+quiet() {	# wait (at most QUIET_WAIT s) for other processes to leave the CPUs idle
+	local t0=$SECONDS p
+	while p=$(idle_pct); [ "$p" -lt 90 ] && [ $((SECONDS - t0)) -lt "$QUIET_WAIT" ]; do
+		:
+	done
+	echo "$p"
+}
 tool() {	# tool NAME RUNS DIR COMMAND
 	NAMES+=("$1"); NR[$1]=$2; CWD[$1]=$3; CMD[$1]="timeout 600 $4"
 }
@@ -180,7 +200,7 @@ tool mtree "$RUNS" / "mtree -f $W/mtree.spec -p $ROOT"
 tool aide "$SLOW_RUNS" / "aide --check -c $W/aide/aide.conf"
 
 mkdir -p "$RES/raw"
-rm -f "$RES"/raw/*.json
+rm -f "$RES"/raw/*
 log "round 0 (warm-up): ${NAMES[*]}"
 for n in "${NAMES[@]}"; do
 	# shellcheck disable=SC2086
@@ -193,6 +213,7 @@ for r in $(seq 1 "$MAXR"); do
 	log "round $r/$MAXR (load $(cut -d' ' -f1 /proc/loadavg))"
 	for n in "${NAMES[@]}"; do
 		[ "${NR[$n]}" -ge "$r" ] || continue
+		quiet >"$RES/raw/$n-$r.idle"
 		if ! (cd "${CWD[$n]}" && hyperfine -N --style none --runs 1 \
 			--command-name "$n" --export-json "$RES/raw/$n-$r.json" \
 			-- "${CMD[$n]}") >"$W/hf-$n-$r.out" 2>&1; then
@@ -202,12 +223,15 @@ for r in $(seq 1 "$MAXR"); do
 done
 # Merge the rounds into one hyperfine-like file per command.
 python3 - "$RES" "${NAMES[@]}" <<'PY'
-import glob, json, os, statistics, sys
+import json, os, statistics, sys
 res = sys.argv[1]
 for n in sys.argv[2:]:
-    rs = [json.load(open(f))["results"][0]
-          for f in sorted(glob.glob(f"{res}/raw/{n}-*.json"),
-                          key=lambda f: int(f.rsplit("-", 1)[1][:-5]))]
+    rounds, r = [], 1
+    while os.path.exists(f"{res}/raw/{n}-{r}.json"):
+        rounds.append(r)
+        r += 1
+    rs = [json.load(open(f"{res}/raw/{n}-{r}.json"))["results"][0] for r in rounds]
+    idle = [float(open(f"{res}/raw/{n}-{r}.idle").read()) for r in rounds]
     out = os.path.join(res, n + ".json")
     if not rs or any(r["exit_codes"] != [0] for r in rs):
         if os.path.exists(out):
@@ -220,6 +244,7 @@ for n in sys.argv[2:]:
         "stddev": statistics.stdev(t) if len(t) > 1 else None,
         "min": min(t), "max": max(t),
         "user": [r["user"] for r in rs], "system": [r["system"] for r in rs],
+        "idle_percent_before": idle,
         "exit_codes": [0] * len(t)}]}, open(out, "w"), indent=1)
 PY
 for n in "${NAMES[@]}"; do

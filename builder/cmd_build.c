@@ -233,25 +233,6 @@ static int read_blob(void *ctx, const struct hm_entry *e, size_t max,
 	return hm_blob_read(ctx, e->sha256, max, ret, ret_len, err);
 }
 
-/* Write a report or an SBOM into a staged output file. */
-static int write_staged(const char *path, int (*fn)(void *ctx, FILE *f, struct hm_error *err),
-			void *ctx, struct hm_error *err)
-{
-	char *data = NULL;
-	size_t len = 0;
-	FILE *mem = open_memstream(&data, &len);
-	int r;
-
-	if (!mem)
-		return hm_error_nomem(err);
-	r = fn(ctx, mem, err);
-	if (fclose(mem) != 0 && r == 0)
-		r = hm_error_nomem(err);
-	if (r == 0)
-		r = hm_write_file_atomic(path, data, len, 0644, true, err);
-	free(data);
-	return r;
-}
 
 struct gate {
 	struct hm_audit_result res;
@@ -639,11 +620,11 @@ int cmd_build(int argc, char **argv)
 		rc = HM_EXIT_DRIFT;
 		goto out;
 	}
-	if ((r = write_staged(b.paths[OUT_AUDIT], gate_report, &gate, &err)) < 0)
+	if ((r = hm_write_output(b.paths[OUT_AUDIT], gate_report, &gate, &err)) < 0)
 		goto fail;
 	b.made[OUT_AUDIT] = true;
 	if (gate.have_pkgs) {
-		if ((r = write_staged(b.paths[OUT_SBOM], gate_sbom, &gate, &err)) < 0)
+		if ((r = hm_write_output(b.paths[OUT_SBOM], gate_sbom, &gate, &err)) < 0)
 			goto fail;
 		b.made[OUT_SBOM] = true;
 	}

@@ -252,3 +252,30 @@ out:
 	close(fd);
 	return r;
 }
+
+int hm_write_output(const char *path,
+		    int (*fn)(void *ctx, FILE *out, struct hm_error *err),
+		    void *ctx, struct hm_error *err)
+{
+	char *data = NULL;
+	size_t len = 0;
+	FILE *mem;
+	int r;
+
+	if (!path || strcmp(path, "-") == 0) {
+		r = fn(ctx, stdout, err);
+		if (r == 0 && fflush(stdout) != 0)
+			r = hm_error_set(err, HM_ERR_IO, errno, "cannot write to stdout");
+		return r;
+	}
+	mem = open_memstream(&data, &len);
+	if (!mem)
+		return hm_error_nomem(err);
+	r = fn(ctx, mem, err);
+	if (fclose(mem) != 0 && r == 0)
+		r = hm_error_nomem(err);
+	if (r == 0)
+		r = hm_write_file_atomic(path, data, len, 0644, true, err);
+	free(data);
+	return r;
+}

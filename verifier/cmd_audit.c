@@ -131,36 +131,19 @@ static int load_rules(const char *path, struct site_rules *sr, struct hm_error *
 	return 0;
 }
 
-static int emit(const struct hm_audit_result *res, const char *target,
-		enum hm_severity fail_on, int fmt, const char *path,
-		struct hm_error *err)
-{
-	struct hm_atomic *a = NULL;
-	char *data = NULL;
-	size_t len = 0;
-	FILE *mem;
-	int r;
+struct audit_out {
+	const struct hm_audit_result *res;
+	const char *target;
+	enum hm_severity fail_on;
+	int fmt;
+};
 
-	if (!path || strcmp(path, "-") == 0) {
-		r = hm_audit_report_write(res, target, fail_on, fmt, stdout, err);
-		if (r == 0 && fflush(stdout) != 0)
-			r = hm_error_set(err, HM_ERR_IO, 0, "cannot write the report");
-		return r;
-	}
-	if (!(mem = open_memstream(&data, &len)))
-		return hm_error_nomem(err);
-	r = hm_audit_report_write(res, target, fail_on, fmt, mem, err);
-	if (fclose(mem) != 0 && r == 0)
-		r = hm_error_nomem(err);
-	if (r == 0)
-		r = hm_atomic_open(path, 0644, true, &a, err);
-	if (r == 0 && (r = hm_atomic_write(a, data, len, err)) == 0) {
-		r = hm_atomic_commit(a, err);
-		a = NULL;
-	}
-	hm_atomic_abort(a);
-	free(data);
-	return r;
+static int print_audit(void *ctx, FILE *out, struct hm_error *err)
+{
+	const struct audit_out *ao = ctx;
+
+	return hm_audit_report_write(ao->res, ao->target, ao->fail_on, ao->fmt,
+				     out, err);
 }
 
 int cmd_audit(int argc, char **argv)
@@ -179,6 +162,7 @@ int cmd_audit(int argc, char **argv)
 	struct site_rules sr = { .fail_on = -1 };
 	struct hm_audit_options opt = { 0 };
 	struct hm_audit_result res = { 0 };
+	struct audit_out ao;
 	struct hm_image *img = NULL;
 	struct hm_error err = { 0 };
 
@@ -221,9 +205,13 @@ int cmd_audit(int argc, char **argv)
 	opt.exceptions = sr.exceptions;
 	opt.n_exceptions = sr.n_exceptions;
 	opt.osv_path = vulns;
+	ao.res = &res;
+	ao.target = target;
+	ao.fail_on = (enum hm_severity)fail_on;
+	ao.fmt = fmt;
 	if ((r = hm_image_open(target, hm_audit_capture_globs(), &img, &err)) < 0 ||
 	    (r = hm_audit_run(img, &opt, &res, &err)) < 0 ||
-	    (r = emit(&res, target, (enum hm_severity)fail_on, fmt, out_path, &err)) < 0)
+	    (r = hm_write_output(out_path, print_audit, &ao, &err)) < 0)
 		goto fail;
 	rc = hm_audit_fails(&res, (enum hm_severity)fail_on) ? HM_EXIT_DRIFT : HM_EXIT_OK;
 	goto out;

@@ -33,32 +33,17 @@ static const char sbom_usage[] =
 	"packages, name and time give the same bytes.  Broken stanzas of the\n"
 	"status file are skipped and named on stderr.\n";
 
-static int write_sbom(const struct hm_packages *pkgs, const char *name,
-		      time_t created, const char *path, struct hm_error *err)
-{
-	struct hm_atomic *a = NULL;
-	char *data = NULL;
-	size_t len = 0;
-	FILE *mem;
-	int r;
+struct sbom_out {
+	const struct hm_packages *pkgs;
+	const char *name;
+	time_t created;
+};
 
-	if (strcmp(path, "-") == 0)
-		return hm_sbom_write(pkgs, name, created, stdout, err);
-	mem = open_memstream(&data, &len);
-	if (!mem)
-		return hm_error_nomem(err);
-	r = hm_sbom_write(pkgs, name, created, mem, err);
-	if (fclose(mem) != 0 && r == 0)
-		r = hm_error_nomem(err);
-	if (r == 0)
-		r = hm_atomic_open(path, 0644, true, &a, err);
-	if (r == 0 && (r = hm_atomic_write(a, data, len, err)) == 0) {
-		r = hm_atomic_commit(a, err);
-		a = NULL;
-	}
-	hm_atomic_abort(a);
-	free(data);
-	return r;
+static int print_sbom(void *ctx, FILE *out, struct hm_error *err)
+{
+	const struct sbom_out *so = ctx;
+
+	return hm_sbom_write(so->pkgs, so->name, so->created, out, err);
 }
 
 int cmd_sbom(int argc, char **argv)
@@ -120,7 +105,9 @@ int cmd_sbom(int argc, char **argv)
 	if (r == 0) {
 		for (i = 0; i < pkgs.n_skipped; i++)
 			fprintf(stderr, "%s: skipped %s\n", hm_cli_prog, pkgs.skipped[i]);
-		r = write_sbom(&pkgs, name, created, out, &err);
+		struct sbom_out so = { &pkgs, name, created };
+
+		r = hm_write_output(out, print_sbom, &so, &err);
 	}
 	if (r == 0 && strcmp(out, "-") != 0)
 		fprintf(stderr, "wrote '%s': %zu packages%s\n", out, pkgs.n,

@@ -56,37 +56,16 @@ static void print_usage(FILE *out, const char *prog)
 	fprintf(out, verify_usage, prog);
 }
 
-/* Write the report to path atomically, or to stdout. */
-static int emit_report(const struct hm_report *rep, enum hm_report_format fmt,
-		       const char *path, struct hm_error *err)
-{
-	struct hm_atomic *a = NULL;
-	char *data = NULL;
-	size_t len = 0;
-	FILE *mem;
-	int r;
+struct report_out {
+	const struct hm_report *rep;
+	enum hm_report_format fmt;
+};
 
-	if (!path || strcmp(path, "-") == 0) {
-		r = hm_report_write(rep, fmt, stdout, err);
-		if (r == 0 && fflush(stdout) != 0)
-			r = hm_error_set(err, HM_ERR_IO, 0, "cannot write the report");
-		return r;
-	}
-	mem = open_memstream(&data, &len);
-	if (!mem)
-		return hm_error_nomem(err);
-	r = hm_report_write(rep, fmt, mem, err);
-	if (fclose(mem) != 0 && r == 0)
-		r = hm_error_nomem(err);
-	if (r == 0)
-		r = hm_atomic_open(path, 0644, true, &a, err);
-	if (r == 0 && (r = hm_atomic_write(a, data, len, err)) == 0) {
-		r = hm_atomic_commit(a, err);
-		a = NULL;
-	}
-	hm_atomic_abort(a);
-	free(data);
-	return r;
+static int print_report(void *ctx, FILE *out, struct hm_error *err)
+{
+	const struct report_out *ro = ctx;
+
+	return hm_report_write(ro->rep, ro->fmt, out, err);
 }
 
 /* Findings that only inform do not make a run fail. */
@@ -128,6 +107,7 @@ int cmd_verify(int argc, char **argv)
 	struct hm_findings findings = { 0 };
 	struct hm_compare_stats stats;
 	struct hm_report rep = { 0 };
+	struct report_out ro;
 	struct hm_history *hist = NULL;
 
 	optind = 1;
@@ -224,7 +204,9 @@ int cmd_verify(int argc, char **argv)
 	rep.stats = &stats;
 	rep.findings = &findings;
 	rep.exit_code = is_drift(&stats) ? HM_EXIT_DRIFT : HM_EXIT_OK;
-	if ((r = emit_report(&rep, (enum hm_report_format)fmt, out_path, &err)) < 0)
+	ro.rep = &rep;
+	ro.fmt = (enum hm_report_format)fmt;
+	if ((r = hm_write_output(out_path, print_report, &ro, &err)) < 0)
 		goto fail;
 	/*
 	 * The report stands even if recording fails; the failure is then the

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "hallmark/error.h"
 
@@ -33,6 +34,15 @@ void hm_atomic_abort(struct hm_atomic *a);
 /* Whole buffer in one go. */
 int hm_write_file_atomic(const char *path, const void *data, size_t len,
 			 unsigned mode, bool replace, struct hm_error *err);
+
+/*
+ * Write what fn prints: to stdout when path is NULL or "-", else into
+ * path atomically (mode 0644, replacing an older file), so that a reader
+ * never sees half a report.  fn returns 0 or a negative error.
+ */
+int hm_write_output(const char *path,
+		    int (*fn)(void *ctx, FILE *out, struct hm_error *err),
+		    void *ctx, struct hm_error *err);
 
 /*
  * Read a whole small file (at most max bytes, else HM_ERR_LIMIT), with
