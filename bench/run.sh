@@ -61,7 +61,11 @@ if [ ! -x "$HALLMARK" ]; then
 fi
 
 mkdir -p "$B" "$RES"
-rm -f "$RES"/*.json "$RES"/*.txt
+# Only our own files: bench/image.sh writes image-* next to them.
+rm -rf "$RES/raw"
+rm -f "$RES"/{hallmark,hallmark-threads1,sha256sum,mtree,aide}.json \
+	"$RES"/{summary,env,mem-root,openssl-speed,perf-stat-verify,strace-verify}.txt \
+	"$RES"/1m-*.txt
 W=$B/work
 rm -rf "$W"
 mkdir -p "$W"
@@ -70,6 +74,7 @@ START=$(date +%s)
 
 # ---------------------------------------------------------------- inputs --
 # The Debian root, cached by its inputs (the exact mmdebstrap command).
+# shellcheck disable=SC2054 # the commas belong to --include
 MMDEB=(mmdebstrap --variant=minbase
 	--include=systemd,openssh-server,python3,perl,gcc,linux-image-amd64
 	bookworm)
@@ -142,7 +147,7 @@ HM_THREADS1=0
 if [ $HAVE_HM = 1 ]; then
 	"$HALLMARK" keygen -o "$W/hm" --no-passphrase >/dev/null
 	"$HALLMARK" manifest "dir:$ROOT" --name bench -o "$W/hm.manifest"
-	"$HALLMARK" sign "$W/hm.manifest" --key "$W/hm.key"
+	"$HALLMARK" sign "$W/hm.manifest" --key "$W/hm.key" >&2
 	if "$HALLMARK" verify "dir:$ROOT" --manifest "$W/hm.manifest" \
 		--pubkey "$W/hm.pub" --threads 1 >/dev/null 2>&1; then
 		HM_THREADS1=1
@@ -200,7 +205,6 @@ tool mtree "$RUNS" / "mtree -f $W/mtree.spec -p $ROOT"
 tool aide "$SLOW_RUNS" / "aide --check -c $W/aide/aide.conf"
 
 mkdir -p "$RES/raw"
-rm -f "$RES"/raw/*
 log "round 0 (warm-up): ${NAMES[*]}"
 for n in "${NAMES[@]}"; do
 	# shellcheck disable=SC2086
@@ -259,10 +263,10 @@ RATE=$(awk -F: '/^\+F:/ {print $4}' "$RES/openssl-speed.txt")
 CORES=$(nproc)
 
 # ---------------------------------------------------- memory and profiles --
-mem() {	# mem OUTFILE COMMAND...: peak RSS in KiB and elapsed s, one run
+mem() {	# mem OUTFILE COMMAND...: peak RSS KiB, elapsed, user, system s; one run
 	local out=$1
 	shift
-	/usr/bin/time -f '%M %e' -o "$out" "$@" >/dev/null
+	/usr/bin/time -f '%M %e %U %S' -o "$out" "$@" >/dev/null
 }
 if [ $HAVE_HM = 1 ]; then
 	log "peak memory of hallmark verify on the Debian root (3 runs)"
@@ -290,7 +294,7 @@ if [ $DO_1M = 1 ] && [ $HAVE_HM = 1 ]; then
 	N1M=$(find "$T1M" | wc -l)
 	log "hallmark manifest + verify on $N1M entries"
 	mem "$RES/1m-manifest.txt" "$HALLMARK" manifest "dir:$T1M" --name bench1m -o "$W/1m.manifest"
-	"$HALLMARK" sign "$W/1m.manifest" --key "$W/hm.key"
+	"$HALLMARK" sign "$W/1m.manifest" --key "$W/hm.key" >&2
 	: >"$RES/1m-verify.txt"
 	for i in 1 2 3; do
 		mem "$W/1m-verify-$i" "$HALLMARK" verify "dir:$T1M" \
@@ -300,7 +304,7 @@ if [ $DO_1M = 1 ] && [ $HAVE_HM = 1 ]; then
 	echo "$N1M" >"$RES/1m-entries.txt"
 	# Context for the per-entry cost: mtree on the same tree (one thread).
 	log "mtree -c and mtree -f on $N1M entries"
-	/usr/bin/time -f '%M %e' -o "$RES/1m-mtree-c.txt" \
+	/usr/bin/time -f '%M %e %U %S' -o "$RES/1m-mtree-c.txt" \
 		mtree -c -k type,mode,uid,gid,size,link,sha256digest -p "$T1M" >"$W/1m.mtree"
 	mem "$RES/1m-mtree-f.txt" mtree -f "$W/1m.mtree" -p "$T1M"
 	if [ $KEEP = 0 ]; then
