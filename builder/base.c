@@ -43,7 +43,35 @@
 struct import_sink {
 	struct hm_blobstore *store;
 	struct hm_blob_writer *w;    /* the file being stored, or NULL */
+	const char *path;            /* the base, for messages */
+	uint64_t stored, limit;      /* content bytes so far, and at most */
+	const struct hm_entry *cur;
 };
+
+/*
+ * A base's contents land in the blob store, on disk: a decompression bomb
+ * must stop before it fills the disk.  Real root file systems compress
+ * about 3:1; the limit allows BASE_RATIO times the base file's size, and
+ * never less than BASE_FLOOR.
+ */
+#define BASE_RATIO 100u
+#define BASE_FLOOR (256ull << 20)
+
+static int sink_init(struct import_sink *s, struct hm_blobstore *store,
+		     const char *path, struct hm_error *err)
+{
+	struct stat st;
+
+	memset(s, 0, sizeof(*s));
+	s->store = store;
+	s->path = path;
+	if (stat(path, &st) < 0)
+		return hm_error_set(err, HM_ERR_IO, errno, "cannot open '%s'", path);
+	s->limit = (uint64_t)st.st_size * BASE_RATIO;
+	if (s->limit < BASE_FLOOR)
+		s->limit = BASE_FLOOR;
+	return 0;
+}
 
 /* An entry's path, escaped for messages (bytes of a hostile archive must
  * not reach a terminal raw).  Falls back to "?" without memory. */
@@ -59,7 +87,7 @@ static int sink_begin(void *ctx, const struct hm_entry *e, struct hm_error *err)
 {
 	struct import_sink *s = ctx;
 
-	(void)e;
+	s->cur = e;
 	hm_blob_abort(s->w);
 	s->w = NULL;
 	return hm_blob_begin(s->store, &s->w, err);
@@ -73,6 +101,17 @@ static int sink_data(void *ctx, const void *buf, size_t len,
 	if (!s->w)
 		return hm_error_set(err, HM_ERR_IO, 0,
 				    "content sink: data before begin");
+	s->stored += len;
+	if (s->stored > s->limit) {
+		struct hm_buf q = HM_BUF_INIT;
+		int r = hm_error_set(err, HM_ERR_LIMIT, 0,
+				     "'%s': contents exceed %llu bytes at '%s' (%u times the base's size): a decompression bomb?",
+				     s->path, (unsigned long long)s->limit,
+				     s->cur ? quoted(&q, s->cur) : "?", BASE_RATIO);
+
+		hm_buf_free(&q);
+		return r;
+	}
 	return hm_blob_write(s->w, buf, len, err);
 }
 
@@ -153,13 +192,15 @@ static int check_entry(void *ctx, const struct hm_entry *e)
 int hm_base_import_tar(const char *path, struct hm_blobstore *store,
 		       struct hm_tree **ret, struct hm_error *err)
 {
-	struct import_sink s = { store, NULL };
+	struct import_sink s;
 	struct hm_content_sink sink = { sink_begin, sink_data, sink_end, &s };
 	struct check_ctx c = { store, err };
 	struct hm_scan_options opt;
 	struct hm_tree *t = NULL;
 	int r;
 
+	if ((r = sink_init(&s, store, path, err)) < 0)
+		return r;
 	memset(&opt, 0, sizeof(opt));
 	opt.sink = &sink;
 	/* The tar reader builds the tree itself: the base's tree is that
@@ -192,7 +233,7 @@ out:
 int hm_base_import_oci(const char *path, struct hm_blobstore *store,
 		       struct hm_tree **ret, struct hm_error *err)
 {
-	struct import_sink s = { store, NULL };
+	struct import_sink s;
 	struct hm_content_sink sink = { sink_begin, sink_data, sink_end, &s };
 	struct check_ctx c = { store, err };
 	struct hm_scan_options opt;
@@ -201,6 +242,8 @@ int hm_base_import_oci(const char *path, struct hm_blobstore *store,
 	struct hm_tree *t = NULL;
 	int r;
 
+	if ((r = sink_init(&s, store, path, err)) < 0)
+		return r;
 	memset(&opt, 0, sizeof(opt));
 	opt.sink = &sink;
 	if ((r = hm_source_oci_open(path, false, &opt, &src, err)) < 0 ||

@@ -154,4 +154,26 @@ printf 'hallmark: 1\nname: t1001-evil\nserial: 1\nbase: {tarball: {path: evil.ta
 expect_exit 2 "a base with ../ members is refused" "$HALLMARK" build tpl/evil.yaml -o outevil
 expect_grep '\.\./\.\./etc/cron\.d/evil' err.txt "naming the member"
 [ ! -e etc/cron.d/evil ] && [ ! -e "$T_DIR/../etc/cron.d/evil" ] && ok "nothing was written outside" || fail "nothing outside"
+
+# A decompression bomb: 300 MB of zeros in a 300 kB base.
+python3 - <<'PY'
+import gzip, io, tarfile
+size = 300 << 20
+class Zeros(io.RawIOBase):
+    def __init__(self): self.left = size
+    def readable(self): return True
+    def readinto(self, b):
+        n = min(len(b), self.left); b[:n] = bytes(n); self.left -= n; return n
+with gzip.open("tpl/bomb.tar.gz", "wb", compresslevel=1) as f:
+    with tarfile.open(fileobj=f, mode="w") as t:
+        i = tarfile.TarInfo("./etc"); i.type = tarfile.DIRTYPE; t.addfile(i)
+        i = tarfile.TarInfo("./etc/zeros"); i.size = size
+        t.addfile(i, io.BufferedReader(Zeros(), 1 << 20))
+PY
+printf 'hallmark: 1\nname: t1001-bomb\nserial: 1\nbase: {tarball: {path: bomb.tar.gz}}\n' > tpl/bomb.yaml
+expect_exit 2 "a decompression bomb as a base is refused" "$HALLMARK" build tpl/bomb.yaml -o outbomb
+expect_grep "decompression bomb" err.txt "naming it"
+expect_grep "/etc/zeros" err.txt "and the entry"
+[ -z "$(ls -A "$HALLMARK_CACHE/blobs/tmp" 2>/dev/null)" ] && ok "the blob store keeps no partial blob" || fail "no partial blob"
+[ -z "$(ls -A outbomb 2>/dev/null)" ] && ok "and no output is written" || fail "no output"
 done_testing
