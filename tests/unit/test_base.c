@@ -313,8 +313,9 @@ TEST(sink_refuses_digest_mismatch)
 
 	CHECK(e != NULL);
 	CHECK_OK(hm_blobstore_open("store", &s, &err), &err);
+	memset(&sink, 0, sizeof(sink));
 	sink.store = s;
-	sink.w = NULL;
+	sink.limit = 1 << 20;
 	hm_entry_set_path(e, "/etc/x", 6);
 	e->type = HM_TYPE_FILE;
 	e->flags = HM_ENTRY_HAS_DIGEST;
