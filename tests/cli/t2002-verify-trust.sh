@@ -70,4 +70,12 @@ expect_exit 2 "a signed manifest with entries out of order is an input error" \
 	"$HALLMARK" verify dir:root --manifest m8 --pubkey ops.pub
 expect_grep 'm8:1[12]:' err.txt "and the message names the line"
 
+# A 1 GB manifest (sparse: no disk needed) with a signature of another
+# manifest: hashed streaming, refused as a bad signature, no parse.
+truncate -s 1G big.manifest && cp m.sig big.manifest.sig
+expect_exit 3 "a 1 GB manifest with another's signature is refused" \
+	timeout 120 "$HALLMARK" verify dir:root --manifest big.manifest --pubkey ops.pub
+expect_grep 'bad signature' err.txt "as a bad signature"
+expect_exit 2 "diff of it fails at its first line" timeout 60 "$HALLMARK" diff m big.manifest
+expect_grep 'big.manifest:1:' err.txt "naming the line"
 done_testing
