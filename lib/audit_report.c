@@ -200,26 +200,12 @@ static const char *sarif_level(enum hm_severity s)
 	return s >= HM_SEV_HIGH ? "error" : s == HM_SEV_MEDIUM ? "warning" : "note";
 }
 
-/* RFC 3986 unreserved bytes and '/' stay, the rest is %XX; a second
- * leading '/' is encoded so that "//x" cannot read as an authority. */
 static json_t *juri(struct actx *c, const struct hm_audit_finding *f)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t i;
-
 	hm_buf_reset(&c->tmp);
-	for (i = 0; i < f->path_len; i++) {
-		unsigned char ch = (unsigned char)f->path[i];
-		bool plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-			     (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' ||
-			     ch == '_' || ch == '~' || (ch == '/' && i != 1);
-		char e[3] = { '%', hex[ch >> 4], hex[ch & 15] };
-
-		if (plain ? hm_buf_addc(&c->tmp, (char)ch) < 0 :
-			    hm_buf_add(&c->tmp, e, 3) < 0) {
-			c->err = HM_ERR_NOMEM;
-			return NULL;
-		}
+	if (hm_buf_add_uri_path(&c->tmp, f->path, f->path_len) < 0) {
+		c->err = HM_ERR_NOMEM;
+		return NULL;
 	}
 	return json_stringn(c->tmp.data ? c->tmp.data : "", c->tmp.len);
 }

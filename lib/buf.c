@@ -94,6 +94,24 @@ int hm_buf_addhex(struct hm_buf *b, const unsigned char *data, size_t len)
 	return 0;
 }
 
+int hm_buf_add_uri_path(struct hm_buf *b, const char *path, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)path[i];
+		int plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' ||
+			    ch == '_' || ch == '~' || (ch == '/' && i != 1);
+		char e[3] = { '%', hex[ch >> 4], hex[ch & 15] };
+
+		if (plain ? hm_buf_addc(b, (char)ch) < 0 : hm_buf_add(b, e, 3) < 0)
+			return HM_ERR_NOMEM;
+	}
+	return 0;
+}
+
 void hm_buf_reset(struct hm_buf *b)
 {
 	b->len = 0;

@@ -28,6 +28,12 @@ int hm_buf_vaddf(struct hm_buf *b, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 /* Append len bytes as lowercase hex. */
 int hm_buf_addhex(struct hm_buf *b, const unsigned char *data, size_t len);
+/*
+ * Append a raw path as a URI reference (SARIF artifact locations): RFC
+ * 3986 unreserved bytes and '/' stay, everything else is %XX; a second
+ * leading '/' is encoded so that "//x" cannot read as an authority.
+ */
+int hm_buf_add_uri_path(struct hm_buf *b, const char *path, size_t len);
 void hm_buf_reset(struct hm_buf *b);          /* len = 0, storage kept */
 void hm_buf_free(struct hm_buf *b);           /* storage released */
 /* Hand the storage to the caller (NUL-terminated, never NULL on success). */
