@@ -3,6 +3,8 @@
 #   make            build bin/hallmark and bin/hallmark-verify
 #   make check      unit tests, CLI tests and fuzz-corpus replay
 #   make asan       the whole suite under AddressSanitizer + UBSan (build-asan/)
+#   make fuzz       libFuzzer runs of every fuzz target (clang, build-fuzz/;
+#                   FUZZ_SECONDS=60 each, FUZZ_TARGETS to pick)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
 
@@ -82,6 +84,46 @@ check: all $(UNIT_BIN) $(FUZZ_BIN)
 asan:
 	$(MAKE) O=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
 	    SAN='-fsanitize=address,undefined -fno-sanitize-recover=undefined' check
+
+# libFuzzer campaigns (clang): every tests/fuzz/fuzz_*.c (or FUZZ_TARGETS,
+# e.g. FUZZ_TARGETS='fuzz_tar fuzz_oci') runs for FUZZ_SECONDS, one after
+# the other, under ASan+UBSan, against a libhallmark built with clang in
+# build-fuzz/.  Each runs over a copy of its corpus in build-fuzz/corpus/
+# (new inputs stay there); crashes are written to build-fuzz/crashes/.
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_TARGETS ?= $(FUZZ_SRC:tests/fuzz/%.c=%)
+FUZZ_FLAGS   ?=
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_OPT     := -O1 -g -fno-omit-frame-pointer
+
+.PHONY: fuzz fuzz-build
+fuzz-build:
+	$(MAKE) O=build-fuzz CC=$(FUZZ_CC) WERROR= OPT='$(FUZZ_OPT)' \
+	    SAN='$(FUZZ_SAN) -fsanitize=fuzzer-no-link' build-fuzz/libhallmark.a
+	@mkdir -p build-fuzz/fuzz
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    echo "$(FUZZ_CC) ... -o build-fuzz/fuzz/$$t tests/fuzz/$$t.c"; \
+	    $(FUZZ_CC) $(CPPFLAGS) -std=c17 $(FUZZ_OPT) $(filter-out -Werror,$(WARN)) -pthread \
+	        $(CORE_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer \
+	        -o build-fuzz/fuzz/$$t tests/fuzz/$$t.c build-fuzz/libhallmark.a \
+	        $(CORE_LIBS); \
+	done
+
+fuzz: fuzz-build
+	@mkdir -p build-fuzz/crashes
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    name=$${t#fuzz_}; \
+	    mkdir -p build-fuzz/corpus/$$name; \
+	    if [ -d tests/fuzz/corpus/$$name ]; then \
+	        cp -n tests/fuzz/corpus/$$name/* build-fuzz/corpus/$$name/ 2>/dev/null || true; \
+	    fi; \
+	    echo "== $$t: $(FUZZ_SECONDS) s"; \
+	    build-fuzz/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=30 \
+	        -rss_limit_mb=2048 -print_final_stats=1 \
+	        -artifact_prefix=build-fuzz/crashes/$$t- $(FUZZ_FLAGS) \
+	        build-fuzz/corpus/$$name; \
+	done
 
 # The main job: a real Debian root, signed, verified, tampered with, drift caught.
 demo: all

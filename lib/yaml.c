@@ -59,6 +59,9 @@ void hm_yaml_free(struct hm_yaml_doc *doc)
 
 static int verror(struct hm_error *err, int code, const char *name,
 		  unsigned long line, unsigned long col, const char *fmt,
+		  va_list ap) __attribute__((format(printf, 6, 0)));
+static int verror(struct hm_error *err, int code, const char *name,
+		  unsigned long line, unsigned long col, const char *fmt,
 		  va_list ap)
 {
 	struct hm_buf b = HM_BUF_INIT;
