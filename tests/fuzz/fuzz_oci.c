@@ -88,7 +88,7 @@ static void digest(const void *data, size_t len, char out[72])
 
 /* Append src to out with every key of keys[] replaced by vals[]. */
 static void substitute(struct hm_buf *out, const struct part *src,
-		       char keys[][8], char vals[][80], size_t n)
+		       char keys[][32], char vals[][80], size_t n)
 {
 	size_t i, k;
 
@@ -141,7 +141,7 @@ static int add_blob(struct archive *a, const char *dig, const void *data,
 static int build(int fd, const uint8_t *data, size_t size)
 {
 	struct part parts[3 + MAX_LAYERS];
-	char keys[2 * MAX_LAYERS + 2][8], vals[2 * MAX_LAYERS + 2][80];
+	char keys[2 * MAX_LAYERS + 2][32], vals[2 * MAX_LAYERS + 2][80];
 	char dig[MAX_LAYERS][72], cdig[72], mdig[72];
 	struct hm_buf config = HM_BUF_INIT, manifest = HM_BUF_INIT, index = HM_BUF_INIT;
 	const char *p = (const char *)data + strlen(MAGIC), *end = (const char *)data + size;
@@ -174,23 +174,23 @@ static int build(int fd, const uint8_t *data, size_t size)
 	digest(config.data ? config.data : "", config.len, cdig);
 
 	/* manifest: @C@ @CS@ @Li@ @LiS@ (sizes first: @L0S@ before @L0@) */
-	snprintf(keys[0], 8, "@CS@");
+	snprintf(keys[0], sizeof(keys[0]), "@CS@");
 	snprintf(vals[0], 80, "%zu", config.len);
-	snprintf(keys[1], 8, "@C@");
+	snprintf(keys[1], sizeof(keys[0]), "@C@");
 	memcpy(vals[1], cdig, 72);
 	for (i = 0; i < nl; i++) {
-		snprintf(keys[2 + 2 * i], 8, "@L%zuS@", i);
+		snprintf(keys[2 + 2 * i], sizeof(keys[0]), "@L%zuS@", i);
 		snprintf(vals[2 + 2 * i], 80, "%zu", parts[3 + i].len);
-		snprintf(keys[3 + 2 * i], 8, "@L%zu@", i);
+		snprintf(keys[3 + 2 * i], sizeof(keys[0]), "@L%zu@", i);
 		memcpy(vals[3 + 2 * i], dig[i], 72);
 	}
 	substitute(&manifest, &parts[1], keys, vals, 2 + 2 * nl);
 	digest(manifest.data ? manifest.data : "", manifest.len, mdig);
 
 	/* index.json: @MS@ @M@ */
-	snprintf(keys[0], 8, "@MS@");
+	snprintf(keys[0], sizeof(keys[0]), "@MS@");
 	snprintf(vals[0], 80, "%zu", manifest.len);
-	snprintf(keys[1], 8, "@M@");
+	snprintf(keys[1], sizeof(keys[0]), "@M@");
 	memcpy(vals[1], mdig, 72);
 	substitute(&index, &parts[0], keys, vals, 2);
 
