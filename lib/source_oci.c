@@ -950,29 +950,9 @@ static int read_member(struct layer *l, struct archive *ta,
 	e->uid = (uint32_t)uid;
 	e->gid = (uint32_t)gid;
 	e->mode = archive_entry_perm(ae) & 07777;
-	switch (archive_entry_filetype(ae)) {
-	case AE_IFREG:
-		e->type = HM_TYPE_FILE;
-		break;
-	case AE_IFDIR:
-		e->type = HM_TYPE_DIR;
-		break;
-	case AE_IFLNK:
-		e->type = HM_TYPE_SYMLINK;
-		break;
-	case AE_IFCHR:
-		e->type = HM_TYPE_CHAR;
-		break;
-	case AE_IFBLK:
-		e->type = HM_TYPE_BLOCK;
-		break;
-	case AE_IFIFO:
-		e->type = HM_TYPE_FIFO;
-		break;
-	case AE_IFSOCK:
-		e->type = HM_TYPE_SOCKET;
-		break;
-	default:
+	/* libarchive's AE_IF* are the S_IF* values. */
+	e->type = hm_type_from_st_mode(archive_entry_filetype(ae));
+	if (e->type == HM_TYPE_NONE) {
 		r = layer_error(l, HM_ERR_INPUT, "member '%s': unknown file type",
 				q(&b, member, mlen));
 		goto out;

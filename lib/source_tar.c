@@ -289,20 +289,6 @@ static int read_xattrs(struct tar_reader *r, struct archive_entry *ae,
 	return 0;
 }
 
-static enum hm_type tar_type(mode_t ft)
-{
-	switch (ft) {
-	case AE_IFREG: return HM_TYPE_FILE;
-	case AE_IFDIR: return HM_TYPE_DIR;
-	case AE_IFLNK: return HM_TYPE_SYMLINK;
-	case AE_IFCHR: return HM_TYPE_CHAR;
-	case AE_IFBLK: return HM_TYPE_BLOCK;
-	case AE_IFIFO: return HM_TYPE_FIFO;
-	case AE_IFSOCK: return HM_TYPE_SOCKET;
-	default: return HM_TYPE_NONE;
-	}
-}
-
 /* The canonical path of a member name (or hard link target) into out. */
 static int member_path(struct tar_reader *r, const char *name,
 		       struct hm_buf *out, const char *what, struct hm_error *err)
@@ -404,7 +390,8 @@ static int read_member(struct tar_reader *r, struct archive_entry *ae,
 		}
 		goto put;
 	}
-	e->type = tar_type(archive_entry_filetype(ae));
+	/* libarchive's AE_IF* are the S_IF* values. */
+	e->type = hm_type_from_st_mode(archive_entry_filetype(ae));
 	if (e->type == HM_TYPE_NONE) {
 		rc = hm_error_set(err, HM_ERR_INPUT, 0,
 				  "'%s': tar member '%s' has an unsupported type",
