@@ -478,6 +478,7 @@ int cmd_build(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "passphrase-file", required_argument, NULL, 'P' },
+		HM_CLI_PASSPHRASE_OPTION('X'),
 		{ "serial", required_argument, NULL, 's' },
 		{ "source-date-epoch", required_argument, NULL, 'T' },
 		{ "cache", required_argument, NULL, 'C' },
@@ -512,6 +513,7 @@ int cmd_build(int argc, char **argv)
 		case 'k': keypath = optarg; break;
 		case 'P': passfile = optarg; break;
 		case 'C': cache = strdup(optarg); break;
+		case 'X': return hm_cli_refuse_passphrase("build");
 		case 's':
 			if (parse_u64(optarg, UINT64_MAX, &serial) < 0)
 				return hm_cli_fail("--serial takes an unsigned integer, not '%s'", optarg);

@@ -41,7 +41,7 @@ int cmd_keygen(int argc, char **argv)
 		{ "no-passphrase", no_argument, NULL, 'n' },
 		{ "passphrase-file", required_argument, NULL, 'p' },
 		/* Exact match beats the abbreviation of --passphrase-file. */
-		{ "passphrase", required_argument, NULL, 'P' },
+		HM_CLI_PASSPHRASE_OPTION('P'),
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -69,10 +69,7 @@ int cmd_keygen(int argc, char **argv)
 			passfile = optarg;
 			break;
 		case 'P':
-			/* Never echo the value: it may be the secret. */
-			return hm_cli_fail("keygen: passphrases are never taken on the "
-					   "command line: use --passphrase-file "
-					   "or HALLMARK_PASSPHRASE_FILE");
+			return hm_cli_refuse_passphrase("keygen");
 		case 'h':
 			fputs(usage, stdout);
 			fputs(help, stdout);

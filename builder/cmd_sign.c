@@ -89,7 +89,7 @@ int cmd_sign(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "passphrase-file", required_argument, NULL, 'p' },
 		/* Exact match beats the abbreviation of --passphrase-file. */
-		{ "passphrase", required_argument, NULL, 'P' },
+		HM_CLI_PASSPHRASE_OPTION('P'),
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -119,10 +119,7 @@ int cmd_sign(int argc, char **argv)
 			passfile = optarg;
 			break;
 		case 'P':
-			/* Never echo the value: it may be the secret. */
-			return hm_cli_fail("sign: passphrases are never taken on the "
-					   "command line: use --passphrase-file "
-					   "or HALLMARK_PASSPHRASE_FILE");
+			return hm_cli_refuse_passphrase("sign");
 		case 'h':
 			fputs(usage, stdout);
 			fputs(help, stdout);

@@ -26,3 +26,9 @@ int hm_cli_fail(const char *fmt, ...)
 	fputc('\n', stderr);
 	return HM_EXIT_ERROR;
 }
+
+int hm_cli_refuse_passphrase(const char *cmd)
+{
+	return hm_cli_fail("%s: passphrases are never taken on the command line: "
+			   "use --passphrase-file or HALLMARK_PASSPHRASE_FILE", cmd);
+}

@@ -17,6 +17,15 @@ int hm_cli_error(const struct hm_error *err);
 /* Print "PROG: FMT..." and return 2 (usage and other front-end errors). */
 int hm_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * For commands that read a passphrase: an option row that catches
+ * "--passphrase X" (getopt would otherwise take it as an abbreviation of
+ * --passphrase-file and the secret as a file name), and the refusal,
+ * which never echoes the value.  Returns 2.
+ */
+#define HM_CLI_PASSPHRASE_OPTION(val) { "passphrase", required_argument, NULL, (val) }
+int hm_cli_refuse_passphrase(const char *cmd);
+
 /* A command: argv[0] is the command name; returns the exit code. */
 typedef int (*hm_cmd_fn)(int argc, char **argv);
 

@@ -133,6 +133,10 @@ expect_exit 0 "a harden fix and an exception with a reason pass it" \
 expect_grep '^/etc/motd type=file mode=0664 ' outgate/t1001-app.manifest "the fix cleared the world-write bit"
 expect_grep '"excepted": true' outgate/t1001-app.audit.json "the excepted finding stays in the report"
 
+expect_exit 2 "build refuses a passphrase on the command line" \
+	"$HALLMARK" build tpl/app.yaml -o outpw --key ops.key --passphrase s3cret
+expect_exit 1 "without echoing it" grep -q s3cret err.txt
+
 # Failures leave nothing at a final name.
 printf 'hallmark: 1\nname: t1001-bad\nserial: 1\nbase: {tarball: {path: base.tar}}\nfiles:\n  - {path: /nope/x, content: ""}\n' > tpl/bad.yaml
 expect_exit 2 "an operation on a missing parent fails" "$HALLMARK" build tpl/bad.yaml -o outbad
