@@ -8,6 +8,7 @@
 
 #include "builder/builder.h"
 #include "hallmark/cli.h"
+#include "verifier/source_disk.h"
 #include "verifier/verifier.h"
 
 static const struct {
@@ -41,6 +42,9 @@ int main(int argc, char **argv)
 {
 	size_t i;
 
+	/* Only this program reads disk: targets (hallmark-verify links no
+	 * libguestfs); registered before any thread runs. */
+	hm_source_register_disk(hm_source_disk_open);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

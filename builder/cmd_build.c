@@ -1,7 +1,14 @@
 /*
  * `hallmark build TEMPLATE`: base -> tree -> operations -> outputs
  * (rootfs tar, OCI archive) -> manifest bound to their digests -> signature
- * -> build.json.
+ * -> VM disks (raw, qcow2) and their own manifest -> build.json.
+ *
+ * A template with disk outputs makes two trees from the final one: the
+ * disk tree (everything, plus fstab, extlinux and what they bring) and
+ * the container tree (without the template's vm_only paths: kernels and
+ * modules are dead weight in a container).  NAME.manifest describes the
+ * container tree and NAME.disk.manifest the disk tree, each bound to the
+ * digests of the images made from it.
  *
  * Every output is written into a private staging folder inside the output
  * folder and moved to its final name only when all of them exist, the
@@ -30,6 +37,7 @@
 #include "hallmark/image.h"
 #include "hallmark/manifest.h"
 #include "hallmark/packages.h"
+#include "hallmark/policy.h"
 #include "hallmark/report.h"
 #include "hallmark/sign.h"
 #include "hallmark/tree.h"
@@ -61,10 +69,23 @@ static const char build_usage[] =
 	"                            ~/.cache/hallmark)\n"
 	"  -h, --help                show this help\n";
 
-enum { OUT_TAR, OUT_OCI, OUT_AUDIT, OUT_SBOM, OUT_MANIFEST, OUT_SIG, OUT_BUILD, OUT__N };
+/* OUT_DTAR and OUT_DSCRATCH are working files in the staging folder,
+ * never published (and removed with it). */
+enum { OUT_TAR, OUT_OCI, OUT_AUDIT, OUT_SBOM, OUT_MANIFEST, OUT_SIG, OUT_BUILD,
+       OUT_RAW, OUT_QCOW2, OUT_DMANIFEST, OUT_DSIG, OUT_DTAR, OUT_DSCRATCH,
+       OUT__N };
 static const char *const out_suffix[OUT__N] = {
 	".rootfs.tar", ".oci.tar", ".audit.json", ".sbom.spdx.json", ".manifest",
-	".manifest.sig", ".build.json",
+	".manifest.sig", ".build.json", ".raw", ".qcow2", ".disk.manifest",
+	".disk.manifest.sig", ".disk-content.tar", ".disk-scratch.raw",
+};
+
+/* What the disk phase made, for the manifest and build.json. */
+struct disk_out {
+	struct hm_disk_ids ids;
+	struct hm_disk_result res;
+	uint64_t entries;             /* of the disk manifest */
+	uint64_t vm_only;             /* entries only the disk has */
 };
 
 struct build {
@@ -158,59 +179,200 @@ static int sha512_file(const char *path, unsigned char out[64],
 	return r;
 }
 
+static void header_init(const struct build *b, uint64_t serial,
+			struct hm_manifest_header *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->version = HM_MANIFEST_VERSION;
+	snprintf(h->name, sizeof(h->name), "%s", b->t->name);
+	h->serial = serial;
+	h->created = b->sde;
+	h->expires = b->t->expires_days ?
+		     b->sde + (time_t)b->t->expires_days * 86400 : 0;
+	snprintf(h->template_digest, sizeof(h->template_digest), "sha256:%s",
+		 b->t->sha256);
+}
+
+/* Image lines must come sorted by kind: callers add them in that order. */
+static void header_image(struct hm_manifest_header *h, const char *kind,
+			 const char *digest)
+{
+	snprintf(h->images[h->n_images].kind, sizeof(h->images[0].kind), "%s", kind);
+	snprintf(h->images[h->n_images].digest, sizeof(h->images[0].digest),
+		 "%s", digest);
+	h->n_images++;
+}
+
+static void sha_digest(const unsigned char sha[32], char out[72])
+{
+	char hex[65];
+
+	hm_hex_encode(sha, 32, hex);
+	snprintf(out, 72, "sha256:%s", hex);
+}
+
+static int write_tree_manifest(struct hm_tree *tree, const char *path,
+			       struct hm_manifest_header *h,
+			       uint64_t *ret_entries, struct hm_error *err)
+{
+	struct hm_source *src = NULL;
+	int r;
+
+	r = hm_tree_source(tree, false, &src, err);
+	if (r == 0)
+		r = hm_manifest_write(path, h, src, err);
+	hm_source_free(src);
+	*ret_entries = h->entries;
+	return r;
+}
+
 static int write_manifest(struct build *b, struct hm_tree *tree,
 			  const struct hm_oci_result *oci,
 			  const unsigned char tar_sha[32], uint64_t serial,
 			  uint64_t *ret_entries, struct hm_error *err)
 {
-	struct hm_manifest_header h = { .version = HM_MANIFEST_VERSION };
-	struct hm_source *src = NULL;
-	char hex[65];
-	int r;
+	struct hm_manifest_header h;
+	char digest[72];
 
-	snprintf(h.name, sizeof(h.name), "%s", b->t->name);
-	h.serial = serial;
-	h.created = b->sde;
-	h.expires = b->t->expires_days ?
-		    b->sde + (time_t)b->t->expires_days * 86400 : 0;
-	snprintf(h.template_digest, sizeof(h.template_digest), "sha256:%s",
-		 b->t->sha256);
+	header_init(b, serial, &h);
 	/* image lines are sorted by kind: oci before tar. */
-	if (b->t->outputs & HM_OUTPUT_OCI) {
-		snprintf(h.images[h.n_images].kind, sizeof(h.images[0].kind), "oci");
-		snprintf(h.images[h.n_images].digest, sizeof(h.images[0].digest),
-			 "%s", oci->manifest_digest);
-		h.n_images++;
-	}
-	hm_hex_encode(tar_sha, 32, hex);
-	snprintf(h.images[h.n_images].kind, sizeof(h.images[0].kind), "tar");
-	snprintf(h.images[h.n_images].digest, sizeof(h.images[0].digest),
-		 "sha256:%s", hex);
-	h.n_images++;
-	r = hm_tree_source(tree, false, &src, err);
-	if (r == 0)
-		r = hm_manifest_write(b->paths[OUT_MANIFEST], &h, src, err);
-	hm_source_free(src);
-	*ret_entries = h.entries;
-	return r;
+	if (b->t->outputs & HM_OUTPUT_OCI)
+		header_image(&h, "oci", oci->manifest_digest);
+	sha_digest(tar_sha, digest);
+	header_image(&h, "tar", digest);
+	return write_tree_manifest(tree, b->paths[OUT_MANIFEST], &h, ret_entries, err);
 }
 
-static int sign_manifest(struct build *b, struct hm_error *err)
+static int sign_manifest(struct build *b, int manifest, int sigfile,
+			 struct hm_error *err)
 {
 	unsigned char sha512[64], sig[HM_SIG_LEN];
 	char *text = NULL;
 	size_t len;
 	int r;
 
-	r = sha512_file(b->paths[OUT_MANIFEST], sha512, err);
+	r = sha512_file(b->paths[manifest], sha512, err);
 	if (r == 0)
 		r = hm_sign_manifest_digest(b->key, sha512, sig, err);
 	if (r == 0)
 		r = hm_sigfile_format(b->key_id, sig, &text, &len, err);
 	if (r == 0)
-		r = hm_write_file_atomic(b->paths[OUT_SIG], text, len, 0644, true, err);
+		r = hm_write_file_atomic(b->paths[sigfile], text, len, 0644, true, err);
 	free(text);
 	return r;
+}
+
+/* --- disks --------------------------------------------------------------- */
+
+struct vm_only {
+	const struct hm_tpl_disk *d;
+	char **paths;
+	size_t n, cap;
+};
+
+static int vm_only_match(void *ctx, const struct hm_entry *e)
+{
+	struct vm_only *v = ctx;
+	size_t i;
+
+	if (e->flags & HM_ENTRY_DELETED || (e->path_len == 1 && e->path[0] == '/'))
+		return 0;
+	for (i = 0; i < v->d->n_vm_only; i++)
+		if (hm_glob_match(v->d->vm_only[i], e->path, e->path_len))
+			break;
+	if (i == v->d->n_vm_only)
+		return 0;
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 64;
+		char **p = realloc(v->paths, cap * sizeof(*p));
+
+		if (!p)
+			return HM_ERR_NOMEM;
+		v->paths = p;
+		v->cap = cap;
+	}
+	if (!(v->paths[v->n] = strdup(e->path)))
+		return HM_ERR_NOMEM;
+	v->n++;
+	return 0;
+}
+
+/* The container tree: the final tree without the vm_only paths (each
+ * with its subtree, as `remove` does). */
+static int remove_vm_only(struct hm_tree *tree, const struct hm_tpl_disk *d,
+			  uint64_t *ret_removed, struct hm_error *err)
+{
+	struct vm_only v = { d, NULL, 0, 0 };
+	size_t i;
+	int r = 0;
+
+	*ret_removed = 0;
+	if (hm_tree_walk(tree, vm_only_match, &v) < 0)
+		r = hm_error_nomem(err);
+	for (i = 0; r == 0 && i < v.n; i++) {
+		long n = hm_tree_remove(tree, v.paths[i], strlen(v.paths[i]), NULL);
+
+		if (n > 0)
+			*ret_removed += (uint64_t)n;
+	}
+	for (i = 0; i < v.n; i++)
+		free(v.paths[i]);
+	free(v.paths);
+	return r;
+}
+
+/*
+ * The disk phase: the disk tree as a tar (staged, removed after), the
+ * disk(s) from it, and the disk manifest bound to their digests.
+ */
+static int build_disks(struct build *b, struct hm_tree *disk_tree,
+		       struct hm_blobstore *store, uint64_t serial,
+		       struct disk_out *d, struct hm_error *err)
+{
+	struct hm_disk_job job = { 0 };
+	struct hm_manifest_header h;
+	unsigned char tar_sha[32];
+	char digest[72];
+	int r;
+
+	r = hm_emit_tar(disk_tree, store, b->sde, b->paths[OUT_DTAR], tar_sha, err);
+	if (r < 0)
+		return r;
+	job.disk = &b->t->disk;
+	job.ids = &d->ids;
+	job.content_tar = b->paths[OUT_DTAR];
+	job.raw_path = b->t->outputs & HM_OUTPUT_RAW ? b->paths[OUT_RAW] : NULL;
+	job.qcow2_path = b->t->outputs & HM_OUTPUT_QCOW2 ? b->paths[OUT_QCOW2] : NULL;
+	job.scratch_raw = b->paths[OUT_DSCRATCH];
+	job.mtime = b->sde;
+	r = hm_emit_disk(&job, disk_tree, &d->res, err);
+	unlink(b->paths[OUT_DTAR]);
+	if (r < 0)
+		return r;
+	b->made[OUT_RAW] = job.raw_path != NULL;
+	b->made[OUT_QCOW2] = job.qcow2_path != NULL;
+
+	header_init(b, serial, &h);
+	/* Sorted by kind: qcow2 before raw. */
+	if (job.qcow2_path) {
+		sha_digest(d->res.qcow2_sha256, digest);
+		header_image(&h, "qcow2", digest);
+	}
+	if (job.raw_path) {
+		sha_digest(d->res.raw_sha256, digest);
+		header_image(&h, "raw", digest);
+	}
+	r = write_tree_manifest(disk_tree, b->paths[OUT_DMANIFEST], &h,
+				&d->entries, err);
+	if (r < 0)
+		return r;
+	b->made[OUT_DMANIFEST] = true;
+	if (b->key) {
+		if ((r = sign_manifest(b, OUT_DMANIFEST, OUT_DSIG, err)) < 0)
+			return r;
+		b->made[OUT_DSIG] = true;
+	}
+	return 0;
 }
 
 /* An output: its final name, digest and size (stat of the staged file). */
@@ -329,11 +491,29 @@ static json_t *audit_json(const struct gate *g)
 			 "skipped", (json_int_t)g->res.n_skipped);
 }
 
+static json_t *disk_json(const struct build *b, int k,
+			 const unsigned char sha[32], const struct disk_out *d)
+{
+	char digest[72];
+	json_t *o;
+
+	sha_digest(sha, digest);
+	o = digest_json(b->paths[k], b->finals[k], digest);
+	json_object_set_new(o, "virtual_size", json_integer((json_int_t)b->t->disk.size));
+	json_object_set_new(o, "partition_table",
+			    json_string(b->t->disk.partition_table == HM_PT_GPT ? "gpt" : "mbr"));
+	json_object_set_new(o, "filesystem", json_string(b->t->disk.filesystem));
+	json_object_set_new(o, "filesystem_uuid", json_string(d->ids.fs_uuid));
+	json_object_set_new(o, "label", json_string(b->t->disk.label));
+	return o;
+}
+
 static int write_build_json(struct build *b, const struct hm_oci_result *oci,
 			    const unsigned char tar_sha[32],
 			    const struct hm_ops_stats *ops, uint64_t hardened,
 			    const struct gate *g, uint64_t serial,
-			    uint64_t entries, int cache_hit, struct hm_error *err)
+			    uint64_t entries, int cache_hit,
+			    const struct disk_out *disk, struct hm_error *err)
 {
 	char hex[65], tar_digest[72], created[21];
 	json_t *root, *outputs, *base;
@@ -357,12 +537,24 @@ static int write_build_json(struct build *b, const struct hm_oci_result *oci,
 		json_object_set_new(o, "diff_id", json_string(oci->diff_id));
 		json_object_set_new(outputs, "oci", o);
 	}
+	if (b->made[OUT_RAW])
+		json_object_set_new(outputs, "raw",
+				    disk_json(b, OUT_RAW, disk->res.raw_sha256, disk));
+	if (b->made[OUT_QCOW2])
+		json_object_set_new(outputs, "qcow2",
+				    disk_json(b, OUT_QCOW2, disk->res.qcow2_sha256, disk));
 	json_object_set_new(outputs, "audit", json_string(b->finals[OUT_AUDIT]));
 	json_object_set_new(outputs, "sbom", b->made[OUT_SBOM] ?
 			    json_string(b->finals[OUT_SBOM]) : json_null());
 	json_object_set_new(outputs, "manifest", json_string(b->finals[OUT_MANIFEST]));
 	json_object_set_new(outputs, "signature",
 			    b->key ? json_string(b->finals[OUT_SIG]) : json_null());
+	if (b->t->outputs & HM_OUTPUT_DISK) {
+		json_object_set_new(outputs, "disk_manifest",
+				    json_string(b->finals[OUT_DMANIFEST]));
+		json_object_set_new(outputs, "disk_signature",
+				    b->made[OUT_DSIG] ? json_string(b->finals[OUT_DSIG]) : json_null());
+	}
 	base = json_object();
 	switch (b->t->base.kind) {
 	case HM_BASE_DEBIAN: {
@@ -409,6 +601,17 @@ static int write_build_json(struct build *b, const struct hm_oci_result *oci,
 			 "timings_ms", json_incref(b->timings));
 	if (!root)
 		return hm_error_nomem(err);
+	if (b->t->outputs & HM_OUTPUT_DISK)
+		json_object_set_new(root, "disk",
+				    json_pack("{s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}}",
+					      "entries", (json_int_t)disk->entries,
+					      "vm_only_entries", (json_int_t)disk->vm_only,
+					      "steps_ms",
+					      "launch", (json_int_t)disk->res.launch_ms,
+					      "copy", (json_int_t)disk->res.copy_ms,
+					      "boot", (json_int_t)disk->res.boot_ms,
+					      "pin", (json_int_t)disk->res.pin_ms,
+					      "finish", (json_int_t)disk->res.finish_ms));
 	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	if (!text)
@@ -422,8 +625,10 @@ static int write_build_json(struct build *b, const struct hm_oci_result *oci,
  * signature last; undo on failure so that no half set is left. */
 static int publish(struct build *b, struct hm_error *err)
 {
-	static const int order[] = { OUT_TAR, OUT_OCI, OUT_AUDIT, OUT_SBOM, OUT_BUILD,
-				     OUT_MANIFEST, OUT_SIG };
+	static const int order[] = { OUT_TAR, OUT_OCI, OUT_RAW, OUT_QCOW2,
+				     OUT_AUDIT, OUT_SBOM, OUT_BUILD,
+				     OUT_MANIFEST, OUT_SIG, OUT_DMANIFEST,
+				     OUT_DSIG };
 	bool moved[OUT__N] = { false };
 	size_t i;
 
@@ -491,7 +696,8 @@ int cmd_build(int argc, char **argv)
 	bool have_serial = false, have_sde = false;
 	char *cache = NULL, *blobdir = NULL, sde_text[32];
 	struct hm_blobstore *store = NULL;
-	struct hm_tree *tree = NULL;
+	struct hm_tree *tree = NULL, *disk_tree = NULL;
+	struct disk_out disk;
 	struct hm_ops_stats ops;
 	struct gate gate;
 	bool gate_failed = false;
@@ -506,6 +712,7 @@ int cmd_build(int argc, char **argv)
 
 	memset(&oci, 0, sizeof(oci));
 	memset(&gate, 0, sizeof(gate));
+	memset(&disk, 0, sizeof(disk));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:k:s:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -609,6 +816,10 @@ int cmd_build(int argc, char **argv)
 	if ((r = hm_harden_apply(tree, store, b.t->harden, b.t->n_harden,
 				 &hardened, &err)) < 0)
 		goto fail;
+	/* A disk that cannot be made is known now, before any output. */
+	if ((b.t->outputs & HM_OUTPUT_DISK) &&
+	    (r = hm_disk_check(tree, &b.t->disk, &err)) < 0)
+		goto fail;
 	phase_done(&b, "operations", &since);
 	if ((r = run_gate(&b, tree, store, &gate, &gate_failed, &err)) < 0)
 		goto fail;
@@ -621,6 +832,16 @@ int cmd_build(int argc, char **argv)
 			b.t->name, hm_severity_name(gate.fail_on));
 		rc = HM_EXIT_DRIFT;
 		goto out;
+	}
+	if (b.t->outputs & HM_OUTPUT_DISK) {
+		/* The disk gets everything; the container outputs lose the
+		 * vm_only paths. */
+		hm_disk_ids_derive(b.t->sha256, &disk.ids);
+		if ((r = hm_disk_tree_dup(tree, &disk_tree, &err)) < 0 ||
+		    (r = hm_disk_prepare_tree(disk_tree, store, &b.t->disk,
+					      &disk.ids, &err)) < 0 ||
+		    (r = remove_vm_only(tree, &b.t->disk, &disk.vm_only, &err)) < 0)
+			goto fail;
 	}
 	if ((r = hm_write_output(b.paths[OUT_AUDIT], gate_report, &gate, &err)) < 0)
 		goto fail;
@@ -645,17 +866,22 @@ int cmd_build(int argc, char **argv)
 		goto fail;
 	b.made[OUT_MANIFEST] = true;
 	if (b.key) {
-		if ((r = sign_manifest(&b, &err)) < 0)
+		if ((r = sign_manifest(&b, OUT_MANIFEST, OUT_SIG, &err)) < 0)
 			goto fail;
 		b.made[OUT_SIG] = true;
 	}
 	phase_done(&b, "manifest", &since);
+	if (b.t->outputs & HM_OUTPUT_DISK) {
+		if ((r = build_disks(&b, disk_tree, store, serial, &disk, &err)) < 0)
+			goto fail;
+		phase_done(&b, "disk", &since);
+	}
 	/* The rootfs tar is always made (the OCI layer comes from it) but is
 	 * published only when asked for. */
 	if (!(b.t->outputs & HM_OUTPUT_TAR))
 		b.made[OUT_TAR] = false;
 	if ((r = write_build_json(&b, &oci, tar_sha, &ops, hardened, &gate,
-				  serial, entries, cache_hit, &err)) < 0)
+				  serial, entries, cache_hit, &disk, &err)) < 0)
 		goto fail;
 	b.made[OUT_BUILD] = true;
 	if ((r = publish(&b, &err)) < 0)
@@ -675,6 +901,7 @@ out:
 		hm_packages_free(&gate.pkgs);
 	cleanup_stage(&b);
 	hm_tree_free(tree);
+	hm_tree_free(disk_tree);
 	hm_blobstore_free(store);
 	hm_template_free(b.t);
 	hm_privkey_free(b.key);

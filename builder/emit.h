@@ -45,4 +45,87 @@ int hm_emit_oci(const char *tar_path, const struct hm_tpl_config *config,
 		const char *ref, time_t mtime, const char *path,
 		struct hm_oci_result *ret, struct hm_error *err);
 
+/*
+ * VM disks (outputs raw and qcow2), written through libguestfs only
+ * (builder/emit_disk.c): one partition (MBR or GPT) marked bootable,
+ * ext4, the disk tree unpacked into it with its xattrs, extlinux on
+ * /boot/extlinux and syslinux's MBR code in the first 440 bytes.
+ *
+ * The disk tree is the final tree with nothing removed (vm_only paths
+ * included) plus what only a VM needs: /etc/fstab naming the root by
+ * UUID and /boot/extlinux/extlinux.conf (hm_disk_prepare_tree), then
+ * the files extlinux writes and /lost+found, read back from the disk
+ * (hm_emit_disk), so that the disk manifest describes the disk exactly.
+ */
+
+/* Every identity of a disk, derived from the template's digest so that
+ * two builds of one template name the same file system. */
+struct hm_disk_ids {
+	char fs_uuid[37];             /* RFC 4122 form, lowercase */
+	char hash_seed[37];           /* ext4 directory hash seed */
+	char disk_guid[37];           /* GPT disk GUID */
+	char part_guid[37];           /* GPT partition GUID */
+	unsigned char mbr_signature[4];   /* MBR disk signature, bytes 440..443 */
+};
+
+void hm_disk_ids_derive(const char *template_sha256_hex,
+			struct hm_disk_ids *ret);
+
+/*
+ * Can this final tree become the disk d describes?  The kernel and the
+ * initrd must be files in it (directly or through symlinks that stay in
+ * the image), and its content must fit in d->size with ext4's journal
+ * and inode tables.  HM_ERR_INPUT naming what is missing, e.g. "disk
+ * kernel '/vmlinuz' is not in the image: add linux-image-amd64 to the
+ * base packages".  Runs before anything is written.
+ */
+int hm_disk_check(const struct hm_tree *t, const struct hm_tpl_disk *d,
+		  struct hm_error *err);
+
+/* A deep copy of t (tombstones left out).  The caller frees *ret. */
+int hm_disk_tree_dup(const struct hm_tree *t, struct hm_tree **ret,
+		     struct hm_error *err);
+
+/*
+ * Add /etc/fstab (replacing the base's) and /boot/extlinux/extlinux.conf
+ * to the disk tree t, their contents into the store.  /boot and
+ * /boot/extlinux are made (0755 0:0) if missing.
+ */
+int hm_disk_prepare_tree(struct hm_tree *t, struct hm_blobstore *store,
+			 const struct hm_tpl_disk *d,
+			 const struct hm_disk_ids *ids, struct hm_error *err);
+
+struct hm_disk_job {
+	const struct hm_tpl_disk *disk;
+	const struct hm_disk_ids *ids;
+	const char *content_tar;      /* hm_emit_tar of the prepared disk tree */
+	const char *raw_path;         /* output raw disk, or NULL */
+	const char *qcow2_path;       /* output qcow2 disk, or NULL */
+	/* Without a raw output, the disk is made here and copied into the
+	 * qcow2 (then removed), so the qcow2's cluster layout follows the
+	 * disk's bytes and not the order the kernel wrote them in. */
+	const char *scratch_raw;
+	time_t mtime;                 /* mkfs times (E2FSPROGS_FAKE_TIME) */
+};
+
+struct hm_disk_result {
+	unsigned char raw_sha256[32], qcow2_sha256[32];
+	uint64_t raw_bytes, qcow2_bytes;   /* file sizes */
+	/* Where the time goes, in ms: the appliance's launch; partitioning,
+	 * mke2fs and the copy of the tree; extlinux and the read-back; the
+	 * pinning of times and journal; the copy into the qcow2 and the
+	 * shutdown (which flushes). */
+	uint64_t launch_ms, copy_ms, boot_ms, pin_ms, finish_ms;
+};
+
+/*
+ * Write the disk(s) of job and add what extlinux and mke2fs put on the
+ * file system to disk_tree.  Errors: HM_ERR_IO with libguestfs' message
+ * ("cannot start the libguestfs appliance: ... (it needs ...)"), and
+ * HM_ERR_INPUT when the content does not fit in the disk.  On failure
+ * the output files may exist (the caller's staging removes them).
+ */
+int hm_emit_disk(const struct hm_disk_job *job, struct hm_tree *disk_tree,
+		 struct hm_disk_result *ret, struct hm_error *err);
+
 #endif

@@ -119,6 +119,12 @@ void hm_template_free(struct hm_template *t)
 	strv_free(t->config.label_keys, t->config.n_labels);
 	strv_free(t->config.label_values, t->config.n_labels);
 	strv_free(t->harden, t->n_harden);
+	free(t->disk.filesystem);
+	free(t->disk.label);
+	free(t->disk.kernel);
+	free(t->disk.initrd);
+	free(t->disk.cmdline);
+	strv_free(t->disk.vm_only, t->disk.n_vm_only);
 	free(t->audit.fail_on);
 	for (i = 0; i < t->audit.n_exceptions; i++) {
 		free(t->audit.exceptions[i].rule);
@@ -1384,7 +1390,7 @@ static int parse_outputs(struct ctx *c, const struct hm_yaml_node *root)
 	if (r < 0)
 		return r;
 	if (!n)
-		return ERR(c, l, "'outputs' must name at least one output (oci, tar)");
+		return ERR(c, l, "'outputs' must name at least one output (oci, tar, raw, qcow2)");
 	c->t->outputs = 0;
 	for (i = 0; i < n; i++) {
 		const struct hm_yaml_node *v = l->items[i];
@@ -1397,15 +1403,222 @@ static int parse_outputs(struct ctx *c, const struct hm_yaml_node *root)
 			bit = HM_OUTPUT_OCI;
 		} else if (!strcmp(s, "tar")) {
 			bit = HM_OUTPUT_TAR;
-		} else if (!strcmp(s, "raw") || !strcmp(s, "qcow2")) {
-			return ERR(c, v, "output '%s': disk outputs are not supported yet",
-				   s);
+		} else if (!strcmp(s, "raw")) {
+			bit = HM_OUTPUT_RAW;
+		} else if (!strcmp(s, "qcow2")) {
+			bit = HM_OUTPUT_QCOW2;
 		} else {
-			return ERR(c, v, "unknown output '%.64s' (oci, tar)", s);
+			return ERR(c, v, "unknown output '%.64s' (oci, tar, raw, qcow2)", s);
 		}
 		if (c->t->outputs & bit)
 			return ERR(c, v, "output '%s' is listed twice", s);
 		c->t->outputs |= bit;
+	}
+	return 0;
+}
+
+/* Disk */
+
+/*
+ * A size: a plain integer of bytes, or a string of digits with one of
+ * the binary suffixes K, M, G, T (optionally KiB, MiB, GiB, TiB):
+ * "2G", "512M".  Whole MiB, within the disk limits.
+ */
+static int get_disk_size(struct ctx *c, const struct hm_yaml_node *n,
+			 uint64_t *ret)
+{
+	static const char units[] = "KMGT";
+	uint64_t v = 0, mul = 1;
+	const char *s, *u;
+	size_t i = 0;
+
+	if (n->kind != HM_YAML_SCALAR || hm_yaml_is_null(n))
+		return ERR(c, n, "'size' must be a size such as \"2G\" or \"512M\", not %s",
+			   hm_yaml_what(n));
+	s = n->str;
+	while (i < n->len && s[i] >= '0' && s[i] <= '9') {
+		if (v > (UINT64_MAX - 9) / 10)
+			return LIMIT(c, n, "'size' '%.32s' is larger than the maximum of 2 TiB",
+				     s);
+		v = v * 10 + (uint64_t)(s[i] - '0');
+		i++;
+	}
+	if (i == 0)
+		goto bad;
+	if (i < n->len) {
+		u = strchr(units, s[i]);
+		if (!u || !*u)
+			goto bad;
+		mul = 1024ull << (10 * (u - units));
+		i++;
+		if (i < n->len && !(n->len - i == 2 && s[i] == 'i' && s[i + 1] == 'B'))
+			goto bad;
+	}
+	if (v > HM_TPL_DISK_MAX_BYTES / mul)
+		return LIMIT(c, n, "'size' '%.32s' is larger than the maximum of 2 TiB", s);
+	v *= mul;
+	if (v < HM_TPL_DISK_MIN_BYTES)
+		return LIMIT(c, n, "'size' '%.32s' is smaller than the minimum of 64 MiB", s);
+	if (v > HM_TPL_DISK_MAX_BYTES)
+		return LIMIT(c, n, "'size' '%.32s' is larger than the maximum of 2 TiB", s);
+	if (v % HM_TPL_DISK_ALIGN_BYTES)
+		return ERR(c, n, "'size' '%.32s' must be a whole number of MiB", s);
+	*ret = v;
+	return 0;
+bad:
+	return ERR(c, n, "'size' must be a size such as \"2G\" or \"512M\" (K, M, G, T: powers of 1024) or a number of bytes, not '%.32s'",
+		   s);
+}
+
+/* Labels go into fstab-like places and messages: the name's characters. */
+static bool label_valid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > HM_TPL_DISK_LABEL_MAX)
+		return false;
+	for (i = 0; i < len; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+		      ch == '+' || ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+static int check_cmdline(struct ctx *c, const struct hm_yaml_node *n)
+{
+	const char *s = n->str, *p;
+	size_t i;
+
+	for (i = 0; i < n->len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return ERR(c, n, "'cmdline' must be printable ASCII on one line");
+	/* The builder says where the root is; a second root= would win or
+	 * lose depending on the kernel, so it is refused. */
+	for (p = s; (p = strstr(p, "root=")) != NULL; p++)
+		if (p == s || p[-1] == ' ')
+			return ERR(c, n, "'cmdline' must not set root=: the builder adds root=UUID=<uuid> ro");
+	return 0;
+}
+
+static int parse_disk(struct ctx *c, const struct hm_yaml_node *root)
+{
+	static const char *const keys[] = {
+		"size", "partition_table", "filesystem", "label", "kernel",
+		"initrd", "cmdline", "vm_only", NULL
+	};
+	const struct hm_yaml_node *m = hm_yaml_get(root, "disk");
+	const struct hm_yaml_node *v, *outs = hm_yaml_get(root, "outputs");
+	struct hm_tpl_disk *d = &c->t->disk;
+	const char *s;
+	size_t len;
+	int r;
+
+	if (!(c->t->outputs & HM_OUTPUT_DISK)) {
+		if (m)
+			return ERR(c, m, "'disk' is given but 'outputs' lists no disk output (raw, qcow2)");
+		return 0;
+	}
+	if (!m) {
+		size_t i;
+
+		/* Point at the disk output that needs it. */
+		for (i = 0; i < outs->n; i++)
+			if (!strcmp(outs->items[i]->str, "raw") ||
+			    !strcmp(outs->items[i]->str, "qcow2"))
+				break;
+		return ERR(c, outs->items[i], "output '%s' needs a 'disk' section (at least 'size', e.g. size: 2G)",
+			   outs->items[i]->str);
+	}
+	if (m->kind != HM_YAML_MAPPING)
+		return ERR(c, m, "'disk' must be a mapping, not %s", hm_yaml_what(m));
+	r = hm_yaml_check_keys(c->doc, m, "'disk'", keys, c->err);
+	if (r < 0)
+		return r;
+
+	v = hm_yaml_get(m, "size");
+	if (!v)
+		return ERR(c, m, "'size' is required in 'disk' (e.g. size: 2G)");
+	r = get_disk_size(c, v, &d->size);
+	if (r < 0)
+		return r;
+
+	d->partition_table = HM_PT_MBR;
+	if ((v = hm_yaml_get(m, "partition_table"))) {
+		if ((r = get_string(c, v, "'partition_table'", 16, &s)) < 0)
+			return r;
+		if (!strcmp(s, "mbr"))
+			d->partition_table = HM_PT_MBR;
+		else if (!strcmp(s, "gpt"))
+			d->partition_table = HM_PT_GPT;
+		else
+			return ERR(c, v, "'partition_table' must be mbr or gpt, not '%.16s'", s);
+	}
+
+	s = "ext4";
+	if ((v = hm_yaml_get(m, "filesystem"))) {
+		if ((r = get_string(c, v, "'filesystem'", 16, &s)) < 0)
+			return r;
+		if (strcmp(s, "ext4"))
+			return ERR(c, v, "'filesystem' must be ext4, not '%.16s'", s);
+	}
+	if ((r = dup_into(c, s, &d->filesystem)) < 0)
+		return r;
+
+	if ((v = hm_yaml_get(m, "label"))) {
+		if ((r = get_string(c, v, "'label'", HM_LIMIT_TPL_STRING, &s)) < 0)
+			return r;
+		if (!label_valid(s, v->len))
+			return ERR(c, v, "'label' '%.32s' must be 1..%u bytes of A-Z a-z 0-9 . _ + -",
+				   s, HM_TPL_DISK_LABEL_MAX);
+		if ((r = dup_into(c, s, &d->label)) < 0)
+			return r;
+	} else {
+		/* Image names are label characters; ext4 keeps 16 bytes. */
+		len = strlen(c->t->name);
+		if (len > HM_TPL_DISK_LABEL_MAX)
+			len = HM_TPL_DISK_LABEL_MAX;
+		d->label = strndup(c->t->name, len);
+		if (!d->label)
+			return hm_error_nomem(c->err);
+	}
+
+	if ((v = hm_yaml_get(m, "kernel")))
+		r = get_path(c, v, "disk 'kernel'", false, &d->kernel);
+	else
+		r = dup_into(c, "/vmlinuz", &d->kernel);
+	if (r < 0)
+		return r;
+	if ((v = hm_yaml_get(m, "initrd")))
+		r = get_path(c, v, "disk 'initrd'", false, &d->initrd);
+	else
+		r = dup_into(c, "/initrd.img", &d->initrd);
+	if (r < 0)
+		return r;
+	/* extlinux.conf is line-based: a path with a space or a control
+	 * character cannot be written there. */
+	if (strpbrk(d->kernel, " \t") || has_ctl(d->kernel, strlen(d->kernel)))
+		return ERR(c, hm_yaml_get(m, "kernel"), "disk 'kernel' must not contain spaces or control characters");
+	if (strpbrk(d->initrd, " \t") || has_ctl(d->initrd, strlen(d->initrd)))
+		return ERR(c, hm_yaml_get(m, "initrd"), "disk 'initrd' must not contain spaces or control characters");
+
+	if ((v = hm_yaml_get(m, "cmdline")) && !hm_yaml_is_null(v)) {
+		if ((r = get_string(c, v, "'cmdline'", HM_TPL_DISK_CMDLINE_MAX, &s)) < 0 ||
+		    (r = check_cmdline(c, v)) < 0 ||
+		    (r = dup_into(c, s, &d->cmdline)) < 0)
+			return r;
+	} else if ((r = dup_into(c, v ? "" : "console=ttyS0", &d->cmdline)) < 0) {
+		return r;
+	}
+
+	if ((v = hm_yaml_get(m, "vm_only"))) {
+		r = get_strv(c, v, "'vm_only'", check_glob, &d->vm_only,
+			     &d->n_vm_only);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
@@ -1522,7 +1735,7 @@ static int parse_root(struct ctx *c)
 	static const char *const keys[] = {
 		"hallmark", "name", "serial", "expires_days", "description",
 		"base", "remove", "directories", "files", "symlinks", "groups",
-		"users", "permissions", "config", "outputs", "harden",
+		"users", "permissions", "config", "outputs", "disk", "harden",
 		"audit", NULL
 	};
 	const struct hm_yaml_node *root = c->doc->root;
@@ -1571,6 +1784,8 @@ static int parse_root(struct ctx *c)
 		r = parse_config(c, root);
 	if (r >= 0)
 		r = parse_outputs(c, root);
+	if (r >= 0)
+		r = parse_disk(c, root);
 	if (r >= 0)
 		r = parse_harden(c, root);
 	if (r >= 0)

@@ -110,8 +110,37 @@ struct hm_tpl_audit {
 enum hm_output_kind {
 	HM_OUTPUT_OCI = 1u << 0,
 	HM_OUTPUT_TAR = 1u << 1,
-	HM_OUTPUT_RAW = 1u << 2,    /* disk outputs: issue 5 */
+	HM_OUTPUT_RAW = 1u << 2,    /* disk outputs: need a `disk:` section */
 	HM_OUTPUT_QCOW2 = 1u << 3,
+};
+#define HM_OUTPUT_DISK (HM_OUTPUT_RAW | HM_OUTPUT_QCOW2)
+
+/* Disk sizes: below 64 MiB an ext4 with a journal and a kernel does not
+ * fit; above 2 TiB an MBR cannot address the partition. */
+#define HM_TPL_DISK_MIN_BYTES    (64ull * 1024 * 1024)
+#define HM_TPL_DISK_MAX_BYTES    (2ull * 1024 * 1024 * 1024 * 1024)
+/* The size must be whole MiB: the partition starts at 1 MiB and the
+ * qcow2 clusters and the ext4 blocks then line up. */
+#define HM_TPL_DISK_ALIGN_BYTES  (1024ull * 1024)
+/* ext4 stores at most 16 bytes of label. */
+#define HM_TPL_DISK_LABEL_MAX    16u
+/* The kernel command line the template adds (x86 takes 2048 in all). */
+#define HM_TPL_DISK_CMDLINE_MAX  1024u
+
+enum hm_partition_table { HM_PT_MBR = 1, HM_PT_GPT };
+
+/* The VM disk (outputs raw and qcow2): one partition, ext4, booted by
+ * extlinux.  Present (size != 0) exactly when a disk output is asked. */
+struct hm_tpl_disk {
+	uint64_t size;            /* bytes, a multiple of 1 MiB */
+	enum hm_partition_table partition_table;  /* default mbr */
+	char *filesystem;         /* "ext4" */
+	char *label;              /* 1..16 bytes; default: the name, cut */
+	char *kernel;             /* image path; default /vmlinuz */
+	char *initrd;             /* image path; default /initrd.img */
+	char *cmdline;            /* default "console=ttyS0" */
+	char **vm_only;           /* globs: on the disk, not in the container outputs */
+	size_t n_vm_only;
 };
 
 struct hm_template {
@@ -132,6 +161,7 @@ struct hm_template {
 	struct hm_tpl_perm *perms; size_t n_perms;
 	struct hm_tpl_config config;
 	unsigned outputs;           /* enum hm_output_kind bits; default OCI|TAR */
+	struct hm_tpl_disk disk;    /* when outputs has a disk kind */
 	char **harden; size_t n_harden;   /* rule ids whose fixes to apply, in order */
 	struct hm_tpl_audit audit;
 };

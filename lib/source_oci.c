@@ -32,6 +32,7 @@
 #include "hallmark/limits.h"
 #include "hallmark/manifest.h"
 #include "hallmark/source.h"
+#include "hallmark/source_tar.h"
 #include "hallmark/tree.h"
 
 /* Named limits on what an image may make us hold or do. */
@@ -135,11 +136,19 @@ static int input_error(struct oci *o, const char *fmt, ...)
 	return hm_error_set(o->err, HM_ERR_INPUT, 0, "'%s': %s", o->spec, msg);
 }
 
-/* Escaped copy of a name for messages (names come from the image). */
+/* Longest excerpt of a name quoted in a message. */
+#define QUOTE_MAX 256
+
+/* Escaped copy of a name for messages (names come from the image),
+ * shortened: a name of thousands of bytes would push the reason out of
+ * the message. */
 static const char *q(struct hm_buf *b, const char *s, size_t len)
 {
+	bool cut = len > QUOTE_MAX;
+
 	hm_buf_reset(b);
-	if (hm_escape(b, s, len, 0) < 0 || hm_buf_grow(b, 0) < 0)
+	if (hm_escape(b, s, cut ? QUOTE_MAX : len, 0) < 0 ||
+	    (cut && hm_buf_adds(b, "...") < 0) || hm_buf_grow(b, 0) < 0)
 		return "?";
 	return b->data ? b->data : "";
 }
@@ -677,6 +686,18 @@ static bool is_whiteout(const char *base, size_t len)
 	return len >= 4 && memcmp(base, ".wh.", 4) == 0;
 }
 
+/* True if a component of dir (a canonical path prefix, "/a/b/") starts
+ * with ".wh.". */
+static bool has_whiteout_folder(const char *dir, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 4 < len; i++)
+		if (dir[i] == '/' && memcmp(dir + i + 1, ".wh.", 4) == 0)
+			return true;
+	return false;
+}
+
 static int add_whiteout(struct layer *l, const char *path, size_t len,
 			const char *member, size_t mlen)
 {
@@ -724,6 +745,27 @@ static int add_whiteout(struct layer *l, const char *path, size_t len,
 		r = hm_buf_add(&b, path, plen);
 		if (r >= 0)
 			r = hm_buf_add(&b, base + 4, blen - 4);
+		/*
+		 * A whiteout of what this layer has already added (or of a
+		 * folder it already wrote into) is refused: the image-spec
+		 * keeps the layer's entry, but containerd and moby apply
+		 * members in stream order and delete it, so the verdict
+		 * would depend on who unpacks the image.  No image builder
+		 * writes this.  A whiteout before the entry means the same
+		 * everywhere (the lower one goes, the new one stays), and
+		 * so do opaque whiteouts (this layer's entries stay).
+		 */
+		if (r >= 0 && hm_tree_get(l->scratch, b.data, b.len)) {
+			struct hm_buf c = HM_BUF_INIT, d = HM_BUF_INIT;
+
+			r = layer_error(l, HM_ERR_INPUT,
+					"member '%s': whiteout of '%s', which the same layer added before it",
+					q(&c, member, mlen), q(&d, b.data, b.len));
+			hm_buf_free(&c);
+			hm_buf_free(&d);
+			hm_buf_free(&b);
+			return r;
+		}
 	}
 	if (r < 0 || !(w->member = malloc(len + 1))) {
 		hm_buf_free(&b);
@@ -756,92 +798,6 @@ static bool skipped(const struct oci *o, const char *path, size_t len)
 	return f && f->skip_entry && f->skip_entry(f->ctx, path, len);
 }
 
-struct content {
-	struct hm_hash *h;
-	const struct hm_content_sink *sink;
-	struct hm_error *err;
-};
-
-static int feed(struct content *c, const void *p, size_t len)
-{
-	if (hm_hash_update(c->h, p, len) < 0)
-		return hm_error_nomem(c->err);
-	if (c->sink && c->sink->data)
-		return c->sink->data(c->sink->ctx, p, len, c->err);
-	return 0;
-}
-
-static int feed_zeros(struct content *c, uint64_t n)
-{
-	static const unsigned char zeros[BLOCK];
-	int r;
-
-	while (n) {
-		size_t z = n < BLOCK ? (size_t)n : BLOCK;
-
-		if ((r = feed(c, zeros, z)) < 0)
-			return r;
-		n -= z;
-	}
-	return 0;
-}
-
-/*
- * Hash the content of the current member (holes of sparse files as
- * zeros), handing it to the content sink if there is one.  A libarchive
- * failure is HM_ERR_INPUT with err left unset (the caller reports it).
- */
-static int hash_content(struct layer *l, struct archive *ta,
-			struct hm_entry *e, const char *member, size_t mlen)
-{
-	struct content c = {
-		.h = hm_hash_new(HM_HASH_SHA256),
-		.sink = l->o->opt ? l->o->opt->sink : NULL,
-		.err = l->o->err,
-	};
-	uint64_t cur = 0;
-	const void *p;
-	size_t len;
-	la_int64_t off;
-	int r;
-
-	if (!c.h)
-		return hm_error_nomem(l->o->err);
-	if (c.sink && c.sink->begin && (r = c.sink->begin(c.sink->ctx, e, c.err)) < 0)
-		goto out;
-	for (;;) {
-		r = archive_read_data_block(ta, &p, &len, &off);
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r < ARCHIVE_WARN) {
-			r = HM_ERR_INPUT;
-			goto out;
-		}
-		if (off < 0 || (uint64_t)off < cur || (uint64_t)off + len > e->size) {
-			struct hm_buf b = HM_BUF_INIT;
-
-			r = layer_error(l, HM_ERR_INPUT, "member '%s': data outside its size",
-					q(&b, member, mlen));
-			hm_buf_free(&b);
-			goto out;
-		}
-		if ((r = feed_zeros(&c, (uint64_t)off - cur)) < 0 ||
-		    (r = feed(&c, p, len)) < 0)
-			goto out;
-		cur = (uint64_t)off + len;
-	}
-	if ((r = feed_zeros(&c, e->size - cur)) < 0)
-		goto out;
-	hm_hash_final(c.h, e->sha256);
-	e->flags |= HM_ENTRY_HAS_DIGEST;
-	if (c.sink && c.sink->end && (r = c.sink->end(c.sink->ctx, e, c.err)) < 0)
-		goto out;
-	r = 0;
-out:
-	hm_hash_free(c.h);
-	return r;
-}
-
 /* The entry a hard link names: explicit in this layer, or below. */
 static const struct hm_entry *link_target(struct layer *l, const char *path,
 					  size_t len)
@@ -851,59 +807,6 @@ static const struct hm_entry *link_target(struct layer *l, const char *path,
 	if (t && !(t->flags & HM_ENTRY_IMPLICIT))
 		return t;
 	return hm_tree_get(l->o->tree, path, len);
-}
-
-static int read_xattrs(struct layer *l, struct archive_entry *ae,
-		       struct hm_entry *e, const char *member, size_t mlen)
-{
-	const struct hm_xattr *old;
-	const char *name;
-	const void *value;
-	size_t size, total = 0;
-	struct hm_buf b = HM_BUF_INIT;
-	int r;
-
-	archive_entry_xattr_reset(ae);
-	while (archive_entry_xattr_next(ae, &name, &value, &size) == ARCHIVE_OK) {
-		total += size;
-		if (e->n_xattrs >= HM_LIMIT_XATTRS ||
-		    strlen(name) > HM_LIMIT_XATTR_NAME_BYTES ||
-		    size > HM_LIMIT_XATTR_VALUE_BYTES ||
-		    total > HM_LIMIT_XATTR_TOTAL_BYTES) {
-			r = layer_error(l, HM_ERR_LIMIT,
-					"member '%s': xattrs exceed the limits (HM_LIMIT_XATTRS, HM_LIMIT_XATTR_*_BYTES)",
-					q(&b, member, mlen));
-			hm_buf_free(&b);
-			return r;
-		}
-		if (!*name) {
-			r = layer_error(l, HM_ERR_INPUT, "member '%s': empty xattr name",
-					q(&b, member, mlen));
-			hm_buf_free(&b);
-			return r;
-		}
-		/* libarchive's pax writer records each xattr twice
-		 * (LIBARCHIVE.xattr and SCHILY.xattr); the reader returns
-		 * both.  The same value twice is one xattr. */
-		if ((old = hm_entry_find_xattr(e, name))) {
-			if (old->len == size && memcmp(old->value, value, size) == 0)
-				continue;
-			r = layer_error(l, HM_ERR_INPUT,
-					"member '%s': xattr '%s' recorded twice with different values",
-					q(&b, member, mlen), name);
-			hm_buf_free(&b);
-			return r;
-		}
-		if (hm_entry_add_xattr(e, name, value, size) < 0)
-			return hm_error_nomem(l->o->err);
-	}
-	if (e->n_xattrs && hm_entry_sort_xattrs(e) < 0) {
-		r = layer_error(l, HM_ERR_INPUT, "member '%s': duplicate xattr",
-				q(&b, member, mlen));
-		hm_buf_free(&b);
-		return r;
-	}
-	return 0;
 }
 
 /*
@@ -917,15 +820,20 @@ static int read_member(struct layer *l, struct archive *ta,
 	struct hm_entry *e = hm_entry_new();
 	struct hm_buf b = HM_BUF_INIT, lp = HM_BUF_INIT;
 	const char *hl = archive_entry_hardlink(ae);
-	la_int64_t uid = archive_entry_uid(ae), gid = archive_entry_gid(ae);
+	enum hm_tar_failure failure;
 	int r;
 
 	if (!e || hm_entry_set_path(e, path, len) < 0 || set_origin(l, e) < 0)
 		goto nomem;
 	if (hl) {
 		const struct hm_entry *t;
-		int nr = hm_tree_normalize(hl, strlen(hl), &lp);
+		int nr;
 
+		if ((r = hm_tar_member_check_link(ae, l->o->err)) < 0) {
+			r = layer_wrap(l, member, mlen, r);
+			goto out;
+		}
+		nr = hm_tree_normalize(hl, strlen(hl), &lp);
 		if (nr == HM_ERR_NOMEM)
 			goto nomem;
 		t = nr < 0 ? NULL : link_target(l, lp.data, lp.len);
@@ -942,39 +850,12 @@ static int read_member(struct layer *l, struct archive *ta,
 		r = 0;
 		goto out;
 	}
-	if (uid < 0 || uid > UINT32_MAX || gid < 0 || gid > UINT32_MAX) {
-		r = layer_error(l, HM_ERR_INPUT, "member '%s': owner out of range",
-				q(&b, member, mlen));
+	/* The same reader as tar: streams: one member means the same. */
+	if ((r = hm_tar_member_meta(ae, e, l->o->err)) < 0) {
+		r = layer_wrap(l, member, mlen, r);
 		goto out;
 	}
-	e->uid = (uint32_t)uid;
-	e->gid = (uint32_t)gid;
-	e->mode = archive_entry_perm(ae) & 07777;
-	/* libarchive's AE_IF* are the S_IF* values. */
-	e->type = hm_type_from_st_mode(archive_entry_filetype(ae));
-	if (e->type == HM_TYPE_NONE) {
-		r = layer_error(l, HM_ERR_INPUT, "member '%s': unknown file type",
-				q(&b, member, mlen));
-		goto out;
-	}
-	if ((r = read_xattrs(l, ae, e, member, mlen)) < 0)
-		goto out;
-	if (e->type == HM_TYPE_SYMLINK) {
-		const char *t = archive_entry_symlink(ae);
-		size_t tlen = t ? strlen(t) : 0;
-
-		if (tlen == 0 || tlen > HM_LIMIT_TARGET_BYTES) {
-			r = layer_error(l, HM_ERR_INPUT,
-					"member '%s': symlink target empty or longer than %u bytes (HM_LIMIT_TARGET_BYTES)",
-					q(&b, member, mlen), HM_LIMIT_TARGET_BYTES);
-			goto out;
-		}
-		if (hm_entry_set_target(e, t, tlen) < 0)
-			goto nomem;
-	} else if (e->type == HM_TYPE_CHAR || e->type == HM_TYPE_BLOCK) {
-		e->rdev_major = (uint32_t)archive_entry_rdevmajor(ae);
-		e->rdev_minor = (uint32_t)archive_entry_rdevminor(ae);
-	} else if (e->type == HM_TYPE_FILE) {
+	if (e->type == HM_TYPE_FILE) {
 		la_int64_t size = archive_entry_size(ae);
 
 		if (size < 0 || (uint64_t)size > HM_LIMIT_OCI_FILE_BYTES) {
@@ -992,9 +873,18 @@ static int read_member(struct layer *l, struct archive *ta,
 			goto out;
 		}
 		e->size = (uint64_t)size;
-		if (!skipped(l->o, path, len) &&
-		    (r = hash_content(l, ta, e, member, mlen)) < 0)
-			goto out;
+		/* Skipped by the consumer's filter: left for libarchive. */
+		if (!skipped(l->o, path, len)) {
+			r = hm_tar_member_content(ta, e, (uint64_t)size, NULL,
+						  l->o->opt ? l->o->opt->sink : NULL,
+						  &failure, l->o->err);
+			/* libarchive's own failures are reported by the caller
+			 * (err left unset); the sink's stand as they are. */
+			if (r < 0 && failure == HM_TAR_FAIL_MEMBER)
+				r = layer_wrap(l, member, mlen, r);
+			if (r < 0)
+				goto out;
+		}
 	}
 	r = 0;
 	goto out;
@@ -1063,6 +953,19 @@ static int collect(struct layer *l, struct archive *ta, bool *ta_failed)
 		base = path.data + path.len;
 		while (base > path.data && base[-1] != '/')
 			base--;
+		/*
+		 * A member below a folder named like a whiteout
+		 * ("etc/.wh..wh..opq/x", ".wh.etc/x") is refused: the folder
+		 * itself, listed as a member, would be a whiteout, and no
+		 * layer made from a file system can hold it (its name would
+		 * be read as a whiteout again when the image is layered).
+		 */
+		if (has_whiteout_folder(path.data, (size_t)(base - path.data))) {
+			r = layer_error(l, HM_ERR_INPUT,
+					"member '%s': below a folder named like a whiteout (.wh.*)",
+					q(&b, name, nlen));
+			goto out;
+		}
 		if (is_whiteout(base, (size_t)(path.data + path.len - base))) {
 			if ((r = add_whiteout(l, path.data, path.len, name, nlen)) < 0)
 				goto out;
@@ -1526,8 +1429,22 @@ static int check_doc(struct oci *o, json_t *j, enum kind want, const char *what)
 	enum kind k = doc_kind(j, &mt);
 	json_t *sv = json_object_get(j, "schemaVersion");
 
+	bool index_fields = json_object_get(j, "manifests") != NULL;
+	bool manifest_fields = json_object_get(j, "layers") || json_object_get(j, "config");
+
 	if (!json_is_object(j))
 		return input_error(o, "%s is not a JSON object", what);
+	/*
+	 * CVE-2021-41190: a document with the fields of both an index and a
+	 * manifest, or whose mediaType says one and whose fields say the
+	 * other, is read as one by some tools and as the other by others
+	 * (whatever was signed or scanned, another image gets run).  The
+	 * image-spec (1.0.2) forbids it; so do we, whatever the descriptor.
+	 */
+	if ((index_fields && manifest_fields) ||
+	    (k == K_MANIFEST && index_fields) || (k == K_INDEX && manifest_fields))
+		return input_error(o, "%s is ambiguous: its mediaType and fields say both image index and image manifest (CVE-2021-41190)",
+				   what);
 	if (k != want)
 		return input_error(o, "%s is %s (%s) where %s is expected", what,
 				   kind_name(k), mt ? mt : "by its shape", kind_name(want));

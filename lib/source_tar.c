@@ -26,6 +26,11 @@
  * on one member's logical size, so a header claiming petabytes of holes
  * fails at once.  Extended attributes come from pax SCHILY.xattr.* (GNU tar
  * --xattrs) and LIBARCHIVE.xattr.* (bsdtar) records.  ACLs are not read.
+ *
+ * The per-member reader (metadata, xattrs, content with holes through the
+ * sink: hm_tar_member_*) is exported for lib/source_oci.c, so that a
+ * member of a layer and the same member of a tar stream give the same
+ * entry and are refused for the same reasons.
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -158,22 +163,34 @@ static bool filtered(struct tar_reader *r, const char *path, size_t len)
 	return len > 1 && below_skipped(r, path, len);
 }
 
+/* ---- the per-member reader shared with lib/source_oci.c ---------------- */
+
+struct content {
+	struct hm_hash *h;
+	const struct hm_content_sink *sink;
+	struct hm_error *err;
+	enum hm_tar_failure *failure;
+};
+
 /* Content bytes to the hash and to the sink, if any. */
-static int feed(struct tar_reader *r, const void *buf, size_t len,
-		struct hm_error *err)
+static int feed(struct content *c, const void *buf, size_t len)
 {
+	int rc;
+
 	if (!len)
 		return 0;
-	if (hm_hash_update(r->hash, buf, len) < 0)
-		return hm_error_nomem(err);
-	if (r->sink)
-		return r->sink->data(r->sink->ctx, buf, len, err);
+	if (hm_hash_update(c->h, buf, len) < 0)
+		return hm_error_nomem(c->err);
+	if (c->sink && c->sink->data &&
+	    (rc = c->sink->data(c->sink->ctx, buf, len, c->err)) < 0) {
+		*c->failure = HM_TAR_FAIL_SINK;
+		return rc;
+	}
 	return 0;
 }
 
 /* Zeros from *pos up to end: a hole of a sparse member. */
-static int hole(struct tar_reader *r, uint64_t *pos, uint64_t end,
-		struct hm_error *err)
+static int hole(struct content *c, uint64_t *pos, uint64_t end)
 {
 	int rc;
 
@@ -181,72 +198,87 @@ static int hole(struct tar_reader *r, uint64_t *pos, uint64_t end,
 		size_t n = end - *pos < sizeof(zeros) ? (size_t)(end - *pos)
 						      : sizeof(zeros);
 
-		if ((rc = feed(r, zeros, n, err)) < 0)
+		if ((rc = feed(c, zeros, n)) < 0)
 			return rc;
 		*pos += n;
 	}
 	return 0;
 }
 
-/* Hash a regular member's data; holes (sparse files) read as zeros. */
-static int hash_data(struct tar_reader *r, struct archive_entry *ae,
-		     struct hm_entry *e, struct hm_error *err)
+int hm_tar_member_content(struct archive *a, struct hm_entry *e, uint64_t size,
+			  struct hm_hash *hash, const struct hm_content_sink *sink,
+			  enum hm_tar_failure *ret_failure, struct hm_error *err)
 {
-	int64_t declared = archive_entry_size_is_set(ae) ? archive_entry_size(ae) : 0;
+	enum hm_tar_failure dummy;
+	struct content c = { hash, sink, err, ret_failure ? ret_failure : &dummy };
 	uint64_t pos = 0;
 	const void *buf;
-	size_t size;
+	size_t len;
 	la_int64_t off;
 	int ar, rc;
 
-	if (declared < 0 || (uint64_t)declared > HM_LIMIT_TAR_MEMBER_BYTES)
-		goto limit;
-	if (hm_hash_reset(r->hash) < 0)
+	*c.failure = HM_TAR_FAIL_MEMBER;
+	if (!c.h && !(c.h = hm_hash_new(HM_HASH_SHA256)))
 		return hm_error_nomem(err);
-	if (r->sink && (rc = r->sink->begin(r->sink->ctx, e, err)) < 0)
-		return rc;
+	if (hm_hash_reset(c.h) < 0) {
+		rc = hm_error_nomem(err);
+		goto out;
+	}
+	if (sink && sink->begin && (rc = sink->begin(sink->ctx, e, err)) < 0) {
+		*c.failure = HM_TAR_FAIL_SINK;
+		goto out;
+	}
 	for (;;) {
-		ar = archive_read_data_block(r->a, &buf, &size, &off);
+		ar = archive_read_data_block(a, &buf, &len, &off);
 		if (ar == ARCHIVE_EOF)
 			break;
-		if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN)
-			return read_error(r, e->path, e->path_len, err);
-		if (off < 0 || (uint64_t)off < pos)
-			return hm_error_set(err, HM_ERR_INPUT, 0,
-					    "cannot read '%s': tar member '%s': overlapping sparse data",
-					    r->name, quote(r, e->path, e->path_len));
-		if ((uint64_t)off > HM_LIMIT_TAR_MEMBER_BYTES ||
-		    size > HM_LIMIT_TAR_MEMBER_BYTES - (uint64_t)off)
-			goto limit;
-		if ((rc = hole(r, &pos, (uint64_t)off, err)) < 0 ||
-		    (rc = feed(r, buf, size, err)) < 0)
-			return rc;
-		pos += size;
+		if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN) {
+			*c.failure = HM_TAR_FAIL_ARCHIVE;
+			rc = HM_ERR_INPUT;
+			goto out;
+		}
+		/* Sparse data comes in increasing offsets, within the size
+		 * the header declared (the caller checked that against its
+		 * limit, so holes are bounded too). */
+		if (off < 0 || (uint64_t)off < pos || (uint64_t)off > size ||
+		    len > size - (uint64_t)off) {
+			rc = hm_error_set(err, HM_ERR_INPUT, 0,
+					  "data outside its size (overlapping or beyond the end)");
+			goto out;
+		}
+		if ((rc = hole(&c, &pos, (uint64_t)off)) < 0 ||
+		    (rc = feed(&c, buf, len)) < 0)
+			goto out;
+		pos += len;
 	}
 	/* A sparse file may end in a hole. */
-	if ((rc = hole(r, &pos, (uint64_t)declared, err)) < 0)
-		return rc;
-	if (hm_hash_final(r->hash, e->sha256) < 0)
-		return hm_error_nomem(err);
-	e->size = pos;
+	if ((rc = hole(&c, &pos, size)) < 0)
+		goto out;
+	if (hm_hash_final(c.h, e->sha256) < 0) {
+		rc = hm_error_nomem(err);
+		goto out;
+	}
+	e->size = size;
 	e->flags |= HM_ENTRY_HAS_DIGEST;
-	if (r->sink && (rc = r->sink->end(r->sink->ctx, e, err)) < 0)
-		return rc;
-	return 0;
-limit:
-	return hm_error_set(err, HM_ERR_LIMIT, 0,
-			    "cannot read '%s': tar member '%s' is larger than %llu bytes (HM_LIMIT_TAR_MEMBER_BYTES)",
-			    r->name, quote(r, e->path, e->path_len),
-			    (unsigned long long)HM_LIMIT_TAR_MEMBER_BYTES);
+	if (sink && sink->end && (rc = sink->end(sink->ctx, e, err)) < 0) {
+		*c.failure = HM_TAR_FAIL_SINK;
+		goto out;
+	}
+	rc = 0;
+out:
+	if (c.h != hash)
+		hm_hash_free(c.h);
+	return rc;
 }
 
 /*
  * bsdtar (and libarchive's pax writer) records each xattr twice, as
  * LIBARCHIVE.xattr.* and SCHILY.xattr.*, and the reader returns both: an
- * exact repeat is dropped, the same name with another value is an error.
+ * exact repeat is dropped (and counts once towards the limits), the same
+ * name with another value is an error.
  */
-static int read_xattrs(struct tar_reader *r, struct archive_entry *ae,
-		       struct hm_entry *e, struct hm_error *err)
+static int read_xattrs(struct archive_entry *ae, struct hm_entry *e,
+		       struct hm_error *err)
 {
 	const char *name;
 	const void *value;
@@ -260,34 +292,98 @@ static int read_xattrs(struct tar_reader *r, struct archive_entry *ae,
 
 		if (nlen == 0 || nlen > HM_LIMIT_XATTR_NAME_BYTES)
 			return hm_error_set(err, nlen ? HM_ERR_LIMIT : HM_ERR_INPUT, 0,
-					    "'%s': tar member '%s': xattr name of %zu bytes (1 to %u allowed)",
-					    r->name, quote(r, e->path, e->path_len),
+					    "xattr name of %zu bytes (1 to %u allowed)",
 					    nlen, HM_LIMIT_XATTR_NAME_BYTES);
 		if ((old = hm_entry_find_xattr(e, name))) {
 			if (old->len == size && (!size || memcmp(old->value, value, size) == 0))
 				continue;
 			return hm_error_set(err, HM_ERR_INPUT, 0,
-					    "'%s': tar member '%s': xattr '%s' recorded twice with different values",
-					    r->name, quote(r, e->path, e->path_len), name);
+					    "xattr '%s' recorded twice with different values",
+					    name);
 		}
 		if (e->n_xattrs >= HM_LIMIT_XATTRS)
 			return hm_error_set(err, HM_ERR_LIMIT, 0,
-					    "'%s': tar member '%s' has more than %u xattrs (HM_LIMIT_XATTRS)",
-					    r->name, quote(r, e->path, e->path_len), HM_LIMIT_XATTRS);
+					    "more than %u xattrs (HM_LIMIT_XATTRS)",
+					    HM_LIMIT_XATTRS);
 		total += size;
 		if (size > HM_LIMIT_XATTR_VALUE_BYTES || total > HM_LIMIT_XATTR_TOTAL_BYTES)
 			return hm_error_set(err, HM_ERR_LIMIT, 0,
-					    "'%s': tar member '%s': xattr values exceed the limits (HM_LIMIT_XATTR_VALUE_BYTES, HM_LIMIT_XATTR_TOTAL_BYTES)",
-					    r->name, quote(r, e->path, e->path_len));
+					    "xattr values exceed the limits (HM_LIMIT_XATTR_VALUE_BYTES, HM_LIMIT_XATTR_TOTAL_BYTES)");
 		if (hm_entry_add_xattr(e, name, value, size) < 0)
 			return hm_error_nomem(err);
 	}
 	if (hm_entry_sort_xattrs(e) < 0)
-		return hm_error_set(err, HM_ERR_INPUT, 0,
-				    "'%s': tar member '%s': duplicate xattr",
-				    r->name, quote(r, e->path, e->path_len));
+		return hm_error_set(err, HM_ERR_INPUT, 0, "duplicate xattr");
 	return 0;
 }
+
+int hm_tar_member_meta(struct archive_entry *ae, struct hm_entry *e,
+		       struct hm_error *err)
+{
+	int64_t id;
+	int rc;
+
+	/* libarchive's AE_IF* are the S_IF* values. */
+	e->type = hm_type_from_st_mode(archive_entry_filetype(ae));
+	if (e->type == HM_TYPE_NONE)
+		return hm_error_set(err, HM_ERR_INPUT, 0, "unsupported file type");
+	e->mode = (uint32_t)(archive_entry_mode(ae) & 07777);
+	id = archive_entry_uid(ae);
+	if (id < 0 || id > UINT32_MAX)
+		return hm_error_set(err, HM_ERR_INPUT, 0, "uid %lld out of range", (long long)id);
+	e->uid = (uint32_t)id;
+	id = archive_entry_gid(ae);
+	if (id < 0 || id > UINT32_MAX)
+		return hm_error_set(err, HM_ERR_INPUT, 0, "gid %lld out of range", (long long)id);
+	e->gid = (uint32_t)id;
+	if ((rc = read_xattrs(ae, e, err)) < 0)
+		return rc;
+	switch (e->type) {
+	case HM_TYPE_SYMLINK: {
+		const char *t = archive_entry_symlink(ae);
+		size_t tlen = t ? strlen(t) : 0;
+
+		if (tlen == 0 || tlen > HM_LIMIT_TARGET_BYTES)
+			return hm_error_set(err, tlen ? HM_ERR_LIMIT : HM_ERR_INPUT, 0,
+					    "symlink target of %zu bytes (1 to %u allowed, HM_LIMIT_TARGET_BYTES)",
+					    tlen, HM_LIMIT_TARGET_BYTES);
+		if (hm_entry_set_target(e, t, tlen) < 0)
+			return hm_error_nomem(err);
+		break;
+	}
+	case HM_TYPE_CHAR:
+	case HM_TYPE_BLOCK:
+		if (archive_entry_rdevmajor(ae) > UINT32_MAX ||
+		    archive_entry_rdevminor(ae) > UINT32_MAX)
+			return hm_error_set(err, HM_ERR_INPUT, 0,
+					    "device number out of range");
+		e->rdev_major = (uint32_t)archive_entry_rdevmajor(ae);
+		e->rdev_minor = (uint32_t)archive_entry_rdevminor(ae);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+int hm_tar_member_check_link(struct archive_entry *ae, struct hm_error *err)
+{
+	/*
+	 * A hard link that carries data (pax allows it) is refused:
+	 * libarchive's extractor writes that data into the shared inode, so
+	 * "x -> /etc/shadow" plus bytes rewrites /etc/shadow, while GNU tar
+	 * skips the bytes.  Keeping the target's old digest would pass a tree
+	 * that extracts differently.  libarchive already zeroes the size of
+	 * ustar/GNU links, whose size field is traditionally noise.
+	 */
+	if (archive_entry_size_is_set(ae) && archive_entry_size(ae) != 0)
+		return hm_error_set(err, HM_ERR_INPUT, 0,
+				    "hard link with %lld bytes of data (extractors disagree on what it writes)",
+				    (long long)archive_entry_size(ae));
+	return 0;
+}
+
+/* ---- the tar source ------------------------------------------------------ */
 
 /* The canonical path of a member name (or hard link target) into out. */
 static int member_path(struct tar_reader *r, const char *name,
@@ -361,7 +457,7 @@ static int read_member(struct tar_reader *r, struct archive_entry *ae,
 	const char *name = archive_entry_pathname(ae);
 	const char *link = archive_entry_hardlink(ae);
 	struct hm_entry *e = NULL;
-	int64_t id;
+	enum hm_tar_failure failure;
 	int rc;
 
 	if (!name)
@@ -380,8 +476,8 @@ static int read_member(struct tar_reader *r, struct archive_entry *ae,
 		goto out;
 	}
 	if (link) {
-		/* Data in a hard link member (pax allows it) is the target's,
-		 * which was hashed already: skipped. */
+		if ((rc = hm_tar_member_check_link(ae, err)) < 0)
+			goto named;
 		if ((rc = hard_link(r, link, e, err)) < 0)
 			goto out;
 		if (archive_read_data_skip(r->a) != ARCHIVE_OK) {
@@ -390,72 +486,29 @@ static int read_member(struct tar_reader *r, struct archive_entry *ae,
 		}
 		goto put;
 	}
-	/* libarchive's AE_IF* are the S_IF* values. */
-	e->type = hm_type_from_st_mode(archive_entry_filetype(ae));
-	if (e->type == HM_TYPE_NONE) {
-		rc = hm_error_set(err, HM_ERR_INPUT, 0,
-				  "'%s': tar member '%s' has an unsupported type",
-				  r->name, quote(r, e->path, e->path_len));
-		goto out;
-	}
-	e->mode = (uint32_t)(archive_entry_mode(ae) & 07777);
-	id = archive_entry_uid(ae);
-	if (id < 0 || id > UINT32_MAX) {
-		rc = hm_error_set(err, HM_ERR_INPUT, 0,
-				  "'%s': tar member '%s' has uid %lld",
-				  r->name, quote(r, e->path, e->path_len), (long long)id);
-		goto out;
-	}
-	e->uid = (uint32_t)id;
-	id = archive_entry_gid(ae);
-	if (id < 0 || id > UINT32_MAX) {
-		rc = hm_error_set(err, HM_ERR_INPUT, 0,
-				  "'%s': tar member '%s' has gid %lld",
-				  r->name, quote(r, e->path, e->path_len), (long long)id);
-		goto out;
-	}
-	e->gid = (uint32_t)id;
-	if ((rc = read_xattrs(r, ae, e, err)) < 0)
-		goto out;
-	switch (e->type) {
-	case HM_TYPE_FILE:
-		if ((rc = hash_data(r, ae, e, err)) < 0)
-			goto out;
-		break;
-	case HM_TYPE_SYMLINK: {
-		const char *t = archive_entry_symlink(ae);
-		size_t tlen = t ? strlen(t) : 0;
+	if ((rc = hm_tar_member_meta(ae, e, err)) < 0)
+		goto named;
+	if (e->type == HM_TYPE_FILE) {
+		int64_t declared = archive_entry_size_is_set(ae) ? archive_entry_size(ae) : 0;
 
-		if (tlen == 0 || tlen > HM_LIMIT_TARGET_BYTES) {
-			rc = hm_error_set(err, tlen ? HM_ERR_LIMIT : HM_ERR_INPUT, 0,
-					  "'%s': tar member '%s': symlink target of %zu bytes (1 to %u allowed)",
+		if (declared < 0 || (uint64_t)declared > HM_LIMIT_TAR_MEMBER_BYTES) {
+			rc = hm_error_set(err, HM_ERR_LIMIT, 0,
+					  "cannot read '%s': tar member '%s' is larger than %llu bytes (HM_LIMIT_TAR_MEMBER_BYTES)",
 					  r->name, quote(r, e->path, e->path_len),
-					  tlen, HM_LIMIT_TARGET_BYTES);
+					  (unsigned long long)HM_LIMIT_TAR_MEMBER_BYTES);
 			goto out;
 		}
-		if (hm_entry_set_target(e, t, tlen) < 0) {
-			rc = hm_error_nomem(err);
+		rc = hm_tar_member_content(r->a, e, (uint64_t)declared, r->hash,
+					   r->sink, &failure, err);
+		if (rc < 0 && failure == HM_TAR_FAIL_ARCHIVE)
+			rc = read_error(r, e->path, e->path_len, err);
+		if (rc < 0 && failure == HM_TAR_FAIL_MEMBER)
+			goto named;
+		if (rc < 0)
 			goto out;
-		}
-		break;
-	}
-	case HM_TYPE_CHAR:
-	case HM_TYPE_BLOCK:
-		if (archive_entry_rdevmajor(ae) > UINT32_MAX ||
-		    archive_entry_rdevminor(ae) > UINT32_MAX) {
-			rc = hm_error_set(err, HM_ERR_INPUT, 0,
-					  "'%s': tar member '%s': device number out of range",
-					  r->name, quote(r, e->path, e->path_len));
-			goto out;
-		}
-		e->rdev_major = (uint32_t)archive_entry_rdevmajor(ae);
-		e->rdev_minor = (uint32_t)archive_entry_rdevminor(ae);
-		break;
-	default:
-		break;
-	}
-	/* Anything but a file's data is skipped (a no-op for most types). */
-	if (e->type != HM_TYPE_FILE && archive_read_data_skip(r->a) != ARCHIVE_OK) {
+	} else if (archive_read_data_skip(r->a) != ARCHIVE_OK) {
+		/* Anything but a file's data is skipped (a no-op for most
+		 * types). */
 		rc = read_error(r, e->path, e->path_len, err);
 		goto out;
 	}
@@ -472,6 +525,12 @@ put:
 			hm_error_prefix(err, "'%s'", r->name);
 		}
 	}
+	goto out;
+named:
+	/* An error of the per-member reader: name the file and the member. */
+	if (rc != HM_ERR_NOMEM)
+		hm_error_prefix(err, "'%s': tar member '%s'", r->name,
+				quote(r, e->path, e->path_len));
 out:
 	hm_entry_free(e);
 	return rc;

@@ -372,6 +372,19 @@ static struct hm_entry *implicit_dir(const char *path, size_t len)
 	return e;
 }
 
+/* The escaped path for a message, its first QUOTE_MAX bytes and "..."
+ * if longer. */
+#define QUOTE_MAX 256
+static int escape_short(struct hm_buf *q, const char *path, size_t len)
+{
+	bool cut = len > QUOTE_MAX;
+
+	if (hm_escape(q, path, cut ? QUOTE_MAX : len, 0) < 0 ||
+	    (cut && hm_buf_adds(q, "...") < 0) || hm_buf_grow(q, 0) < 0)
+		return HM_ERR_NOMEM;
+	return 0;
+}
+
 /* Fill err with "FMT" where %s is the escaped path. */
 static int path_error(struct hm_error *err, int code, const char *what,
 		      const char *path, size_t len)
@@ -486,8 +499,10 @@ int hm_tree_put_take(struct hm_tree *t, struct hm_entry *e, bool replace,
 		} else if (c->e->type != HM_TYPE_DIR) {
 			struct hm_buf q = HM_BUF_INIT, qp = HM_BUF_INIT;
 
-			if (hm_escape(&q, path, len, 0) < 0 ||
-			    hm_escape(&qp, path, end, 0) < 0) {
+			/* Shortened: a path of thousands of bytes would push
+			 * the reason out of the message. */
+			if (escape_short(&q, path, len) < 0 ||
+			    escape_short(&qp, path, end) < 0) {
 				r = hm_error_nomem(err);
 			} else {
 				r = hm_error_set(err, HM_ERR_INPUT, 0,

@@ -11,9 +11,16 @@
 #      under the phoenix policy: exit 0
 #   5. tamper with the deployed server the way an intruder would
 #   6. verify again: exit 1, every change reported by path
+#   7. verify the bootable VM disk (qcow2) of the same build against its
+#      own signed disk manifest, offline through libguestfs: exit 0
+#   8. tamper with a copy of the disk offline (guestfish), as someone with
+#      write access to the disk store would
+#   9. verify the tampered copy: exit 1, every change reported by path
 #
 # Usage: tests/demo.sh [WORKDIR]   (default images/demo).  Needs root (to
-# deploy files owned by other users) and Debian's package archive.
+# deploy files owned by other users), Debian's package archive, and
+# libguestfs (its appliance runs under qemu: without KVM, reading the disk
+# takes a few minutes).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 hm=$top/bin/hallmark
@@ -30,7 +37,10 @@ if [ ! -f ops.key ]; then
 fi
 export HALLMARK_PASSPHRASE_FILE="$work/passphrase"
 
-step "2. build the gold image (first run: about 2 minutes for mmdebstrap)"
+# No libvirt daemon needed: libguestfs runs qemu itself.
+export LIBGUESTFS_BACKEND=${LIBGUESTFS_BACKEND:-direct}
+
+step "2. build the gold image (first run: about 3 minutes for mmdebstrap, then a few for the disk)"
 "$hm" build "$top/templates/debian-12-hardened.yaml" -o "$work/out" \
 	--key ops.key --serial "$(date +%s)" --cache "$work/cache"
 M=out/debian-12-hardened.manifest
@@ -69,5 +79,39 @@ if [ $rc -ne 1 ]; then
 	echo "demo: expected exit 1 (drift), got $rc" >&2
 	exit 1
 fi
-echo
 echo "drift caught (exit 1); JSON report: $work/report.json"
+
+D=out/debian-12-hardened.disk.manifest
+step "7. verify the VM disk against its signed disk manifest (offline, libguestfs): expect exit 0"
+sed -n '1,7p' $D
+"$hm" verify disk:out/debian-12-hardened.qcow2,format=qcow2 --manifest $D --pubkey ops.pub
+
+step "8. tamper with a copy of the disk offline: trojaned ls, setuid bash, root SSH key, weakened sshd"
+cp out/debian-12-hardened.qcow2 tampered.qcow2
+guestfish --format=qcow2 -a tampered.qcow2 -i <<'GF'
+write-append /usr/bin/ls "\n# trojan\n"
+chmod 04755 /usr/bin/bash
+write /root/.ssh/authorized_keys "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGludHJ1ZGVyLWRlbW8ta2V5LW5vdC1yZWFsLTAwMDA intruder\n"
+chmod 0600 /root/.ssh/authorized_keys
+write-append /etc/ssh/sshd_config.d/50-hallmark.conf "PermitRootLogin yes\n"
+GF
+echo tampered
+
+step "9. verify the tampered disk: expect exit 1 and every change reported"
+set +e
+"$hm" verify disk:tampered.qcow2,format=qcow2 --manifest $D --pubkey ops.pub \
+	--format json -o disk-report.json
+rc=$?
+set -e
+python3 -c '
+import json, sys
+for f in json.load(open(sys.argv[1]))["findings"]:
+    print("  %-8s %s" % (f["kind"], f["path"]))
+' disk-report.json
+if [ $rc -ne 1 ]; then
+	echo "demo: expected exit 1 (drift) for the tampered disk, got $rc" >&2
+	exit 1
+fi
+echo
+echo "drift caught on the server (exit 1) and on the disk (exit 1);"
+echo "JSON reports: $work/report.json, $work/disk-report.json"

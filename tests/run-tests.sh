@@ -2,7 +2,8 @@
 # The whole suite: unit tests, CLI tests, fuzz-corpus replay.
 # Environment: HM_BUILD (build folder), HM_BIN (folder of the programs).
 # Ends with "N passed, N failed[, N skipped]"; exit 1 if anything failed.
-# HM_SLOW=0 skips the slow tier (appliance and boot tests).
+# HM_SLOW=0 skips the slow tier (appliance and boot tests); HM_HEAVY=0
+# skips only its heaviest scripts (full Debian builds, the qemu boot).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 HM_BUILD=${HM_BUILD:-build}

@@ -34,7 +34,7 @@ static const char audit_usage[] =
 	"\n"
 	"Audit TARGET against the hardening rules (docs/audit-rules.md).\n"
 	"TARGET: dir:PATH (or a bare path to a directory), tar:FILE, tar:-,\n"
-	"oci:FILE, oci-dir:PATH.\n"
+	"oci:FILE, oci-dir:PATH, disk:FILE[,format=raw|qcow2].\n"
 	"\n"
 	"  -r, --rules FILE         site rules: exceptions (rule, path glob, reason)\n"
 	"                           and fail_on\n"

@@ -46,4 +46,52 @@ int hm_tar_read_tree(const char *path, const struct hm_scan_options *opt,
 int hm_source_tar_open(const char *path, const struct hm_scan_options *opt,
 		       struct hm_source **ret, struct hm_error *err);
 
+/*
+ * The per-member reader, shared by the tar source and the OCI source's
+ * layers, so that one member means the same in both.  It works on the
+ * current member of a libarchive reader; the caller owns the names (the
+ * canonical path, already in e), hard links (their targets are looked up
+ * in the caller's tree) and size limits.  Its own errors are the reason
+ * only ("uid 4294967296 out of range"), for the caller to prefix with the
+ * file and the member.
+ */
+struct archive;
+struct archive_entry;
+struct hm_hash;
+
+/*
+ * Everything but the content of a member that is not a hard link: type,
+ * mode, owner, xattrs (pax SCHILY.xattr.* / LIBARCHIVE.xattr.*, an exact
+ * repeat dropped), symlink target, device numbers.  HM_ERR_INPUT for an
+ * unsupported type, owners or device numbers past 32 bits, an empty
+ * symlink target or xattr name, an xattr recorded twice with different
+ * values; HM_ERR_LIMIT past HM_LIMIT_XATTR* or HM_LIMIT_TARGET_BYTES.
+ */
+int hm_tar_member_meta(struct archive_entry *ae, struct hm_entry *e,
+		       struct hm_error *err);
+
+/* HM_ERR_INPUT if a hard link member carries data (see the .c file). */
+int hm_tar_member_check_link(struct archive_entry *ae, struct hm_error *err);
+
+/* Who failed in hm_tar_member_content(). */
+enum hm_tar_failure {
+	HM_TAR_FAIL_MEMBER,   /* the member (or memory): err holds the reason */
+	HM_TAR_FAIL_ARCHIVE,  /* libarchive: err untouched, HM_ERR_INPUT returned;
+			       * archive_error_string(a) says why */
+	HM_TAR_FAIL_SINK,     /* the sink: its error, as it set it */
+};
+
+/*
+ * The content of the current member, a regular file whose header declared
+ * size bytes (checked against the caller's limit first): hashed with
+ * SHA-256 over its logical content (holes of sparse members as zeros)
+ * into e->sha256 (e->size = size, HM_ENTRY_HAS_DIGEST), and handed to
+ * sink if not NULL (begin, data..., end; e->path is what begin sees).
+ * hash: a SHA-256 context to reuse, or NULL.  Data that overlaps or lies
+ * past size is HM_ERR_INPUT.  On failure *ret_failure says whose.
+ */
+int hm_tar_member_content(struct archive *a, struct hm_entry *e, uint64_t size,
+			  struct hm_hash *hash, const struct hm_content_sink *sink,
+			  enum hm_tar_failure *ret_failure, struct hm_error *err);
+
 #endif

@@ -547,16 +547,139 @@ TEST(bases)
 
 TEST(outputs)
 {
-	EXPECT_ERR(HEAD "outputs: [oci, raw]\n", HM_ERR_INPUT,
-		   "t.yaml:5:16: output 'raw': disk outputs are not supported yet");
-	EXPECT_ERR(HEAD "outputs: [qcow2]\n", HM_ERR_INPUT,
-		   "t.yaml:5:11: output 'qcow2': disk outputs are not supported yet");
 	EXPECT_ERR(HEAD "outputs: [zip]\n", HM_ERR_INPUT,
-		   "t.yaml:5:11: unknown output 'zip'");
+		   "t.yaml:5:11: unknown output 'zip' (oci, tar, raw, qcow2)");
 	EXPECT_ERR(HEAD "outputs: [oci, oci]\n", HM_ERR_INPUT,
 		   "t.yaml:5:16: output 'oci' is listed twice");
+	EXPECT_ERR(HEAD "outputs: [qcow2, raw, qcow2]\n" "disk: {size: 1G}\n", HM_ERR_INPUT,
+		   "t.yaml:5:23: output 'qcow2' is listed twice");
 	EXPECT_ERR(HEAD "outputs: []\n", HM_ERR_INPUT,
 		   "t.yaml:5:10: 'outputs' must name at least one output");
+	/* A disk output needs its section, pointed at on the output. */
+	EXPECT_ERR(HEAD "outputs: [oci, raw]\n", HM_ERR_INPUT,
+		   "t.yaml:5:16: output 'raw' needs a 'disk' section (at least 'size', e.g. size: 2G)");
+	EXPECT_ERR(HEAD "outputs: [qcow2]\n", HM_ERR_INPUT,
+		   "t.yaml:5:11: output 'qcow2' needs a 'disk' section");
+	/* And a disk section without a disk output is a mistake. */
+	EXPECT_ERR(HEAD "disk: {size: 1G}\n", HM_ERR_INPUT,
+		   "t.yaml:5:7: 'disk' is given but 'outputs' lists no disk output (raw, qcow2)");
+	EXPECT_ERR(HEAD "outputs: [oci]\ndisk: {size: 1G}\n", HM_ERR_INPUT,
+		   "t.yaml:6:7: 'disk' is given but 'outputs' lists no disk output");
+}
+
+/* The disk section: every key, and the defaults. */
+TEST(disk_full)
+{
+	struct hm_template *t = NULL;
+	struct hm_error err = { 0 };
+
+	CHECK_OK(load_text(HEAD "outputs: [oci, tar, raw, qcow2]\n"
+			   "disk:\n"
+			   "  size: 2G\n"
+			   "  partition_table: gpt\n"
+			   "  filesystem: ext4\n"
+			   "  label: gold-root\n"
+			   "  kernel: /boot/vmlinuz-6.1\n"
+			   "  initrd: /boot/initrd.img-6.1\n"
+			   "  cmdline: console=ttyS0,115200 quiet\n"
+			   "  vm_only: [/boot/**, /usr/lib/modules/**, /vmlinuz*]\n",
+			   &t, &err), &err);
+	CHECK_EQ_INT(t->outputs, HM_OUTPUT_OCI | HM_OUTPUT_TAR | HM_OUTPUT_RAW | HM_OUTPUT_QCOW2);
+	CHECK_EQ_INT(t->disk.size, 2ull << 30);
+	CHECK_EQ_INT(t->disk.partition_table, HM_PT_GPT);
+	CHECK_EQ_STR(t->disk.filesystem, "ext4");
+	CHECK_EQ_STR(t->disk.label, "gold-root");
+	CHECK_EQ_STR(t->disk.kernel, "/boot/vmlinuz-6.1");
+	CHECK_EQ_STR(t->disk.initrd, "/boot/initrd.img-6.1");
+	CHECK_EQ_STR(t->disk.cmdline, "console=ttyS0,115200 quiet");
+	CHECK_EQ_INT(t->disk.n_vm_only, 3);
+	CHECK_EQ_STR(t->disk.vm_only[2], "/vmlinuz*");
+	hm_template_free(t);
+}
+
+TEST(disk_defaults)
+{
+	struct hm_template *t = NULL;
+	struct hm_error err = { 0 };
+
+	CHECK_OK(load_text("hallmark: 1\nname: a-very-long-image-name\nserial: 1\n"
+			   "base: {debian: {suite: bookworm}}\n"
+			   "outputs: [qcow2]\ndisk: {size: 512M}\n", &t, &err), &err);
+	CHECK_EQ_INT(t->outputs, HM_OUTPUT_QCOW2);
+	CHECK_EQ_INT(t->disk.size, 512ull << 20);
+	CHECK_EQ_INT(t->disk.partition_table, HM_PT_MBR);
+	CHECK_EQ_STR(t->disk.filesystem, "ext4");
+	CHECK_EQ_STR(t->disk.label, "a-very-long-imag");   /* the name, 16 bytes */
+	CHECK_EQ_STR(t->disk.kernel, "/vmlinuz");
+	CHECK_EQ_STR(t->disk.initrd, "/initrd.img");
+	CHECK_EQ_STR(t->disk.cmdline, "console=ttyS0");
+	CHECK_EQ_INT(t->disk.n_vm_only, 0);
+	hm_template_free(t);
+
+	/* Sizes: bytes, every suffix, the IEC spelling; cmdline off. */
+	CHECK_OK(load_text(HEAD "outputs: [raw]\ndisk: {size: 67108864, cmdline: ~}\n",
+			   &t, &err), &err);
+	CHECK_EQ_INT(t->disk.size, 64ull << 20);
+	CHECK_EQ_STR(t->disk.cmdline, "");
+	hm_template_free(t);
+	CHECK_OK(load_text(HEAD "outputs: [raw]\ndisk: {size: \"2TiB\"}\n", &t, &err), &err);
+	CHECK_EQ_INT(t->disk.size, 2ull << 40);
+	hm_template_free(t);
+	CHECK_OK(load_text(HEAD "outputs: [raw]\ndisk: {size: 65536K}\n", &t, &err), &err);
+	CHECK_EQ_INT(t->disk.size, 64ull << 20);
+	hm_template_free(t);
+}
+
+#define DISK_HEAD HEAD "outputs: [raw]\n"
+
+TEST(disk_errors)
+{
+	EXPECT_ERR(DISK_HEAD "disk: [1G]\n", HM_ERR_INPUT,
+		   "t.yaml:6:7: 'disk' must be a mapping, not a sequence");
+	EXPECT_ERR(DISK_HEAD "disk: {label: x}\n", HM_ERR_INPUT,
+		   "t.yaml:6:7: 'size' is required in 'disk'");
+	EXPECT_ERR(DISK_HEAD "disk: {size: 1G, colour: red}\n", HM_ERR_INPUT,
+		   "t.yaml:6:18: unknown key 'colour' in 'disk'");
+	EXPECT_ERR(DISK_HEAD "disk: {size: 2X}\n", HM_ERR_INPUT,
+		   "t.yaml:6:14: 'size' must be a size such as \"2G\" or \"512M\"");
+	EXPECT_ERR(DISK_HEAD "disk: {size: G}\n", HM_ERR_INPUT,
+		   "t.yaml:6:14: 'size' must be a size such as");
+	EXPECT_ERR(DISK_HEAD "disk: {size: 2GB}\n", HM_ERR_INPUT,
+		   "t.yaml:6:14: 'size' must be a size such as");
+	EXPECT_ERR(DISK_HEAD "disk: {size: -1G}\n", HM_ERR_INPUT,
+		   "t.yaml:6:14: 'size' must be a size such as");
+	EXPECT_ERR(DISK_HEAD "disk: {size: [1G]}\n", HM_ERR_INPUT,
+		   "t.yaml:6:14: 'size' must be a size such as \"2G\" or \"512M\", not a sequence");
+	EXPECT_ERR(DISK_HEAD "disk: {size: 10M}\n", HM_ERR_LIMIT,
+		   "t.yaml:6:14: 'size' '10M' is smaller than the minimum of 64 MiB");
+	EXPECT_ERR(DISK_HEAD "disk: {size: 3T}\n", HM_ERR_LIMIT,
+		   "t.yaml:6:14: 'size' '3T' is larger than the maximum of 2 TiB");
+	EXPECT_ERR(DISK_HEAD "disk: {size: 99999999999999999999999}\n", HM_ERR_LIMIT,
+		   "t.yaml:6:14: 'size' '99999999999999999999999' is larger than the maximum of 2 TiB");
+	EXPECT_ERR(DISK_HEAD "disk: {size: 67109376}\n", HM_ERR_INPUT,
+		   "t.yaml:6:14: 'size' '67109376' must be a whole number of MiB");
+	EXPECT_ERR(DISK_HEAD "disk: {size: 1G, partition_table: dos}\n", HM_ERR_INPUT,
+		   "t.yaml:6:35: 'partition_table' must be mbr or gpt, not 'dos'");
+	EXPECT_ERR(DISK_HEAD "disk: {size: 1G, filesystem: xfs}\n", HM_ERR_INPUT,
+		   "t.yaml:6:30: 'filesystem' must be ext4, not 'xfs'");
+	EXPECT_ERR(DISK_HEAD "disk: {size: 1G, label: this-label-is-too-long}\n", HM_ERR_INPUT,
+		   "t.yaml:6:25: 'label' 'this-label-is-too-long' must be 1..16 bytes");
+	EXPECT_ERR(DISK_HEAD "disk: {size: 1G, label: \"my root\"}\n", HM_ERR_INPUT,
+		   "t.yaml:6:25: 'label' 'my root' must be 1..16 bytes");
+	EXPECT_ERR(DISK_HEAD "disk: {size: 1G, kernel: boot/vmlinuz}\n", HM_ERR_INPUT,
+		   "t.yaml:6:26: disk 'kernel' 'boot/vmlinuz' must be an absolute path");
+	EXPECT_ERR(DISK_HEAD "disk: {size: 1G, initrd: /boot/../initrd}\n", HM_ERR_INPUT,
+		   "t.yaml:6:26: disk 'initrd' '/boot/../initrd' has a '..' component");
+	EXPECT_ERR(DISK_HEAD "disk: {size: 1G, kernel: \"/boot/my kernel\"}\n", HM_ERR_INPUT,
+		   "t.yaml:6:26: disk 'kernel' must not contain spaces or control characters");
+	EXPECT_ERR(DISK_HEAD "disk: {size: 1G, cmdline: \"quiet root=/dev/sda1\"}\n", HM_ERR_INPUT,
+		   "t.yaml:6:27: 'cmdline' must not set root=");
+	EXPECT_ERR(DISK_HEAD "disk: {size: 1G, cmdline: \"quiet\\nsingle\"}\n", HM_ERR_INPUT,
+		   "t.yaml:6:27: 'cmdline' must be printable ASCII on one line");
+	EXPECT_ERR(DISK_HEAD "disk: {size: 1G, vm_only: /boot}\n", HM_ERR_INPUT,
+		   "t.yaml:6:27: 'vm_only' must be a sequence, not a scalar");
+	EXPECT_ERR(DISK_HEAD "disk: {size: 1G, vm_only: [\"/boot/[x\"]}\n", HM_ERR_INPUT,
+		   "t.yaml:6:28: 'vm_only'");
 }
 
 TEST(config_errors)
@@ -654,7 +777,18 @@ static void load_shipped(const char *name)
 	CHECK_EQ_INT(t->base.kind, HM_BASE_DEBIAN);
 	CHECK_EQ_STR(t->base.suite, "bookworm");
 	CHECK_EQ_STR(t->base.variant, "minbase");
-	CHECK_EQ_INT(t->outputs, HM_OUTPUT_OCI | HM_OUTPUT_TAR);
+	/* Every shipped template has the container outputs; one with a disk
+	 * has a disk section that boots Debian's kernel. */
+	CHECK_EQ_INT(t->outputs & (HM_OUTPUT_OCI | HM_OUTPUT_TAR),
+		     HM_OUTPUT_OCI | HM_OUTPUT_TAR);
+	if (t->outputs & HM_OUTPUT_DISK) {
+		CHECK(t->disk.size >= HM_TPL_DISK_MIN_BYTES);
+		CHECK_EQ_STR(t->disk.kernel, "/vmlinuz");
+		CHECK_EQ_STR(t->disk.initrd, "/initrd.img");
+		CHECK(t->disk.n_vm_only > 0);
+	} else {
+		CHECK_EQ_INT(t->disk.size, 0);
+	}
 	CHECK(t->n_remove > 0);
 	hm_template_free(t);
 }

@@ -1,0 +1,885 @@
+/*
+ * The "disk:" target: a VM disk image (raw or qcow2) read offline and
+ * read-only through libguestfs, yielding exactly the entries a tar: target
+ * of the same tree gives.
+ *
+ * What runs where matters here.  The appliance (a small Linux VM under
+ * qemu) mounts the guest's filesystems, so a hostile filesystem only ever
+ * meets the appliance's kernel.  But the image *format* is parsed on the
+ * host, by qemu-img and qemu: a qcow2 header can name other host files
+ * (a backing file, an external data file) that qemu would open and read
+ * into the guest's disk.  So the format is never probed (a raw image whose
+ * first bytes happen to be a qcow2 header stays raw bytes), and a qcow2
+ * header naming another file is refused before anything is started.
+ *
+ * The image is opened once, with O_NOFOLLOW, and checked through that
+ * descriptor.  qemu gets it through our own throwaway qcow2 overlay whose
+ * backing file is /proc/PID/fd/N with the format spelled out, so what
+ * qemu opens is the file that was checked even if its name is swapped
+ * meanwhile.  (The direct backend closes inherited descriptors in the
+ * qemu child, so the path names this process, not "self"; and libguestfs's
+ * own read-only overlay is not used, see make_overlay and the drive.)
+ * Writes from the appliance (a replayed journal) land in the overlay;
+ * qemu opens backing files read-only, so the image is never written.
+ *
+ * Filesystems: the one operating system inspection finds (its fstab
+ * mounted read-only, shortest mount point first), or else exactly one.  The
+ * tree comes out as a tar stream (tar-out with numeric owners and xattrs,
+ * from the root of the mounts) written by a thread into a pipe that the
+ * tar source reads in the same pass: nothing from the image is written to
+ * the host's disk under its own name.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <guestfs.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hallmark/buf.h"
+#include "hallmark/manifest.h"
+#include "hallmark/source_tar.h"
+#include "source_disk.h"
+
+/* The qcow2 header fields read here (docs/interop/qcow2.txt in qemu). */
+#define QCOW2_MAGIC              0x514649fbu      /* "QFI\xfb" */
+#define QCOW2_V2_HEADER_BYTES    72u
+#define QCOW2_V3_HEADER_BYTES    104u
+#define QCOW2_INCOMPAT_DATA_FILE (1ull << 2)
+/* Incompatible feature bits qemu 7.2 knows: dirty, corrupt, external
+ * data file, compression type, extended L2 entries. */
+#define QCOW2_INCOMPAT_KNOWN     0x1full
+#define QCOW2_EXT_END            0x00000000u
+#define QCOW2_EXT_DATA_FILE      0x44415441u      /* "DATA" */
+/* qemu's own bounds: cluster sizes 512 B..2 MiB, a backing file name of
+ * at most 1023 bytes, an L1 table of at most 32 MiB. */
+#define QCOW2_MIN_CLUSTER_BITS   9u
+#define QCOW2_MAX_CLUSTER_BITS   21u
+#define QCOW2_MAX_BACKING_NAME   1023u
+#define QCOW2_MAX_L1_BYTES       (32u * 1024 * 1024)
+#define QCOW2_L2_OFFSET_MASK     0x00fffffffffffe00ull
+
+/* Longest excerpt of an image-supplied name quoted in a message. */
+#define QUOTE_MAX 256
+
+#define SECTOR 512u
+
+static const char launch_help[] =
+	"it needs a kernel in /boot from linux-image-amd64, supermin and "
+	"qemu-system-x86; 'libguestfs-test-tool' says which is missing";
+
+struct disk_spec {
+	char *file;                 /* owned */
+	const char *format;         /* "raw" or "qcow2" (static) */
+};
+
+/*
+ * Bytes drained after the end of the tar archive: GNU tar pads the stream
+ * to its 10 KiB record, which the reader does not consume.  More than this
+ * is not padding, and an appliance gone rogue could send it forever.
+ */
+#define TRAILER_MAX (1024u * 1024)
+
+/* Appliance console output kept to explain a failed tar-out. */
+#define LOG_KEEP (16u * 1024)
+
+/* The tar-out thread: writes the tree into the pipe's write end. */
+struct tar_job {
+	guestfs_h *g;
+	int wfd;                    /* closed by the thread when done */
+	char path[64];              /* /proc/self/fd/N of wfd */
+	int rc;
+	char msg[HM_ERROR_MSG_MAX];
+	struct hm_buf console;      /* the appliance's last output */
+	atomic_bool done;           /* tar-out returned (set before the close) */
+};
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static uint64_t be64(const unsigned char *p)
+{
+	return (uint64_t)be32(p) << 32 | be32(p + 4);
+}
+
+/* Parse "FILE[,format=raw|qcow2]". */
+static int parse_spec(const char *spec, struct disk_spec *ret,
+		      struct hm_error *err)
+{
+	const char *comma = strchr(spec, ',');
+	size_t flen = comma ? (size_t)(comma - spec) : strlen(spec);
+	const char *format = NULL, *opt;
+
+	if (flen == 0)
+		return hm_error_set(err, HM_ERR_USAGE, 0,
+				    "no file name in 'disk:%s' (disk:FILE[,format=raw|qcow2])",
+				    spec);
+	for (opt = comma; opt; opt = strchr(opt + 1, ',')) {
+		const char *o = opt + 1, *end = strchr(o, ',');
+		size_t olen = end ? (size_t)(end - o) : strlen(o);
+
+		if (olen == 10 && memcmp(o, "format=raw", 10) == 0)
+			format = "raw";
+		else if (olen == 12 && memcmp(o, "format=qcow2", 12) == 0)
+			format = "qcow2";
+		else
+			return hm_error_set(err, HM_ERR_USAGE, 0,
+					    "unknown option '%.*s' in 'disk:%s' "
+					    "(disk:FILE[,format=raw|qcow2])",
+					    (int)olen, o, spec);
+	}
+	ret->file = strndup(spec, flen);
+	if (!ret->file)
+		return hm_error_nomem(err);
+	/* Never from the file's bytes: the name, or what the caller says. */
+	if (!format)
+		format = flen >= 6 && memcmp(spec + flen - 6, ".qcow2", 6) == 0 ?
+			 "qcow2" : "raw";
+	ret->format = format;
+	return 0;
+}
+
+/* Read exactly len bytes at off; a short read is truncation. */
+static int read_at(int fd, const char *file, void *buf, size_t len, uint64_t off,
+		   const char *what, struct hm_error *err)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)buf + done, len - done,
+				  (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return hm_error_set(err, HM_ERR_IO, errno,
+					    "cannot read '%s'", file);
+		if (n == 0)
+			return hm_error_set(err, HM_ERR_INPUT, 0,
+					    "'%s' is truncated: its qcow2 %s lies past "
+					    "the end of the file", file, what);
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* An escaped, shortened copy of an image-supplied name, for messages. */
+static const char *quote(struct hm_buf *b, const char *s, size_t len)
+{
+	bool cut = len > QUOTE_MAX;
+
+	hm_buf_reset(b);
+	if (hm_escape(b, s, cut ? QUOTE_MAX : len, 0) < 0 ||
+	    (cut && hm_buf_adds(b, "...") < 0) || hm_buf_grow(b, 0) < 0)
+		return "(out of memory)";
+	return b->data ? b->data : "";
+}
+
+/* Refuse a qcow2 header that names another file. */
+static int refuse_named_file(int fd, const char *file, const char *what,
+			     uint64_t off, uint32_t len, uint64_t size,
+			     struct hm_error *err)
+{
+	struct hm_buf q = HM_BUF_INIT;
+	char name[QCOW2_MAX_BACKING_NAME];
+	int rc;
+
+	if (len > 0 && len <= sizeof(name) && off + len <= size &&
+	    read_at(fd, file, name, len, off, what, NULL) == 0)
+		rc = hm_error_set(err, HM_ERR_INPUT, 0,
+				  "'%s' has %s '%s': refused (qemu would open and "
+				  "read that host file)", file, what,
+				  quote(&q, name, len));
+	else
+		rc = hm_error_set(err, HM_ERR_INPUT, 0,
+				  "'%s' has %s (its name is unreadable): refused",
+				  file, what);
+	hm_buf_free(&q);
+	return rc;
+}
+
+/*
+ * The checks qemu's qcow2 driver would need to be trusted with: no
+ * backing file, no external data file, no feature this check does not
+ * know, and the tables that locate data inside the file (so a truncated
+ * image is an input error here, not a failed launch later).
+ */
+static int check_qcow2(int fd, const char *file, uint64_t size,
+		       struct hm_error *err)
+{
+	unsigned char h[QCOW2_V3_HEADER_BYTES], ext[8];
+	unsigned char *l1 = NULL;
+	uint64_t backing_off, l1_off, rt_off, cluster, incompat = 0, off, end, i;
+	uint32_t version, backing_len, cluster_bits, l1_size, rt_clusters, hlen;
+	int rc;
+
+	if (size < QCOW2_V2_HEADER_BYTES)
+		return hm_error_set(err, HM_ERR_INPUT, 0,
+				    "'%s' is not a qcow2 image: %" PRIu64 " bytes, "
+				    "shorter than a qcow2 header", file, size);
+	if ((rc = read_at(fd, file, h, QCOW2_V2_HEADER_BYTES, 0, "header", err)) < 0)
+		return rc;
+	if (be32(h) != QCOW2_MAGIC)
+		return hm_error_set(err, HM_ERR_INPUT, 0,
+				    "'%s' is not a qcow2 image (no qcow2 magic; "
+				    "use format=raw for a raw disk)", file);
+	version = be32(h + 4);
+	if (version != 2 && version != 3)
+		return hm_error_set(err, HM_ERR_INPUT, 0,
+				    "'%s': unsupported qcow2 version %" PRIu32, file, version);
+	backing_off = be64(h + 8);
+	backing_len = be32(h + 16);
+	if (backing_off != 0)
+		return refuse_named_file(fd, file, "a backing file", backing_off,
+					 backing_len, size, err);
+	cluster_bits = be32(h + 20);
+	if (cluster_bits < QCOW2_MIN_CLUSTER_BITS || cluster_bits > QCOW2_MAX_CLUSTER_BITS)
+		return hm_error_set(err, HM_ERR_INPUT, 0,
+				    "'%s': bad qcow2 cluster size 2^%" PRIu32, file,
+				    cluster_bits);
+	cluster = 1ull << cluster_bits;
+	l1_size = be32(h + 36);
+	l1_off = be64(h + 40);
+	rt_off = be64(h + 48);
+	rt_clusters = be32(h + 56);
+	hlen = QCOW2_V2_HEADER_BYTES;
+	if (version == 3) {
+		if ((rc = read_at(fd, file, h, QCOW2_V3_HEADER_BYTES, 0, "header", err)) < 0)
+			return rc;
+		incompat = be64(h + 72);
+		hlen = be32(h + 100);
+		if (hlen < QCOW2_V3_HEADER_BYTES || hlen > cluster)
+			return hm_error_set(err, HM_ERR_INPUT, 0,
+					    "'%s': bad qcow2 header length %" PRIu32,
+					    file, hlen);
+	}
+	/* Header extensions fill the rest of the first cluster; the data
+	 * file's name is in one (looked for first, to quote it). */
+	for (off = hlen; off + sizeof(ext) <= cluster && off + sizeof(ext) <= size; ) {
+		uint32_t type, len;
+
+		if ((rc = read_at(fd, file, ext, sizeof(ext), off, "header", err)) < 0)
+			return rc;
+		type = be32(ext);
+		len = be32(ext + 4);
+		if (type == QCOW2_EXT_END)
+			break;
+		if (type == QCOW2_EXT_DATA_FILE)
+			return refuse_named_file(fd, file, "an external data file",
+						 off + sizeof(ext), len, size, err);
+		off += sizeof(ext) + (((uint64_t)len + 7) & ~7ull);
+	}
+	if (incompat & QCOW2_INCOMPAT_DATA_FILE)
+		return hm_error_set(err, HM_ERR_INPUT, 0,
+				    "'%s' has an external data file (its name is unreadable): refused (qemu "
+				    "would open and read that host file)", file);
+	if (incompat & ~QCOW2_INCOMPAT_KNOWN)
+		return hm_error_set(err, HM_ERR_INPUT, 0,
+				    "'%s': unknown qcow2 incompatible features 0x%" PRIx64,
+				    file, (uint64_t)(incompat & ~QCOW2_INCOMPAT_KNOWN));
+	/* The tables that locate the data: where a truncated file shows. */
+	if (rt_off == 0 || rt_off % cluster || rt_clusters == 0 ||
+	    rt_off + (uint64_t)rt_clusters * cluster > size)
+		return hm_error_set(err, HM_ERR_INPUT, 0,
+				    "'%s' is truncated or corrupt: its qcow2 refcount "
+				    "table lies outside the file", file);
+	if ((uint64_t)l1_size * 8 > QCOW2_MAX_L1_BYTES)
+		return hm_error_set(err, HM_ERR_INPUT, 0,
+				    "'%s': qcow2 L1 table of %" PRIu32 " entries is "
+				    "too large", file, l1_size);
+	if (l1_size == 0)
+		return 0;
+	if (l1_off == 0 || l1_off % cluster || l1_off + (uint64_t)l1_size * 8 > size)
+		return hm_error_set(err, HM_ERR_INPUT, 0,
+				    "'%s' is truncated or corrupt: its qcow2 L1 table "
+				    "lies outside the file", file);
+	l1 = malloc((size_t)l1_size * 8);
+	if (!l1)
+		return hm_error_nomem(err);
+	if ((rc = read_at(fd, file, l1, (size_t)l1_size * 8, l1_off, "L1 table", err)) < 0)
+		goto out;
+	for (i = 0; i < l1_size; i++) {
+		uint64_t l2 = be64(l1 + i * 8) & QCOW2_L2_OFFSET_MASK;
+
+		end = l2 + cluster;
+		if (l2 != 0 && (end < l2 || end > size)) {
+			rc = hm_error_set(err, HM_ERR_INPUT, 0,
+					  "'%s' is truncated or corrupt: qcow2 L2 table "
+					  "%" PRIu64 " at offset %" PRIu64 " lies past the "
+					  "end of the file (%" PRIu64 " bytes)",
+					  file, i, l2, size);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(l1);
+	return rc;
+}
+
+/*
+ * Open the image once and check it through that descriptor.  O_NONBLOCK
+ * so that a FIFO named as a disk cannot hang the open; it is refused
+ * right after, like anything that is neither a file nor a block device.
+ */
+static int open_image(const struct disk_spec *d, int *ret_fd,
+		      struct hm_error *err)
+{
+	struct stat st;
+	off_t end;
+	uint64_t size;
+	int fd, rc;
+
+	fd = open(d->file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return hm_error_set(err, HM_ERR_INPUT, 0,
+					    "'%s' is a symlink: name the disk image itself",
+					    d->file);
+		return hm_error_set(err, HM_ERR_IO, errno, "cannot open '%s'", d->file);
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = hm_error_set(err, HM_ERR_IO, errno, "cannot stat '%s'", d->file);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		rc = hm_error_set(err, HM_ERR_INPUT, 0,
+				  "'%s' is not a disk image (not a regular file or "
+				  "a block device)", d->file);
+		goto fail;
+	}
+	if (fcntl(fd, F_SETFL, 0) < 0 || (end = lseek(fd, 0, SEEK_END)) < 0) {
+		rc = hm_error_set(err, HM_ERR_IO, errno, "cannot read '%s'", d->file);
+		goto fail;
+	}
+	size = (uint64_t)end;
+	if (size == 0) {
+		rc = hm_error_set(err, HM_ERR_INPUT, 0,
+				  "'%s' is empty, not a disk image", d->file);
+		goto fail;
+	}
+	if (strcmp(d->format, "qcow2") == 0) {
+		if ((rc = check_qcow2(fd, d->file, size, err)) < 0)
+			goto fail;
+	} else if (size % SECTOR) {
+		rc = hm_error_set(err, HM_ERR_INPUT, 0,
+				  "'%s' is not a raw disk image: its size (%" PRIu64
+				  " bytes) is not a multiple of %u", d->file, size, SECTOR);
+		goto fail;
+	}
+	*ret_fd = fd;
+	return 0;
+fail:
+	close(fd);
+	return rc;
+}
+
+/* libguestfs messages can span lines; ours are one line. */
+static void one_line(char *s)
+{
+	for (; *s; s++)
+		if (*s == '\n' || *s == '\r')
+			*s = ' ';
+}
+
+/*
+ * libguestfs's last error on this thread, as one line in buf, without the
+ * generic debugging advice libguestfs appends to some (our messages say
+ * what to run instead).
+ */
+static const char *gerr(guestfs_h *g, char *buf, size_t size)
+{
+	static const char *const advice[] = {
+		" To see full error messages", " Do: ",
+	};
+	const char *m = guestfs_last_error(g);
+	size_t i;
+
+	snprintf(buf, size, "%s", m ? m : "unknown libguestfs error");
+	one_line(buf);
+	for (i = 0; i < sizeof(advice) / sizeof(advice[0]); i++) {
+		char *at = strstr(buf, advice[i]);
+
+		if (at)
+			*at = '\0';
+	}
+	return buf;
+}
+
+static void free_strings(char **v)
+{
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int by_length(const void *a, const void *b)
+{
+	/* Pairs (mount point, device): a parent is shorter than its child. */
+	const char *const *x = a, *const *y = b;
+	size_t lx = strlen(x[0]), ly = strlen(y[0]);
+
+	if (lx != ly)
+		return lx < ly ? -1 : 1;
+	return strcmp(x[0], y[0]);
+}
+
+/* Mount what the one operating system's fstab says, read-only. */
+static int mount_os(guestfs_h *g, const char *file, const char *root,
+		    struct hm_error *err)
+{
+	char **mp = guestfs_inspect_get_mountpoints(g, root);
+	char m[HM_ERROR_MSG_MAX];
+	size_t n = 0, i;
+	int rc = 0;
+
+	if (!mp)
+		return hm_error_set(err, HM_ERR_INPUT, 0,
+				    "cannot read the mount points of '%s' (%s): %s",
+				    file, root, gerr(g, m, sizeof(m)));
+	while (mp[n])
+		n++;
+	qsort(mp, n / 2, 2 * sizeof(*mp), by_length);
+	for (i = 0; i + 1 < n; i += 2) {
+		if (guestfs_mount_ro(g, mp[i + 1], mp[i]) < 0) {
+			rc = hm_error_set(err, HM_ERR_INPUT, 0,
+					  "cannot mount a filesystem of '%s' (%s on %s): %s",
+					  file, mp[i + 1], mp[i], gerr(g, m, sizeof(m)));
+			break;
+		}
+	}
+	free_strings(mp);
+	return rc;
+}
+
+/* Filesystems that could hold files: not swap, not unrecognised. */
+static bool mountable(const char *type)
+{
+	return strcmp(type, "swap") != 0 && strcmp(type, "unknown") != 0 &&
+	       strcmp(type, "") != 0 && strcmp(type, "crypto_LUKS") != 0;
+}
+
+/*
+ * Mount the tree: the one operating system inspection finds (its fstab
+ * says what goes where), else the one filesystem there is.  Inspection
+ * first, since VM disks usually hold an OS and it lists the filesystems
+ * itself; listing them again only happens when it finds none.
+ */
+static int mount_tree(guestfs_h *g, const char *file, struct hm_error *err)
+{
+	struct hm_buf list = HM_BUF_INIT;
+	char **roots = NULL, **fs = NULL;
+	const char *only = NULL;
+	char m[HM_ERROR_MSG_MAX];
+	size_t n = 0, i;
+	int rc;
+
+	roots = guestfs_inspect_os(g);
+	if (!roots) {
+		rc = hm_error_set(err, HM_ERR_INPUT, 0, "cannot inspect '%s': %s",
+				  file, gerr(g, m, sizeof(m)));
+		goto out;
+	}
+	if (roots[0] && !roots[1]) {
+		rc = mount_os(g, file, roots[0], err);
+		goto out;
+	}
+	if (roots[0]) {
+		for (i = 0; roots[i]; i++)
+			if (hm_buf_addf(&list, "%s%s", i ? ", " : "", roots[i]) < 0)
+				goto nomem;
+		rc = hm_error_set(err, HM_ERR_INPUT, 0,
+				  "several operating systems on '%s' (%s): cannot "
+				  "tell which tree to read", file, list.data);
+		goto out;
+	}
+	fs = guestfs_list_filesystems(g);
+	if (!fs) {
+		rc = hm_error_set(err, HM_ERR_INPUT, 0,
+				  "cannot list the filesystems of '%s': %s", file,
+				  gerr(g, m, sizeof(m)));
+		goto out;
+	}
+	for (i = 0; fs[i] && fs[i + 1]; i += 2) {
+		if (!mountable(fs[i + 1]))
+			continue;
+		only = fs[i];
+		if (hm_buf_addf(&list, "%s%s (%s)", n ? ", " : "", fs[i], fs[i + 1]) < 0)
+			goto nomem;
+		n++;
+	}
+	if (n == 0) {
+		rc = hm_error_set(err, HM_ERR_INPUT, 0, "no filesystem found on '%s'", file);
+		goto out;
+	}
+	if (n > 1) {
+		rc = hm_error_set(err, HM_ERR_INPUT, 0,
+				  "several filesystems and no operating system on "
+				  "'%s': %s: cannot tell which tree to read",
+				  file, list.data);
+		goto out;
+	}
+	rc = 0;
+	if (guestfs_mount_ro(g, only, "/") < 0)
+		rc = hm_error_set(err, HM_ERR_INPUT, 0,
+				  "cannot mount the filesystem of '%s' (%s): %s",
+				  file, only, gerr(g, m, sizeof(m)));
+	goto out;
+nomem:
+	rc = hm_error_nomem(err);
+out:
+	free_strings(roots);
+	free_strings(fs);
+	hm_buf_free(&list);
+	return rc;
+}
+
+/*
+ * GNU tar in the appliance says why it failed on the appliance's console
+ * only; libguestfs's error then just says the transfer was cancelled.
+ * Keep the tail of the console (opaque: a struct hm_buf, bounded) to
+ * quote tar's own words.
+ */
+static void log_event(guestfs_h *g, void *opaque, uint64_t event,
+		      int event_handle, int flags, const char *buf,
+		      size_t len, const uint64_t *array, size_t array_len)
+{
+	struct hm_buf *c = opaque;
+
+	(void)g, (void)event, (void)event_handle, (void)flags;
+	(void)array, (void)array_len;
+	if (len > LOG_KEEP) {
+		buf += len - LOG_KEEP;
+		len = LOG_KEEP;
+	}
+	if (c->len + len > LOG_KEEP) {
+		size_t drop = c->len + len - LOG_KEEP;
+
+		memmove(c->data, c->data + drop, c->len - drop);
+		c->len -= drop;
+	}
+	hm_buf_add(c, buf, len);    /* out of memory: the tail is only a hint */
+}
+
+/* Up to three lines of the log that start with prefix, joined by "; "
+ * into out ("" if none): they say more than libguestfs's summary. */
+static void log_lines(char *out, size_t size, const struct hm_buf *c,
+		      const char *prefix)
+{
+	const char *p = c->data, *end = c->data + c->len;
+	size_t used = 0, plen = strlen(prefix);
+	int n = 0;
+
+	out[0] = '\0';
+	while (p && p < end && n < 3) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		while (len > 0 && p[len - 1] == '\r')
+			len--;
+		if (len > plen && memcmp(p, prefix, plen) == 0 && used + 3 < size) {
+			snprintf(out + used, size - used, "%s%.*s", n ? "; " : "",
+				 (int)len, p);
+			used = strlen(out);
+			n++;
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
+static void *tar_out_thread(void *arg)
+{
+	struct tar_job *job = arg;
+	sigset_t pipe_set;
+
+	/* If the reader gives up, write() must fail with EPIPE here rather
+	 * than kill the process. */
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
+	/* libguestfs keeps the error handler per thread, too. */
+	guestfs_set_error_handler(job->g, NULL, NULL);
+	job->rc = guestfs_tar_out_opts(job->g, "/", job->path,
+				       GUESTFS_TAR_OUT_OPTS_NUMERICOWNER, 1,
+				       GUESTFS_TAR_OUT_OPTS_XATTRS, 1,
+				       -1);
+	if (job->rc < 0) {
+		/* libguestfs keeps the last error per thread: copy it here. */
+		const char *m = guestfs_last_error(job->g);
+		char why[HM_ERROR_MSG_MAX];
+		size_t used;
+
+		snprintf(job->msg, sizeof(job->msg), "%s", m ? m : "tar-out failed");
+		one_line(job->msg);
+		used = strlen(job->msg);
+		log_lines(why, sizeof(why), &job->console, "tar: ");
+		if (why[0])
+			snprintf(job->msg + used, sizeof(job->msg) - used, " (%s)", why);
+	}
+	/* The reader sees the end of the stream once this last writer is gone. */
+	atomic_store(&job->done, true);
+	close(job->wfd);
+	job->wfd = -1;
+	return NULL;
+}
+
+/* The tar reader names its input; name the disk instead of the pipe. */
+static void rename_pipe(struct hm_error *err, const char *pipe_path,
+			const char *file)
+{
+	char quoted[80], *at;
+
+	snprintf(quoted, sizeof(quoted), "'%s'", pipe_path);
+	at = strstr(err->msg, quoted);
+	if (at) {
+		char rest[HM_ERROR_MSG_MAX];
+
+		snprintf(rest, sizeof(rest), "%s", at + strlen(quoted));
+		*at = '\0';
+		snprintf(at, sizeof(err->msg) - (size_t)(at - err->msg),
+			 "the files of '%s'%s", file, rest);
+	} else {
+		hm_error_prefix(err, "'%s'", file);
+	}
+}
+
+/* Read what follows the end of the archive, so the writer can finish. */
+static int drain(int fd, const char *file, struct hm_error *err)
+{
+	char buf[16 * 1024];
+	size_t total = 0;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return hm_error_set(err, HM_ERR_IO, errno,
+					    "cannot read the files of '%s'", file);
+		total += (size_t)n;
+		if (total > TRAILER_MAX)
+			return hm_error_set(err, HM_ERR_INPUT, 0,
+					    "cannot read the files of '%s': more than "
+					    "%u bytes after the end of the tar stream",
+					    file, TRAILER_MAX);
+	}
+	return 0;
+}
+
+/* Stream the mounted tree out of the appliance into the tar source. */
+static int read_tree(guestfs_h *g, const char *file,
+		     const struct hm_scan_options *opt, struct hm_source **ret,
+		     struct hm_error *err)
+{
+	struct tar_job job = { .g = g, .wfd = -1 };
+	struct hm_error rerr = { 0 };
+	char rpath[64];
+	pthread_t th;
+	bool writer_done;
+	int p[2], rc, ev;
+
+	ev = guestfs_set_event_callback(g, log_event, GUESTFS_EVENT_APPLIANCE,
+					0, &job.console);
+	if (ev < 0)
+		return hm_error_set(err, HM_ERR_IO, 0, "cannot watch the appliance");
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		rc = hm_error_set(err, HM_ERR_IO, errno, "cannot make a pipe");
+		goto out;
+	}
+	job.wfd = p[1];
+	snprintf(job.path, sizeof(job.path), "/proc/self/fd/%d", p[1]);
+	snprintf(rpath, sizeof(rpath), "/proc/self/fd/%d", p[0]);
+	if ((rc = pthread_create(&th, NULL, tar_out_thread, &job)) != 0) {
+		close(p[0]);
+		close(p[1]);
+		rc = hm_error_set(err, HM_ERR_IO, rc, "cannot start a thread");
+		goto out;
+	}
+	rc = hm_source_tar_open(rpath, opt, ret, &rerr);
+	/*
+	 * Whose failure is it?  The reader can only meet the end of the
+	 * stream after the writer is done, so a reader that failed while the
+	 * writer was still at work failed on its own (a limit, a duplicate
+	 * entry), and the writer's EPIPE that follows is only the echo.
+	 */
+	writer_done = atomic_load(&job.done);
+	if (rc == 0 && (rc = drain(p[0], file, err)) < 0) {
+		hm_source_free(*ret);
+		*ret = NULL;
+		close(p[0]);
+		pthread_join(th, NULL);
+		goto out;
+	}
+	/* With the reader gone, a writer still at work gets EPIPE and stops. */
+	close(p[0]);
+	pthread_join(th, NULL);
+	if (rc < 0 && (job.rc == 0 || !writer_done)) {
+		rename_pipe(&rerr, rpath, file);
+		*err = rerr;
+		goto out;
+	}
+	if (job.rc < 0) {
+		if (rc == 0) {
+			hm_source_free(*ret);
+			*ret = NULL;
+		}
+		rc = hm_error_set(err, HM_ERR_INPUT, 0,
+				  "cannot read the files of '%s': %s", file, job.msg);
+		goto out;
+	}
+	rc = 0;
+out:
+	guestfs_delete_event_callback(g, ev);
+	hm_buf_free(&job.console);
+	return rc;
+}
+
+/*
+ * Put our own throwaway qcow2 overlay in front of the image, naming it as
+ * /proc/PID/fd/N with its format spelled out.  libguestfs's read-only
+ * overlay would name the image by realpath(), that is by the name that
+ * was checked, not by the open file: a swap between check and launch
+ * would then be read.  qemu-img opens the image here (format given, no
+ * probing), so an image qemu cannot read fails now, as input.
+ */
+static int make_overlay(guestfs_h *g, const struct disk_spec *d, int fd,
+			char **ret_dir, char **ret_overlay, struct hm_error *err)
+{
+	char drive[64], m[HM_ERROR_MSG_MAX];
+	char *tmp = guestfs_get_tmpdir(g), *dir = NULL, *overlay = NULL;
+	int rc;
+
+	if (!tmp) {
+		rc = hm_error_set(err, HM_ERR_IO, 0, "cannot find a temporary folder: %s",
+				  gerr(g, m, sizeof(m)));
+		goto out;
+	}
+	if (asprintf(&dir, "%s/hallmark-disk-XXXXXX", tmp) < 0) {
+		dir = NULL;
+		rc = hm_error_nomem(err);
+		goto out;
+	}
+	if (!mkdtemp(dir)) {
+		rc = hm_error_set(err, HM_ERR_IO, errno, "cannot make a folder in '%s'", tmp);
+		free(dir);
+		dir = NULL;
+		goto out;
+	}
+	if (asprintf(&overlay, "%s/overlay.qcow2", dir) < 0) {
+		overlay = NULL;
+		rc = hm_error_nomem(err);
+		goto out;
+	}
+	snprintf(drive, sizeof(drive), "/proc/%ld/fd/%d", (long)getpid(), fd);
+	if (guestfs_disk_create(g, overlay, "qcow2", -1,
+				GUESTFS_DISK_CREATE_BACKINGFILE, drive,
+				GUESTFS_DISK_CREATE_BACKINGFORMAT, d->format,
+				-1) < 0) {
+		/* qemu-img's own words go to libguestfs's debug output only
+		 * (and then straight to stderr): say how to get them. */
+		rc = hm_error_set(err, HM_ERR_INPUT, 0,
+				  "cannot open '%s' as a %s image: %s ('qemu-img info "
+				  "-f %s' on it says why)", d->file, d->format,
+				  gerr(g, m, sizeof(m)), d->format);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(tmp);
+	*ret_dir = dir;
+	*ret_overlay = overlay;
+	return rc;
+}
+
+int hm_source_disk_open(const char *spec, const struct hm_scan_options *opt,
+			struct hm_source **ret, struct hm_error *err)
+{
+	struct disk_spec d = { 0 };
+	struct hm_source *src = NULL;
+	guestfs_h *g = NULL;
+	char m[HM_ERROR_MSG_MAX], *dir = NULL, *overlay = NULL;
+	int fd = -1, rc;
+
+	if ((rc = parse_spec(spec, &d, err)) < 0)
+		goto out;
+	if ((rc = open_image(&d, &fd, err)) < 0)
+		goto out;
+	g = guestfs_create();
+	if (!g) {
+		rc = hm_error_set(err, HM_ERR_IO, errno,
+				  "cannot create a libguestfs handle for '%s'", d.file);
+		goto out;
+	}
+	/* The library never prints: errors come back through err. */
+	guestfs_set_error_handler(g, NULL, NULL);
+	/* qemu must open /proc/PID/fd/N of this process, so it has to run
+	 * here, as this user: the direct backend, never libvirt's. */
+	if (guestfs_set_backend(g, "direct") < 0) {
+		rc = hm_error_set(err, HM_ERR_IO, 0, "cannot set up libguestfs for '%s': %s",
+				  d.file, gerr(g, m, sizeof(m)));
+		goto out;
+	}
+	if ((rc = make_overlay(g, &d, fd, &dir, &overlay, err)) < 0)
+		goto out;
+	/* Writable: the writes land in our overlay.  Not readonly=1, whose
+	 * extra overlay libguestfs 1.48 hands qemu without a format for the
+	 * top node, so qemu probes the guest-visible bytes: a disk whose
+	 * first sector is a qcow2 header naming a host file would make qemu
+	 * open that file (the t4002 test watches for exactly that). */
+	if (guestfs_add_drive_opts(g, overlay,
+				   GUESTFS_ADD_DRIVE_OPTS_READONLY, 0,
+				   GUESTFS_ADD_DRIVE_OPTS_FORMAT, "qcow2",
+				   GUESTFS_ADD_DRIVE_OPTS_CACHEMODE, "unsafe",
+				   -1) < 0) {
+		rc = hm_error_set(err, HM_ERR_IO, 0, "cannot add '%s' as a disk: %s",
+				  d.file, gerr(g, m, sizeof(m)));
+		goto out;
+	}
+	if (guestfs_launch(g) < 0) {
+		rc = hm_error_set(err, HM_ERR_IO, 0,
+				  "cannot start the libguestfs appliance: %s (%s)",
+				  gerr(g, m, sizeof(m)), launch_help);
+		goto out;
+	}
+	if ((rc = mount_tree(g, d.file, err)) < 0)
+		goto out;
+	if ((rc = read_tree(g, d.file, opt, &src, err)) < 0)
+		goto out;
+	if (guestfs_shutdown(g) < 0) {
+		rc = hm_error_set(err, HM_ERR_IO, 0,
+				  "cannot shut down the appliance reading '%s': %s",
+				  d.file, gerr(g, m, sizeof(m)));
+		goto out;
+	}
+	*ret = src;
+	src = NULL;
+	rc = 0;
+out:
+	if (g)
+		guestfs_close(g);
+	if (overlay)
+		unlink(overlay);
+	if (dir)
+		rmdir(dir);
+	free(overlay);
+	free(dir);
+	if (fd >= 0)
+		close(fd);
+	hm_source_free(src);
+	free(d.file);
+	return rc;
+}
