@@ -172,6 +172,14 @@ struct check_ctx {
 	struct hm_error *err;
 };
 
+static bool is_whiteout_name(const struct hm_entry *e)
+{
+	const char *base = memrchr(e->path, '/', e->path_len);
+
+	base = base ? base + 1 : e->path;
+	return (size_t)(e->path + e->path_len - base) >= 4 && !memcmp(base, ".wh.", 4);
+}
+
 static int check_entry(void *ctx, const struct hm_entry *e)
 {
 	struct check_ctx *c = ctx;
@@ -181,6 +189,15 @@ static int check_entry(void *ctx, const struct hm_entry *e)
 	if (e->flags & HM_ENTRY_DELETED) {
 		r = hm_error_set(c->err, HM_ERR_INPUT, 0,
 				 "'%s': a whiteout in a base tarball", quoted(&q, e));
+		hm_buf_free(&q);
+		return r;
+	}
+	/* The OCI layer emitted from the tree would read such a name as a
+	 * whiteout, and the image would not match its own manifest. */
+	if (is_whiteout_name(e)) {
+		r = hm_error_set(c->err, HM_ERR_INPUT, 0,
+				 "'%s': a name starting with '.wh.' reads as a whiteout in an OCI layer",
+				 quoted(&q, e));
 		hm_buf_free(&q);
 		return r;
 	}

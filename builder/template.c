@@ -259,6 +259,11 @@ static int get_path(struct ctx *c, const struct hm_yaml_node *n,
 		    (len == 2 && comp[0] == '.' && comp[1] == '.'))
 			return ERR(c, n, "%s '%s' has a '%.*s' component", what,
 				   s, (int)len, comp);
+		/* The OCI layer made from the tree would read it as a
+		 * whiteout, and the image would not match its manifest. */
+		if (len >= 4 && !memcmp(comp, ".wh.", 4))
+			return ERR(c, n, "%s '%s': a name starting with '.wh.' reads as a whiteout in an OCI layer",
+				   what, s);
 		p = comp + len;
 	}
 	return dup_into(c, s, ret);

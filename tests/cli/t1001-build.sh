@@ -159,6 +159,19 @@ expect_exit 2 "a base with ../ members is refused" "$HALLMARK" build tpl/evil.ya
 expect_grep '\.\./\.\./etc/cron\.d/evil' err.txt "naming the member"
 [ ! -e etc/cron.d/evil ] && [ ! -e "$T_DIR/../etc/cron.d/evil" ] && ok "nothing was written outside" || fail "nothing outside"
 
+# A name the OCI layer would read as a whiteout: the image would not
+# match its own manifest ("missing /etc/.wh.shadow").
+python3 - <<'PY'
+import tarfile, io
+with tarfile.open("tpl/wh.tar", "w") as t:
+    i = tarfile.TarInfo("./etc"); i.type = tarfile.DIRTYPE; t.addfile(i)
+    i = tarfile.TarInfo("./etc/.wh.shadow"); i.size = 1; t.addfile(i, io.BytesIO(b"x"))
+PY
+printf 'hallmark: 1\nname: t1001-wh\nserial: 1\nbase: {tarball: {path: wh.tar}}\n' > tpl/wh.yaml
+expect_exit 2 "a base with a '.wh.' name is refused" "$HALLMARK" build tpl/wh.yaml -o outwh
+expect_grep "'/etc/\.wh\.shadow': a name starting with '\.wh\.' reads as a whiteout" err.txt "naming the entry"
+[ -z "$(ls -A outwh 2>/dev/null)" ] && ok "no output after the refusal" || fail "outputs left in outwh"
+
 # A decompression bomb: 300 MB of zeros in a 300 kB base.
 python3 - <<'PY'
 import gzip, io, tarfile

@@ -383,6 +383,10 @@ TEST(paths)
 		   "t.yaml:5:22: 'path' '/opt/' has an empty component or a trailing '/'");
 	EXPECT_ERR(HEAD "symlinks: [{path: //x, target: y}]\n", HM_ERR_INPUT,
 		   "t.yaml:5:19: 'path' '//x' has an empty component");
+	EXPECT_ERR(HEAD "files: [{path: /etc/.wh.shadow, content: x}]\n", HM_ERR_INPUT,
+		   "t.yaml:5:16: 'path' '/etc/.wh.shadow': a name starting with '.wh.' reads as a whiteout in an OCI layer");
+	EXPECT_ERR(HEAD "directories: [{path: /.wh..wh..opq/x}]\n", HM_ERR_INPUT,
+		   "t.yaml:5:22: 'path' '/.wh..wh..opq/x': a name starting with '.wh.' reads as a whiteout in an OCI layer");
 	EXPECT_ERR(HEAD "files: [{path: /, content: x}]\n", HM_ERR_INPUT,
 		   "t.yaml:5:16: 'path' cannot be '/'");
 	EXPECT_ERR(HEAD "files: [{path: \"/a\\0b\", content: x}]\n", HM_ERR_INPUT,
