@@ -322,15 +322,54 @@ static int remove_vm_only(struct hm_tree *tree, const struct hm_tpl_disk *d,
 }
 
 /*
+ * The disks, once more if the appliance stopped answering the first time
+ * (a guest under TCG can wedge; the watchdog stops it).  The disk is made
+ * from scratch each time from the same inputs, so a second attempt gives
+ * the same bytes as an undisturbed first.  The read-back adds to the
+ * tree, so each attempt works on its own copy: *ret_tree, the tree of
+ * the disk made.
+ */
+static int emit_disk_retry(const struct hm_disk_job *job,
+			   const struct hm_tree *disk_tree, struct hm_tree **ret_tree,
+			   struct hm_disk_result *res, struct hm_error *err)
+{
+	struct hm_tree *copy = NULL;
+	int r, attempt;
+
+	for (attempt = 1;; attempt++) {
+		if ((r = hm_disk_tree_dup(disk_tree, &copy, err)) < 0)
+			return r;
+		r = hm_emit_disk(job, copy, res, err);
+		if (r == 0 || !res->hung || attempt == 2)
+			break;
+		fprintf(stderr, "hallmark build: %s; starting it again (once)\n", err->msg);
+		hm_error_clear(err);
+		hm_tree_free(copy);
+		copy = NULL;
+		if (job->raw_path)
+			unlink(job->raw_path);
+		if (job->qcow2_path)
+			unlink(job->qcow2_path);
+	}
+	if (r < 0) {
+		hm_tree_free(copy);
+		copy = NULL;
+	}
+	*ret_tree = copy;
+	return r;
+}
+
+/*
  * The disk phase: the disk tree as a tar (staged, removed after), the
  * disk(s) from it, and the disk manifest bound to their digests.
  */
-static int build_disks(struct build *b, struct hm_tree *disk_tree,
+static int build_disks(struct build *b, const struct hm_tree *disk_tree,
 		       struct hm_blobstore *store, uint64_t serial,
 		       struct disk_out *d, struct hm_error *err)
 {
 	struct hm_disk_job job = { 0 };
 	struct hm_manifest_header h;
+	struct hm_tree *made = NULL;
 	unsigned char tar_sha[32];
 	char digest[72];
 	int r;
@@ -345,7 +384,7 @@ static int build_disks(struct build *b, struct hm_tree *disk_tree,
 	job.qcow2_path = b->t->outputs & HM_OUTPUT_QCOW2 ? b->paths[OUT_QCOW2] : NULL;
 	job.scratch_raw = b->paths[OUT_DSCRATCH];
 	job.mtime = b->sde;
-	r = hm_emit_disk(&job, disk_tree, &d->res, err);
+	r = emit_disk_retry(&job, disk_tree, &made, &d->res, err);
 	unlink(b->paths[OUT_DTAR]);
 	if (r < 0)
 		return r;
@@ -362,8 +401,8 @@ static int build_disks(struct build *b, struct hm_tree *disk_tree,
 		sha_digest(d->res.raw_sha256, digest);
 		header_image(&h, "raw", digest);
 	}
-	r = write_tree_manifest(disk_tree, b->paths[OUT_DMANIFEST], &h,
-				&d->entries, err);
+	r = write_tree_manifest(made, b->paths[OUT_DMANIFEST], &h, &d->entries, err);
+	hm_tree_free(made);
 	if (r < 0)
 		return r;
 	b->made[OUT_DMANIFEST] = true;

@@ -116,6 +116,8 @@ struct hm_disk_result {
 	 * pinning of times and journal; the copy into the qcow2 and the
 	 * shutdown (which flushes). */
 	uint64_t launch_ms, copy_ms, boot_ms, pin_ms, finish_ms;
+	/* On failure: the appliance stopped answering and was stopped. */
+	bool hung;
 };
 
 /*

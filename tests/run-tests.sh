@@ -52,11 +52,23 @@ for t in "$HM_BUILD"/tests/fuzz/fuzz_*; do
 done
 
 echo "== CLI tests"
+# A script that hangs fails alone instead of holding up the whole run
+# (HM_TEST_TIMEOUT seconds per script; the slowest, t1901 with a Debian
+# base to bootstrap, takes about 25 minutes).
+limit=${HM_TEST_TIMEOUT:-2700}
 for t in "$top"/tests/cli/t[0-9][0-9][0-9][0-9]-*.sh; do
 	[ -f "$t" ] || continue
-	sh "$t" >"$log" 2>&1
+	name=$(basename "$t")
+	start=$(date +%s)
+	timeout -k 30 "$limit" sh "$t" >"$log" 2>&1
 	rc=$?
-	grep -Ev '^ok ' "$log" | sed "s|^|$(basename "$t"): |"
+	grep -Ev '^ok ' "$log" | sed "s|^|$name: |"
+	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+		echo "$name: not ok - timed out after $limit s (HM_TEST_TIMEOUT)"
+		failed=$((failed + 1))
+		continue
+	fi
+	echo "$name: $(($(date +%s) - start)) s"
 	count "$log"
 	[ $rc -eq 0 ] || grep -q ' failed' "$log" || failed=$((failed + 1))
 done

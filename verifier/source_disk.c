@@ -46,6 +46,7 @@
 #include "hallmark/buf.h"
 #include "hallmark/manifest.h"
 #include "hallmark/source_tar.h"
+#include "hallmark/watchdog.h"
 #include "source_disk.h"
 
 /* The qcow2 header fields read here (docs/interop/qcow2.txt in qemu). */
@@ -68,6 +69,9 @@
 
 /* Longest excerpt of an image-supplied name quoted in a message. */
 #define QUOTE_MAX 256
+
+/* Base budget of an appliance step, before its bytes (hallmark/watchdog.h). */
+#define STEP_SECONDS 300
 
 #define SECTOR 512u
 
@@ -811,12 +815,21 @@ int hm_source_disk_open(const char *spec, const struct hm_scan_options *opt,
 	struct disk_spec d = { 0 };
 	struct hm_source *src = NULL;
 	guestfs_h *g = NULL;
+	struct hm_watchdog *wd = NULL;
 	char m[HM_ERROR_MSG_MAX], *dir = NULL, *overlay = NULL;
+	unsigned long long image_bytes = 0;
+	const char *step = NULL;
+	unsigned secs = 0;
+	struct stat st;
 	int fd = -1, rc;
 
 	if ((rc = parse_spec(spec, &d, err)) < 0)
 		goto out;
 	if ((rc = open_image(&d, &fd, err)) < 0)
+		goto out;
+	if (fstat(fd, &st) == 0 && st.st_size > 0)
+		image_bytes = (unsigned long long)st.st_size;
+	if ((rc = hm_watchdog_start(&wd, err)) < 0)
 		goto out;
 	g = guestfs_create();
 	if (!g) {
@@ -855,22 +868,42 @@ int hm_source_disk_open(const char *spec, const struct hm_scan_options *opt,
 				  gerr(g, m, sizeof(m)), launch_help);
 		goto out;
 	}
+	hm_watchdog_set_pid(wd, guestfs_get_pid(g));
+	hm_watchdog_arm(wd, hm_watchdog_budget(wd, STEP_SECONDS, 0, 1),
+			"find and mount the file systems");
 	if ((rc = mount_tree(g, d.file, err)) < 0)
 		goto out;
+	/* A raw file's apparent size bounds what it can hold. */
+	hm_watchdog_arm(wd, hm_watchdog_budget(wd, STEP_SECONDS, image_bytes, 1),
+			"stream the files out");
 	if ((rc = read_tree(g, d.file, opt, &src, err)) < 0)
 		goto out;
+	hm_watchdog_arm(wd, hm_watchdog_budget(wd, STEP_SECONDS, 0, 1),
+			"shut the appliance down");
 	if (guestfs_shutdown(g) < 0) {
 		rc = hm_error_set(err, HM_ERR_IO, 0,
 				  "cannot shut down the appliance reading '%s': %s",
 				  d.file, gerr(g, m, sizeof(m)));
 		goto out;
 	}
+	hm_watchdog_disarm(wd);
+	hm_watchdog_set_pid(wd, 0);
 	*ret = src;
 	src = NULL;
 	rc = 0;
 out:
-	if (g)
+	if (rc < 0 && wd && hm_watchdog_fired(wd, &step, &secs))
+		rc = hm_error_set(err, HM_ERR_IO, 0,
+				  "cannot read '%s': the libguestfs appliance stopped answering: '%s' took more than %u s, so it was stopped (HALLMARK_APPLIANCE_TIMEOUT sets every step's budget)",
+				  d.file, step, secs);
+	if (g) {
+		/* Bounded like any step: a hung appliance is stopped. */
+		if (wd && guestfs_get_pid(g) > 0)
+			hm_watchdog_arm(wd, hm_watchdog_budget(wd, STEP_SECONDS, 0, 1),
+					"shut the appliance down");
 		guestfs_close(g);
+	}
+	hm_watchdog_stop(wd);
 	if (overlay)
 		unlink(overlay);
 	if (dir)

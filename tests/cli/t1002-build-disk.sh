@@ -107,6 +107,54 @@ expect_grep "cannot start the libguestfs appliance: .*\(it needs a kernel in /bo
 	err.txt "saying what the appliance needs"
 no_outputs outhv "an appliance that cannot start"
 
+# An appliance that stops answering (a wedged guest under TCG looks like
+# this from outside): the watchdog stops it when the step's budget runs
+# out, the build tries once more, then fails naming the step, and nothing
+# is left.  The "hypervisor" is qemu behind a wrapper that freezes it
+# (SIGSTOP) once the appliance has written to the raw disk being built
+# under $HANG_DIR, that is after the launch, while the steps run; with
+# $HANG_ONCE, only the first appliance is frozen.
+cat > hang-qemu <<'EOF'
+#!/bin/sh
+case " $* " in
+*" -kernel "*)
+	if [ -z "${HANG_ONCE:-}" ] || mkdir "$HANG_ONCE" 2>/dev/null; then
+		me=$$
+		( for i in $(seq 3000); do
+			for f in "$HANG_DIR"/.*/*.raw; do
+				if [ -f "$f" ] && [ "$(stat -c %b "$f")" -gt 0 ]; then
+					kill -STOP $me; exit 0
+				fi
+			done
+			sleep 0.2
+		  done ) </dev/null >/dev/null 2>&1 &
+	fi
+	;;
+esac
+exec qemu-system-x86_64 "$@"
+EOF
+chmod +x hang-qemu
+start=$(date +%s)
+expect_exit 2 "an appliance that stops answering twice fails the build" \
+	env HALLMARK_APPLIANCE_TIMEOUT=15 LIBGUESTFS_HV="$T_DIR/hang-qemu" HANG_DIR="$T_DIR/outhang" \
+	"$HALLMARK" build tpl/vm.yaml -o outhang
+expect_grep "the libguestfs appliance stopped answering: '[a-z' ]+' took more than 15 s, so it was stopped \(HALLMARK_APPLIANCE_TIMEOUT sets every step's budget\)" \
+	err.txt "naming the step that hung and its budget"
+if [ "$(grep -c 'stopped answering' err.txt)" -eq 2 ]; then
+	expect_grep "; starting it again \(once\)$" err.txt "after one more try"
+else
+	fail "after one more try (it said: $(cat err.txt))"
+fi
+[ $(($(date +%s) - start)) -lt 300 ] && ok "within the budget, not for ever" ||
+	fail "within the budget, not for ever ($(($(date +%s) - start)) s)"
+no_outputs outhang "an appliance that stops answering"
+pgrep -f "$T_DIR/outhang" >/dev/null && fail "no qemu is left behind" || ok "no qemu is left behind"
+expect_exit 2 "a budget that is not a number is a usage error" \
+	env HALLMARK_APPLIANCE_TIMEOUT=soon "$HALLMARK" build tpl/vm.yaml -o outhang
+expect_grep "HALLMARK_APPLIANCE_TIMEOUT: 'soon' is not a number of seconds from 1 to 86400" \
+	err.txt "saying what it must be"
+no_outputs outhang "a bad budget"
+
 # The build: raw and qcow2 from one disk, signed.
 expect_exit 0 "a template with raw and qcow2 outputs builds" \
 	"$HALLMARK" build tpl/vm.yaml -o out1 --key ops.key
@@ -217,8 +265,14 @@ else
 	skip "dumpe2fs not installed"
 fi
 
-# Reproducible: the same template again, elsewhere, gives the same manifests.
-(umask 077; cd / && "$HALLMARK" build "$T_DIR/tpl/vm.yaml" -o "$T_DIR/out2" --key "$T_DIR/ops.key" >/dev/null 2>"$T_DIR/err2.txt")
+# Reproducible: the same template again, elsewhere, gives the same
+# manifests and disks; even when its first appliance stopped answering
+# and the disk was made again by a second one.
+(umask 077; cd / && env HALLMARK_APPLIANCE_TIMEOUT=30 LIBGUESTFS_HV="$T_DIR/hang-qemu" \
+	HANG_DIR="$T_DIR/out2" HANG_ONCE="$T_DIR/hung-once" \
+	"$HALLMARK" build "$T_DIR/tpl/vm.yaml" -o "$T_DIR/out2" --key "$T_DIR/ops.key" >/dev/null 2>"$T_DIR/err2.txt")
+expect_grep "stopped answering: .*; starting it again \(once\)$" err2.txt \
+	"a build whose appliance stopped answering once starts it again"
 for f in manifest disk.manifest oci.tar rootfs.tar; do
 	cmp -s out1/t1002-vm.$f out2/t1002-vm.$f && ok "t1002-vm.$f is byte-identical across builds" ||
 		{ fail "t1002-vm.$f is byte-identical across builds"; sed 's/^/#   /' err2.txt | tail -n 5; }
