@@ -5,11 +5,14 @@
  * settings, known-vulnerable packages.
  *
  * Rules read files through hm_image_read, so they work the same on a live
- * host, an archive and the builder's tree.  Whatever cannot be read or
- * parsed (a malformed shadow line, a file over the size limit, a binary
- * file where text was expected) is listed in res->skipped and the audit
- * goes on; only running out of memory, a bad option or an unreadable OSV
- * feed stops it.
+ * host, an archive and the builder's tree.  A file a rule's verdict rests
+ * on (accounts, sshd, system settings, the package database) that is there
+ * but cannot be read is a finding of its family's "cannot be audited" rule
+ * (read_audited), so nobody passes the gate by padding /etc/passwd past
+ * the size limit.  Anything else that cannot be read or parsed (a
+ * malformed shadow line, a huge or binary file the secret scans skip) is
+ * listed in res->skipped and the audit goes on; only running out of
+ * memory, a bad option or an unreadable OSV feed stops it.
  *
  * Messages are built here and made printable here (bytes outside
  * 0x20..0x7e become \ooo), and never hold a secret: the scanners mask
@@ -53,6 +56,9 @@ static const struct hm_audit_rule rules[] = {
 	{ "HM-ACCT-006", "pre-configured account the template did not declare", HM_SEV_HIGH,
 	  "A user account nobody declared is a backdoor until proven otherwise.",
 	  NULL },
+	{ "HM-ACCT-007", "account database cannot be audited", HM_SEV_CRITICAL,
+	  "/etc/passwd, /etc/shadow or /etc/group is there but could not be read as text (larger than the 1 MiB limit, a symlink, unreadable, a NUL byte), so the account rules never saw it: padding /etc/passwd past the limit must not hide a second root.",
+	  NULL },
 	{ "HM-FILE-001", "world-writable file", HM_SEV_HIGH,
 	  "Any user can change a world-writable file, and so anything that reads or runs it.",
 	  CIS "Ensure world writable files and directories are secured" },
@@ -92,6 +98,9 @@ static const struct hm_audit_rule rules[] = {
 	{ "HM-SSH-005", "sshd allows root login with a key (PermitRootLogin not no)", HM_SEV_MEDIUM,
 	  "Direct root login, even with keys only, leaves no trace of who acted as root. The default is prohibit-password.",
 	  CIS "Ensure sshd PermitRootLogin is disabled" },
+	{ "HM-SSH-006", "sshd configuration cannot be audited", HM_SEV_CRITICAL,
+	  "/etc/ssh/sshd_config or a file it includes is there but could not be read as text (larger than the 1 MiB limit, a symlink, unreadable, a NUL byte); sshd may read settings the sshd rules never saw.",
+	  NULL },
 	{ "HM-SYS-001", "machine-id baked into the image", HM_SEV_MEDIUM,
 	  "A non-empty /etc/machine-id gives every copy the same identity (DHCP client ids, journal, D-Bus); leave it empty so it is made at first boot.",
 	  NULL },
@@ -107,6 +116,9 @@ static const struct hm_audit_rule rules[] = {
 	{ "HM-SYS-005", "documentation left in the image", HM_SEV_INFO,
 	  "Documentation other than copyright notices is dead weight in an image.",
 	  NULL },
+	{ "HM-SYS-006", "system setting file cannot be audited", HM_SEV_MEDIUM,
+	  "/etc/machine-id, /etc/login.defs or a sysctl configuration file is there but could not be read as text (larger than the 1 MiB limit, a symlink where one is not expected, unreadable, a NUL byte), so the rules that depend on it never saw it.",
+	  NULL },
 	{ "HM-VULN-001", "known vulnerable package (high, or severity not given)", HM_SEV_HIGH,
 	  "An installed package version is affected by a published advisory; update it to the fixed version.",
 	  CIS "Ensure updates, patches, and additional security software are installed" },
@@ -119,6 +131,9 @@ static const struct hm_audit_rule rules[] = {
 	{ "HM-VULN-004", "known vulnerable package (low)", HM_SEV_LOW,
 	  "An installed package version is affected by a published advisory the feed rates low.",
 	  CIS "Ensure updates, patches, and additional security software are installed" },
+	{ "HM-VULN-005", "package database cannot be audited", HM_SEV_CRITICAL,
+	  "/var/lib/dpkg/status is there but could not be read, so no installed package was checked against the feed.",
+	  NULL },
 };
 
 #define N_RULES (sizeof(rules) / sizeof(rules[0]))
@@ -352,23 +367,18 @@ static const struct hm_entry *get(const struct actx *a, const char *path)
 }
 
 /*
- * Read a regular file of the image: 1 and *ret (free it) if read, 0 if it
- * is absent or could not be read (which is then listed as skipped), <0
- * on a fatal error.  A symlink is not followed (noted unless quiet).
+ * Read a regular file the content scans look at: 1 and *ret (free it) if
+ * read, 0 if it is absent or could not be read (which is then listed as
+ * skipped), <0 on a fatal error.  Files a rule's verdict rests on go
+ * through read_audited instead.
  */
-static int read_file(struct actx *a, const char *path, bool quiet,
-		     char **ret, size_t *ret_len)
+static int read_file(struct actx *a, const char *path, char **ret, size_t *ret_len)
 {
 	const struct hm_entry *e = get(a, path);
 	struct hm_error err = { 0 };
 	int r;
 
-	if (!e)
-		return 0;
-	if (e->type == HM_TYPE_SYMLINK)
-		return quiet ? 0 : skipped(a, "'%s': a symlink, not followed",
-					   qpath(a, e->path, e->path_len));
-	if (e->type != HM_TYPE_FILE)
+	if (!e || e->type != HM_TYPE_FILE)
 		return 0;
 	r = hm_image_read(a->img, path, HM_LIMIT_AUDIT_FILE_BYTES, ret, ret_len, &err);
 	if (r == HM_ERR_NOMEM)
@@ -378,6 +388,71 @@ static int read_file(struct actx *a, const char *path, bool quiet,
 			       qpath(a, e->path, e->path_len));
 	if (r < 0)
 		return skipped(a, "%s", err.msg);
+	return 1;
+}
+
+/* A file a rule needs is there, but not as a regular file. */
+static int not_a_file(struct actx *a, const char *id, const struct hm_entry *e)
+{
+	if (e->type == HM_TYPE_SYMLINK)
+		return finding(a, id, e->path, e->path_len,
+			       "cannot be audited: a symlink to '%.*s', not followed",
+			       (int)(e->target_len < 256 ? e->target_len : 256),
+			       e->target ? e->target : "");
+	return finding(a, id, e->path, e->path_len,
+		       "cannot be audited: a %s, not a regular file",
+		       hm_type_name(e->type));
+}
+
+/*
+ * Read a file a rule's verdict rests on (the account database, sshd's
+ * configuration, ...).  Such a file that is there but cannot be read as
+ * text is a finding of rule id (each family's "cannot be audited" rule,
+ * at the family's highest severity), never just a skipped note: padding
+ * /etc/passwd past the size limit must not make an audit pass without
+ * looking at it.  A symlink is not followed (the image may not hold its
+ * target, and dir: targets open nothing through one) and is a finding
+ * too.  1 and *ret (free it) if read, 0 if absent or reported, <0 on a
+ * fatal error.
+ */
+static int read_audited(struct actx *a, const char *id, const char *path,
+			char **ret, size_t *ret_len)
+{
+	const struct hm_entry *e = get(a, path);
+	struct hm_error err = { 0 };
+	const char *nul;
+	char *data = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!e)
+		return 0;
+	if (e->type != HM_TYPE_FILE)
+		return not_a_file(a, id, e);
+	r = hm_image_read(a->img, path, HM_LIMIT_AUDIT_FILE_BYTES, &data, &len, &err);
+	if (r == HM_ERR_NOMEM)
+		return nomem(a);
+	if (r == HM_ERR_LIMIT && e->size > HM_LIMIT_AUDIT_FILE_BYTES)
+		return finding(a, id, e->path, e->path_len,
+			       "cannot be audited: larger than 1 MiB (%llu bytes)",
+			       (unsigned long long)e->size);
+	if (r == HM_ERR_LIMIT)   /* grew since the walk */
+		return finding(a, id, e->path, e->path_len,
+			       "cannot be audited: larger than 1 MiB");
+	if (r < 0)
+		return finding(a, id, e->path, e->path_len, "cannot be audited: %s",
+			       err.msg);
+	/* The parsers stop at a NUL and the system's readers may not. */
+	if ((nul = memchr(data, '\0', len))) {
+		r = finding(a, id, e->path, e->path_len,
+			    "cannot be audited: a NUL byte at offset %zu where text is expected",
+			    (size_t)(nul - data));
+		explicit_bzero(data, len);
+		free(data);
+		return r;
+	}
+	*ret = data;
+	*ret_len = len;
 	return 1;
 }
 
@@ -461,7 +536,7 @@ static int parse_colon_file(struct actx *a, const char *path, size_t n_fields,
 	int r;
 
 	*ret_present = false;
-	if ((r = read_file(a, path, false, &data, &len)) <= 0)
+	if ((r = read_audited(a, "HM-ACCT-007", path, &data, &len)) <= 0)
 		return r;
 	*ret_data = data;
 	if (ret_len)
@@ -777,7 +852,7 @@ static int ssh_parse(struct actx *a, const char *path, unsigned depth,
 	bool saved_match = st->in_match;
 	int r;
 
-	if ((r = read_file(a, path, depth > 0, &data, &len)) <= 0)
+	if ((r = read_audited(a, "HM-SSH-006", path, &data, &len)) <= 0)
 		return r;
 	pos = data;
 	end = data + len;
@@ -908,7 +983,7 @@ static int check_machine_id(struct actx *a)
 	size_t len = 0, i = 0;
 	int r;
 
-	if ((r = read_file(a, M, false, &data, &len)) <= 0)
+	if ((r = read_audited(a, "HM-SYS-006", M, &data, &len)) <= 0)
 		return r;
 	while (len && (data[len - 1] == '\n' || is_space(data[len - 1])))
 		len--;
@@ -1106,7 +1181,7 @@ static int scan_file(struct actx *a, const struct hm_entry *e)
 				       qpath(a, e->path, e->path_len));
 		return 0;
 	}
-	if ((r = read_file(a, e->path, true, &data, &len)) <= 0)
+	if ((r = read_file(a, e->path, &data, &len)) <= 0)
 		return r;
 	if (!hm_glob_match("/etc/ssh/ssh_host_*", e->path, e->path_len)) {
 		r = hm_secrets_scan_private_key(data, len, &hits, &err);
@@ -1192,11 +1267,17 @@ struct sysctl_value {
 
 static int sysctl_apply(struct actx *a, const char *path, struct sysctl_value *v)
 {
+	const struct hm_entry *e;
 	char *data = NULL, *pos, *end, *line, *eq, *key, *val;
 	size_t len = 0, llen, lineno = 0, i, n;
 	int r;
 
-	if ((r = read_file(a, path, true, &data, &len)) <= 0)
+	e = get(a, path);
+	/* A symlink in a sysctl.d folder masks (to /dev/null) or aliases
+	 * (Debian's 99-sysctl.conf -> ../sysctl.conf) a file: not followed. */
+	if (e && e->type == HM_TYPE_SYMLINK)
+		return 0;
+	if ((r = read_audited(a, "HM-SYS-006", path, &data, &len)) <= 0)
 		return r;
 	pos = data;
 	end = data + len;
@@ -1365,7 +1446,7 @@ static int check_umask(struct actx *a)
 	char *e;
 	int r;
 
-	if ((r = read_file(a, L, false, &data, &len)) <= 0)
+	if ((r = read_audited(a, "HM-SYS-006", L, &data, &len)) <= 0)
 		return r;
 	pos = data;
 	end = data + len;
@@ -1423,6 +1504,7 @@ static const char *vuln_rule(const char *severity)
 static int check_vulns(struct actx *a)
 {
 	static const char D[] = "/var/lib/dpkg/status";
+	const struct hm_entry *e = get(a, D);
 	struct hm_packages pkgs = { 0 };
 	struct hm_vulns vulns = { 0 };
 	struct hm_error err = { 0 };
@@ -1431,12 +1513,23 @@ static int check_vulns(struct actx *a)
 
 	if (!a->opt || !a->opt->osv_path)
 		return 0;
-	r = hm_packages_load(a->img, &pkgs, &err);
-	if (r == HM_ERR_NOMEM)
-		return nomem(a);
 	/* Without a package database nothing matches, but the feed is
-	 * still read: a feed that cannot be is an error, never a pass. */
-	if (r < 0 && (r = skipped(a, "packages not checked: %s", err.msg)) < 0)
+	 * still read: a feed that cannot be is an error, never a pass.  A
+	 * database that is there but cannot be read is a finding: a huge
+	 * status file must not hide the vulnerable packages. */
+	if (e && e->type != HM_TYPE_FILE) {
+		r = not_a_file(a, "HM-VULN-005", e);
+	} else {
+		r = hm_packages_load(a->img, &pkgs, &err);
+		if (r == HM_ERR_NOMEM)
+			return nomem(a);
+		if (r < 0 && e)
+			r = finding(a, "HM-VULN-005", D, sizeof(D) - 1,
+				    "cannot be audited: %s", err.msg);
+		else if (r < 0)
+			r = skipped(a, "packages not checked: %s", err.msg);
+	}
+	if (r < 0)
 		goto out;
 	for (i = 0; i < pkgs.n_skipped; i++)
 		if ((r = skipped(a, "%s", pkgs.skipped[i])) < 0)

@@ -2,7 +2,8 @@
 # hallmark audit: a folder and the same tree as a tar archive give the same
 # findings; secrets never reach a report; --fail-on and site-rule
 # exceptions decide the exit code; huge and binary files are listed as
-# skipped without changing it.
+# skipped without changing it, but a file a rule's verdict rests on
+# (/etc/passwd) that cannot be read is a finding that fails the audit.
 . "$(dirname "$0")/lib.sh"
 
 SECRET=Sup3rS3cretPw0rd
@@ -137,6 +138,41 @@ PY
 then ok "tar: gives the same findings and skips as dir:"
 else fail "tar: gives the same findings and skips as dir:"
 fi
+
+# ---- files the rules cannot read -------------------------------------------
+# Padding /etc/passwd past the 1 MiB read limit once hid a second root
+# behind a skipped note and the audit passed: it must fail, dir: and tar:.
+mkdir padded
+cp -a root/. padded/
+rm -f padded/etc/app/huge.conf padded/etc/app/blob.conf
+expect_exit 0 "the copy passes with the site exceptions before padding" \
+	"$HALLMARK" audit dir:padded --rules site.yaml
+{ head -c 1100000 /dev/zero | tr '\0' '\n'; echo 'toor:x:0:0::/root:/bin/bash'; } \
+	>> padded/etc/passwd
+echo 'toor:!:19000:0:99999:7:::' >> padded/etc/shadow
+expect_exit 1 "a padded /etc/passwd with a second root fails (dir:)" \
+	"$HALLMARK" audit dir:padded --rules site.yaml
+expect_grep '^  HM-ACCT-007 /etc/passwd: cannot be audited: larger than 1 MiB \([0-9]+ bytes\)$' \
+	out.txt "the account database is a finding, not a note"
+expect_grep '^FAIL: 1 finding at or above high ' out.txt "and the verdict counts it"
+expect_exit 1 "it fails --fail-on critical too" \
+	"$HALLMARK" audit dir:padded --rules site.yaml --fail-on critical
+tar -C padded -cf padded.tar . 2>/dev/null
+expect_exit 1 "a padded /etc/passwd with a second root fails (tar:)" \
+	"$HALLMARK" audit tar:padded.tar --rules site.yaml
+expect_grep '^  HM-ACCT-007 /etc/passwd: cannot be audited: larger than 1 MiB' \
+	out.txt "with the same finding"
+
+# A symlinked account file is not followed: the audit cannot vouch for it.
+mkdir linked
+cp -a root/. linked/
+rm -f linked/etc/app/huge.conf linked/etc/app/blob.conf
+mv linked/etc/shadow linked/srv/shadow
+ln -s /srv/shadow linked/etc/shadow
+expect_exit 1 "a symlinked /etc/shadow fails the audit" \
+	"$HALLMARK" audit dir:linked --rules site.yaml
+expect_grep "^  HM-ACCT-007 /etc/shadow: cannot be audited: a symlink to '/srv/shadow', not followed$" \
+	out.txt "naming the link"
 
 # ---- errors ----------------------------------------------------------------
 expect_exit 2 "a missing target is an error" "$HALLMARK" audit dir:nowhere

@@ -151,6 +151,14 @@ static const struct hm_audit_finding *first(const struct fx *fx, const char *id)
 	return NULL;
 }
 
+/* The path of the first finding of rule id, "(none)" without one. */
+static const char *first_path(const struct fx *fx, const char *id)
+{
+	const struct hm_audit_finding *f = first(fx, id);
+
+	return f && f->path ? f->path : "(none)";
+}
+
 static bool has_skipped(const struct fx *fx, const char *needle)
 {
 	size_t i;
@@ -589,6 +597,243 @@ TEST(vulnerable_packages_from_an_osv_feed)
 	opt.osv_path = "missing.json";
 	fx_base(&fx);
 	CHECK(fx_run(&fx, &opt, &err) < 0);
+	fx_free(&fx);
+}
+
+/* ---- files the rules cannot read ---------------------------------------- */
+
+static void fx_link(struct fx *fx, const char *path, const char *target)
+{
+	struct hm_entry *e = mk(path, HM_TYPE_SYMLINK, 0777, 0, 0);
+
+	if (hm_entry_set_target(e, target, strlen(target)) < 0)
+		abort();
+	fx_put(fx, e);
+}
+
+/* "root" then pad bytes of blank lines, then a second uid 0 account:
+ * the file a padding attack leaves. */
+static char *padded_passwd(size_t pad, size_t *ret_len)
+{
+	static const char head[] = "root:x:0:0:root:/root:/bin/bash\n";
+	static const char tail[] = "toor:x:0:0::/root:/bin/bash\n";
+	size_t len = sizeof(head) - 1 + pad + sizeof(tail) - 1;
+	char *p = malloc(len);
+
+	if (!p)
+		abort();
+	memcpy(p, head, sizeof(head) - 1);
+	memset(p + sizeof(head) - 1, '\n', pad);
+	memcpy(p + sizeof(head) - 1 + pad, tail, sizeof(tail) - 1);
+	*ret_len = len;
+	return p;
+}
+
+TEST(padded_passwd_is_a_critical_finding_not_a_skip)
+{
+	struct fx fx = { 0 };
+	struct hm_error err = { 0 };
+	const struct hm_audit_finding *f;
+	size_t len;
+	char *data;
+
+	/* Below the limit the second root is seen... */
+	data = padded_passwd(1000, &len);
+	fx_filen(&fx, "/etc/passwd", 0644, data, len);
+	CHECK_OK(fx_run(&fx, NULL, &err), &err);
+	CHECK_EQ_INT(count(&fx, "HM-ACCT-002", "'toor'"), 1);
+	CHECK_EQ_INT(count(&fx, "HM-ACCT-007", NULL), 0);
+	free(data);
+	fx_free(&fx);
+
+	/* ...and padding it past 1 MiB must not hide it behind a note. */
+	data = padded_passwd(HM_LIMIT_AUDIT_FILE_BYTES, &len);
+	fx_filen(&fx, "/etc/passwd", 0644, data, len);
+	fx_file(&fx, "/etc/shadow", "root:*:19000:0:99999:7:::\n");
+	fx_file(&fx, "/etc/group", "root:x:0:\n");
+	CHECK_OK(fx_run(&fx, NULL, &err), &err);
+	CHECK_EQ_INT(count(&fx, "HM-ACCT-007", NULL), 1);
+	f = first(&fx, "HM-ACCT-007");
+	CHECK(f != NULL);
+	if (f) {
+		CHECK_EQ_STR(f->path, "/etc/passwd");
+		CHECK(strstr(f->message, "cannot be audited: larger than 1 MiB") != NULL);
+		CHECK_EQ_INT(f->rule->severity, HM_SEV_CRITICAL);
+	}
+	CHECK(hm_audit_fails(&fx.res, HM_SEV_HIGH));
+	CHECK(hm_audit_fails(&fx.res, HM_SEV_CRITICAL));
+	CHECK_EQ_INT(count(&fx, "HM-ACCT-002", NULL), 0);
+	free(data);
+	fx_free(&fx);
+}
+
+TEST(symlinked_shadow_is_a_finding_and_not_followed)
+{
+	struct fx fx = { 0 };
+	struct hm_error err = { 0 };
+	const struct hm_audit_finding *f;
+
+	fx_file(&fx, "/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n"
+		"bob:x:1000:1000::/home/bob:/bin/bash\n");
+	fx_link(&fx, "/etc/shadow", "/srv/shadow");
+	/* What a system that follows the link would read: bob has no
+	 * password.  The audit reads neither and says so. */
+	fx_file(&fx, "/srv/shadow", "root:*:19000:0:99999:7:::\nbob::19000:0:99999:7:::\n");
+	fx_file(&fx, "/etc/group", "root:x:0:\n");
+	CHECK_OK(fx_run(&fx, NULL, &err), &err);
+	CHECK_EQ_INT(count(&fx, "HM-ACCT-007", NULL), 1);
+	f = first(&fx, "HM-ACCT-007");
+	CHECK(f != NULL);
+	if (f) {
+		CHECK_EQ_STR(f->path, "/etc/shadow");
+		CHECK(strstr(f->message, "a symlink to '/srv/shadow', not followed") != NULL);
+	}
+	CHECK_EQ_INT(count(&fx, "HM-ACCT-001", NULL), 0);
+	CHECK(hm_audit_fails(&fx.res, HM_SEV_CRITICAL));
+	CHECK(!has_skipped(&fx, "symlink"));
+	fx_free(&fx);
+}
+
+TEST(account_files_unreadable_binary_or_not_files)
+{
+	static const char nul_passwd[] =
+		"root:x:0:0:root:/root:/bin/bash\nevil:x:0:0::/:/bin/sh\0 junk\n";
+	struct fx fx = { 0 };
+	struct hm_error err = { 0 };
+
+	/* glibc reads up to the NUL: evil is a second root.  The parser
+	 * here would drop the line as malformed, so the file is refused. */
+	fx_filen(&fx, "/etc/passwd", 0644, nul_passwd, sizeof(nul_passwd) - 1);
+	/* In the tree but its contents cannot be read. */
+	fx_put(&fx, mk("/etc/shadow", HM_TYPE_FILE, 0640, 0, 42));
+	fx_put(&fx, mk("/etc/group", HM_TYPE_DIR, 0755, 0, 0));
+	CHECK_OK(fx_run(&fx, NULL, &err), &err);
+	CHECK_EQ_INT(count(&fx, "HM-ACCT-007", NULL), 3);
+	CHECK_EQ_INT(count(&fx, "HM-ACCT-007", "a NUL byte at offset 53 where text is expected"), 1);
+	CHECK_EQ_INT(count(&fx, "HM-ACCT-007", "'/etc/shadow' was not captured"), 1);
+	CHECK_EQ_INT(count(&fx, "HM-ACCT-007", "a dir, not a regular file"), 1);
+	CHECK(!has_skipped(&fx, "/etc/passwd:"));
+	fx_free(&fx);
+
+	/* Absent files are not findings (a distroless image has none). */
+	fx_file(&fx, "/etc/hostname", "box\n");
+	CHECK_OK(fx_run(&fx, NULL, &err), &err);
+	CHECK_EQ_INT(count(&fx, "HM-ACCT-007", NULL), 0);
+	fx_free(&fx);
+}
+
+TEST(sshd_config_and_includes_that_cannot_be_audited)
+{
+	struct fx fx = { 0 };
+	struct hm_error err = { 0 };
+	size_t big = HM_LIMIT_AUDIT_FILE_BYTES + 1;
+	char *data = malloc(big);
+
+	CHECK(data != NULL);
+	memset(data, '#', big);
+	data[big - 1] = '\n';
+	fx_base(&fx);
+	fx_filen(&fx, "/etc/ssh/sshd_config", 0644, data, big);
+	CHECK_OK(fx_run(&fx, NULL, &err), &err);
+	CHECK_EQ_INT(count(&fx, "HM-SSH-006", "larger than 1 MiB"), 1);
+	CHECK_EQ_STR(first_path(&fx, "HM-SSH-006"), "/etc/ssh/sshd_config");
+	CHECK(hm_audit_fails(&fx.res, HM_SEV_CRITICAL));
+	fx_free(&fx);
+
+	/* sshd follows a symlinked drop-in; the audit cannot see it. */
+	fx_base(&fx);
+	fx_file(&fx, "/etc/ssh/sshd_config",
+		"Include /etc/ssh/sshd_config.d/*.conf\n"
+		"PermitRootLogin no\nPasswordAuthentication no\n");
+	fx_file(&fx, "/etc/ssh/sshd_config.d/10-ok.conf", "X11Forwarding no\n");
+	fx_link(&fx, "/etc/ssh/sshd_config.d/20-x.conf", "/srv/x.conf");
+	fx_file(&fx, "/srv/x.conf", "PermitEmptyPasswords yes\n");
+	CHECK_OK(fx_run(&fx, NULL, &err), &err);
+	CHECK_EQ_INT(count(&fx, "HM-SSH-006", NULL), 1);
+	CHECK_EQ_STR(first_path(&fx, "HM-SSH-006"), "/etc/ssh/sshd_config.d/20-x.conf");
+	CHECK_EQ_INT(count(&fx, "HM-SSH-006", "a symlink to '/srv/x.conf'"), 1);
+	CHECK(hm_audit_fails(&fx.res, HM_SEV_CRITICAL));
+	fx_free(&fx);
+
+	/* The same configuration with regular files passes the gate. */
+	fx_base(&fx);
+	fx_file(&fx, "/etc/ssh/sshd_config",
+		"Include /etc/ssh/sshd_config.d/*.conf\n"
+		"PermitRootLogin no\nPasswordAuthentication no\n");
+	fx_file(&fx, "/etc/ssh/sshd_config.d/10-ok.conf", "X11Forwarding no\n");
+	CHECK_OK(fx_run(&fx, NULL, &err), &err);
+	CHECK_EQ_INT(count(&fx, "HM-SSH-006", NULL), 0);
+	CHECK(!hm_audit_fails(&fx.res, HM_SEV_HIGH));
+	free(data);
+	fx_free(&fx);
+}
+
+TEST(system_setting_files_that_cannot_be_audited)
+{
+	struct fx fx = { 0 };
+	struct hm_error err = { 0 };
+	size_t big = HM_LIMIT_AUDIT_FILE_BYTES + 1;
+	char *data = malloc(big);
+
+	CHECK(data != NULL);
+	memset(data, '\n', big);
+	fx_base(&fx);
+	fx_filen(&fx, "/etc/login.defs", 0644, data, big);
+	fx_link(&fx, "/etc/machine-id", "/var/lib/dbus/machine-id");
+	fx_filen(&fx, "/usr/lib/sysctl.d/50-hard.conf", 0644, good_sysctl, sizeof(good_sysctl) - 1);
+	fx_filen(&fx, "/usr/lib/sysctl.d/99-big.conf", 0644, data, big);
+	/* Masks and aliases are symlinks by design: not findings. */
+	fx_link(&fx, "/etc/sysctl.d/99-sysctl.conf", "../sysctl.conf");
+	fx_link(&fx, "/etc/sysctl.d/60-masked.conf", "/dev/null");
+	CHECK_OK(fx_run(&fx, NULL, &err), &err);
+	CHECK_EQ_INT(count(&fx, "HM-SYS-006", NULL), 3);
+	CHECK_EQ_INT(count(&fx, "HM-SYS-006", "larger than 1 MiB"), 2);
+	CHECK_EQ_INT(count(&fx, "HM-SYS-006", "a symlink to '/var/lib/dbus/machine-id'"), 1);
+	CHECK(hm_audit_rule_find("HM-SYS-006") &&
+	      hm_audit_rule_find("HM-SYS-006")->severity == HM_SEV_MEDIUM);
+	CHECK(hm_audit_fails(&fx.res, HM_SEV_MEDIUM));
+	free(data);
+	fx_free(&fx);
+}
+
+TEST(package_database_that_cannot_be_audited)
+{
+	struct hm_audit_options opt = { .osv_path = "osv-empty.json" };
+	struct fx fx = { 0 };
+	struct hm_error err = { 0 };
+	struct hm_entry *e;
+	FILE *f = fopen("osv-empty.json", "w");
+
+	CHECK(f != NULL);
+	fputs("[]\n", f);
+	fclose(f);
+	/* Larger than the 64 MiB a status file may be: not read at all. */
+	fx_base(&fx);
+	e = mk("/var/lib/dpkg/status", HM_TYPE_FILE, 0644, 0, 0);
+	e->size = 65ull << 20;
+	fx_put(&fx, e);
+	CHECK_OK(fx_run(&fx, &opt, &err), &err);
+	CHECK_EQ_INT(count(&fx, "HM-VULN-005", "cannot be audited"), 1);
+	CHECK(hm_audit_fails(&fx.res, HM_SEV_CRITICAL));
+	fx_free(&fx);
+
+	fx_base(&fx);
+	fx_link(&fx, "/var/lib/dpkg/status", "/srv/status");
+	CHECK_OK(fx_run(&fx, &opt, &err), &err);
+	CHECK_EQ_INT(count(&fx, "HM-VULN-005", "a symlink to '/srv/status'"), 1);
+	fx_free(&fx);
+
+	/* Without a feed the database is not needed; without a database
+	 * (distroless) nothing is a finding, only a note. */
+	fx_base(&fx);
+	fx_link(&fx, "/var/lib/dpkg/status", "/srv/status");
+	CHECK_OK(fx_run(&fx, NULL, &err), &err);
+	CHECK_EQ_INT(count(&fx, "HM-VULN-005", NULL), 0);
+	fx_free(&fx);
+	fx_base(&fx);
+	CHECK_OK(fx_run(&fx, &opt, &err), &err);
+	CHECK_EQ_INT(count(&fx, "HM-VULN-005", NULL), 0);
+	CHECK(has_skipped(&fx, "packages not checked"));
 	fx_free(&fx);
 }
 
