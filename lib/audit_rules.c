@@ -20,6 +20,7 @@
  */
 #include <crypt.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -472,39 +473,102 @@ static char *next_line(char **pos, char *end, size_t *ret_len)
 	return s;
 }
 
-/* Split line at ':' into exactly n fields; false if the count differs. */
-static bool split_colon(char *line, char **f, size_t n)
-{
-	size_t i = 0;
-	char *p = line, *c;
+/*
+ * The account files are read the way glibc's nss_files reads them
+ * (nss/nss_files/files-parse.c, files-pwd.c, files-grp.c,
+ * shadow/sgetspent_r.c), since that is what decides who logs in as
+ * whom: a line glibc resolves must never be a skipped note here.
+ * Measured with getent on Debian 12 (glibc 2.36) against a
+ * bind-mounted file: a numeric field is strtoul's (leading white
+ * space, a '+' or '-' sign: " 0", "+0", "-0" and "000" are uid 0),
+ * ending at ':' or the end of the line (anything else rejects the
+ * line); a value above UINT32_MAX, "-1" included, rejects it too.
+ * Missing trailing fields are empty and the last field takes every
+ * ':' after it ("a:x:0:0" is uid 0 with an empty shell, and the shell
+ * of "a:x:0:0::/:/bin/sh:x" is "/bin/sh:x").
+ */
 
-	for (;;) {
-		if (i == n)
-			return false;
-		f[i++] = p;
-		c = strchr(p, ':');
-		if (!c)
-			break;
-		*c = '\0';
-		p = c + 1;
-	}
-	return i == n;
+/* isspace() in the C locale. */
+static bool is_c_space(char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
 }
 
-static bool parse_id(const char *s, uint32_t *ret)
+/* glibc's STRING_FIELD: up to the next ':' (cut there) or the end. */
+static char *str_field(char **line)
 {
-	unsigned long long v = 0;
+	char *s = *line, *c = strchr(s, ':');
 
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return false;
-		v = v * 10 + (unsigned)(*s - '0');
-		if (v > UINT32_MAX)
-			return false;
+	if (c) {
+		*c = '\0';
+		*line = c + 1;
+	} else {
+		*line = s + strlen(s);
 	}
+	return s;
+}
+
+/*
+ * strtoul(s, &end, 10) narrowed as Debian 12's glibc does (measured: too big
+ * a value rejects the line, it is not clamped), without the
+ * locale: false if nothing was converted or the value (after a '-'
+ * negates it modulo 2^64, as strtoul does) is above UINT32_MAX.
+ */
+static bool strtou32_glibc(const char *s, const char **ret_end, uint32_t *ret,
+			   bool *ret_empty)
+{
+	const char *p = s;
+	unsigned long long v = 0;
+	bool neg = false, big = false;
+
+	*ret_empty = false;
+	while (is_c_space(*p))
+		p++;
+	if (*p == '+' || *p == '-')
+		neg = *p++ == '-';
+	if (*p < '0' || *p > '9') {
+		*ret_end = s;
+		*ret_empty = true;
+		return false;
+	}
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (ULLONG_MAX - (unsigned)(*p - '0')) / 10)
+			big = true;
+		else
+			v = v * 10 + (unsigned)(*p - '0');
+	}
+	*ret_end = p;
+	if (neg)
+		v = 0ULL - v;
+	if (big || v > UINT32_MAX)
+		return false;
 	*ret = (uint32_t)v;
+	return true;
+}
+
+/*
+ * glibc's INT_FIELD (maybe_null false) and INT_FIELD_MAYBE_NULL (true:
+ * an empty field is allowed, but not the end of the line).  The number
+ * must end at ':' (skipped; only when colon_ends) or at the end of the
+ * line.  *ret is set only for a number.
+ */
+static bool int_field(char **line, bool maybe_null, bool colon_ends, uint32_t *ret)
+{
+	const char *end;
+	bool empty;
+	uint32_t v;
+
+	if (maybe_null && **line == '\0')
+		return false;
+	if (!strtou32_glibc(*line, &end, &v, &empty) && !(empty && maybe_null))
+		return false;
+	if (colon_ends && *end == ':')
+		end++;
+	else if (*end != '\0')
+		return false;
+	if (!empty)
+		*ret = v;
+	*line = *line + (end - *line);
 	return true;
 }
 
@@ -523,15 +587,19 @@ static bool has_id(const uint32_t *ids, size_t n, uint32_t id)
 /* ---- accounts --------------------------------------------------------- */
 
 /*
- * Parse a colon-separated account file: fields per line, comments and
- * blank lines ignored, malformed lines listed as skipped.  fn gets the
- * fields of each good line and returns 0, 1 (malformed) or <0.
+ * Parse an account file line by line as glibc's files-XXX.c does:
+ * leading white space dropped, blank lines and '#' comments ignored.
+ * A name starting with '+' or '-' (an nss_compat entry, which nss_files
+ * never returns by name or id) is checked like any other: under
+ * "compat" it can still bring an account in, and a gold image has no
+ * business carrying one.  fn parses the rest of a line and returns 0, 1
+ * (glibc rejects the line: listed as skipped) or <0.
  */
-static int parse_colon_file(struct actx *a, const char *path, size_t n_fields,
+static int parse_colon_file(struct actx *a, const char *path,
 			    char **ret_data, size_t *ret_len,
-			    int (*fn)(struct actx *a, char **f), bool *ret_present)
+			    int (*fn)(struct actx *a, char *line), bool *ret_present)
 {
-	char *data = NULL, *pos, *end, *line, *f[16];
+	char *data = NULL, *pos, *end, *line;
 	size_t len = 0, llen, lineno = 0;
 	int r;
 
@@ -546,27 +614,38 @@ static int parse_colon_file(struct actx *a, const char *path, size_t n_fields,
 	end = data + len;
 	while ((line = next_line(&pos, end, &llen))) {
 		lineno++;
-		if (llen == 0 || line[0] == '#')
-			continue;
-		if (strlen(line) != llen || !split_colon(line, f, n_fields) ||
-		    !f[0][0] || (r = fn(a, f)) == 1) {
-			if ((r = skipped(a, "%s:%zu: malformed line", path, lineno)) < 0)
-				return r;
-			continue;
+		/* read_audited refuses NUL bytes; this keeps fn's view safe. */
+		if (strlen(line) != llen)
+			r = 1;
+		else {
+			while (is_c_space(*line))
+				line++;
+			if (*line == '\0' || *line == '#')
+				continue;
+			r = *line == ':' ? 1 : fn(a, line);
 		}
 		if (r < 0)
+			return r;
+		if (r == 1 && (r = skipped(a, "%s:%zu: malformed line", path, lineno)) < 0)
 			return r;
 	}
 	return 0;
 }
 
-static int add_user(struct actx *a, char **f)
+/* files-pwd.c: name:passwd:uid:gid[:gecos[:dir[:shell...]]] */
+static int add_user(struct actx *a, char *line)
 {
-	struct user u = { .name = f[0], .pw = f[1], .shell = f[6] };
+	struct user u = { 0 };
 	struct user *p;
 
-	if (!parse_id(f[2], &u.uid) || !parse_id(f[3], &u.gid))
+	u.name = str_field(&line);
+	u.pw = str_field(&line);
+	if (!int_field(&line, false, true, &u.uid) ||
+	    !int_field(&line, false, true, &u.gid))
 		return 1;
+	(void)str_field(&line);         /* gecos */
+	(void)str_field(&line);         /* home */
+	u.shell = line;
 	if (!(p = realloc(a->users, (a->n_users + 1) * sizeof(*p))))
 		return nomem(a);
 	a->users = p;
@@ -574,11 +653,32 @@ static int add_user(struct actx *a, char **f)
 	return 0;
 }
 
-static int add_shadow(struct actx *a, char **f)
+/*
+ * sgetspent_r.c: name:passwd:lastchg:min:max, then optionally
+ * :warn:inact:expire[:flag]; each number may be empty but only the
+ * flag may end the line early, and nothing may follow the flag.
+ */
+static int add_shadow(struct actx *a, char *line)
 {
-	struct shadow s = { .name = f[0], .hash = f[1] };
+	struct shadow s = { 0 };
 	struct shadow *p;
+	uint32_t v;
+	int i;
 
+	s.name = str_field(&line);
+	s.hash = str_field(&line);
+	for (i = 0; i < 3; i++)
+		if (!int_field(&line, true, true, &v))
+			return 1;
+	while (is_c_space(*line))
+		line++;
+	if (*line) {
+		for (i = 0; i < 3; i++)
+			if (!int_field(&line, true, true, &v))
+				return 1;
+		if (*line && !int_field(&line, true, false, &v))
+			return 1;
+	}
 	if (!(p = realloc(a->shadows, (a->n_shadows + 1) * sizeof(*p))))
 		return nomem(a);
 	a->shadows = p;
@@ -586,11 +686,14 @@ static int add_shadow(struct actx *a, char **f)
 	return 0;
 }
 
-static int add_group(struct actx *a, char **f)
+/* files-grp.c: name:passwd:gid[:members...] */
+static int add_group(struct actx *a, char *line)
 {
 	uint32_t gid, *p;
 
-	if (!parse_id(f[2], &gid))
+	(void)str_field(&line);
+	(void)str_field(&line);
+	if (!int_field(&line, false, true, &gid))
 		return 1;
 	if (!(p = realloc(a->gids, (a->n_gids + 1) * sizeof(*p))))
 		return nomem(a);
@@ -605,12 +708,12 @@ static int load_accounts(struct actx *a)
 	size_t i;
 	int r;
 
-	if ((r = parse_colon_file(a, "/etc/passwd", 7, &a->passwd_data, NULL, add_user,
+	if ((r = parse_colon_file(a, "/etc/passwd", &a->passwd_data, NULL, add_user,
 				  &a->have_passwd)) < 0 ||
-	    (r = parse_colon_file(a, "/etc/shadow", 9, &a->shadow_data,
+	    (r = parse_colon_file(a, "/etc/shadow", &a->shadow_data,
 				  &a->shadow_len, add_shadow,
 				  &present)) < 0 ||
-	    (r = parse_colon_file(a, "/etc/group", 4, &a->group_data, NULL, add_group,
+	    (r = parse_colon_file(a, "/etc/group", &a->group_data, NULL, add_group,
 				  &a->have_group)) < 0)
 		return r;
 	if (a->n_users && !(a->uids = malloc(a->n_users * sizeof(*a->uids))))

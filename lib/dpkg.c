@@ -5,9 +5,11 @@
  *
  * The file comes from the image being audited, so it is hostile input: a
  * broken stanza (no Package or Version, an invalid version, a line that is
- * neither a field nor a continuation, a NUL byte, an oversized field) is
- * skipped and listed in ->skipped with its line, and the rest is read.
- * Only out-of-memory is an error.
+ * neither a field nor a continuation, a NUL byte) is skipped and listed in
+ * ->skipped with its line, and the rest is read.  Running into one of the
+ * limits below is an error (HM_ERR_LIMIT), never a skipped note: padding
+ * the file with fake stanzas, or a package's own stanza with a huge
+ * field, must not hide a vulnerable package from the audit (HM-VULN-005).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,9 +23,10 @@
 #define HM_DPKG_STATUS_PATH       "/var/lib/dpkg/status"
 /* Largest status file read (a big desktop install is ~10 MiB). */
 #define HM_DPKG_MAX_STATUS_BYTES  (64u * 1024 * 1024)
-/* Stanzas read; the rest of a longer file is skipped (and said so). */
+/* Stanzas read; a longer file is an error. */
 #define HM_DPKG_MAX_STANZAS       200000
-/* Longest value of a field that is kept (Package, Version, ...). */
+/* Longest value of a field that is kept (Package, Version, ...); a
+ * longer one is an error. */
 #define HM_DPKG_MAX_FIELD         4096
 
 enum field {
@@ -45,6 +48,7 @@ struct stanza {
 	size_t start;            /* its first line */
 	char broken[160];        /* the first problem, or "" */
 	size_t broken_line;
+	int too_long;            /* the field over HM_DPKG_MAX_FIELD */
 };
 
 /* A parsed package and the line it started at (to report duplicates). */
@@ -221,9 +225,8 @@ static int field_add(struct stanza *st, int f, const char *p, const char *e,
 	struct hm_buf *b = &st->f[f];
 
 	if (b->len + (size_t)(e - p) + 1 > HM_DPKG_MAX_FIELD) {
-		stanza_break(st, st->line[f], "field '%s' is too long",
-			     field_names[f]);
-		return 0;
+		st->too_long = f;
+		return HM_ERR_LIMIT;
 	}
 	if (!text_valid((const unsigned char *)p, (const unsigned char *)e)) {
 		stanza_break(st, st->line[f],
@@ -475,7 +478,6 @@ int hm_dpkg_parse(const char *data, size_t len, const char *name,
 	struct stanza st = { .cur = -1 };
 	const char *p = data, *end = data + len, *e;
 	size_t line = 0, stanzas = 0, i;
-	char what[96];
 	int r = 0;
 
 	while (p < end) {
@@ -498,24 +500,24 @@ int hm_dpkg_parse(const char *data, size_t len, const char *name,
 			}
 		}
 		if (!st.open && ++stanzas > HM_DPKG_MAX_STANZAS) {
-			snprintf(what, sizeof(what),
-				 "more than %d stanzas, the rest is not read",
-				 HM_DPKG_MAX_STANZAS);
-			r = add_skipped(&ps, line, NULL, what);
-			if (r < 0)
-				goto out;
-			break;
+			r = hm_error_set(err, HM_ERR_LIMIT, 0,
+					 "%s:%zu: more than %d stanzas", name, line,
+					 HM_DPKG_MAX_STANZAS);
+			goto out;
 		}
 		r = line_add(&st, p, e, line);
+		if (r == HM_ERR_LIMIT)
+			r = hm_error_set(err, HM_ERR_LIMIT, 0,
+					 "%s:%zu: field '%s' is longer than %d bytes",
+					 name, st.line[st.too_long],
+					 field_names[st.too_long], HM_DPKG_MAX_FIELD);
 		if (r < 0)
 			goto out;
 		p = e + 1;
 	}
-	if (stanzas <= HM_DPKG_MAX_STANZAS) {
-		r = stanza_end(&ps, &st);
-		if (r < 0)
-			goto out;
-	}
+	r = stanza_end(&ps, &st);
+	if (r < 0)
+		goto out;
 
 	if (ps.n)
 		qsort(ps.items, ps.n, sizeof(*ps.items), pending_cmp);

@@ -33,7 +33,9 @@ struct hm_packages {
 /* Parse a dpkg status file held in memory (name for messages): only
  * packages whose Status is "WANT ok installed" are kept (held and
  * deinstall-marked packages are still on disk); broken
- * stanzas are skipped and listed, never fatal. */
+ * stanzas are skipped and listed.  HM_ERR_LIMIT for more than 200000
+ * stanzas or a kept field over 4096 bytes: skipping those would let
+ * padding hide a package. */
 int hm_dpkg_parse(const char *data, size_t len, const char *name,
 		  struct hm_packages *ret, struct hm_error *err);
 /* /var/lib/dpkg/status of an image (HM_ERR_INPUT if absent). */

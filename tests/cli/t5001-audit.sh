@@ -3,7 +3,8 @@
 # findings; secrets never reach a report; --fail-on and site-rule
 # exceptions decide the exit code; huge and binary files are listed as
 # skipped without changing it, but a file a rule's verdict rests on
-# (/etc/passwd) that cannot be read is a finding that fails the audit.
+# (/etc/passwd) that cannot be read is a finding that fails the audit, and
+# /etc/passwd is read as glibc reads it.
 . "$(dirname "$0")/lib.sh"
 
 SECRET=Sup3rS3cretPw0rd
@@ -173,6 +174,18 @@ expect_exit 1 "a symlinked /etc/shadow fails the audit" \
 	"$HALLMARK" audit dir:linked --rules site.yaml
 expect_grep "^  HM-ACCT-007 /etc/shadow: cannot be audited: a symlink to '/srv/shadow', not followed$" \
 	out.txt "naming the link"
+
+# A second root that glibc resolves (sign, white space, an extra field)
+# was once a "malformed line" note and the audit passed: it must fail.
+mkdir signed
+cp -a root/. signed/
+rm -f signed/etc/app/huge.conf signed/etc/app/blob.conf
+printf 'evil:x: +0:0::/:/bin/sh:extra\n' >> signed/etc/passwd
+expect_exit 1 "a uid written ' +0' is a second root (dir:)" \
+	"$HALLMARK" audit dir:signed --rules site.yaml
+expect_grep "^  HM-ACCT-002 /etc/passwd: account 'evil' has uid 0$" out.txt \
+	"reported by the uid-0 rule"
+expect_grep '^FAIL: 1 finding at or above high ' out.txt "and the verdict counts it"
 
 # ---- errors ----------------------------------------------------------------
 expect_exit 2 "a missing target is an error" "$HALLMARK" audit dir:nowhere

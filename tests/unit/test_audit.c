@@ -315,6 +315,150 @@ TEST(malformed_shadow_lines_are_skipped_and_the_rest_audited)
 	fx_free(&fx);
 }
 
+/*
+ * Account lines are read as glibc's nss_files reads them: what getent
+ * resolves to uid 0 (measured on Debian 12 against a bind-mounted
+ * /etc/passwd) is HM-ACCT-002, never a skipped note.
+ */
+static size_t uid0_of(const char *line, bool *ret_skipped)
+{
+	struct fx fx = { 0 };
+	struct hm_error err = { 0 };
+	char passwd[256];
+	size_t n;
+
+	snprintf(passwd, sizeof(passwd), "root:x:0:0:root:/root:/bin/bash\n%s\n", line);
+	fx_file(&fx, "/etc/passwd", passwd);
+	if (fx_run(&fx, NULL, &err) < 0)
+		abort();
+	n = count(&fx, "HM-ACCT-002", "'evil'");
+	*ret_skipped = has_skipped(&fx, "/etc/passwd:2:");
+	fx_free(&fx);
+	return n;
+}
+
+#define UID0(line) do {                                                    \
+		bool sk_;                                                  \
+		CHECK_EQ_INT(uid0_of(line, &sk_), 1);                      \
+		CHECK(!sk_);                                               \
+	} while (0)
+#define NOT_UID0(line) do {                                                \
+		bool sk_;                                                  \
+		CHECK_EQ_INT(uid0_of(line, &sk_), 0);                      \
+		CHECK(sk_);                                                \
+	} while (0)
+
+/* A sign is strtoul's; a value above UINT32_MAX rejects the line. */
+TEST(uid_signs_are_read_as_strtoul_reads_them)
+{
+	UID0("evil:x:+0:0::/:/bin/sh");
+	UID0("evil:x:-0:0::/:/bin/sh");
+	UID0("evil:x:000:0::/:/bin/sh");
+	NOT_UID0("evil:x:-1:0::/:/bin/sh");
+	NOT_UID0("evil:x:+-0:0::/:/bin/sh");
+	NOT_UID0("evil:x:4294967296:0::/:/bin/sh");
+	NOT_UID0("evil:x:18446744073709551616:0::/:/bin/sh");
+}
+
+/* White space before a number is skipped; anything after it but ':'
+ * rejects the line. */
+TEST(uid_with_leading_white_space_is_uid0)
+{
+	UID0("evil:x: 0:0::/:/bin/sh");
+	UID0("evil:x:\t+0:0::/:/bin/sh");
+	NOT_UID0("evil:x:0 :0::/:/bin/sh");
+	NOT_UID0("evil:x:0x:0::/:/bin/sh");
+	NOT_UID0("evil:x::0::/:/bin/sh");
+}
+
+TEST(extra_fields_belong_to_the_shell)
+{
+	UID0("evil:x:0:0::/:/bin/sh:extra");
+	UID0("evil:x:0:0:a:b:c:d:e");
+}
+
+/* gecos, home and shell may be missing; uid and gid may not. */
+TEST(missing_trailing_fields_are_empty)
+{
+	UID0("evil:x:0:0");
+	UID0("evil:x:0:0:gecos");
+	NOT_UID0("evil:x:0:");
+	NOT_UID0("evil:x:0");
+}
+
+TEST(leading_white_space_of_a_line_is_dropped)
+{
+	UID0("  evil:x:0:0::/:/bin/sh");
+}
+
+TEST(nss_compat_lines_are_checked_and_comments_are_not_accounts)
+{
+	struct fx fx = { 0 };
+	struct hm_error err = { 0 };
+
+	/* nss_files skips "+evil", but nss_compat may bring it in: report. */
+	fx_file(&fx, "/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n"
+		"+evil:x:0:0::/:/bin/sh\n"
+		"  # evil:x:0:0::/:/bin/sh\n");
+	CHECK_OK(fx_run(&fx, NULL, &err), &err);
+	CHECK_EQ_INT(count(&fx, "HM-ACCT-002", NULL), 1);
+	CHECK(!has_skipped(&fx, "/etc/passwd:2:"));
+	CHECK(!has_skipped(&fx, "/etc/passwd:3:"));
+	fx_free(&fx);
+}
+
+TEST(system_account_shell_keeps_its_colons)
+{
+	struct fx fx = { 0 };
+	struct hm_error err = { 0 };
+
+	fx_file(&fx, "/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n"
+		"daemon:x:1:1::/:/bin/sh:x\n");
+	CHECK_OK(fx_run(&fx, NULL, &err), &err);
+	CHECK_EQ_INT(count(&fx, "HM-ACCT-005", "'daemon' (uid 1) has the login shell '/bin/sh:x'"), 1);
+	fx_free(&fx);
+}
+
+TEST(short_shadow_lines_glibc_accepts_are_audited)
+{
+	struct fx fx = { 0 };
+	struct hm_error err = { 0 };
+
+	fx_file(&fx, "/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n"
+		"bob:x:1000:1000::/home/bob:/bin/bash\n");
+	fx_file(&fx, "/etc/shadow",
+		"root:::::\n"                   /* old form, empty max */
+		"bob:: 1: +2:3\n"
+		"carol::::\n"                   /* glibc: max may not end the line */
+		"dave:::::::::extra\n"          /* nothing may follow the flag */
+		"erin::::::::x\n");
+	CHECK_OK(fx_run(&fx, NULL, &err), &err);
+	CHECK_EQ_INT(count(&fx, "HM-ACCT-001", "'root'"), 1);
+	CHECK_EQ_INT(count(&fx, "HM-ACCT-003", NULL), 1);
+	CHECK_EQ_INT(count(&fx, "HM-ACCT-001", "'bob'"), 1);
+	CHECK(!has_skipped(&fx, "/etc/shadow:1:"));
+	CHECK(!has_skipped(&fx, "/etc/shadow:2:"));
+	CHECK(has_skipped(&fx, "/etc/shadow:3: malformed line"));
+	CHECK(has_skipped(&fx, "/etc/shadow:4: malformed line"));
+	CHECK(has_skipped(&fx, "/etc/shadow:5: malformed line"));
+	fx_free(&fx);
+}
+
+TEST(group_lines_glibc_accepts_own_their_gids)
+{
+	struct fx fx = { 0 };
+	struct hm_error err = { 0 };
+
+	fx_file(&fx, "/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n");
+	fx_file(&fx, "/etc/group", "root:x:0:\nwheel:x: +5:a:b\nstaff:x:50\n");
+	fx_put(&fx, mk("/srv/a", HM_TYPE_DIR, 0755, 0, 5));
+	fx_put(&fx, mk("/srv/b", HM_TYPE_DIR, 0755, 0, 50));
+	CHECK_OK(fx_run(&fx, NULL, &err), &err);
+	CHECK_EQ_INT(count(&fx, "HM-FILE-005", NULL), 0);
+	CHECK_EQ_INT(fx.res.n_skipped, 0);
+	fx_free(&fx);
+}
+
 /* ---- ssh -------------------------------------------------------------- */
 
 TEST(sshd_include_order_and_first_value_wins)
@@ -838,6 +982,35 @@ TEST(package_database_that_cannot_be_audited)
 }
 
 /* ---- exceptions, gate, reports ---------------------------------------- */
+
+/* Fake stanzas past the dpkg parser's limit once pushed the real
+ * packages into a skipped note: a limit of the database is a finding. */
+TEST(padded_package_database_is_a_finding)
+{
+	struct hm_audit_options opt = { .osv_path = "osv-empty.json" };
+	struct fx fx = { 0 };
+	struct hm_error err = { 0 };
+	static const char stanza[] = "Package: pad\nStatus: purge ok not-installed\n\n";
+	size_t n = 200001, off = 0, i;
+	char *buf = malloc(n * (sizeof(stanza) - 1));
+	FILE *f = fopen("osv-empty.json", "w");
+
+	CHECK(buf != NULL && f != NULL);
+	fputs("[]\n", f);
+	fclose(f);
+	for (i = 0; i < n; i++) {
+		memcpy(buf + off, stanza, sizeof(stanza) - 1);
+		off += sizeof(stanza) - 1;
+	}
+	fx_base(&fx);
+	fx_filen(&fx, "/var/lib/dpkg/status", 0644, buf, off);
+	free(buf);
+	CHECK_OK(fx_run(&fx, &opt, &err), &err);
+	CHECK_EQ_INT(count(&fx, "HM-VULN-005",
+			   "cannot be audited: /var/lib/dpkg/status:600001: more than 200000 stanzas"), 1);
+	CHECK(hm_audit_fails(&fx.res, HM_SEV_CRITICAL));
+	fx_free(&fx);
+}
 
 static void fx_insecure(struct fx *fx)
 {

@@ -171,20 +171,19 @@ TEST(limits_and_oddities)
 	char *big;
 	size_t n = 10000, off = 0;
 
-	/* A field beyond the limit breaks only its stanza. */
+	/* A kept field beyond the limit is an error, not a skipped stanza:
+	 * it would hide its package from the vulnerability check. */
 	big = malloc(n + 256);
 	CHECK(big != NULL);
-	off += (size_t)sprintf(big, "Package: huge\nStatus: install ok installed\nVersion: 1\nMaintainer: ");
+	off += (size_t)sprintf(big, "Package: small\nStatus: install ok installed\nVersion: 1\n\n"
+			       "Package: huge\nStatus: install ok installed\nVersion: 1\nMaintainer: ");
 	memset(big + off, 'm', n);
 	off += n;
-	off += (size_t)sprintf(big + off, "\n\nPackage: small\nStatus: install ok installed\nVersion: 1\n");
-	CHECK_OK(hm_dpkg_parse(big, off, "st", &p, &err), &err);
+	off += (size_t)sprintf(big + off, "\n");
+	CHECK_EQ_INT(hm_dpkg_parse(big, off, "st", &p, &err), HM_ERR_LIMIT);
+	CHECK_EQ_STR(err.msg, "st:8: field 'Maintainer' is longer than 4096 bytes");
+	CHECK_EQ_INT(p.n, 0);
 	free(big);
-	CHECK_EQ_INT(p.n, 1);
-	CHECK_EQ_STR(p.items[0].name, "small");
-	CHECK_EQ_INT(p.n_skipped, 1);
-	CHECK_EQ_STR(p.skipped[0], "st:4: package 'huge': field 'Maintainer' is too long");
-	hm_packages_free(&p);
 
 	/* CRLF, blank lines made of spaces, no final newline, continuation
 	 * of a kept field, a duplicate package (the first one wins). */
@@ -228,4 +227,33 @@ TEST(many_stanzas)
 	for (i = 1; i < p.n; i++)
 		CHECK(strcmp(p.items[i - 1].name, p.items[i].name) < 0);
 	hm_packages_free(&p);
+}
+
+/* Padding the file with fake stanzas must not push a real package past
+ * the stanza limit unseen: the limit is an error (HM-VULN-005). */
+TEST(stanza_limit_is_an_error)
+{
+	struct hm_packages p = { 0 };
+	struct hm_error err = { 0 };
+	static const char stanza[] = "Package: pad\nStatus: purge ok not-installed\n\n";
+	static const char tail[] = "Package: vuln\nStatus: install ok installed\nVersion: 1\n";
+	size_t n = 200000, off = 0, i;
+	char *buf = malloc(n * (sizeof(stanza) - 1) + sizeof(tail));
+
+	CHECK(buf != NULL);
+	for (i = 0; i < n; i++) {
+		memcpy(buf + off, stanza, sizeof(stanza) - 1);
+		off += sizeof(stanza) - 1;
+	}
+	/* Exactly at the limit: read whole. */
+	CHECK_OK(hm_dpkg_parse(buf, off, "st", &p, &err), &err);
+	CHECK_EQ_INT(p.n, 0);
+	CHECK_EQ_INT(p.n_skipped, 0);
+	hm_packages_free(&p);
+	memcpy(buf + off, tail, sizeof(tail) - 1);
+	off += sizeof(tail) - 1;
+	CHECK_EQ_INT(hm_dpkg_parse(buf, off, "st", &p, &err), HM_ERR_LIMIT);
+	CHECK_EQ_STR(err.msg, "st:600001: more than 200000 stanzas");
+	CHECK_EQ_INT(p.n, 0);
+	free(buf);
 }
