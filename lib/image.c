@@ -6,8 +6,10 @@
  * a symlink anywhere in the path is never followed.  An archive (tar, OCI)
  * is streamed once: files whose path matches a capture glob are kept in
  * memory (HM_LIMIT_AUDIT_FILE_BYTES each, HM_LIMIT_AUDIT_TOTAL_BYTES in
- * all) and checked against the digest the source computed.  A builder's
- * tree hands its contents through a callback.
+ * all) and checked against the digest the source computed.  The few files
+ * a rule's verdict rests on are not charged to that total (see rule_named
+ * below), so earlier layers full of scanned files cannot starve them.  A
+ * builder's tree hands its contents through a callback.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +28,36 @@
 
 enum image_kind { IMAGE_DIR, IMAGE_ARCHIVE, IMAGE_TREE };
 
+/*
+ * What a capture is charged to: the total budget, nothing (a file with a
+ * fixed name a rule reads), or the count of rule files in a folder.
+ */
+enum charge { CHARGE_TOTAL, CHARGE_NAMED, CHARGE_RULE_DIR };
+
+/*
+ * The files audit rules read through read_audited (lib/audit_rules.c):
+ * a file there but not captured is a critical "cannot be audited"
+ * finding, so they must not depend on what else the image holds.  Fixed
+ * names are captured whatever the total: each path holds one capture (a
+ * later layer's replaces it), so they add at most 7 MiB plus
+ * HM_LIMIT_AUDIT_STATUS_BYTES.  Files in the folders below can be many:
+ * the first HM_LIMIT_AUDIT_RULE_DIR_FILES of them are exempt, later ones
+ * are charged to the total like any other file.  sshd Include files
+ * outside /etc/ssh/sshd_config.d are charged to the total too.  Keep in
+ * step with audit_rules.c.
+ */
+static const char *const rule_named[] = {
+	"/etc/passwd", "/etc/shadow", "/etc/group", "/etc/ssh/sshd_config",
+	"/etc/machine-id", "/etc/login.defs", "/etc/sysctl.conf",
+	"/var/lib/dpkg/status", NULL,
+};
+
+static const char *const rule_dirs[] = {
+	"/etc/ssh/sshd_config.d/*", "/etc/sysctl.d/*.conf", "/run/sysctl.d/*.conf",
+	"/usr/local/lib/sysctl.d/*.conf", "/usr/lib/sysctl.d/*.conf",
+	"/lib/sysctl.d/*.conf", NULL,
+};
+
 /* One captured file, in a chained hash table keyed by path. */
 struct capture {
 	struct capture *next;
@@ -33,6 +65,7 @@ struct capture {
 	size_t path_len;
 	char *data;
 	size_t len;
+	enum charge charge;
 	unsigned char sha256[HM_SHA256_LEN];
 };
 
@@ -45,7 +78,9 @@ struct hm_image {
 	bool own_tree;
 	char *root;                      /* IMAGE_DIR */
 	struct capture **buckets;        /* IMAGE_ARCHIVE */
-	uint64_t captured_bytes;
+	uint64_t captured_bytes;         /* charged to total_bytes */
+	uint64_t total_bytes;
+	size_t rule_dir_files;           /* captures charged CHARGE_RULE_DIR */
 	hm_image_read_fn read;           /* IMAGE_TREE */
 	void *ctx;
 };
@@ -56,6 +91,7 @@ struct sink_state {
 	const char *const *globs;
 	bool active;
 	size_t limit;              /* of the file being captured */
+	enum charge charge;        /* of the file being captured */
 	struct hm_buf buf;
 };
 
@@ -107,18 +143,54 @@ static size_t capture_limit(const char *path)
 	       HM_LIMIT_AUDIT_STATUS_BYTES : HM_LIMIT_AUDIT_FILE_BYTES;
 }
 
+static bool is_named(const char *path, size_t len)
+{
+	size_t i;
+
+	for (i = 0; rule_named[i]; i++)
+		if (strlen(rule_named[i]) == len && memcmp(rule_named[i], path, len) == 0)
+			return true;
+	return false;
+}
+
+/* What capturing e would be charged to.  A path already captured in a
+ * rule folder keeps its place (a later layer's version replaces it). */
+static enum charge charge_of(const struct hm_image *img, const struct hm_entry *e)
+{
+	const struct capture *old;
+
+	if (is_named(e->path, e->path_len))
+		return CHARGE_NAMED;
+	if (!wanted(rule_dirs, e->path, e->path_len))
+		return CHARGE_TOTAL;
+	old = *capture_slot(img, e->path, e->path_len);
+	if ((old && old->charge == CHARGE_RULE_DIR) ||
+	    img->rule_dir_files < HM_LIMIT_AUDIT_RULE_DIR_FILES)
+		return CHARGE_RULE_DIR;
+	return CHARGE_TOTAL;
+}
+
+/* Whether n more bytes fit the total, for files charged to it. */
+static bool fits(const struct sink_state *s, uint64_t n)
+{
+	return s->charge != CHARGE_TOTAL ||
+	       (s->img->captured_bytes <= s->img->total_bytes &&
+		n <= s->img->total_bytes - s->img->captured_bytes);
+}
+
 static int sink_begin(void *ctx, const struct hm_entry *e, struct hm_error *err)
 {
 	struct sink_state *s = ctx;
 
 	(void)err;
 	hm_buf_reset(&s->buf);
+	s->active = false;
+	if (e->type != HM_TYPE_FILE || !wanted(s->globs, e->path, e->path_len))
+		return 0;
 	s->limit = capture_limit(e->path);
+	s->charge = charge_of(s->img, e);
 	/* Tar members' sizes are only known at the end: data() checks too. */
-	s->active = e->type == HM_TYPE_FILE &&
-		    e->size <= s->limit &&
-		    s->img->captured_bytes + e->size <= HM_LIMIT_AUDIT_TOTAL_BYTES &&
-		    wanted(s->globs, e->path, e->path_len);
+	s->active = e->size <= s->limit && fits(s, e->size);
 	return 0;
 }
 
@@ -128,8 +200,7 @@ static int sink_data(void *ctx, const void *buf, size_t len, struct hm_error *er
 
 	if (!s->active)
 		return 0;
-	if (len > s->limit - s->buf.len ||
-	    s->img->captured_bytes + s->buf.len + len > HM_LIMIT_AUDIT_TOTAL_BYTES) {
+	if (len > s->limit - s->buf.len || !fits(s, (uint64_t)s->buf.len + len)) {
 		/* Too large to keep: not captured, reads say so. */
 		s->active = false;
 		hm_buf_free(&s->buf);
@@ -138,6 +209,14 @@ static int sink_data(void *ctx, const void *buf, size_t len, struct hm_error *er
 	if (hm_buf_add(&s->buf, buf, len) < 0)
 		return hm_error_nomem(err);
 	return 0;
+}
+
+static void uncharge(struct hm_image *img, const struct capture *c)
+{
+	if (c->charge == CHARGE_TOTAL)
+		img->captured_bytes -= c->len;
+	else if (c->charge == CHARGE_RULE_DIR)
+		img->rule_dir_files--;
 }
 
 static int sink_end(void *ctx, struct hm_entry *e, struct hm_error *err)
@@ -170,15 +249,19 @@ static int sink_end(void *ctx, struct hm_entry *e, struct hm_error *err)
 		return hm_error_nomem(err);
 	}
 	memcpy(c->sha256, sha, HM_SHA256_LEN);
+	c->charge = s->charge;
 	/* A later layer's version replaces an earlier one. */
 	slot = capture_slot(s->img, c->path, c->path_len);
 	if (*slot) {
 		c->next = (*slot)->next;
-		s->img->captured_bytes -= (*slot)->len;
+		uncharge(s->img, *slot);
 		capture_free(*slot);
 	}
 	*slot = c;
-	s->img->captured_bytes += c->len;
+	if (c->charge == CHARGE_TOTAL)
+		s->img->captured_bytes += c->len;
+	else if (c->charge == CHARGE_RULE_DIR)
+		s->img->rule_dir_files++;
 	return 0;
 }
 
@@ -236,9 +319,17 @@ static const char *dir_root(const char *target)
 int hm_image_open(const char *target, const char *const *capture,
 		  struct hm_image **ret, struct hm_error *err)
 {
+	const struct hm_image_options opt = { .capture = capture };
+
+	return hm_image_open_opt(target, &opt, ret, err);
+}
+
+int hm_image_open_opt(const char *target, const struct hm_image_options *iopt,
+		      struct hm_image **ret, struct hm_error *err)
+{
 	struct hm_image *img = NULL;
 	struct hm_source *src = NULL;
-	struct sink_state st = { .globs = capture, .buf = HM_BUF_INIT };
+	struct sink_state st = { .globs = iopt->capture, .buf = HM_BUF_INIT };
 	struct hm_content_sink sink = { sink_begin, sink_data, sink_end, &st };
 	struct hm_scan_options opt = { 0 };
 	const char *root = dir_root(target);
@@ -260,6 +351,8 @@ int hm_image_open(const char *target, const char *const *capture,
 			r = hm_error_nomem(err);
 			goto out;
 		}
+		img->total_bytes = iopt->total_bytes ? iopt->total_bytes :
+				   HM_LIMIT_AUDIT_TOTAL_BYTES;
 		st.img = img;
 		opt.sink = &sink;
 	}

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "hallmark/error.h"
 #include "hallmark/tree.h"
@@ -21,6 +22,14 @@
 #define HM_LIMIT_AUDIT_TOTAL_BYTES  (512u * 1024 * 1024)
 /* /var/lib/dpkg/status, which grows with the packages installed. */
 #define HM_LIMIT_AUDIT_STATUS_BYTES (64u * 1024 * 1024)
+/*
+ * The files audit rules rest on (/etc/passwd, /etc/shadow, /etc/group,
+ * sshd_config, login.defs, machine-id, sysctl.conf, the dpkg status) are
+ * not charged to the total, nor are the first this many files in
+ * /etc/ssh/sshd_config.d and the sysctl.d folders: at most 7 MiB +
+ * HM_LIMIT_AUDIT_STATUS_BYTES + 128 MiB on top of the total.
+ */
+#define HM_LIMIT_AUDIT_RULE_DIR_FILES 128u
 
 struct hm_image;
 
@@ -33,6 +42,14 @@ struct hm_image;
  */
 int hm_image_open(const char *target, const char *const *capture,
 		  struct hm_image **ret, struct hm_error *err);
+
+/* The same, with the total a test can lower (0: the default). */
+struct hm_image_options {
+	const char *const *capture;     /* NULL-terminated globs */
+	uint64_t total_bytes;           /* 0: HM_LIMIT_AUDIT_TOTAL_BYTES */
+};
+int hm_image_open_opt(const char *target, const struct hm_image_options *opt,
+		      struct hm_image **ret, struct hm_error *err);
 
 /* A builder's tree: read(ctx, entry, max, ...) returns the contents. */
 typedef int (*hm_image_read_fn)(void *ctx, const struct hm_entry *e,

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include "hallmark/audit.h"
 #include "hallmark/image.h"
 
 static int write_file(const char *path, const char *data, size_t len)
@@ -173,6 +174,97 @@ TEST(tar_captures_by_glob_and_size)
 	CHECK_EQ_INT(hm_image_read(img, "/usr/bin/tool", 100, &data, &len, &err),
 		     HM_ERR_INPUT);
 	CHECK_EQ_STR(err.msg, "'/usr/bin/tool' was not captured");
+	hm_image_free(img);
+}
+
+/* Scanned files that spend the whole total come first: the account
+ * database after them is still captured, and audited. */
+TEST(tar_rule_files_are_not_starved_by_the_total)
+{
+	static const char *const globs[] = { "/etc/**", "/var/log/**", NULL };
+	static const char pw[] = "root:x:0:0:root:/root:/bin/sh\n"
+				 "toor:x:0:0::/root:/bin/sh\n";
+	const struct hm_image_options opt = { .capture = globs, .total_bytes = 4096 };
+	struct archive *a = archive_write_new();
+	struct hm_audit_options aopt = { 0 };
+	struct hm_audit_result res = { 0 };
+	struct hm_image *img = NULL;
+	struct hm_error err = { 0 };
+	char fill[2048], *data = NULL;
+	bool acct2 = false, acct7 = false;
+	size_t len = 0, i;
+
+	memset(fill, 'a', sizeof(fill));
+	archive_write_set_format_pax_restricted(a);
+	CHECK(archive_write_open_filename(a, "img.tar") == ARCHIVE_OK);
+	CHECK(tw_add(a, ent("etc/app.conf", AE_IFREG, 0644), fill, sizeof(fill)) == 0);
+	CHECK(tw_add(a, ent("var/log/app.log", AE_IFREG, 0644), fill, sizeof(fill)) == 0);
+	CHECK(tw_add(a, ent("etc/later.conf", AE_IFREG, 0644), "x\n", 2) == 0);
+	CHECK(tw_add(a, ent("etc/passwd", AE_IFREG, 0644), pw, sizeof(pw) - 1) == 0);
+	CHECK(archive_write_close(a) == ARCHIVE_OK);
+	archive_write_free(a);
+
+	CHECK_OK(hm_image_open_opt("tar:img.tar", &opt, &img, &err), &err);
+	CHECK_OK(hm_image_read(img, "/var/log/app.log", 1 << 20, &data, &len, &err), &err);
+	free(data);
+	data = NULL;
+	/* The total is spent: other scanned files are not kept. */
+	CHECK_EQ_INT(hm_image_read(img, "/etc/later.conf", 100, &data, &len, &err),
+		     HM_ERR_INPUT);
+	CHECK_OK(hm_image_read(img, "/etc/passwd", 1 << 20, &data, &len, &err), &err);
+	CHECK_EQ_STR(data, pw);
+	free(data);
+	CHECK_OK(hm_audit_run(img, &aopt, &res, &err), &err);
+	for (i = 0; i < res.n_findings; i++) {
+		acct2 |= strcmp(res.findings[i].rule->id, "HM-ACCT-002") == 0;
+		acct7 |= strcmp(res.findings[i].rule->id, "HM-ACCT-007") == 0;
+	}
+	CHECK(acct2);
+	CHECK(!acct7);
+	hm_audit_result_free(&res);
+	hm_image_free(img);
+}
+
+/* Files in a rule folder (sysctl.d) are exempt up to a count; past it
+ * they are charged to the total like any other file. */
+TEST(tar_rule_folder_exemption_is_bounded)
+{
+	static const char *const globs[] = { "/etc/**", NULL };
+	const struct hm_image_options opt = { .capture = globs, .total_bytes = 1 };
+	struct archive *a = archive_write_new();
+	struct hm_image *img = NULL;
+	struct hm_error err = { 0 };
+	char name[64], body[16], *data = NULL;
+	size_t len = 0, i;
+
+	/* Distinct contents: a capture with the same digest would serve. */
+	archive_write_set_format_pax_restricted(a);
+	CHECK(archive_write_open_filename(a, "img.tar") == ARCHIVE_OK);
+	for (i = 0; i <= HM_LIMIT_AUDIT_RULE_DIR_FILES; i++) {
+		snprintf(name, sizeof(name), "etc/sysctl.d/%03zu.conf", i);
+		snprintf(body, sizeof(body), "a=%03zu\n", i);
+		CHECK(tw_add(a, ent(name, AE_IFREG, 0644), body, 6) == 0);
+	}
+	CHECK(tw_add(a, ent("etc/machine-id", AE_IFREG, 0444), "0123\n", 5) == 0);
+	CHECK(archive_write_close(a) == ARCHIVE_OK);
+	archive_write_free(a);
+
+	CHECK_OK(hm_image_open_opt("tar:img.tar", &opt, &img, &err), &err);
+	for (i = 0; i < HM_LIMIT_AUDIT_RULE_DIR_FILES; i++) {
+		snprintf(name, sizeof(name), "/etc/sysctl.d/%03zu.conf", i);
+		snprintf(body, sizeof(body), "a=%03zu\n", i);
+		CHECK_OK(hm_image_read(img, name, 100, &data, &len, &err), &err);
+		CHECK_EQ_STR(data, body);
+		free(data);
+		data = NULL;
+	}
+	snprintf(name, sizeof(name), "/etc/sysctl.d/%03zu.conf", i);
+	CHECK_EQ_INT(hm_image_read(img, name, 100, &data, &len, &err), HM_ERR_INPUT);
+	CHECK(strstr(err.msg, "was not captured") != NULL);
+	/* Fixed names are never counted out. */
+	CHECK_OK(hm_image_read(img, "/etc/machine-id", 100, &data, &len, &err), &err);
+	CHECK_EQ_STR(data, "0123\n");
+	free(data);
 	hm_image_free(img);
 }
 
