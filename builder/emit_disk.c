@@ -557,13 +557,10 @@ static void last_error(guestfs_h *g, bool rest_is_advice, char *out, size_t len)
 static int gerr(struct disk *k, const char *what)
 {
 	char msg[HM_ERROR_MSG_MAX];
-	const char *step;
-	unsigned s;
+	int r;
 
-	if (hm_watchdog_fired(k->wd, &step, &s))
-		return hm_error_set(k->err, HM_ERR_IO, 0,
-				    "the libguestfs appliance stopped answering: '%s' took more than %u s, so it was stopped (HALLMARK_APPLIANCE_TIMEOUT sets every step's budget)",
-				    step, s);
+	if ((r = hm_watchdog_error(k->wd, "the libguestfs appliance", k->err)) < 0)
+		return r;
 	last_error(k->g, false, msg, sizeof(msg));
 	return hm_error_set(k->err, HM_ERR_IO, 0, "cannot %s: %s", what, msg);
 }
@@ -575,7 +572,6 @@ static int gerr(struct disk *k, const char *what)
  * (e2fsck, the direct-I/O copy into the qcow2) run at 100 MB/s and more
  * (floor 16 MiB/s).
  */
-#define STEP_SECONDS  300
 #define TREE_MIB_S    1
 #define DISK_MIB_S    16
 
@@ -583,8 +579,7 @@ static int gerr(struct disk *k, const char *what)
 static void step(struct disk *k, const char *what, unsigned long long bytes,
 		 unsigned mib_s)
 {
-	hm_watchdog_arm(k->wd, hm_watchdog_budget(k->wd, STEP_SECONDS, bytes, mib_s),
-			what);
+	hm_watchdog_arm(k->wd, hm_watchdog_budget(k->wd, bytes, mib_s), what);
 }
 
 static int create_disk(struct disk *k, const char *path, const char *format)

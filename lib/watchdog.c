@@ -163,12 +163,25 @@ void hm_watchdog_stop(struct hm_watchdog *w)
 	free(w);
 }
 
-unsigned hm_watchdog_budget(const struct hm_watchdog *w, unsigned base,
-			    unsigned long long bytes, unsigned mib_per_s)
+unsigned hm_watchdog_budget(const struct hm_watchdog *w, unsigned long long bytes,
+			    unsigned mib_per_s)
 {
-	unsigned long long s = base + (bytes >> 20) / (mib_per_s ? mib_per_s : 1);
+	unsigned long long s = HM_WATCHDOG_STEP_SECONDS +
+			       (bytes >> 20) / (mib_per_s ? mib_per_s : 1);
 
 	if (w->fixed)
 		return w->fixed;
 	return s > HM_WATCHDOG_MAX ? HM_WATCHDOG_MAX : (unsigned)s;
+}
+
+int hm_watchdog_error(struct hm_watchdog *w, const char *who, struct hm_error *err)
+{
+	const char *what;
+	unsigned seconds;
+
+	if (!hm_watchdog_fired(w, &what, &seconds))
+		return 0;
+	return hm_error_set(err, HM_ERR_IO, 0,
+			    "%s stopped answering: '%s' took more than %u s, so it was stopped (HALLMARK_APPLIANCE_TIMEOUT sets every step's budget)",
+			    who, what, seconds);
 }

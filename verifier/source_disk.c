@@ -70,9 +70,6 @@
 /* Longest excerpt of an image-supplied name quoted in a message. */
 #define QUOTE_MAX 256
 
-/* Base budget of an appliance step, before its bytes (hallmark/watchdog.h). */
-#define STEP_SECONDS 300
-
 #define SECTOR 512u
 
 static const char launch_help[] =
@@ -818,8 +815,6 @@ int hm_source_disk_open(const char *spec, const struct hm_scan_options *opt,
 	struct hm_watchdog *wd = NULL;
 	char m[HM_ERROR_MSG_MAX], *dir = NULL, *overlay = NULL;
 	unsigned long long image_bytes = 0;
-	const char *step = NULL;
-	unsigned secs = 0;
 	struct stat st;
 	int fd = -1, rc;
 
@@ -869,16 +864,16 @@ int hm_source_disk_open(const char *spec, const struct hm_scan_options *opt,
 		goto out;
 	}
 	hm_watchdog_set_pid(wd, guestfs_get_pid(g));
-	hm_watchdog_arm(wd, hm_watchdog_budget(wd, STEP_SECONDS, 0, 1),
+	hm_watchdog_arm(wd, hm_watchdog_budget(wd, 0, 1),
 			"find and mount the file systems");
 	if ((rc = mount_tree(g, d.file, err)) < 0)
 		goto out;
 	/* A raw file's apparent size bounds what it can hold. */
-	hm_watchdog_arm(wd, hm_watchdog_budget(wd, STEP_SECONDS, image_bytes, 1),
+	hm_watchdog_arm(wd, hm_watchdog_budget(wd, image_bytes, 1),
 			"stream the files out");
 	if ((rc = read_tree(g, d.file, opt, &src, err)) < 0)
 		goto out;
-	hm_watchdog_arm(wd, hm_watchdog_budget(wd, STEP_SECONDS, 0, 1),
+	hm_watchdog_arm(wd, hm_watchdog_budget(wd, 0, 1),
 			"shut the appliance down");
 	if (guestfs_shutdown(g) < 0) {
 		rc = hm_error_set(err, HM_ERR_IO, 0,
@@ -892,14 +887,12 @@ int hm_source_disk_open(const char *spec, const struct hm_scan_options *opt,
 	src = NULL;
 	rc = 0;
 out:
-	if (rc < 0 && wd && hm_watchdog_fired(wd, &step, &secs))
-		rc = hm_error_set(err, HM_ERR_IO, 0,
-				  "cannot read '%s': the libguestfs appliance stopped answering: '%s' took more than %u s, so it was stopped (HALLMARK_APPLIANCE_TIMEOUT sets every step's budget)",
-				  d.file, step, secs);
+	if (rc < 0 && wd && hm_watchdog_error(wd, "the libguestfs appliance", err) < 0)
+		rc = hm_error_prefix(err, "cannot read '%s'", d.file);
 	if (g) {
 		/* Bounded like any step: a hung appliance is stopped. */
 		if (wd && guestfs_get_pid(g) > 0)
-			hm_watchdog_arm(wd, hm_watchdog_budget(wd, STEP_SECONDS, 0, 1),
+			hm_watchdog_arm(wd, hm_watchdog_budget(wd, 0, 1),
 					"shut the appliance down");
 		guestfs_close(g);
 	}

@@ -47,14 +47,23 @@ bool hm_watchdog_fired(struct hm_watchdog *w, const char **ret_what,
 /* Stop the thread and free.  NULL is a no-op. */
 void hm_watchdog_stop(struct hm_watchdog *w);
 
+/* The base budget of a step, before the bytes it moves. */
+#define HM_WATCHDOG_STEP_SECONDS 300u
+
 /*
- * The budget of a step that moves BYTES: BASE seconds plus one second per
- * MIB_PER_S MiB, at most HM_WATCHDOG_MAX.  The rate is the floor below
- * which the step has stopped, well under what it does under emulation.
- * HALLMARK_APPLIANCE_TIMEOUT (seconds), when set, is every step's budget
- * instead.
+ * The budget of a step that moves BYTES: HM_WATCHDOG_STEP_SECONDS plus one
+ * second per MIB_PER_S MiB, at most HM_WATCHDOG_MAX.  The rate is the
+ * floor below which the step has stopped, well under what it does under
+ * emulation.  HALLMARK_APPLIANCE_TIMEOUT (seconds), when set, is every
+ * step's budget instead.
  */
-unsigned hm_watchdog_budget(const struct hm_watchdog *w, unsigned base,
-			    unsigned long long bytes, unsigned mib_per_s);
+unsigned hm_watchdog_budget(const struct hm_watchdog *w, unsigned long long bytes,
+			    unsigned mib_per_s);
+
+/*
+ * When a budget ran out: an HM_ERR_IO error "WHO stopped answering: 'STEP'
+ * took more than N s, so it was stopped (...)" and its code; else 0.
+ */
+int hm_watchdog_error(struct hm_watchdog *w, const char *who, struct hm_error *err);
 
 #endif

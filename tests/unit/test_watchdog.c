@@ -45,6 +45,7 @@ static double now(void)
 TEST(watchdog_kills_a_hung_step)
 {
 	struct hm_watchdog *w;
+	struct hm_error err = { 0 };
 	const char *what = NULL;
 	unsigned secs = 0;
 	double t0;
@@ -60,6 +61,8 @@ TEST(watchdog_kills_a_hung_step)
 	CHECK(hm_watchdog_fired(w, &what, &secs));
 	CHECK_EQ_STR(what, "copy the tree onto the disk");
 	CHECK_EQ_INT(secs, 1);
+	CHECK_EQ_INT(hm_watchdog_error(w, "the appliance", &err), HM_ERR_IO);
+	CHECK_EQ_STR(err.msg, "the appliance stopped answering: 'copy the tree onto the disk' took more than 1 s, so it was stopped (HALLMARK_APPLIANCE_TIMEOUT sets every step's budget)");
 	hm_watchdog_stop(w);
 }
 
@@ -77,6 +80,7 @@ TEST(watchdog_spares_a_step_done_in_time)
 	hm_watchdog_disarm(w);
 	usleep(2000 * 1000);
 	CHECK(!hm_watchdog_fired(w, NULL, NULL));
+	CHECK_EQ_INT(hm_watchdog_error(w, "the appliance", NULL), 0);
 	CHECK_EQ_INT(waitpid(pid, &status, WNOHANG), 0);
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
@@ -95,15 +99,15 @@ TEST(watchdog_budget_scales_and_is_overridden)
 
 	unsetenv("HALLMARK_APPLIANCE_TIMEOUT");
 	CHECK_EQ_INT(hm_watchdog_start(&w, &err), 0);
-	CHECK_EQ_INT(hm_watchdog_budget(w, 300, 0, 1), 300);
-	CHECK_EQ_INT(hm_watchdog_budget(w, 300, 2048ull << 20, 1), 2348);
-	CHECK_EQ_INT(hm_watchdog_budget(w, 300, 2048ull << 20, 16), 428);
-	CHECK_EQ_INT(hm_watchdog_budget(w, 300, 1ull << 60, 1), HM_WATCHDOG_MAX);
+	CHECK_EQ_INT(hm_watchdog_budget(w, 0, 1), 300);
+	CHECK_EQ_INT(hm_watchdog_budget(w, 2048ull << 20, 1), 2348);
+	CHECK_EQ_INT(hm_watchdog_budget(w, 2048ull << 20, 16), 428);
+	CHECK_EQ_INT(hm_watchdog_budget(w, 1ull << 60, 1), HM_WATCHDOG_MAX);
 	hm_watchdog_stop(w);
 
 	setenv("HALLMARK_APPLIANCE_TIMEOUT", "7", 1);
 	CHECK_EQ_INT(hm_watchdog_start(&w, &err), 0);
-	CHECK_EQ_INT(hm_watchdog_budget(w, 300, 2048ull << 20, 1), 7);
+	CHECK_EQ_INT(hm_watchdog_budget(w, 2048ull << 20, 1), 7);
 	hm_watchdog_stop(w);
 
 	static const char *const bad[] = { "", "0", "-5", "5s", "86401", "x" };
