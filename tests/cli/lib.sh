@@ -4,6 +4,7 @@
 set -u
 HM_TOP=${HM_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 HM_BIN=${HM_BIN:-$HM_TOP/bin/}
+case $HM_BIN in /*) ;; *) HM_BIN=$PWD/$HM_BIN ;; esac   # before the cd below
 HALLMARK=${HM_BIN%/}/hallmark
 HALLMARK_VERIFY=${HM_BIN%/}/hallmark-verify
 T_PASS=0 T_FAIL=0 T_SKIP=0 T_N=0
