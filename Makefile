@@ -48,6 +48,9 @@ BUILDER_OBJ  := $(BUILDER_SRC:%.c=$(O)/%.o)
 VERIFIER_OBJ := $(VERIFIER_SRC:%.c=$(O)/%.o)
 DISK_OBJ     := $(DISK_SRC:%.c=$(O)/%.o)
 LIBHM        := $(O)/libhallmark.a
+# builder/ as a library (all but its commands), for the tests to link.
+BUILDER_LIB_OBJ := $(filter-out $(O)/builder/cmd_%.o,$(BUILDER_OBJ))
+LIBBUILDER   := $(O)/libhallmark-builder.a
 UNIT_BIN     := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/unit/%)
 FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(O)/tests/fuzz/%)
 
@@ -69,20 +72,24 @@ $(LIBHM): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+$(LIBBUILDER): $(BUILDER_LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
 $(firstword $(BINS)): $(O)/hallmark.o $(BUILDER_OBJ) $(VERIFIER_OBJ) $(DISK_OBJ) $(LIBHM)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) $(GUESTFS_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
 $(lastword $(BINS)): $(O)/verifier/main.o $(VERIFIER_OBJ) $(LIBHM)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
-$(O)/tests/unit/%: $(O)/tests/unit/%.o $(LIBHM)
+$(O)/tests/unit/%: $(O)/tests/unit/%.o $(LIBBUILDER) $(LIBHM)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
 # Fuzz targets are built with gcc and a replay driver: every corpus file
 # goes through each target, so CI runs them without a fuzzer.
-$(O)/tests/fuzz/%: $(O)/tests/fuzz/%.o $(O)/tests/fuzz/replay.o $(LIBHM)
+$(O)/tests/fuzz/%: $(O)/tests/fuzz/%.o $(O)/tests/fuzz/replay.o $(LIBBUILDER) $(LIBHM)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
 unit: $(UNIT_BIN)
@@ -111,14 +118,15 @@ FUZZ_OPT     := -O1 -g -fno-omit-frame-pointer
 .PHONY: fuzz fuzz-build
 fuzz-build:
 	$(MAKE) O=build-fuzz CC=$(FUZZ_CC) WERROR= OPT='$(FUZZ_OPT)' \
-	    SAN='$(FUZZ_SAN) -fsanitize=fuzzer-no-link' build-fuzz/libhallmark.a
+	    SAN='$(FUZZ_SAN) -fsanitize=fuzzer-no-link' build-fuzz/libhallmark.a \
+	    build-fuzz/libhallmark-builder.a
 	@mkdir -p build-fuzz/fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	    echo "$(FUZZ_CC) ... -o build-fuzz/fuzz/$$t tests/fuzz/$$t.c"; \
 	    $(FUZZ_CC) $(CPPFLAGS) -std=c17 $(FUZZ_OPT) $(filter-out -Werror,$(WARN)) -pthread \
 	        $(CORE_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer \
-	        -o build-fuzz/fuzz/$$t tests/fuzz/$$t.c build-fuzz/libhallmark.a \
-	        $(CORE_LIBS); \
+	        -o build-fuzz/fuzz/$$t tests/fuzz/$$t.c build-fuzz/libhallmark-builder.a \
+	        build-fuzz/libhallmark.a $(CORE_LIBS); \
 	done
 
 fuzz: fuzz-build

@@ -5,7 +5,14 @@
  * all that the Makefile links unit tests with, so the module under test
  * is compiled into this file directly.
  */
-#include "../../builder/blobstore.c"
+#include "../../builder/blobstore.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hallmark/digest.h"
+#include "hallmark/fsutil.h"
 
 #include "harness.h"
 

@@ -22,9 +22,19 @@
 #include "hallmark/source.h"
 #include "hallmark/tree.h"
 
-#include "../../builder/blobstore.c"
-#include "../../builder/emit_oci.c"
-#include "../../builder/emit_tar.c"
+#include "../../builder/blobstore.h"
+#include "../../builder/emit.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+
+/* The image-spec's media types, spelled here independently of the emitter. */
+#define MT_INDEX "application/vnd.oci.image.index.v1+json"
+#define MT_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define MT_CONFIG "application/vnd.oci.image.config.v1+json"
+#define MT_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
 
 #define MTIME ((time_t)1700000000)   /* 2023-11-14T22:13:20Z */
 

@@ -6,10 +6,21 @@
  *
  * A unity build, like test_template.c: builder/ is not in libhallmark.a.
  */
-#include "../../builder/blobstore.c"
-#include "../../builder/harden.c"
+#include "../../builder/blobstore.h"
+#include "../../builder/harden.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hallmark/digest.h"
+#include "hallmark/fsutil.h"
 
 #include "harness.h"
+
+/* The drop-in the sshd fixes write (docs/audit-rules.md). */
+#define SSHD_DROPIN "/etc/ssh/sshd_config.d/00-hallmark-harden.conf"
 
 struct fx {
 	struct hm_tree *tree;
