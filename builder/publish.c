@@ -376,6 +376,7 @@ static int migrate(struct pub *p, struct hm_error *err)
 {
 	char *dir = NULL, *file = NULL, *tmp = NULL;
 	int r = 0, lfd = -1;
+	struct stat st;
 	size_t k;
 
 	if (asprintf(&dir, "%s/m-XXXXXX", p->builds) < 0) {
@@ -390,8 +391,12 @@ static int migrate(struct pub *p, struct hm_error *err)
 	}
 	chmod(dir, 0755);
 	lfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (lfd < 0 || flock(lfd, LOCK_EX | LOCK_NB) < 0) {
-		r = hm_error_set(err, HM_ERR_IO, errno, "cannot lock '%s'", dir);
+	/* A reclaim may take a folder between mkdtemp and flock: then it
+	 * has no links left, and making it current would show nothing. */
+	if (lfd < 0 || flock(lfd, LOCK_EX | LOCK_NB) < 0 || fstat(lfd, &st) < 0 ||
+	    st.st_nlink == 0) {
+		r = hm_error_set(err, HM_ERR_IO, errno ? errno : EAGAIN,
+				 "cannot lock '%s'", dir);
 		goto out;
 	}
 	for (k = 0; k < p->n; k++) {
