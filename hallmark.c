@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "builder/builder.h"
+#include "hallmark/cleanup.h"
 #include "hallmark/cli.h"
 #include "verifier/source_disk.h"
 #include "verifier/verifier.h"
@@ -45,6 +46,8 @@ int main(int argc, char **argv)
 	/* Only this program reads disk: targets (hallmark-verify links no
 	 * libguestfs); registered before any thread runs. */
 	hm_source_register_disk(hm_source_disk_open);
+	/* Temporary files and staging folders go away on SIGINT/TERM/HUP. */
+	hm_cleanup_install();
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

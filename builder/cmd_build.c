@@ -11,8 +11,9 @@
  * digests of the images made from it.
  *
  * Every output is written into a private staging folder inside the output
- * folder and moved to its final name only when all of them exist, the
- * manifest last: a failed build leaves nothing at a final name.
+ * folder, which becomes the published set in one step only when all of
+ * them exist (publish.c): a failed build leaves nothing at a final name,
+ * and a reader sees the previous complete set or the new one.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -42,6 +43,7 @@
 #include "hallmark/sign.h"
 #include "hallmark/tree.h"
 #include "ops.h"
+#include "publish.h"
 #include "template.h"
 
 static const char build_usage[] =
@@ -91,7 +93,7 @@ struct disk_out {
 struct build {
 	struct hm_template *t;
 	const char *out_dir;
-	char *stage;                  /* staging folder inside out_dir */
+	struct hm_stage *stage;       /* staging folder inside out_dir */
 	char *paths[OUT__N];          /* staged paths */
 	char *finals[OUT__N];         /* final paths */
 	bool made[OUT__N];
@@ -660,33 +662,26 @@ static int write_build_json(struct build *b, const struct hm_oci_result *oci,
 	return r;
 }
 
-/* Move staged outputs to their final names, the manifest and its
- * signature last; undo on failure so that no half set is left. */
+/* Every kind a build can publish; disk images stay regular files. */
 static int publish(struct build *b, struct hm_error *err)
 {
-	static const int order[] = { OUT_TAR, OUT_OCI, OUT_RAW, OUT_QCOW2,
-				     OUT_AUDIT, OUT_SBOM, OUT_BUILD,
-				     OUT_MANIFEST, OUT_SIG, OUT_DMANIFEST,
-				     OUT_DSIG };
-	bool moved[OUT__N] = { false };
+	static const int kinds[] = { OUT_TAR, OUT_OCI, OUT_AUDIT, OUT_SBOM,
+				     OUT_MANIFEST, OUT_SIG, OUT_BUILD, OUT_RAW,
+				     OUT_QCOW2, OUT_DMANIFEST, OUT_DSIG };
+	struct hm_stage_output outs[sizeof(kinds) / sizeof(kinds[0])];
 	size_t i;
+	int k;
 
-	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-		int k = order[i];
-
+	/* What is not published must not stay in the published folder. */
+	for (k = 0; k < OUT__N; k++)
 		if (!b->made[k])
-			continue;
-		if (rename(b->paths[k], b->finals[k]) < 0) {
-			hm_error_set(err, HM_ERR_IO, errno, "cannot move '%s' to '%s'",
-				     b->paths[k], b->finals[k]);
-			while (i-- > 0)
-				if (moved[order[i]])
-					unlink(b->finals[order[i]]);
-			return HM_ERR_IO;
-		}
-		moved[k] = true;
+			unlink(b->paths[k]);
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		outs[i].suffix = out_suffix[kinds[i]];
+		outs[i].made = b->made[kinds[i]];
+		outs[i].regular = kinds[i] == OUT_RAW || kinds[i] == OUT_QCOW2;
 	}
-	return 0;
+	return hm_stage_publish(b->stage, outs, sizeof(kinds) / sizeof(kinds[0]), err);
 }
 
 static void cleanup_stage(struct build *b)
@@ -694,15 +689,11 @@ static void cleanup_stage(struct build *b)
 	int k;
 
 	for (k = 0; k < OUT__N; k++) {
-		if (b->paths[k])
-			unlink(b->paths[k]);
 		free(b->paths[k]);
 		free(b->finals[k]);
 	}
-	if (b->stage) {
-		rmdir(b->stage);
-		free(b->stage);
-	}
+	/* Removes the staging folder unless it was published. */
+	hm_stage_free(b->stage);
 }
 
 static int parse_u64(const char *s, unsigned long long max, unsigned long long *ret)
@@ -828,20 +819,13 @@ int cmd_build(int argc, char **argv)
 	    (r = hm_blobstore_open(blobdir, &store, &err)) < 0)
 		goto fail;
 
-	/* Staging folder beside the final names: renames stay atomic. */
-	if (asprintf(&b.stage, "%s/.%s.build-XXXXXX", b.out_dir, b.t->name) < 0) {
-		b.stage = NULL;
-		r = hm_error_nomem(&err);
+	/* Staging folder beside the final names, locked while we run;
+	 * what killed builds left there is reclaimed first. */
+	if ((r = hm_stage_open(b.out_dir, b.t->name, &b.stage, &err)) < 0)
 		goto fail;
-	}
-	if (!mkdtemp(b.stage)) {
-		r = hm_error_set(&err, HM_ERR_IO, errno, "cannot create a folder in '%s'", b.out_dir);
-		free(b.stage);
-		b.stage = NULL;
-		goto fail;
-	}
 	for (k = 0; k < OUT__N; k++)
-		if (asprintf(&b.paths[k], "%s/%s%s", b.stage, b.t->name, out_suffix[k]) < 0 ||
+		if (asprintf(&b.paths[k], "%s/%s%s", hm_stage_path(b.stage), b.t->name,
+			     out_suffix[k]) < 0 ||
 		    asprintf(&b.finals[k], "%s/%s%s", b.out_dir, b.t->name, out_suffix[k]) < 0) {
 			r = hm_error_nomem(&err);
 			goto fail;

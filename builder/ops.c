@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hallmark/buf.h"
@@ -169,25 +170,38 @@ static int op_dirs(struct ctx *c, struct hm_ops_stats *st)
 	return 0;
 }
 
-/* Stream a template source file into the store. */
-static int store_source(struct ctx *c, const char *source,
+/*
+ * Stream a template source file into the store.  It is opened again
+ * beneath the template's folder without following any symlink (the
+ * loader checked the same symlink-free path), and only what that
+ * descriptor reads lands in the image: a file swapped for a symlink to a
+ * host file since the check fails instead of leaking the host file.
+ */
+static int store_source(struct ctx *c, const struct hm_tpl_file *f,
 			unsigned char sha256[32], uint64_t *size)
 {
 	struct hm_blob_writer *w = NULL;
-	char *path = NULL;
+	const char *path = f->source;
+	struct stat st;
 	char buf[65536];
 	uint64_t total = 0;
 	int fd = -1, r;
 
-	if (source[0] == '/')
-		path = strdup(source);
-	else if (asprintf(&path, "%s/%s", c->t->dir, source) < 0)
-		path = NULL;
-	if (!path)
-		return hm_error_nomem(c->err);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	fd = hm_template_open_source(c->t, f->source_rel);
 	if (fd < 0) {
-		r = hm_error_set(c->err, HM_ERR_IO, errno, "cannot open '%s'", path);
+		if (fd == -ELOOP)
+			return hm_error_set(c->err, HM_ERR_INPUT, 0,
+					    "'source' '%s' became a symlink after the template was loaded",
+					    path);
+		return hm_error_set(c->err, HM_ERR_IO, -fd, "cannot open '%s'", path);
+	}
+	if (fstat(fd, &st) < 0) {
+		r = hm_error_set(c->err, HM_ERR_IO, errno, "cannot stat '%s'", path);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = hm_error_set(c->err, HM_ERR_INPUT, 0, "'source' '%s' is not a regular file",
+				 path);
 		goto out;
 	}
 	if ((r = hm_blob_begin(c->store, &w, c->err)) < 0)
@@ -219,7 +233,6 @@ out:
 	hm_blob_abort(w);
 	if (fd >= 0)
 		close(fd);
-	free(path);
 	return r;
 }
 
@@ -237,7 +250,7 @@ static int op_files(struct ctx *c, struct hm_ops_stats *st)
 		if ((r = parent_is_dir(c, "files", f->path)) < 0)
 			return r;
 		if (f->source)
-			r = store_source(c, f->source, sha, &size);
+			r = store_source(c, f, sha, &size);
 		else
 			r = hm_blob_put(c->store, f->content ? f->content : "",
 					f->content_len, sha, c->err);

@@ -9,11 +9,16 @@
  * template's folder.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "hallmark/digest.h"
 #include "hallmark/fsutil.h"
@@ -87,6 +92,7 @@ void hm_template_free(struct hm_template *t)
 		free(t->files[i].path);
 		free(t->files[i].content);
 		free(t->files[i].source);
+		free(t->files[i].source_rel);
 	}
 	free(t->files);
 	for (i = 0; i < t->n_symlinks; i++) {
@@ -458,14 +464,89 @@ static int check_package(struct ctx *c, const struct hm_yaml_node *n,
  * absolute path, and after resolving symlinks still inside the folder.
  * *ret gets the resolved path (the builder opens that, not the name).
  */
-static int resolve_local(struct ctx *c, const struct hm_yaml_node *n,
-			 const char *what, uint64_t max_size, char **ret)
+bool hm_template_no_openat2;
+
+/* One component at a time, none a symlink (kernels without openat2). */
+static int open_by_components(int dfd, const char *rel)
 {
-	const char *s, *p;
+	char comp[NAME_MAX + 1];
+	const char *p = rel;
+	int cur = dfd, fd;
+
+	for (;;) {
+		const char *end = strchr(p, '/');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		if (len > NAME_MAX) {
+			fd = -ENAMETOOLONG;
+			break;
+		}
+		memcpy(comp, p, len);
+		comp[len] = '\0';
+		if (len == 2 && comp[0] == '.' && comp[1] == '.') {
+			fd = -EXDEV;
+			break;
+		}
+		if (!end) {
+			fd = openat(cur, len ? comp : ".", O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+				    O_NOCTTY | O_NONBLOCK);
+			if (fd < 0)
+				fd = -errno;
+			break;
+		}
+		if (len && !(len == 1 && comp[0] == '.')) {
+			fd = openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0) {
+				/* A symlink opened with O_PATH|O_NOFOLLOW is not a
+				 * directory: say ELOOP as openat2 would. */
+				fd = errno == ENOTDIR ? -ELOOP : -errno;
+				break;
+			}
+			if (cur != dfd)
+				close(cur);
+			cur = fd;
+		}
+		p = end + 1;
+	}
+	if (cur != dfd)
+		close(cur);
+	return fd;
+}
+
+int hm_template_open_source(const struct hm_template *t, const char *rel)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int dfd, fd;
+
+	dfd = open(t->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	fd = -ENOSYS;
+	if (!hm_template_no_openat2) {
+		fd = (int)syscall(SYS_openat2, dfd, rel, &how, sizeof(how));
+		if (fd < 0)
+			fd = -errno;
+	}
+	/* ENOSYS: an older kernel; EPERM: a seccomp filter that predates
+	 * openat2.  Either way the fallback gives the same guarantee. */
+	if (fd == -ENOSYS || fd == -EPERM)
+		fd = open_by_components(dfd, rel);
+	close(dfd);
+	return fd;
+}
+
+static int resolve_local(struct ctx *c, const struct hm_yaml_node *n,
+			 const char *what, uint64_t max_size, char **ret,
+			 char **ret_rel)
+{
+	const char *s, *p, *rel;
 	char *joined = NULL, *real = NULL;
 	size_t dlen = strlen(c->t->dir);
 	struct stat st;
-	int r;
+	int r, fd = -1;
 
 	r = get_string(c, n, what, HM_LIMIT_PATH_BYTES, &s);
 	if (r < 0)
@@ -503,10 +584,14 @@ static int resolve_local(struct ctx *c, const struct hm_yaml_node *n,
 			what, s, real, c->t->dir);
 		goto out;
 	}
-	if (stat(real, &st) < 0) {
-		int e = errno;
+	/* Check what opening it gives, beneath the folder and without a
+	 * symlink: the path kept is the one the build opens again. */
+	rel = real + dlen + (dlen == 1 ? 0 : 1);
+	fd = hm_template_open_source(c->t, rel);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int e = fd < 0 ? -fd : errno;
 
-		r = ERR(c, n, "%s '%s': cannot stat '%s': %s", what, s, real,
+		r = ERR(c, n, "%s '%s': cannot open '%s': %s", what, s, real,
 			strerror(e));
 		goto out;
 	}
@@ -519,11 +604,23 @@ static int resolve_local(struct ctx *c, const struct hm_yaml_node *n,
 			  (unsigned long long)max_size);
 		goto out;
 	}
+	if (ret_rel) {
+		char *dup = strdup(rel);
+
+		if (!dup) {
+			r = hm_error_nomem(c->err);
+			goto out;
+		}
+		free(*ret_rel);
+		*ret_rel = dup;
+	}
 	free(*ret);
 	*ret = real;
 	real = NULL;
 	r = 0;
 out:
+	if (fd >= 0)
+		close(fd);
 	free(joined);
 	free(real);
 	return r;
@@ -640,7 +737,7 @@ static int parse_file_base(struct ctx *c, const struct hm_yaml_node *m,
 	v = hm_yaml_get(m, "path");
 	if (!v)
 		return ERR(c, m, "'path' is required in %s", what);
-	r = resolve_local(c, v, "base 'path'", 0, &b->path);
+	r = resolve_local(c, v, "base 'path'", 0, &b->path, NULL);
 	if (r < 0)
 		return r;
 	v = hm_yaml_get(m, "sha256");
@@ -915,7 +1012,8 @@ static int parse_files(struct ctx *c, const struct hm_yaml_node *root,
 			f->content_len = content->len;
 		} else {
 			r = resolve_local(c, source, "'source'",
-					  HM_LIMIT_TPL_SOURCE, &f->source);
+					  HM_LIMIT_TPL_SOURCE, &f->source,
+					  &f->source_rel);
 			if (r < 0)
 				return r;
 		}

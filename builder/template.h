@@ -37,6 +37,8 @@ struct hm_tpl_file {
 	char *content;            /* inline content, or NULL */
 	size_t content_len;
 	char *source;             /* a file resolved against the template's folder, or NULL */
+	char *source_rel;         /* the same, relative to that folder and free of
+				   * symlinks: what hm_template_open_source() opens */
 	uint32_t mode, uid, gid;  /* defaults 0644, 0, 0 */
 };
 
@@ -176,5 +178,19 @@ struct hm_template {
 int hm_template_load(const char *path, struct hm_template **ret,
 		     struct hm_error *err);
 void hm_template_free(struct hm_template *t);   /* accepts NULL */
+
+/*
+ * Open rel (a path without symlinks, relative to the template's folder)
+ * for reading, following no symlink at any component and never leaving
+ * the folder: openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) where the
+ * kernel has it, else one openat(O_NOFOLLOW) per component.  A path
+ * swapped for a symlink after the template was loaded fails (ELOOP)
+ * instead of reading the symlink's target.  Returns the descriptor, or
+ * -errno.  The caller checks what it opened with fstat().
+ */
+int hm_template_open_source(const struct hm_template *t, const char *rel);
+
+/* Tests only: pretend openat2 is missing, to run the fallback. */
+extern bool hm_template_no_openat2;
 
 #endif

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hallmark/cleanup.h"
 #include "hallmark/fsutil.h"
 
 struct hm_atomic {
@@ -17,6 +18,7 @@ struct hm_atomic {
 	char *tmp;
 	int fd;
 	bool replace;
+	int cleanup;                  /* hm_cleanup slot of tmp, or -1 */
 };
 
 int hm_write_all(int fd, const void *data, size_t len)
@@ -62,6 +64,8 @@ int hm_atomic_open(const char *path, unsigned mode, bool replace,
 		return hm_error_set(err, HM_ERR_IO, EEXIST,
 				    "cannot write '%s'", path);
 	a = calloc(1, sizeof(*a));
+	if (a)
+		a->cleanup = -1;
 	copy = strdup(path);
 	dir = dir_of(path);
 	if (!a || !copy || !dir) {
@@ -84,6 +88,8 @@ int hm_atomic_open(const char *path, unsigned mode, bool replace,
 		a->tmp = NULL;
 		goto fail;
 	}
+	/* A signal before commit removes the temporary file. */
+	a->cleanup = hm_cleanup_add(a->tmp, false);
 	if (fchmod(a->fd, mode & 07777) < 0) {
 		r = hm_error_set(err, HM_ERR_IO, errno, "cannot set the mode of '%s'", a->tmp);
 		goto fail;
@@ -142,6 +148,8 @@ int hm_atomic_commit(struct hm_atomic *a, struct hm_error *err)
 		}
 		unlink(a->tmp);
 	}
+	hm_cleanup_forget(a->cleanup);
+	a->cleanup = -1;
 	free(a->tmp);
 	a->tmp = NULL;
 	dir = dir_of(a->path);
@@ -159,6 +167,7 @@ void hm_atomic_abort(struct hm_atomic *a)
 {
 	if (!a)
 		return;
+	hm_cleanup_forget(a->cleanup);
 	if (a->fd >= 0)
 		close(a->fd);
 	if (a->tmp)

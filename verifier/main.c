@@ -6,12 +6,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hallmark/cleanup.h"
 #include "hallmark/cli.h"
 #include "verifier.h"
 
 int main(int argc, char **argv)
 {
 	hm_cli_prog = "hallmark-verify";
+	/* Temporary files go away on SIGINT/TERM/HUP. */
+	hm_cleanup_install();
 	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
 		printf("hallmark-verify %s\n", HM_VERSION);
 		return 0;

@@ -509,6 +509,52 @@ TEST(sources)
 	}
 }
 
+/* The path the loader kept is opened again with no symlink followed, with
+ * openat2 and with the per-component fallback alike (item 13). */
+TEST(source_reopen)
+{
+	int pass;
+
+	CHECK(mkdir("tpl", 0755) == 0);
+	CHECK(mkdir("tpl/files", 0755) == 0);
+	CHECK(mkdir("tpl/files/sub", 0755) == 0);
+	CHECK(write_text("secret", "outside\n") == 0);
+	CHECK(write_text("tpl/files/sub/ok", "inside\n") == 0);
+	CHECK(chdir("tpl") == 0);
+	for (pass = 0; pass < 2; pass++) {
+		struct hm_template *t = NULL;
+		struct hm_error err = { 0 };
+		char buf[16] = { 0 };
+		int fd;
+
+		hm_template_no_openat2 = pass == 1;
+		CHECK_OK(load_text(HEAD "files: [{path: /a, source: files/sub/ok}]\n", &t, &err), &err);
+		CHECK(strcmp(t->files[0].source_rel, "files/sub/ok") == 0);
+		fd = hm_template_open_source(t, t->files[0].source_rel);
+		CHECK(fd >= 0);
+		CHECK(read(fd, buf, sizeof(buf) - 1) == 7);
+		CHECK(strcmp(buf, "inside\n") == 0);
+		close(fd);
+		/* The file, then a folder on the way, swapped for symlinks. */
+		CHECK(rename("files/sub/ok", "files/sub/ok.real") == 0);
+		CHECK(symlink("../../../secret", "files/sub/ok") == 0);
+		CHECK_EQ_INT(hm_template_open_source(t, t->files[0].source_rel), -ELOOP);
+		CHECK(unlink("files/sub/ok") == 0);
+		CHECK(symlink("ok.real", "files/sub/ok") == 0);
+		CHECK_EQ_INT(hm_template_open_source(t, t->files[0].source_rel), -ELOOP);
+		CHECK(unlink("files/sub/ok") == 0);
+		CHECK(rename("files/sub/ok.real", "files/sub/ok") == 0);
+		CHECK(rename("files/sub", "files/sub.real") == 0);
+		CHECK(symlink("sub.real", "files/sub") == 0);
+		fd = hm_template_open_source(t, t->files[0].source_rel);
+		CHECK_EQ_INT(fd, -ELOOP);
+		CHECK(unlink("files/sub") == 0);
+		CHECK(rename("files/sub.real", "files/sub") == 0);
+		hm_template_free(t);
+	}
+	hm_template_no_openat2 = false;
+}
+
 TEST(bases)
 {
 	struct hm_template *t = NULL;
