@@ -346,7 +346,7 @@ def corpus(f):
 
 
 MASKS = [
-    (re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z"), b"<TIME>"),
+    (re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z?"), b"<TIME>"),
     (re.compile(rb"\d+(\.\d+)? ?(s|ms)\b"), b"<DUR>"),
     (re.compile(rb'"(duration|elapsed|seconds|time)[a-z_]*": [0-9.]+'), b'"<DUR>": 0'),
     (re.compile(rb"time=\"[0-9.]+\""), b'time="<DUR>"'),
