@@ -78,7 +78,7 @@ $(LIBBUILDER): $(BUILDER_LIB_OBJ)
 
 $(firstword $(BINS)): $(O)/hallmark.o $(BUILDER_OBJ) $(VERIFIER_OBJ) $(DISK_OBJ) $(LIBHM)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) $(GUESTFS_LIBS)
 
 $(lastword $(BINS)): $(O)/verifier/main.o $(VERIFIER_OBJ) $(LIBHM)
 	@mkdir -p $(dir $@)
