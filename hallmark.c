@@ -45,6 +45,7 @@ int main(int argc, char **argv)
 	/* Only this program reads disk: targets (hallmark-verify links no
 	 * libguestfs); registered before any thread runs. */
 	hm_source_register_disk(hm_source_disk_open);
+	hm_cli_init();
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
@@ -60,7 +61,7 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].fn(argc - 1, argv + 1);
+			return hm_cli_exit(commands[i].fn(argc - 1, argv + 1));
 	return hm_cli_fail("'%s' is not a hallmark command (see 'hallmark --help')",
 			   argv[1]);
 }
