@@ -48,6 +48,7 @@ int main(int argc, char **argv)
 	hm_source_register_disk(hm_source_disk_open);
 	/* Temporary files and staging folders go away on SIGINT/TERM/HUP. */
 	hm_cleanup_install();
+	hm_cli_init();
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
@@ -63,7 +64,7 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].fn(argc - 1, argv + 1);
+			return hm_cli_exit(commands[i].fn(argc - 1, argv + 1));
 	return hm_cli_fail("'%s' is not a hallmark command (see 'hallmark --help')",
 			   argv[1]);
 }

@@ -1,18 +1,75 @@
 /*
  * Front-end error reporting (see include/hallmark/cli.h).
  */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "hallmark/cli.h"
 
 const char *hm_cli_prog = "hallmark";
 
+static void on_sigpipe(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * A reader that goes away (`| head`) must not kill the process: writes
+ * then fail with EPIPE, the command finishes its work (verify records its
+ * run) and says that its output was cut.  A handler rather than SIG_IGN,
+ * so that programs run by hallmark get the default disposition at exec.
+ */
+void hm_cli_init(void)
+{
+	struct sigaction sa = { 0 };
+
+	sa.sa_handler = on_sigpipe;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* stdout is a pipe whose reader is gone (poll says POLLERR then). */
+static bool stdout_cut(void)
+{
+	struct pollfd p = { .fd = STDOUT_FILENO, .events = POLLOUT };
+	struct stat st;
+
+	return fstat(STDOUT_FILENO, &st) == 0 && S_ISFIFO(st.st_mode) &&
+	       poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
 int hm_cli_error(const struct hm_error *err)
 {
-	fprintf(stderr, "%s: %s\n", hm_cli_prog,
+	/* Some writers lose errno; a failed stdout with no reader says it. */
+	bool cut = err->sys_errno == EPIPE ||
+		   (err->code == HM_ERR_IO && ferror(stdout) && stdout_cut());
+
+	fprintf(stderr, "%s: %s%s\n", hm_cli_prog, cut ? "output cut: " : "",
 		err->msg[0] ? err->msg : "unknown error");
 	return hm_error_exit_code(err->code);
+}
+
+int hm_cli_exit(int rc)
+{
+	/* A command that failed has said why; one that did not may not have
+	 * checked all its writes to stdout. */
+	if ((fflush(stdout) == EOF || ferror(stdout)) && rc < HM_EXIT_ERROR) {
+		if (stdout_cut())
+			fprintf(stderr, "%s: output cut: standard output was "
+				"closed by its reader\n", hm_cli_prog);
+		else
+			fprintf(stderr, "%s: cannot write to standard output\n",
+				hm_cli_prog);
+		rc = HM_EXIT_ERROR;
+	}
+	return rc;
 }
 
 int hm_cli_fail(const char *fmt, ...)

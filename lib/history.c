@@ -544,38 +544,48 @@ static int insert_counts(struct hm_history *h, int64_t id,
 	return r;
 }
 
-static int insert_findings(struct hm_history *h, int64_t id,
-			   const struct hm_findings *l, struct hm_error *err)
+struct insert {
+	struct hm_history *h;
+	sqlite3_stmt *st;
+	int64_t id;
+};
+
+static int insert_finding(void *ctx, const struct hm_finding *f,
+			  struct hm_error *err)
 {
-	sqlite3_stmt *st = NULL;
-	size_t i;
+	struct insert *in = ctx;
+
+	if (f->path_len > INT32_MAX)
+		return hm_error_set(err, HM_ERR_LIMIT, 0,
+				    "a finding's path is too long for the history");
+	sqlite3_reset(in->st);
+	sqlite3_bind_int64(in->st, 1, in->id);
+	sqlite3_bind_text(in->st, 2, hm_finding_kind_name(f->kind), -1,
+			  SQLITE_STATIC);
+	/* STATIC: f lives until we return, past the step that reads it. */
+	sqlite3_bind_blob(in->st, 3, f->path, (int)f->path_len, SQLITE_STATIC);
+	bind_opt(in->st, 4, f->expected);
+	bind_opt(in->st, 5, f->actual);
+	bind_opt(in->st, 6, f->detail);
+	return step_done(in->h, in->st, "cannot record the findings", err);
+}
+
+/* The findings are read one at a time (from the report's spool), so a run
+ * with millions of them is recorded in flat memory. */
+static int insert_findings(struct hm_history *h, int64_t id,
+			   const struct hm_report *rep, struct hm_error *err)
+{
+	struct insert in = { .h = h, .id = id };
 	int r;
 
-	if (!l || l->n == 0)
+	if (!rep->spool && (!rep->findings || rep->findings->n == 0))
 		return 0;
 	if ((r = prep(h, "INSERT INTO findings (run_id, kind, path, expected,"
 		      " actual, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-		      &st, err)) < 0)
+		      &in.st, err)) < 0)
 		return r;
-	for (i = 0; i < l->n && r == 0; i++) {
-		const struct hm_finding *f = &l->items[i];
-
-		if (f->path_len > INT32_MAX) {
-			r = hm_error_set(err, HM_ERR_LIMIT, 0,
-					 "a finding's path is too long for the history");
-			break;
-		}
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_text(st, 2, hm_finding_kind_name(f->kind), -1,
-				  SQLITE_STATIC);
-		sqlite3_bind_blob(st, 3, f->path, (int)f->path_len, SQLITE_STATIC);
-		bind_opt(st, 4, f->expected);
-		bind_opt(st, 5, f->actual);
-		bind_opt(st, 6, f->detail);
-		r = step_done(h, st, "cannot record the findings", err);
-	}
-	sqlite3_finalize(st);
+	r = hm_report_each_finding(rep, insert_finding, &in, err);
+	sqlite3_finalize(in.st);
 	return r;
 }
 
@@ -615,7 +625,7 @@ int hm_history_record(struct hm_history *h, const struct hm_report *rep,
 					 rep->serial, NULL, err)) < 0 ||
 	    (r = insert_run(h, rep, &id, err)) < 0 ||
 	    (r = insert_counts(h, id, rep->stats, err)) < 0 ||
-	    (r = insert_findings(h, id, rep->findings, err)) < 0 ||
+	    (r = insert_findings(h, id, rep, err)) < 0 ||
 	    (r = raise_serial(h, rep, err)) < 0 ||
 	    (r = exec(h, "COMMIT", "cannot record the run", err)) < 0) {
 		rollback(h);

@@ -13,6 +13,13 @@
  *
  * jansson is called from this file only among the report code; JUnit XML
  * is simple enough to print with escaping, so no XML library is needed.
+ *
+ * Memory does not grow with the number of findings (a run may have
+ * millions): a first pass over them (from the spool compare filled, or a
+ * list) counts what the report heads need, then each format reads them
+ * again one at a time and writes as it goes.  The JSON formats are written
+ * value by value through jansson in the layout json_dumpf gives a whole
+ * document, so the output is the same as if it had been built at once.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -75,16 +82,29 @@ static bool kind_is_note(enum hm_finding_kind k)
 	return false;
 }
 
+/* Containers open at once in the JSON formats (SARIF goes 5 deep). */
+#define HM_JSON_DEPTH 8
+
 struct ctx {
 	const struct hm_report *r;
-	const struct hm_findings *l;
 	struct hm_compare_stats st;
+	uint64_t n_listed;                       /* findings handed to us */
 	uint64_t listed[HM_FINDING__COUNT];
+	uint64_t paths;                          /* distinct paths among them */
+	uint64_t kind_paths[HM_FINDING__COUNT];  /* the same, per kind */
+	struct hm_buf cur;             /* counting: the path being seen */
+	unsigned cur_kinds;            /* counting: its kinds so far (bits) */
+	enum hm_finding_kind kind;     /* the kind a pass is after */
+	struct hm_findings group;      /* text: the findings shown of a kind */
 	FILE *out;
 	int err;                       /* sticky: HM_ERR_NOMEM or HM_ERR_IO */
 	int sys_errno;
+	struct hm_error *e;            /* filled when err came from a pass */
+	bool e_set;
 	struct hm_buf b;               /* the text being built */
 	struct hm_buf tmp;
+	int jdepth;                    /* JSON: containers open */
+	bool jfirst[HM_JSON_DEPTH];    /* JSON: nothing in this one yet */
 };
 
 /* ---- escaping ---------------------------------------------------------- */
@@ -222,43 +242,70 @@ static void put_change(struct ctx *c, const struct hm_finding *f)
 	}
 }
 
-/* ---- counting ---------------------------------------------------------- */
+/* ---- reading the findings -------------------------------------------- */
 
-static int cmp_path_ptr(const void *a, const void *b)
+int hm_report_each_finding(const struct hm_report *r, hm_finding_fn fn,
+			   void *ctx, struct hm_error *err)
 {
-	const struct hm_finding *x = *(const struct hm_finding *const *)a;
-	const struct hm_finding *y = *(const struct hm_finding *const *)b;
-	size_t n = x->path_len < y->path_len ? x->path_len : y->path_len;
-	int r = memcmp(x->path, y->path, n);
+	size_t i;
+	int x;
 
-	if (r)
-		return r;
-	return x->path_len < y->path_len ? -1 : x->path_len > y->path_len;
+	if (r->spool)
+		return hm_finding_spool_each(r->spool, fn, ctx, err);
+	for (i = 0; r->findings && i < r->findings->n; i++) {
+		x = fn(ctx, &r->findings->items[i], err);
+		if (x < 0)
+			return x;
+		if (x > 0)
+			break;
+	}
+	return 0;
 }
 
-/* Distinct paths among the findings of kind (or of every kind if < 0). */
-static uint64_t count_paths(struct ctx *c, int kind)
+/* One pass of fn over the findings; its errors become c's. */
+static void each(struct ctx *c, hm_finding_fn fn)
 {
-	const struct hm_finding **v;
-	size_t i, n = 0;
-	uint64_t distinct = 0;
+	int r;
 
-	if (c->err || !c->l->n)
-		return 0;
-	v = malloc(c->l->n * sizeof(*v));
-	if (!v) {
-		c->err = HM_ERR_NOMEM;
-		return 0;
+	if (c->err)
+		return;
+	r = hm_report_each_finding(c->r, fn, c, c->e);
+	if (r < 0 && !c->err) {
+		c->err = r;          /* reading failed: c->e says why */
+		c->e_set = true;
 	}
-	for (i = 0; i < c->l->n; i++)
-		if (kind < 0 || c->l->items[i].kind == (enum hm_finding_kind)kind)
-			v[n++] = &c->l->items[i];
-	qsort(v, n, sizeof(*v), cmp_path_ptr);
-	for (i = 0; i < n; i++)
-		if (i == 0 || cmp_path_ptr(&v[i - 1], &v[i]) != 0)
-			distinct++;
-	free(v);
-	return distinct;
+}
+
+/*
+ * Count findings and distinct paths, overall and per kind.  Compare's
+ * merge join emits all findings of a path together, so a path is new
+ * when it differs from the previous finding's: no set of paths is kept.
+ */
+static int count_one(void *ctx, const struct hm_finding *f,
+		     struct hm_error *err)
+{
+	struct ctx *c = ctx;
+	unsigned bit;
+
+	if ((unsigned)f->kind >= HM_FINDING__COUNT)
+		return hm_error_set(err, HM_ERR_USAGE, 0,
+				    "invalid finding kind %d", (int)f->kind);
+	bit = 1u << f->kind;
+	if (c->n_listed == 0 || c->cur.len != f->path_len ||
+	    (f->path_len && memcmp(c->cur.data, f->path, f->path_len) != 0)) {
+		hm_buf_reset(&c->cur);
+		if (hm_buf_add(&c->cur, f->path, f->path_len) < 0)
+			return c->err = HM_ERR_NOMEM;
+		c->paths++;
+		c->cur_kinds = 0;
+	}
+	if (!(c->cur_kinds & bit)) {
+		c->kind_paths[f->kind]++;
+		c->cur_kinds |= bit;
+	}
+	c->listed[f->kind]++;
+	c->n_listed++;
+	return 0;
 }
 
 /* Findings of a kind: the stats count, or what the list holds if more. */
@@ -316,6 +363,20 @@ static void put_manifest_id(struct ctx *c)
 	}
 }
 
+/* Collect the first HM_TEXT_GROUP_CAP findings of c->kind. */
+static int group_one(void *ctx, const struct hm_finding *f,
+		     struct hm_error *err)
+{
+	struct ctx *c = ctx;
+
+	(void)err;
+	if (f->kind != c->kind)
+		return 0;
+	if (hm_findings_add(&c->group, f, NULL) < 0)
+		return c->err = HM_ERR_NOMEM;
+	return c->group.n == HM_TEXT_GROUP_CAP;
+}
+
 static void text_write(struct ctx *c)
 {
 	const struct hm_report *r = c->r;
@@ -340,8 +401,8 @@ static void text_write(struct ctx *c)
 	} else {
 		put_fmt(c, "DRIFT: %" PRIu64 " %s", total,
 			plural(total, "finding", "findings"));
-		if (c->l->n) {
-			n = count_paths(c, -1);
+		if (c->n_listed) {
+			n = c->paths;
 			put_fmt(c, " in %" PRIu64 " %s", n,
 				plural(n, "path", "paths"));
 		}
@@ -377,14 +438,15 @@ static void text_write(struct ctx *c)
 			continue;
 		put_fmt(c, "\n%s (%" PRIu64 "): %s\n", hm_finding_kind_name(kind),
 			n, hm_finding_kind_text(kind));
+		/* The first of the kind, shown; the rest are counted only. */
+		hm_findings_free(&c->group);
+		c->kind = kind;
+		each(c, group_one);
 		/* Align the values after the paths, within reason. */
 		width = 0;
-		for (i = 0, shown = 0; i < c->l->n && shown < HM_TEXT_GROUP_CAP;
-		     i++) {
-			const struct hm_finding *f = &c->l->items[i];
+		for (i = 0, shown = 0; i < c->group.n && !c->err; i++) {
+			const struct hm_finding *f = &c->group.items[i];
 
-			if (f->kind != kind)
-				continue;
 			hm_buf_reset(&c->tmp);
 			if (hm_escape(&c->tmp, f->path, f->path_len, 0) < 0) {
 				c->err = HM_ERR_NOMEM;
@@ -394,13 +456,10 @@ static void text_write(struct ctx *c)
 				width = c->tmp.len > 48 ? 48 : (int)c->tmp.len;
 			shown++;
 		}
-		for (i = 0, shown = 0; i < c->l->n && shown < HM_TEXT_GROUP_CAP;
-		     i++) {
-			const struct hm_finding *f = &c->l->items[i];
+		for (i = 0, shown = 0; i < c->group.n && !c->err; i++) {
+			const struct hm_finding *f = &c->group.items[i];
 			size_t start;
 
-			if (f->kind != kind)
-				continue;
 			put_raw(c, "  ");
 			start = c->b.len;
 			put_path(c, f);
@@ -515,63 +574,6 @@ static const char *tool_version(const struct ctx *c)
 	return c->r->tool_version ? c->r->tool_version : HM_VERSION;
 }
 
-static json_t *json_build(struct ctx *c)
-{
-	const struct hm_report *r = c->r;
-	json_t *root = json_object(), *o, *a, *f;
-	size_t i;
-	int k;
-
-	jset(c, root, "format", json_string("hallmark-report"));
-	jset(c, root, "version", json_integer(1));
-	o = json_object();
-	jset(c, o, "name", json_string("hallmark"));
-	jset(c, o, "version", jsafe(c, tool_version(c)));
-	jset(c, root, "tool", o);
-	jset(c, root, "result", json_string(r->exit_code == 0 ? "pass" : "drift"));
-	jset(c, root, "exit_code", json_integer(r->exit_code));
-	jset(c, root, "target", jsafe(c, r->target));
-	jset(c, root, "host", jsafe(c, r->host));
-	jset(c, root, "manifest", jmanifest(c));
-	jset(c, root, "policy", jsafe(c, r->policy_path));
-	jset(c, root, "started", jtime(r->started));
-	jset(c, root, "finished", jtime(r->finished));
-	jset(c, root, "duration_seconds",
-	     json_real(difftime(r->finished, r->started)));
-
-	o = json_object();
-	jset(c, o, "expected", juint(c->st.expected));
-	jset(c, o, "actual", juint(c->st.actual));
-	jset(c, o, "matched", juint(c->st.matched));
-	jset(c, o, "ignored", juint(c->st.ignored));
-	jset(c, o, "allowed_changes", juint(c->st.allowed_changes));
-	jset(c, o, "allowed_adds", juint(c->st.allowed_adds));
-	jset(c, o, "bytes_hashed", juint(c->st.bytes_hashed));
-	jset(c, o, "total_findings", juint(c->st.total_findings));
-	a = json_object();
-	/* Every kind, in the order of the enum (stable), zeros included. */
-	for (k = 0; k < HM_FINDING__COUNT; k++)
-		jset(c, a, hm_finding_kind_name((enum hm_finding_kind)k),
-		     juint(c->st.findings[k]));
-	jset(c, o, "findings", a);
-	jset(c, root, "stats", o);
-
-	a = json_array();
-	for (i = 0; i < c->l->n && !c->err; i++) {
-		const struct hm_finding *x = &c->l->items[i];
-
-		f = json_object();
-		jset(c, f, "kind", json_string(hm_finding_kind_name(x->kind)));
-		jset(c, f, "path", jpath(c, x));
-		jset(c, f, "expected", jsafe(c, x->expected));
-		jset(c, f, "actual", jsafe(c, x->actual));
-		jset(c, f, "detail", jsafe(c, x->detail));
-		jappend(c, a, f);
-	}
-	jset(c, root, "findings", a);
-	return root;
-}
-
 static void sarif_rule_id(enum hm_finding_kind k, char out[64])
 {
 	const char *n = hm_finding_kind_name(k);
@@ -592,16 +594,217 @@ static json_t *juri(struct ctx *c, const struct hm_finding *f)
 	return json_stringn(c->tmp.data ? c->tmp.data : "", c->tmp.len);
 }
 
-static json_t *sarif_build(struct ctx *c)
+/*
+ * JSON written piece by piece in the layout json_dumpf gives a whole
+ * document with JSON_INDENT(2): jansson dumps every key and value; only
+ * the punctuation between them (braces, commas, newlines, indentation) is
+ * written here.  A value dumped on its own is indented as if at depth 0,
+ * so each newline jansson writes gets the current depth's indentation;
+ * no newline occurs inside a dumped string (jansson escapes them).
+ */
+#define HM_JSON_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY)
+
+static int put_indent(struct ctx *c, int depth)
+{
+	return hm_buf_addf(&c->b, "%*s", 2 * depth, "");
+}
+
+static int jdump_cb(const char *buf, size_t size, void *data)
+{
+	struct ctx *c = data;
+
+	while (size) {
+		const char *nl = memchr(buf, '\n', size);
+		size_t n = nl ? (size_t)(nl - buf) + 1 : size;
+
+		if (hm_buf_add(&c->b, buf, n) < 0 ||
+		    (nl && put_indent(c, c->jdepth) < 0))
+			return -1;
+		buf += n;
+		size -= n;
+	}
+	return 0;
+}
+
+/* Dump v (a new reference, taken; NULL means allocation failed). */
+static void jw_value(struct ctx *c, json_t *v)
+{
+	if (!v)
+		c->err = c->err ? c->err : HM_ERR_NOMEM;
+	else if (!c->err && json_dump_callback(v, jdump_cb, c, HM_JSON_FLAGS) < 0)
+		c->err = HM_ERR_NOMEM;
+	json_decref(v);
+}
+
+/* Before an array element or an object key: comma, newline, indentation. */
+static void jw_next(struct ctx *c)
+{
+	put_raw(c, c->jfirst[c->jdepth] ? "\n" : ",\n");
+	if (!c->err && put_indent(c, c->jdepth) < 0)
+		c->err = HM_ERR_NOMEM;
+	c->jfirst[c->jdepth] = false;
+}
+
+static void jw_key(struct ctx *c, const char *key)
+{
+	jw_next(c);
+	jw_value(c, json_string(key));
+	put_raw(c, ": ");
+}
+
+static void jw_member(struct ctx *c, const char *key, json_t *v)
+{
+	jw_key(c, key);
+	jw_value(c, v);
+}
+
+static void jw_open(struct ctx *c, const char *brace)
+{
+	put_raw(c, brace);
+	if (c->jdepth + 1 >= HM_JSON_DEPTH) {
+		c->err = c->err ? c->err : HM_ERR_NOMEM;
+		return;
+	}
+	c->jfirst[++c->jdepth] = true;
+}
+
+static void jw_close(struct ctx *c, const char *brace)
+{
+	if (!c->jfirst[c->jdepth]) {
+		put_raw(c, "\n");
+		if (!c->err && put_indent(c, c->jdepth - 1) < 0)
+			c->err = HM_ERR_NOMEM;
+	}
+	if (c->jdepth > 0)
+		c->jdepth--;
+	put_raw(c, brace);
+}
+
+static int json_finding(void *ctx, const struct hm_finding *x,
+			struct hm_error *err)
+{
+	struct ctx *c = ctx;
+	json_t *f = json_object();
+
+	(void)err;
+	jset(c, f, "kind", json_string(hm_finding_kind_name(x->kind)));
+	jset(c, f, "path", jpath(c, x));
+	jset(c, f, "expected", jsafe(c, x->expected));
+	jset(c, f, "actual", jsafe(c, x->actual));
+	jset(c, f, "detail", jsafe(c, x->detail));
+	jw_next(c);
+	jw_value(c, f);
+	flush(c);
+	return c->err;
+}
+
+static void json_write(struct ctx *c)
 {
 	const struct hm_report *r = c->r;
-	json_t *root = json_object(), *run = json_object(), *driver, *o, *a;
-	char id[64];
-	size_t i;
+	json_t *o, *a;
 	int k;
 
-	jset(c, root, "$schema", json_string(HM_SARIF_SCHEMA));
-	jset(c, root, "version", json_string("2.1.0"));
+	jw_open(c, "{");
+	jw_member(c, "format", json_string("hallmark-report"));
+	jw_member(c, "version", json_integer(1));
+	o = json_object();
+	jset(c, o, "name", json_string("hallmark"));
+	jset(c, o, "version", jsafe(c, tool_version(c)));
+	jw_member(c, "tool", o);
+	jw_member(c, "result", json_string(r->exit_code == 0 ? "pass" : "drift"));
+	jw_member(c, "exit_code", json_integer(r->exit_code));
+	jw_member(c, "target", jsafe(c, r->target));
+	jw_member(c, "host", jsafe(c, r->host));
+	jw_member(c, "manifest", jmanifest(c));
+	jw_member(c, "policy", jsafe(c, r->policy_path));
+	jw_member(c, "started", jtime(r->started));
+	jw_member(c, "finished", jtime(r->finished));
+	jw_member(c, "duration_seconds",
+		  json_real(difftime(r->finished, r->started)));
+
+	o = json_object();
+	jset(c, o, "expected", juint(c->st.expected));
+	jset(c, o, "actual", juint(c->st.actual));
+	jset(c, o, "matched", juint(c->st.matched));
+	jset(c, o, "ignored", juint(c->st.ignored));
+	jset(c, o, "allowed_changes", juint(c->st.allowed_changes));
+	jset(c, o, "allowed_adds", juint(c->st.allowed_adds));
+	jset(c, o, "bytes_hashed", juint(c->st.bytes_hashed));
+	jset(c, o, "total_findings", juint(c->st.total_findings));
+	a = json_object();
+	/* Every kind, in the order of the enum (stable), zeros included. */
+	for (k = 0; k < HM_FINDING__COUNT; k++)
+		jset(c, a, hm_finding_kind_name((enum hm_finding_kind)k),
+		     juint(c->st.findings[k]));
+	jset(c, o, "findings", a);
+	jw_member(c, "stats", o);
+
+	jw_key(c, "findings");
+	jw_open(c, "[");
+	flush(c);
+	each(c, json_finding);
+	jw_close(c, "]");
+	jw_close(c, "}");
+	put_raw(c, "\n");
+	flush(c);
+}
+
+static int sarif_result(void *ctx, const struct hm_finding *x,
+			struct hm_error *err)
+{
+	struct ctx *c = ctx;
+	json_t *res = json_object(), *loc, *phys, *art, *o;
+	char id[64];
+
+	(void)err;
+	/* The message is built in b, which flush leaves empty. */
+	flush(c);
+	sarif_rule_id(x->kind, id);
+	jset(c, res, "ruleId", json_string(id));
+	jset(c, res, "ruleIndex", json_integer(x->kind));
+	jset(c, res, "level",
+	     json_string(kind_is_note(x->kind) ? "note" : "error"));
+	put_path(c, x);
+	put_raw(c, ": ");
+	put_raw(c, hm_finding_kind_text(x->kind));
+	if (x->expected || x->actual || x->detail) {
+		put_raw(c, ": ");
+		put_change(c, x);
+	}
+	o = json_object();
+	if (!c->err)
+		jset(c, o, "text", json_stringn(c->b.data, c->b.len));
+	hm_buf_reset(&c->b);
+	jset(c, res, "message", o);
+	art = json_object();
+	jset(c, art, "uri", juri(c, x));
+	phys = json_object();
+	jset(c, phys, "artifactLocation", art);
+	loc = json_object();
+	jset(c, loc, "physicalLocation", phys);
+	o = json_array();
+	jappend(c, o, loc);
+	jset(c, res, "locations", o);
+	jw_next(c);
+	jw_value(c, res);
+	flush(c);
+	return c->err;
+}
+
+static void sarif_write(struct ctx *c)
+{
+	const struct hm_report *r = c->r;
+	json_t *driver, *o, *a;
+	char id[64];
+	int k;
+
+	jw_open(c, "{");
+	jw_member(c, "$schema", json_string(HM_SARIF_SCHEMA));
+	jw_member(c, "version", json_string("2.1.0"));
+	jw_key(c, "runs");
+	jw_open(c, "[");
+	jw_next(c);
+	jw_open(c, "{");
 
 	driver = json_object();
 	jset(c, driver, "name", json_string("hallmark"));
@@ -628,7 +831,7 @@ static json_t *sarif_build(struct ctx *c)
 	jset(c, driver, "rules", a);
 	o = json_object();
 	jset(c, o, "driver", driver);
-	jset(c, run, "tool", o);
+	jw_member(c, "tool", o);
 
 	a = json_array();
 	o = json_object();
@@ -637,42 +840,13 @@ static json_t *sarif_build(struct ctx *c)
 	jset(c, o, "startTimeUtc", jtime(r->started));
 	jset(c, o, "endTimeUtc", jtime(r->finished));
 	jappend(c, a, o);
-	jset(c, run, "invocations", a);
+	jw_member(c, "invocations", a);
 
-	a = json_array();
-	for (i = 0; i < c->l->n && !c->err; i++) {
-		const struct hm_finding *x = &c->l->items[i];
-		json_t *res = json_object(), *loc, *phys, *art;
-
-		sarif_rule_id(x->kind, id);
-		jset(c, res, "ruleId", json_string(id));
-		jset(c, res, "ruleIndex", json_integer(x->kind));
-		jset(c, res, "level",
-		     json_string(kind_is_note(x->kind) ? "note" : "error"));
-		put_path(c, x);
-		put_raw(c, ": ");
-		put_raw(c, hm_finding_kind_text(x->kind));
-		if (x->expected || x->actual || x->detail) {
-			put_raw(c, ": ");
-			put_change(c, x);
-		}
-		o = json_object();
-		if (!c->err)
-			jset(c, o, "text", json_stringn(c->b.data, c->b.len));
-		hm_buf_reset(&c->b);
-		jset(c, res, "message", o);
-		art = json_object();
-		jset(c, art, "uri", juri(c, x));
-		phys = json_object();
-		jset(c, phys, "artifactLocation", art);
-		loc = json_object();
-		jset(c, loc, "physicalLocation", phys);
-		o = json_array();
-		jappend(c, o, loc);
-		jset(c, res, "locations", o);
-		jappend(c, a, res);
-	}
-	jset(c, run, "results", a);
+	jw_key(c, "results");
+	jw_open(c, "[");
+	flush(c);
+	each(c, sarif_result);
+	jw_close(c, "]");
 
 	/* What was verified, for people reading the log in a CI server. */
 	o = json_object();
@@ -680,29 +854,13 @@ static json_t *sarif_build(struct ctx *c)
 	jset(c, o, "host", jsafe(c, r->host));
 	jset(c, o, "manifest", jmanifest(c));
 	jset(c, o, "policy", jsafe(c, r->policy_path));
-	jset(c, run, "properties", o);
+	jw_member(c, "properties", o);
 
-	a = json_array();
-	jappend(c, a, run);
-	jset(c, root, "runs", a);
-	return root;
-}
-
-static void json_write(struct ctx *c, bool sarif)
-{
-	json_t *root = sarif ? sarif_build(c) : json_build(c);
-
-	if (!root)
-		c->err = HM_ERR_NOMEM;
-	if (!c->err) {
-		if (json_dumpf(root, c->out, JSON_INDENT(2) |
-			       JSON_PRESERVE_ORDER) < 0 ||
-		    fputc('\n', c->out) == EOF) {
-			c->err = HM_ERR_IO;
-			c->sys_errno = errno;
-		}
-	}
-	json_decref(root);
+	jw_close(c, "}");
+	jw_close(c, "]");
+	jw_close(c, "}");
+	put_raw(c, "\n");
+	flush(c);
 }
 
 /* ---- JUnit XML --------------------------------------------------------- */
@@ -752,13 +910,42 @@ static void put_xml_prop(struct ctx *c, const char *name, const char *value)
 	put_raw(c, "\"/>\n");
 }
 
+/* One line of a failure's text, for the findings of c->kind. */
+static int junit_line(void *ctx, const struct hm_finding *f,
+		      struct hm_error *err)
+{
+	struct ctx *c = ctx;
+	size_t start;
+
+	(void)err;
+	if (f->kind != c->kind)
+		return 0;
+	/* Build the plain line at the end of b, then escape it from tmp. */
+	start = c->b.len;
+	put_path(c, f);
+	if (f->expected || f->actual || f->detail) {
+		put_raw(c, "  ");
+		put_change(c, f);
+	}
+	put_raw(c, "\n");
+	if (c->err)
+		return c->err;
+	hm_buf_reset(&c->tmp);
+	if (hm_buf_add(&c->tmp, c->b.data + start, c->b.len - start) < 0)
+		return c->err = HM_ERR_NOMEM;
+	c->b.len = start;
+	put_xml(c, c->tmp.data, c->tmp.len);
+	flush(c);
+	return c->err;
+}
+
 static void junit_write(struct ctx *c)
 {
 	const struct hm_report *r = c->r;
 	uint64_t failures = 0, n;
 	double secs = difftime(r->finished, r->started);
 	char ts[21], num[32];
-	size_t i, k, start;
+	size_t k;
 
 	for (k = 0; k < HM_FINDING__COUNT; k++)
 		if (!kind_is_note(kind_order[k]) && kind_total(c, kind_order[k]))
@@ -804,39 +991,15 @@ static void junit_write(struct ctx *c)
 			continue;
 		}
 		if (c->listed[kind])
-			n = count_paths(c, (int)kind);
+			n = c->kind_paths[kind];
 		if (note)
 			put_raw(c, ">\n      <system-out>");
 		else
 			put_fmt(c, ">\n      <failure message=\"%" PRIu64
 				" %s\" type=\"%s\">", n,
 				plural(n, "path", "paths"), name);
-		for (i = 0; i < c->l->n && !c->err; i++) {
-			const struct hm_finding *f = &c->l->items[i];
-
-			if (f->kind != kind)
-				continue;
-			/* Build the plain line at the end of b, then escape it
-			 * from tmp. */
-			start = c->b.len;
-			put_path(c, f);
-			if (f->expected || f->actual || f->detail) {
-				put_raw(c, "  ");
-				put_change(c, f);
-			}
-			put_raw(c, "\n");
-			if (c->err)
-				break;
-			hm_buf_reset(&c->tmp);
-			if (hm_buf_add(&c->tmp, c->b.data + start,
-				       c->b.len - start) < 0) {
-				c->err = HM_ERR_NOMEM;
-				break;
-			}
-			c->b.len = start;
-			put_xml(c, c->tmp.data, c->tmp.len);
-			flush(c);
-		}
+		c->kind = kind;
+		each(c, junit_line);
 		put_raw(c, note ? "</system-out>\n" : "</failure>\n");
 		put_raw(c, "    </testcase>\n");
 		flush(c);
@@ -850,49 +1013,49 @@ static void junit_write(struct ctx *c)
 int hm_report_write(const struct hm_report *r, enum hm_report_format fmt,
 		    FILE *out, struct hm_error *err)
 {
-	static const struct hm_findings none;
-	struct ctx c = { .r = r, .out = out };
-	size_t i;
-	int k;
+	struct ctx c = { .r = r, .out = out, .e = err };
+	int k, x;
 
 	if (!r || !out)
 		return hm_error_set(err, HM_ERR_USAGE, 0, "no report to write");
-	c.l = r->findings ? r->findings : &none;
-	for (i = 0; i < c.l->n; i++)
-		if ((unsigned)c.l->items[i].kind < HM_FINDING__COUNT)
-			c.listed[c.l->items[i].kind]++;
+	if ((unsigned)fmt > HM_REPORT_SARIF)
+		return hm_error_set(err, HM_ERR_USAGE, 0,
+				    "unknown report format %d", (int)fmt);
+	/* Totals first: every format's head needs some. */
+	x = hm_report_each_finding(r, count_one, &c, err);
+	hm_buf_free(&c.cur);
+	if (x < 0 || c.err) {
+		if (c.err == HM_ERR_NOMEM)
+			return hm_error_nomem(err);
+		return x;
+	}
 	if (r->stats) {
 		c.st = *r->stats;
 	} else {
 		for (k = 0; k < HM_FINDING__COUNT; k++)
 			c.st.findings[k] = c.listed[k];
-		c.st.total_findings = c.l->n;
+		c.st.total_findings = c.n_listed;
 	}
-	for (i = 0; i < c.l->n; i++)
-		if ((unsigned)c.l->items[i].kind >= HM_FINDING__COUNT)
-			return hm_error_set(err, HM_ERR_USAGE, 0,
-					    "invalid finding kind %d",
-					    (int)c.l->items[i].kind);
 
 	switch (fmt) {
 	case HM_REPORT_TEXT:
 		text_write(&c);
 		break;
 	case HM_REPORT_JSON:
-		json_write(&c, false);
+		json_write(&c);
 		break;
 	case HM_REPORT_JUNIT:
 		junit_write(&c);
 		break;
 	case HM_REPORT_SARIF:
-		json_write(&c, true);
+		sarif_write(&c);
 		break;
-	default:
-		return hm_error_set(err, HM_ERR_USAGE, 0,
-				    "unknown report format %d", (int)fmt);
 	}
 	hm_buf_free(&c.b);
 	hm_buf_free(&c.tmp);
+	hm_findings_free(&c.group);
+	if (c.e_set)
+		return c.err;
 	if (!c.err && (fflush(out) == EOF || ferror(out))) {
 		c.err = HM_ERR_IO;
 		c.sys_errno = errno;

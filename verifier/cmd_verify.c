@@ -3,6 +3,7 @@
  * manifest under a policy, report, and exit 0 (match), 1 (drift), 2 (error)
  * or 3 (trust failure).  There is no option to skip the signature check.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,7 +106,8 @@ int cmd_verify(int argc, char **argv)
 	struct hm_trusted_manifest *tm = NULL;
 	struct hm_source *src = NULL;
 	struct hm_scan_options scan = { 0 };
-	struct hm_findings findings = { 0 };
+	struct hm_finding_spool *spool = NULL;
+	struct hm_error cut = { 0 };
 	struct hm_compare_stats stats;
 	struct hm_report rep = { 0 };
 	struct report_out ro;
@@ -184,8 +186,12 @@ int cmd_verify(int argc, char **argv)
 	r = hm_source_open_target(target, &scan, &src, &err);
 	if (r < 0)
 		goto fail;
+	/* Findings go to a temporary file as they are found: a run with
+	 * millions of them reports and records them in flat memory. */
+	if ((r = hm_finding_spool_new(NULL, &spool, &err)) < 0)
+		goto fail;
 	r = hm_compare(hm_manifest_reader_source(tm->reader), src, policy,
-		       hm_findings_collect, &findings, &stats, &err);
+		       hm_finding_spool_add, spool, &stats, &err);
 	if (r < 0)
 		goto fail;
 	/* The verdict stands only if what was compared is what was signed. */
@@ -203,20 +209,32 @@ int cmd_verify(int argc, char **argv)
 	rep.key_id = tm->key_id;
 	rep.policy_path = policy_path;
 	rep.stats = &stats;
-	rep.findings = &findings;
+	rep.spool = spool;
 	rep.exit_code = is_drift(&stats) ? HM_EXIT_DRIFT : HM_EXIT_OK;
 	ro.rep = &rep;
 	ro.fmt = (enum hm_report_format)fmt;
-	if ((r = hm_write_output(out_path, print_report, &ro, &err)) < 0)
-		goto fail;
+	/*
+	 * A reader that stops early (`| head`) cuts the report, not the run:
+	 * it is still recorded, and the exit code is then 2 ("output cut"),
+	 * never a pass or drift the reader did not see in full.
+	 */
+	if ((r = hm_write_output(out_path, print_report, &ro, &err)) < 0) {
+		if (err.sys_errno != EPIPE)
+			goto fail;
+		cut = err;
+		hm_error_clear(&err);
+	}
 	/*
 	 * The report stands even if recording fails; the failure is then the
 	 * exit code (2, or 3 if a concurrent run recorded a higher serial),
 	 * so a timer unit does not pass a run the history lacks.
 	 */
-	if (hist && (r = hm_history_record(hist, &rep, NULL, &err)) < 0)
+	if (hist && (r = hm_history_record(hist, &rep, NULL, &err)) < 0) {
+		if (cut.code)
+			hm_cli_error(&cut);
 		goto fail;
-	rc = rep.exit_code;
+	}
+	rc = cut.code ? hm_cli_error(&cut) : rep.exit_code;
 	goto out;
 fail:
 	rc = hm_cli_error(&err);
@@ -225,7 +243,7 @@ out:
 	hm_source_free(src);
 	hm_trust_free(tm);
 	hm_policy_free(policy);
-	hm_findings_free(&findings);
+	hm_finding_spool_free(spool);
 	for (i = 0; i < n_keys; i++)
 		hm_pubkey_free(keys[i]);
 	return rc;

@@ -15,10 +15,11 @@ int main(int argc, char **argv)
 	hm_cli_prog = "hallmark-verify";
 	/* Temporary files go away on SIGINT/TERM/HUP. */
 	hm_cleanup_install();
+	hm_cli_init();
 	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
 		printf("hallmark-verify %s\n", HM_VERSION);
 		return 0;
 	}
 	argv[0] = (char *)"hallmark-verify";
-	return cmd_verify(argc, argv);
+	return hm_cli_exit(cmd_verify(argc, argv));
 }

@@ -12,7 +12,20 @@
 /* Program name for messages ("hallmark" or "hallmark-verify"). */
 extern const char *hm_cli_prog;
 
-/* Print "PROG: MESSAGE" for err and return its exit code (2 or 3). */
+/*
+ * First thing in main: a closed stdout (`| head`) makes writes fail with
+ * EPIPE instead of killing the process with SIGPIPE.
+ */
+void hm_cli_init(void);
+/*
+ * Last thing in main, with the command's exit code: if stdout could not
+ * be written and the command did not fail already, say so ("output cut:
+ * ..." when its reader went away) and return 2; else rc.
+ */
+int hm_cli_exit(int rc);
+
+/* Print "PROG: MESSAGE" for err and return its exit code (2 or 3); the
+ * message starts "output cut: " when err is a write to a closed pipe. */
 int hm_cli_error(const struct hm_error *err);
 /* Print "PROG: FMT..." and return 2 (usage and other front-end errors). */
 int hm_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

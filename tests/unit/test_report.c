@@ -571,3 +571,122 @@ TEST(write_error_is_io)
 	CHECK_EQ_INT(hm_report_write(&r, (enum hm_report_format)9, stdout, &err),
 		     HM_ERR_USAGE);
 }
+
+/* Every finding of a spool comes back as given, from memory or the file. */
+static int spool_check(void *ctx, const struct hm_finding *f,
+		       struct hm_error *err)
+{
+	size_t *i = ctx;
+	char want[160];
+
+	(void)err;
+	snprintf(want, sizeof(want), "/p%06zu", *i);
+	if (f->kind != (enum hm_finding_kind)(*i % HM_FINDING__COUNT) ||
+	    f->path_len != 150 || memcmp(f->path, want, strlen(want)) != 0 ||
+	    f->path[9] != '\0' || f->path[150] != '\0' ||
+	    (*i % 2 ? f->expected != NULL : strcmp(f->expected, "e") != 0) ||
+	    strcmp(f->actual, "a\xc3\xa9") != 0 || f->detail != NULL)
+		return -100;
+	(*i)++;
+	return *i == 7 ? 1 : 0;     /* stops early when asked */
+}
+
+static int spool_count(void *ctx, const struct hm_finding *f,
+		       struct hm_error *err)
+{
+	size_t *i = ctx;
+
+	(void)f, (void)err;
+	(*i)++;
+	return 0;
+}
+
+TEST(spool_memory_and_file)
+{
+	struct hm_finding_spool *s = NULL;
+	struct hm_error err = { 0 };
+	char path[151];
+	size_t i, n, total = 20000;
+	struct hm_finding f = { 0 };
+
+	CHECK_OK(hm_finding_spool_new(NULL, &s, &err), &err);
+	/* 20000 records of ~200 bytes: the first MiB in memory, the rest in
+	 * the file; a pass in between, then more added. */
+	for (i = 0; i < total; i++) {
+		memset(path, 'x', sizeof(path));
+		snprintf(path, sizeof(path), "/p%06zu", i);   /* NUL at 8 */
+		path[8] = 'x';
+		path[9] = '\0';                                /* a NUL inside */
+		f.kind = (enum hm_finding_kind)(i % HM_FINDING__COUNT);
+		f.path = path;
+		f.path_len = 150;
+		path[150] = '\0';
+		f.expected = i % 2 ? NULL : (char *)"e";
+		f.actual = (char *)"a\xc3\xa9";
+		CHECK_OK(hm_finding_spool_add(s, &f, &err), &err);
+		if (i == 10 || i == total / 2) {
+			n = 0;
+			CHECK_OK(hm_finding_spool_each(s, spool_check, &n, &err), &err);
+			CHECK_EQ_INT(n, 7);
+		}
+	}
+	CHECK_EQ_INT(hm_finding_spool_count(s), total);
+	n = 0;
+	CHECK_OK(hm_finding_spool_each(s, spool_count, &n, &err), &err);
+	CHECK_EQ_INT(n, total);
+	f.kind = HM_FINDING__COUNT;
+	CHECK_EQ_INT(hm_finding_spool_add(s, &f, &err), HM_ERR_USAGE);
+	hm_finding_spool_free(s);
+	hm_finding_spool_free(NULL);
+
+	/* A folder that cannot take the file: named when the file is needed. */
+	CHECK_OK(hm_finding_spool_new("/nonexistent-hm-spool", &s, &err), &err);
+	f.kind = HM_FINDING_MISSING;
+	for (i = 0; i < total; i++)
+		if (hm_finding_spool_add(s, &f, &err) < 0)
+			break;
+	CHECK(i < total);
+	CHECK_EQ_INT(err.code, HM_ERR_IO);
+	CHECK(strstr(err.msg, "cannot create a temporary file in "
+		     "'/nonexistent-hm-spool'"));
+	hm_finding_spool_free(s);
+}
+
+/* A report from a spool is the report from the same list, byte for byte. */
+TEST(report_from_spool_is_the_same)
+{
+	struct hm_findings l = { 0 };
+	struct hm_compare_stats st;
+	struct hm_finding_spool *s = NULL;
+	struct hm_error err = { 0 };
+	struct hm_report r;
+	char *a, *b, path[32];
+	size_t la, lb, i;
+	int fmt;
+
+	sample(&l, &st);
+	for (i = 0; i < 300; i++) {
+		snprintf(path, sizeof(path), "/many/%03zu", i);
+		add(&l, i % 2 ? HM_FINDING_CONTENT : HM_FINDING_ADDED, path,
+		    strlen(path), i % 2 ? "sha256:1" : NULL, "x", NULL);
+		st.findings[i % 2 ? HM_FINDING_CONTENT : HM_FINDING_ADDED]++;
+		st.total_findings++;
+	}
+	CHECK_OK(hm_finding_spool_new(NULL, &s, &err), &err);
+	for (i = 0; i < l.n; i++)
+		CHECK_OK(hm_finding_spool_add(s, &l.items[i], &err), &err);
+	for (fmt = HM_REPORT_TEXT; fmt <= HM_REPORT_SARIF; fmt++) {
+		report_init(&r, &l, &st, 1);
+		a = render(&r, (enum hm_report_format)fmt, &la);
+		r.findings = NULL;
+		r.spool = s;
+		b = render(&r, (enum hm_report_format)fmt, &lb);
+		CHECK(a && b);
+		CHECK_EQ_INT(la, lb);
+		CHECK(memcmp(a, b, la) == 0);
+		free(a);
+		free(b);
+	}
+	hm_finding_spool_free(s);
+	hm_findings_free(&l);
+}
