@@ -66,7 +66,34 @@ shutil.copy("mnt/sub/h.db-wal", "wal.copy")
 c.close()
 shutil.copy("wal.copy", "mnt/sub/h.db-wal")
 PY
+	# mnt/big.db: enough findings that history blocks on a full pipe.
+	cp h.db mnt/big.db
+	python3 - <<'PY'
+import sqlite3
+c = sqlite3.connect("mnt/big.db")
+c.execute("insert into runs select 2, host, target, manifest_name, serial,"
+          " manifest_sha256, key_id, policy, started, finished, 'drift', 1,"
+          " entries, target_entries, 5000, tool_version from runs where id = 1")
+c.executemany("insert into findings (run_id, kind, path, actual) values (2, 'added', ?, 'file')",
+              ((b"/srv/f%05d" % i,) for i in range(5000)))
+c.execute("insert into run_counts values (2, 'added', 5000)")
+c.commit()
+c.close()
+PY
+	mkdir mntro
 	cat > ro.sh <<EOS
+mount --bind -o ro mnt mntro || exit 77
+# A writer through the writable path while history reads the read-only
+# one without locks: history blocks on a full pipe, the writer commits
+# and checkpoints into the file, then history must not call its output good.
+mkfifo pipe
+"$HALLMARK" history --db mntro/big.db --diff > pipe 2> ro-chg.err &
+hp=\$!
+exec 3< pipe
+sleep 1
+python3 -c "import sqlite3; c = sqlite3.connect('mnt/big.db'); c.execute('update runs set host = host'); c.commit(); c.close()"
+cat <&3 > ro-chg.out
+wait \$hp; echo \$? > ro-chg.rc
 mount --bind -o ro mnt mnt || exit 77
 "$HALLMARK" history --db mnt/h.db > ro-hist.out 2> ro-hist.err; echo \$? > ro-hist.rc
 "$HALLMARK" history --db mnt/sub/h.db > ro-sub.out 2> ro-sub.err; echo \$? > ro-sub.rc
@@ -82,6 +109,9 @@ EOS
 		[ "$(cat ro-sub.rc)" = 2 ] && ok "a -wal without -shm on a read-only mount cannot be read (exit 2)" ||
 			fail "a -wal without -shm on a read-only mount (exit $(cat ro-sub.rc))"
 		expect_grep "cannot create its '-wal' and '-shm' files in '.*/mnt/sub': Read-only file system" ro-sub.err "and the reason is the read-only file system"
+		[ "$(cat ro-chg.rc)" = 2 ] && ok "a database changed by a writer elsewhere while read without locks: exit 2" ||
+			fail "a database changed while read without locks (exit $(cat ro-chg.rc))"
+		expect_grep "history database 'mntro/big.db' changed while it was read without locks" ro-chg.err "and says the output may be inconsistent"
 		[ "$(cat ro-ver.rc)" = 2 ] && ok "verify --db on a read-only mount: exit 2" ||
 			fail "verify --db on a read-only mount (exit $(cat ro-ver.rc))"
 		expect_grep "cannot write history database 'mnt/h.db': Read-only file system" ro-ver.err "says the file system is read-only, not 'No such file'"
