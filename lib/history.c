@@ -4,9 +4,10 @@
  *
  * This is the only file that calls SQLite; it turns SQLite's result codes
  * into hallmark's errors.  Before a database is accepted nothing is
- * written to it: the schema is read with plain queries, checkpoint on
- * close is off, and only then is the journal switched to WAL.  So a newer,
- * foreign or corrupt file is refused byte for byte untouched.
+ * written to it: the schema is read inside a transaction that is rolled
+ * back, checkpoint on close is off, and only then is the journal switched
+ * to WAL.  So a newer, foreign or corrupt file is refused byte for byte
+ * untouched.  Readers (HM_HISTORY_READONLY) never write at all.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1370,14 +1371,17 @@ int hm_history_diff_runs(struct hm_history *h, int64_t previous, int64_t last,
 	    (r = group_next(&p, err)) < 0 || (r = group_next(&l, err)) < 0)
 		goto out;
 	while (p.l.n || l.l.n) {
-		c = !p.l.n ? 1 : !l.l.n ? -1 : path_cmp(group_at(&p, 0), group_at(&l, 0));
+		c = !p.l.n ? 1 : !l.l.n ? -1 :
+		    path_cmp(group_at(&p, 0), group_at(&l, 0));
 		i = j = 0;
 		if (c < 0) {
 			for (; i < p.l.n && r == 0; i++)
-				r = emit(changes, HM_HISTORY_FIXED, group_at(&p, i), fn, ctx, err);
+				r = emit(changes, HM_HISTORY_FIXED, group_at(&p, i),
+					 fn, ctx, err);
 		} else if (c > 0) {
 			for (; j < l.l.n && r == 0; j++)
-				r = emit(changes, HM_HISTORY_NEW, group_at(&l, j), fn, ctx, err);
+				r = emit(changes, HM_HISTORY_NEW, group_at(&l, j),
+					 fn, ctx, err);
 		} else {
 			/* Same path: pair on kind, in order of position. */
 			while (r == 0 && (i < p.l.n || j < l.l.n)) {
@@ -1386,11 +1390,14 @@ int hm_history_diff_runs(struct hm_history *h, int64_t previous, int64_t last,
 					(int)group_at(&l, j)->kind;
 
 				if (k < 0)
-					r = emit(changes, HM_HISTORY_FIXED, group_at(&p, i++), fn, ctx, err);
+					r = emit(changes, HM_HISTORY_FIXED,
+						 group_at(&p, i++), fn, ctx, err);
 				else if (k > 0)
-					r = emit(changes, HM_HISTORY_NEW, group_at(&l, j++), fn, ctx, err);
+					r = emit(changes, HM_HISTORY_NEW,
+						 group_at(&l, j++), fn, ctx, err);
 				else {
-					r = emit(changes, HM_HISTORY_PERSISTING, group_at(&l, j++), fn, ctx, err);
+					r = emit(changes, HM_HISTORY_PERSISTING,
+						 group_at(&l, j++), fn, ctx, err);
 					i++;
 				}
 			}
