@@ -4,9 +4,10 @@
  *
  * This is the only file that calls SQLite; it turns SQLite's result codes
  * into hallmark's errors.  Before a database is accepted nothing is
- * written to it: the schema is read with plain queries, checkpoint on
- * close is off, and only then is the journal switched to WAL.  So a newer,
- * foreign or corrupt file is refused byte for byte untouched.
+ * written to it: the schema is read inside a transaction that is rolled
+ * back, checkpoint on close is off, and only then is the journal switched
+ * to WAL.  So a newer, foreign or corrupt file is refused byte for byte
+ * untouched.  Readers (HM_HISTORY_READONLY) never write at all.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,7 +32,12 @@
 
 struct hm_history {
 	sqlite3 *db;
-	char *path;
+	char *path;             /* as the user gave it, for messages */
+	char *dir;              /* its folder, resolved */
+	char *canon;            /* dir + last component: what SQLite opens */
+	bool readonly;          /* HM_HISTORY_READONLY */
+	bool unlocked;          /* read as immutable: see open_ro */
+	struct stat snap;       /* the file when it was opened unlocked */
 };
 
 /* Schema 1.  Changing it means a new version and a migration. */
@@ -267,15 +273,16 @@ out:
 	return r;
 }
 
-static int set_wal(struct hm_history *h, struct hm_error *err)
+static int set_wal(struct hm_history *h, int *ret_rc, struct hm_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	const char *mode;
 	int r, rc;
 
+	*ret_rc = SQLITE_ERROR;
 	if ((r = prep(h, "PRAGMA journal_mode = WAL", &st, err)) < 0)
 		return r;
-	rc = sqlite3_step(st);
+	rc = *ret_rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		r = db_error(h, rc, "cannot switch it to WAL mode", err);
 	} else {
@@ -308,84 +315,362 @@ static int timeout_ms(int *ret, struct hm_error *err)
 	return 0;
 }
 
-/* Make sure the file exists (mode 0600: it names every drifted path). */
-static int create_file(const char *path, struct hm_error *err)
+/*
+ * The name SQLite is given: the folder the user named resolved (a link
+ * among the folders is the user's choice, as for any output file), then
+ * the last component as given.  SQLite's NOFOLLOW refuses a link anywhere
+ * in that name, so the database itself must not be a link, and a folder
+ * swapped for one after this point is refused too.
+ */
+static int resolve_path(struct hm_history *h, struct hm_error *err)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		      0600);
+	const char *slash = strrchr(h->path, '/');
+	const char *base = slash ? slash + 1 : h->path;
+	struct hm_buf b = HM_BUF_INIT;
+	char *dir;
+	int r = 0;
 
-	if (fd >= 0) {
-		close(fd);
-		return 0;
+	if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+		return hm_error_set(err, HM_ERR_IO, EISDIR,
+				    "cannot open history database '%s'", h->path);
+	if (!slash)
+		dir = strdup(".");
+	else if (slash == h->path)
+		dir = strdup("/");
+	else
+		dir = strndup(h->path, (size_t)(slash - h->path));
+	if (!dir)
+		return hm_error_nomem(err);
+	h->dir = realpath(dir, NULL);
+	if (!h->dir) {
+		r = errno == ENOENT && h->readonly ?
+			hm_error_set(err, HM_ERR_IO, errno,
+				     "no history at '%s': cannot open history database '%s'",
+				     h->path, h->path) :
+			hm_error_set(err, HM_ERR_IO, errno,
+				     "cannot open history database '%s'", h->path);
+		goto out;
 	}
-	if (errno == EEXIST)
-		return 0;
-	return hm_error_set(err, HM_ERR_IO, errno,
-			    "cannot create history database '%s'", path);
+	if (hm_buf_addf(&b, "%s%s%s", h->dir, strcmp(h->dir, "/") ? "/" : "",
+			base) < 0 || hm_buf_adds(&b, "") < 0) {
+		r = hm_error_nomem(err);
+		goto out;
+	}
+	h->canon = b.data;
+	b.data = NULL;
+out:
+	hm_buf_free(&b);
+	free(dir);
+	return r;
+}
+
+static int refuse_link(const struct hm_history *h, struct hm_error *err)
+{
+	return hm_error_set(err, HM_ERR_IO, 0,
+			    "history database '%s' is a symbolic link: refusing it",
+			    h->path);
+}
+
+static int refuse_special(const struct hm_history *h, struct hm_error *err)
+{
+	return hm_error_set(err, HM_ERR_INPUT, 0,
+			    "history database '%s' is not a regular file: refusing it",
+			    h->path);
+}
+
+/*
+ * For a writer: the file must exist (created mode 0600 with
+ * HM_HISTORY_CREATE: it names every drifted path) and be writable by us.
+ * Opening it here first gives the true reason when it is not (a read-only
+ * mount, no permission) instead of whatever SQLite met last.
+ */
+static int check_writable(struct hm_history *h, bool create,
+			  struct hm_error *err)
+{
+	int flags = O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
+	struct stat st;
+	int fd, r = 0;
+
+	fd = open(h->canon, flags | (create ? O_CREAT : 0), 0600);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return refuse_link(h, err);
+		return hm_error_set(err, HM_ERR_IO, errno, create && errno != ENOENT ?
+				    "cannot write history database '%s'" :
+				    "cannot open history database '%s'", h->path);
+	}
+	if (fstat(fd, &st) < 0)
+		r = hm_error_set(err, HM_ERR_IO, errno,
+				 "cannot open history database '%s'", h->path);
+	else if (!S_ISREG(st.st_mode))
+		r = refuse_special(h, err);
+	close(fd);
+	return r;
+}
+
+/* SQLite could not open or create the -wal or -shm file of a WAL database:
+ * CANTOPEN when the folder is on a read-only file system, READONLY_DIRECTORY
+ * when we may not write it, READONLY_CANTINIT for a -shm we may only read. */
+static bool sidecar_trouble(int rc)
+{
+	return (rc & 0xff) == SQLITE_CANTOPEN || rc == SQLITE_READONLY_DIRECTORY ||
+	       rc == SQLITE_READONLY_CANTINIT;
+}
+
+/* Why SQLite could not open the -wal or -shm file beside the database. */
+static int sidecar_error(const struct hm_history *h, int rc,
+			 struct hm_error *err)
+{
+	if (faccessat(AT_FDCWD, h->dir, W_OK, AT_EACCESS) < 0)
+		return hm_error_set(err, HM_ERR_IO, errno,
+				    "history database '%s' is in WAL mode and SQLite cannot create its '-wal' and '-shm' files in '%s'",
+				    h->path, h->dir);
+	return db_error(h, rc, "cannot open it", err);
+}
+
+/* journal_mode=WAL needs the database to itself for a moment: another
+ * opener's read lock makes it fail with SQLITE_BUSY, which the busy
+ * handler does not always cover.  Retry until the timeout. */
+static int set_wal_retry(struct hm_history *h, int ms, struct hm_error *err)
+{
+	struct timespec now, end, pause = { 0, 5 * 1000 * 1000 };
+	int r, rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += ms / 1000;
+	end.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (end.tv_nsec >= 1000000000L) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000L;
+	}
+	for (;;) {
+		r = set_wal(h, &rc, err);
+		if (r == 0 || (rc & 0xff) != SQLITE_BUSY)
+			return r;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > end.tv_sec ||
+		    (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+			return r;
+		nanosleep(&pause, NULL);
+	}
+}
+
+/*
+ * Writer: the version check and the schema creation in one BEGIN
+ * IMMEDIATE transaction, so that of several processes opening a new file
+ * at once exactly one creates the schema and the others see all of it
+ * (two separate reads could see user_version 0, then the tables).
+ * Nothing is written to a file that is refused: the transaction is rolled
+ * back, and the journal stays as it was until the file is accepted.
+ */
+static int open_rw(struct hm_history *h, int ms, struct hm_error *err)
+{
+	enum schema_state state;
+	int rc, r;
+
+	rc = sqlite3_open_v2(h->canon, &h->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL);
+	if (h->db) {
+		/* The wait first: every later step may meet another opener. */
+		sqlite3_busy_timeout(h->db, ms);
+		sqlite3_extended_result_codes(h->db, 1);
+		/* Until the file is known to be ours, closing must not write it. */
+		sqlite3_db_config(h->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	}
+	if (rc != SQLITE_OK)
+		return db_error(h, h->db ? sqlite3_extended_errcode(h->db) : rc,
+				"cannot open it", err);
+	rc = sqlite3_exec(h->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		rc = sqlite3_extended_errcode(h->db);
+	if (sidecar_trouble(rc))
+		return sidecar_error(h, rc, err);
+	if (rc != SQLITE_OK)
+		return db_error(h, rc, "cannot read it", err);
+	if ((r = check_schema(h, &state, err)) < 0 ||
+	    (state == SCHEMA_EMPTY &&
+	     (r = exec(h, schema_sql, "cannot create the schema", err)) < 0) ||
+	    (r = exec(h, "COMMIT", "cannot create the schema", err)) < 0) {
+		rollback(h);
+		return r;
+	}
+	if ((r = set_wal_retry(h, ms, err)) < 0 ||
+	    (r = exec(h, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON",
+		      "cannot configure it", err)) < 0)
+		return r;
+	sqlite3_db_config(h->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
+	return 0;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+static bool sidecar_exists(const struct hm_history *h, const char *suffix)
+{
+	struct hm_buf b = HM_BUF_INIT;
+	struct stat st;
+	bool found = true;      /* when in doubt, not safe to read unlocked */
+
+	if (hm_buf_addf(&b, "%s%s", h->canon, suffix) == 0 &&
+	    hm_buf_adds(&b, "") == 0)
+		found = lstat(b.data, &st) == 0 || errno != ENOENT;
+	hm_buf_free(&b);
+	return found;
+}
+
+/* "file:" URI of h->canon with every byte that is not unreserved escaped. */
+static int immutable_uri(const struct hm_history *h, struct hm_buf *b)
+{
+	const unsigned char *p;
+
+	if (hm_buf_adds(b, "file:") < 0)
+		return -1;
+	for (p = (const unsigned char *)h->canon; *p; p++) {
+		bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			     (*p >= '0' && *p <= '9') || strchr("/-._~", *p);
+
+		if ((plain ? hm_buf_addc(b, (char)*p) :
+			     hm_buf_addf(b, "%%%02X", *p)) < 0)
+			return -1;
+	}
+	return hm_buf_adds(b, "?immutable=1");
+}
+
+static int open_ro_db(struct hm_history *h, const char *name, int flags,
+		      int ms, struct hm_error *err)
+{
+	int rc;
+
+	sqlite3_close_v2(h->db);
+	h->db = NULL;
+	rc = sqlite3_open_v2(name, &h->db, SQLITE_OPEN_READONLY |
+			     SQLITE_OPEN_NOFOLLOW | flags, NULL);
+	if (h->db) {
+		sqlite3_busy_timeout(h->db, ms);
+		sqlite3_extended_result_codes(h->db, 1);
+	}
+	if (rc != SQLITE_OK)
+		return db_error(h, h->db ? sqlite3_extended_errcode(h->db) : rc,
+				"cannot open it", err);
+	return 0;
+}
+
+/*
+ * Reader: SQLITE_OPEN_READONLY, nothing is ever written, and an empty
+ * file is refused rather than given a schema.  A WAL database needs its
+ * -wal and -shm files; in a folder we cannot write (a read-only mount, a
+ * folder of another user) SQLite cannot create them.  When neither
+ * exists, everything committed is in the database file itself: it is
+ * then read without locks (immutable), and hm_history_check_snapshot
+ * tells afterwards whether a writer changed it meanwhile.
+ */
+static int open_ro(struct hm_history *h, int ms, struct hm_error *err)
+{
+	struct hm_buf uri = HM_BUF_INIT;
+	enum schema_state state;
+	sqlite3_stmt *st = NULL;
+	struct stat sb;
+	int rc, r;
+
+	if (lstat(h->canon, &sb) < 0) {
+		if (errno == ENOENT)
+			return hm_error_set(err, HM_ERR_IO, errno,
+					    "no history at '%s': cannot open history database '%s'",
+					    h->path, h->path);
+		return hm_error_set(err, HM_ERR_IO, errno,
+				    "cannot open history database '%s'", h->path);
+	}
+	if (S_ISLNK(sb.st_mode))
+		return refuse_link(h, err);
+	if (!S_ISREG(sb.st_mode))
+		return refuse_special(h, err);
+	if (sb.st_size == 0)
+		return hm_error_set(err, HM_ERR_INPUT, 0,
+				    "no history at '%s': the file is empty", h->path);
+	if ((r = open_ro_db(h, h->canon, 0, ms, err)) < 0)
+		return r;
+	rc = sqlite3_prepare_v2(h->db, "SELECT count(*) FROM sqlite_master", -1,
+				&st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (sidecar_trouble(rc)) {
+		if (sidecar_exists(h, "-wal") || sidecar_exists(h, "-shm") ||
+		    faccessat(AT_FDCWD, h->dir, W_OK, AT_EACCESS) == 0)
+			return sidecar_error(h, rc, err);
+		if (lstat(h->canon, &h->snap) < 0)
+			return hm_error_set(err, HM_ERR_IO, errno,
+					    "cannot open history database '%s'", h->path);
+		if (immutable_uri(h, &uri) < 0 || hm_buf_adds(&uri, "") < 0) {
+			hm_buf_free(&uri);
+			return hm_error_nomem(err);
+		}
+		r = open_ro_db(h, uri.data, SQLITE_OPEN_URI, ms, err);
+		hm_buf_free(&uri);
+		if (r < 0)
+			return r;
+		h->unlocked = true;
+	} else if (rc != SQLITE_ROW) {
+		return db_error(h, rc, "cannot read it", err);
+	}
+	/* One snapshot for all the checks. */
+	if ((r = exec(h, "BEGIN", "cannot read it", err)) < 0)
+		return r;
+	r = check_schema(h, &state, err);
+	rollback(h);
+	if (r == 0 && state == SCHEMA_EMPTY)
+		r = hm_error_set(err, HM_ERR_INPUT, 0,
+				 "no history at '%s': the database is empty", h->path);
+	return r;
 }
 
 int hm_history_open(const char *path, unsigned flags, struct hm_history **ret,
 		    struct hm_error *err)
 {
 	struct hm_history *h;
-	enum schema_state state;
-	struct stat st;
-	int ms, r, rc;
+	int ms, r;
 
 	if ((r = timeout_ms(&ms, err)) < 0)
 		return r;
-	if (flags & HM_HISTORY_CREATE) {
-		if ((r = create_file(path, err)) < 0)
-			return r;
-	} else if (lstat(path, &st) < 0) {
-		return hm_error_set(err, HM_ERR_IO, errno,
-				    "cannot open history database '%s'", path);
-	}
 	h = calloc(1, sizeof(*h));
 	if (!h || !(h->path = strdup(path))) {
 		free(h);
 		return hm_error_nomem(err);
 	}
-	rc = sqlite3_open_v2(path, &h->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL);
-	if (rc != SQLITE_OK) {
-		if (h->db)
-			rc = sqlite3_extended_errcode(h->db);
-		r = db_error(h, rc, "cannot open it", err);
+	h->readonly = flags & HM_HISTORY_READONLY;
+	if ((r = resolve_path(h, err)) < 0)
 		goto fail;
-	}
-	sqlite3_extended_result_codes(h->db, 1);
-	/* Until the file is known to be ours, closing must not write it. */
-	sqlite3_db_config(h->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-	sqlite3_busy_timeout(h->db, ms);
-
-	if ((r = check_schema(h, &state, err)) < 0 || (r = set_wal(h, err)) < 0)
+	if (h->readonly)
+		r = open_ro(h, ms, err);
+	else if ((r = check_writable(h, flags & HM_HISTORY_CREATE, err)) == 0)
+		r = open_rw(h, ms, err);
+	if (r < 0)
 		goto fail;
-	if (state == SCHEMA_EMPTY) {
-		/* Another process may be creating it too: look again under
-		 * the write lock. */
-		if ((r = exec(h, "BEGIN IMMEDIATE", "cannot create the schema",
-			      err)) < 0)
-			goto fail;
-		if ((r = check_schema(h, &state, err)) < 0)
-			goto fail_tx;
-		if (state == SCHEMA_EMPTY &&
-		    (r = exec(h, schema_sql, "cannot create the schema", err)) < 0)
-			goto fail_tx;
-		if ((r = exec(h, "COMMIT", "cannot create the schema", err)) < 0)
-			goto fail_tx;
-	}
-	if ((r = exec(h, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON",
-		      "cannot configure it", err)) < 0)
-		goto fail;
-	sqlite3_db_config(h->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
 	*ret = h;
 	return 0;
-fail_tx:
-	rollback(h);
 fail:
 	hm_history_free(h);
 	return r;
+}
+
+int hm_history_check_snapshot(struct hm_history *h, struct hm_error *err)
+{
+	struct stat now;
+
+	if (!h->unlocked)
+		return 0;
+	if (lstat(h->canon, &now) < 0 || !same_file(&h->snap, &now))
+		return hm_error_set(err, HM_ERR_IO, 0,
+				    "history database '%s' changed while it was read without locks (its folder is read-only): what was shown may be inconsistent, read it again",
+				    h->path);
+	return 0;
 }
 
 void hm_history_free(struct hm_history *h)
@@ -394,6 +679,8 @@ void hm_history_free(struct hm_history *h)
 		return;
 	sqlite3_close_v2(h->db);
 	free(h->path);
+	free(h->dir);
+	free(h->canon);
 	free(h);
 }
 
@@ -614,6 +901,10 @@ int hm_history_record(struct hm_history *h, const struct hm_report *rep,
 	int64_t id = 0;
 	int r;
 
+	if (h->readonly)
+		return hm_error_set(err, HM_ERR_USAGE, 0,
+				    "history database '%s' was opened read-only: nothing recorded",
+				    h->path);
 	if (!rep->target || !rep->manifest_name || !rep->manifest_sha256 ||
 	    !rep->key_id || !rep->stats ||
 	    (rep->exit_code != HM_EXIT_OK && rep->exit_code != HM_EXIT_DRIFT))
@@ -705,14 +996,46 @@ static int load_counts(struct hm_history *h, sqlite3_stmt *st,
 	return rc == SQLITE_DONE ? 0 : db_error(h, rc, "cannot read the runs", err);
 }
 
-int hm_history_runs(struct hm_history *h, const char *host, size_t limit,
-		    struct hm_history_run **ret, size_t *ret_n,
-		    struct hm_error *err)
+/* Read the current row of the runs query into x (strings borrowed from st
+ * until its next step) and its counts through cst. */
+static int run_row(struct hm_history *h, sqlite3_stmt *st, sqlite3_stmt *cst,
+		   struct hm_history_run *x, struct hm_error *err)
+{
+	const unsigned char *res = sqlite3_column_text(st, 10);
+
+	memset(x, 0, sizeof(*x));
+	x->id = sqlite3_column_int64(st, 0);
+	x->host = (char *)sqlite3_column_text(st, 1);
+	x->target = (char *)sqlite3_column_text(st, 2);
+	x->manifest_name = (char *)sqlite3_column_text(st, 3);
+	x->serial = col_u64(st, 4);
+	x->manifest_sha256 = (char *)sqlite3_column_text(st, 5);
+	x->key_id = (char *)sqlite3_column_text(st, 6);
+	x->policy = (char *)sqlite3_column_text(st, 7);
+	x->started = (char *)sqlite3_column_text(st, 8);
+	x->finished = (char *)sqlite3_column_text(st, 9);
+	x->drift = res && strcmp((const char *)res, "drift") == 0;
+	x->exit_code = sqlite3_column_int(st, 11);
+	x->entries = col_u64(st, 12);
+	x->target_entries = col_u64(st, 13);
+	x->findings = col_u64(st, 14);
+	x->tool_version = (char *)sqlite3_column_text(st, 15);
+	if (sqlite3_errcode(h->db) == SQLITE_NOMEM)
+		return hm_error_nomem(err);
+	if (!x->host || !x->target || !x->manifest_name ||
+	    !x->manifest_sha256 || !x->key_id || !x->started ||
+	    !x->finished || !x->tool_version)
+		return hm_error_set(err, HM_ERR_INPUT, 0,
+				    "history database '%s': run %" PRId64 " is incomplete",
+				    h->path, x->id);
+	return load_counts(h, cst, x, err);
+}
+
+int hm_history_each_run(struct hm_history *h, const char *host, size_t limit,
+			hm_history_run_fn fn, void *ctx, struct hm_error *err)
 {
 	sqlite3_stmt *st = NULL, *cst = NULL;
-	struct hm_history_run *runs = NULL, *x;
-	size_t n = 0, cap = 0, i;
-	bool oom = false;
+	struct hm_history_run x;
 	int r, rc;
 
 	if ((r = prep(h, "SELECT id, host, target, manifest_name, serial,"
@@ -725,71 +1048,80 @@ int hm_history_runs(struct hm_history *h, const char *host, size_t limit,
 		goto out;
 	bind_opt(st, 1, host);
 	sqlite3_bind_int64(st, 2, limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct hm_history_run *p = realloc(runs, ncap * sizeof(*p));
-
-			if (!p) {
-				r = hm_error_nomem(err);
-				goto out;
-			}
-			runs = p;
-			cap = ncap;
-		}
-		x = &runs[n++];
-		memset(x, 0, sizeof(*x));
-		x->id = sqlite3_column_int64(st, 0);
-		x->host = col_dup(st, 1, &oom);
-		x->target = col_dup(st, 2, &oom);
-		x->manifest_name = col_dup(st, 3, &oom);
-		x->serial = col_u64(st, 4);
-		x->manifest_sha256 = col_dup(st, 5, &oom);
-		x->key_id = col_dup(st, 6, &oom);
-		x->policy = col_dup(st, 7, &oom);
-		x->started = col_dup(st, 8, &oom);
-		x->finished = col_dup(st, 9, &oom);
-		{
-			const unsigned char *res = sqlite3_column_text(st, 10);
-
-			x->drift = res && strcmp((const char *)res, "drift") == 0;
-		}
-		x->exit_code = sqlite3_column_int(st, 11);
-		x->entries = col_u64(st, 12);
-		x->target_entries = col_u64(st, 13);
-		x->findings = col_u64(st, 14);
-		x->tool_version = col_dup(st, 15, &oom);
-		if (oom) {
-			r = hm_error_nomem(err);
-			goto out;
-		}
-		if (!x->host || !x->target || !x->manifest_name ||
-		    !x->manifest_sha256 || !x->key_id || !x->started ||
-		    !x->finished || !x->tool_version) {
-			r = hm_error_set(err, HM_ERR_INPUT, 0,
-					 "history database '%s': run %" PRId64 " is incomplete",
-					 h->path, x->id);
-			goto out;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		r = db_error(h, rc, "cannot read the runs", err);
-		goto out;
-	}
 	/* A run's counts are written with it and never change, so reading
-	 * them in a second snapshot is safe. */
-	for (i = 0; i < n; i++)
-		if ((r = load_counts(h, cst, &runs[i], err)) < 0)
+	 * them beside the runs query is safe. */
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((r = run_row(h, st, cst, &x, err)) < 0 ||
+		    (r = fn(ctx, &x, err)) < 0)
 			goto out;
-	*ret = runs;
-	*ret_n = n;
-	runs = NULL;
-	n = 0;
+	if (rc != SQLITE_DONE)
+		r = db_error(h, rc, "cannot read the runs", err);
 out:
 	sqlite3_finalize(st);
 	sqlite3_finalize(cst);
-	hm_history_runs_free(runs, n);
 	return r;
+}
+
+struct run_list {
+	struct hm_history_run *v;
+	size_t n, cap;
+};
+
+static char *dup_or_null(const char *s, bool *oom)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	if (!(d = strdup(s)))
+		*oom = true;
+	return d;
+}
+
+static int collect_run(void *ctx, const struct hm_history_run *x,
+		       struct hm_error *err)
+{
+	struct run_list *l = ctx;
+	struct hm_history_run *y;
+	bool oom = false;
+
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 16;
+		struct hm_history_run *p = realloc(l->v, ncap * sizeof(*p));
+
+		if (!p)
+			return hm_error_nomem(err);
+		l->v = p;
+		l->cap = ncap;
+	}
+	y = &l->v[l->n++];
+	*y = *x;
+	y->host = dup_or_null(x->host, &oom);
+	y->target = dup_or_null(x->target, &oom);
+	y->manifest_name = dup_or_null(x->manifest_name, &oom);
+	y->manifest_sha256 = dup_or_null(x->manifest_sha256, &oom);
+	y->key_id = dup_or_null(x->key_id, &oom);
+	y->policy = dup_or_null(x->policy, &oom);
+	y->started = dup_or_null(x->started, &oom);
+	y->finished = dup_or_null(x->finished, &oom);
+	y->tool_version = dup_or_null(x->tool_version, &oom);
+	return oom ? hm_error_nomem(err) : 0;
+}
+
+int hm_history_runs(struct hm_history *h, const char *host, size_t limit,
+		    struct hm_history_run **ret, size_t *ret_n,
+		    struct hm_error *err)
+{
+	struct run_list l = { 0 };
+	int r;
+
+	if ((r = hm_history_each_run(h, host, limit, collect_run, &l, err)) < 0) {
+		hm_history_runs_free(l.v, l.n);
+		return r;
+	}
+	*ret = l.v;
+	*ret_n = l.n;
+	return 0;
 }
 
 void hm_history_hosts_free(char **hosts, size_t n)
@@ -846,9 +1178,36 @@ out:
 	return r;
 }
 
-int hm_history_findings(struct hm_history *h, int64_t run_id,
-			struct hm_findings *out, struct hm_error *err)
+/* The finding of the current row of a findings query (kind, path,
+ * expected, actual, detail), borrowed from st until its next step. */
+static int finding_row(struct hm_history *h, sqlite3_stmt *st, int64_t run_id,
+		       struct hm_finding *f, struct hm_error *err)
 {
+	const char *kind = (const char *)sqlite3_column_text(st, 0);
+	int k = kind_from_name(kind);
+
+	if (k < 0)
+		return hm_error_set(err, HM_ERR_INPUT, 0,
+				    "history database '%s': run %" PRId64
+				    " has a finding of unknown kind '%s'",
+				    h->path, run_id, kind ? kind : "");
+	memset(f, 0, sizeof(*f));
+	f->kind = (enum hm_finding_kind)k;
+	/* column_blob then column_bytes, in that order (SQLite's rule). */
+	f->path = (char *)sqlite3_column_blob(st, 1);
+	f->path_len = (size_t)sqlite3_column_bytes(st, 1);
+	if (!f->path)
+		f->path = (char *)"";
+	f->expected = (char *)sqlite3_column_text(st, 2);
+	f->actual = (char *)sqlite3_column_text(st, 3);
+	f->detail = (char *)sqlite3_column_text(st, 4);
+	return 0;
+}
+
+int hm_history_each_finding(struct hm_history *h, int64_t run_id,
+			    hm_finding_fn fn, void *ctx, struct hm_error *err)
+{
+	struct hm_finding f;
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
@@ -856,34 +1215,212 @@ int hm_history_findings(struct hm_history *h, int64_t run_id,
 		      " FROM findings WHERE run_id = ?1 ORDER BY id", &st, err)) < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, run_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *kind = (const char *)sqlite3_column_text(st, 0);
-		struct hm_finding f = { 0 };
-		int k = kind_from_name(kind);
-
-		if (k < 0) {
-			r = hm_error_set(err, HM_ERR_INPUT, 0,
-					 "history database '%s': run %" PRId64
-					 " has a finding of unknown kind '%s'",
-					 h->path, run_id, kind ? kind : "");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((r = finding_row(h, st, run_id, &f, err)) < 0 ||
+		    (r = fn(ctx, &f, err)) < 0)
 			goto out;
-		}
-		f.kind = (enum hm_finding_kind)k;
-		/* column_blob then column_bytes, in that order (SQLite's rule). */
-		f.path = (char *)sqlite3_column_blob(st, 1);
-		f.path_len = (size_t)sqlite3_column_bytes(st, 1);
-		if (!f.path)
-			f.path = (char *)"";
-		f.expected = (char *)sqlite3_column_text(st, 2);
-		f.actual = (char *)sqlite3_column_text(st, 3);
-		f.detail = (char *)sqlite3_column_text(st, 4);
-		if ((r = hm_findings_add(out, &f, err)) < 0)
-			goto out;
-	}
 	if (rc != SQLITE_DONE)
 		r = db_error(h, rc, "cannot read the findings", err);
 out:
 	sqlite3_finalize(st);
+	return r;
+}
+
+int hm_history_findings(struct hm_history *h, int64_t run_id,
+			struct hm_findings *out, struct hm_error *err)
+{
+	return hm_history_each_finding(h, run_id, hm_findings_collect, out, err);
+}
+
+/*
+ * The findings of one run with one path: the diff reads each run in path
+ * order and holds only the current path's findings (copies), so its
+ * memory is that of the largest group, not of the run.
+ */
+struct group {
+	struct hm_history *h;
+	int64_t run_id;
+	sqlite3_stmt *st;          /* NULL: no run, always empty */
+	int rc;                    /* last step: SQLITE_ROW while a row waits */
+	struct hm_findings l;      /* this path's findings, in id order */
+	size_t *order;             /* indexes into l by (kind, id) */
+	size_t order_cap;
+};
+
+static void group_clear(struct group *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->l.n; i++) {
+		free(g->l.items[i].path);
+		free(g->l.items[i].expected);
+		free(g->l.items[i].actual);
+		free(g->l.items[i].detail);
+	}
+	g->l.n = 0;
+}
+
+static void group_free(struct group *g)
+{
+	hm_findings_free(&g->l);
+	free(g->order);
+	sqlite3_finalize(g->st);
+}
+
+static const struct hm_finding *group_at(const struct group *g, size_t i)
+{
+	return &g->l.items[g->order[i]];
+}
+
+static int group_start(struct group *g, struct hm_history *h, int64_t run_id,
+		       struct hm_error *err)
+{
+	int r;
+
+	memset(g, 0, sizeof(*g));
+	g->h = h;
+	g->run_id = run_id;
+	g->rc = SQLITE_DONE;
+	if (run_id <= 0)
+		return 0;
+	/* CAST: the order must be that of path_cmp, bytes then length. */
+	if ((r = prep(h, "SELECT kind, path, expected, actual, detail"
+		      " FROM findings WHERE run_id = ?1"
+		      " ORDER BY CAST(path AS BLOB), id", &g->st, err)) < 0)
+		return r;
+	sqlite3_bind_int64(g->st, 1, run_id);
+	g->rc = sqlite3_step(g->st);
+	if (g->rc != SQLITE_ROW && g->rc != SQLITE_DONE)
+		return db_error(h, g->rc, "cannot read the findings", err);
+	return 0;
+}
+
+/* By kind, then by position in the run (the index: rows come in id order). */
+static int group_cmp(const void *a, const void *b, void *arg)
+{
+	const struct hm_findings *l = arg;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int c = (int)l->items[i].kind - (int)l->items[j].kind;
+
+	if (c)
+		return c;
+	return i < j ? -1 : i > j;
+}
+
+static bool same_path(const struct hm_finding *x, const struct hm_finding *y)
+{
+	return x->path_len == y->path_len &&
+	       memcmp(x->path, y->path, x->path_len) == 0;
+}
+
+/* The next path's findings, ordered by (kind, position); l.n 0 at the end. */
+static int group_next(struct group *g, struct hm_error *err)
+{
+	struct hm_finding f;
+	size_t i;
+	int r;
+
+	group_clear(g);
+	while (g->rc == SQLITE_ROW) {
+		if ((r = finding_row(g->h, g->st, g->run_id, &f, err)) < 0)
+			return r;
+		if (g->l.n && !same_path(&g->l.items[0], &f))
+			break;
+		if ((r = hm_findings_add(&g->l, &f, err)) < 0)
+			return r;
+		g->rc = sqlite3_step(g->st);
+	}
+	if (g->rc != SQLITE_ROW && g->rc != SQLITE_DONE)
+		return db_error(g->h, g->rc, "cannot read the findings", err);
+	if (g->l.n > g->order_cap) {
+		size_t *p = realloc(g->order, g->l.n * sizeof(*p));
+
+		if (!p)
+			return hm_error_nomem(err);
+		g->order = p;
+		g->order_cap = g->l.n;
+	}
+	for (i = 0; i < g->l.n; i++)
+		g->order[i] = i;
+	if (g->l.n > 1)
+		qsort_r(g->order, g->l.n, sizeof(*g->order), group_cmp, &g->l);
+	return 0;
+}
+
+static int path_cmp(const struct hm_finding *x, const struct hm_finding *y)
+{
+	size_t n = x->path_len < y->path_len ? x->path_len : y->path_len;
+	int c = memcmp(x->path, y->path, n);
+
+	if (c)
+		return c;
+	if (x->path_len != y->path_len)
+		return x->path_len < y->path_len ? -1 : 1;
+	return 0;
+}
+
+static int emit(unsigned changes, enum hm_history_change c,
+		const struct hm_finding *f, hm_history_diff_fn fn, void *ctx,
+		struct hm_error *err)
+{
+	return changes & HM_HISTORY_CHANGE(c) ? fn(ctx, c, f, err) : 0;
+}
+
+int hm_history_diff_runs(struct hm_history *h, int64_t previous, int64_t last,
+			 unsigned changes, hm_history_diff_fn fn, void *ctx,
+			 struct hm_error *err)
+{
+	struct group p, l;
+	size_t i, j;
+	int r, c;
+
+	memset(&p, 0, sizeof(p));
+	memset(&l, 0, sizeof(l));
+	if ((r = group_start(&p, h, previous, err)) < 0 ||
+	    (r = group_start(&l, h, last, err)) < 0 ||
+	    (r = group_next(&p, err)) < 0 || (r = group_next(&l, err)) < 0)
+		goto out;
+	while (p.l.n || l.l.n) {
+		c = !p.l.n ? 1 : !l.l.n ? -1 :
+		    path_cmp(group_at(&p, 0), group_at(&l, 0));
+		i = j = 0;
+		if (c < 0) {
+			for (; i < p.l.n && r == 0; i++)
+				r = emit(changes, HM_HISTORY_FIXED, group_at(&p, i),
+					 fn, ctx, err);
+		} else if (c > 0) {
+			for (; j < l.l.n && r == 0; j++)
+				r = emit(changes, HM_HISTORY_NEW, group_at(&l, j),
+					 fn, ctx, err);
+		} else {
+			/* Same path: pair on kind, in order of position. */
+			while (r == 0 && (i < p.l.n || j < l.l.n)) {
+				int k = i == p.l.n ? 1 : j == l.l.n ? -1 :
+					(int)group_at(&p, i)->kind -
+					(int)group_at(&l, j)->kind;
+
+				if (k < 0)
+					r = emit(changes, HM_HISTORY_FIXED,
+						 group_at(&p, i++), fn, ctx, err);
+				else if (k > 0)
+					r = emit(changes, HM_HISTORY_NEW,
+						 group_at(&l, j++), fn, ctx, err);
+				else {
+					r = emit(changes, HM_HISTORY_PERSISTING,
+						 group_at(&l, j++), fn, ctx, err);
+					i++;
+				}
+			}
+		}
+		if (r < 0)
+			goto out;
+		if ((c <= 0 && (r = group_next(&p, err)) < 0) ||
+		    (c >= 0 && (r = group_next(&l, err)) < 0))
+			goto out;
+	}
+out:
+	group_free(&p);
+	group_free(&l);
 	return r;
 }
 

@@ -44,11 +44,123 @@ static const char history_usage[] =
 	"exit: 0 shown, 2 usage, input or I/O error (a missing, locked, foreign\n"
 	"or newer database)\n";
 
+/*
+ * JSON is written as it is produced, in exactly the layout json_dumpf
+ * gives a whole document with JSON_INDENT(2): jansson serialises every
+ * key and value; this adds only the punctuation between them and the
+ * indentation of the level they sit at.  JSON text never holds a raw
+ * newline inside a string, so indenting after each '\n' of jansson's
+ * output is exact.  One run or finding is in memory at a time.
+ */
+#define JOUT_MAX_DEPTH 8
+
+struct jout {
+	FILE *f;
+	int depth;                         /* open containers */
+	char opener[JOUT_MAX_DEPTH];       /* '{' or '[' */
+	bool empty[JOUT_MAX_DEPTH];        /* nothing written in it yet */
+	bool after_key;                    /* a value must follow */
+	bool failed;
+};
+
+static void jout_indent(struct jout *j, int depth)
+{
+	int i;
+
+	for (i = 0; i < depth * 2; i++)
+		putc(' ', j->f);
+}
+
+static int jout_cb(const char *buf, size_t size, void *data)
+{
+	struct jout *j = data;
+	const char *nl;
+
+	while (size && (nl = memchr(buf, '\n', size))) {
+		size_t n = (size_t)(nl - buf) + 1;
+
+		fwrite(buf, 1, n, j->f);
+		jout_indent(j, j->depth);
+		buf += n;
+		size -= n;
+	}
+	if (size)
+		fwrite(buf, 1, size, j->f);
+	return ferror(j->f) ? -1 : 0;
+}
+
+/* Before an item of the innermost container: its opener or a comma. */
+static void jout_item(struct jout *j)
+{
+	if (j->after_key) {
+		j->after_key = false;
+		return;
+	}
+	if (j->depth == 0)
+		return;
+	if (j->empty[j->depth - 1]) {
+		putc(j->opener[j->depth - 1], j->f);
+		j->empty[j->depth - 1] = false;
+	} else {
+		putc(',', j->f);
+	}
+	putc('\n', j->f);
+	jout_indent(j, j->depth);
+}
+
+/* Write v (reference stolen) at the current position. */
+static void jout_value(struct jout *j, json_t *v)
+{
+	jout_item(j);
+	if (!v || json_dump_callback(v, jout_cb, j, JSON_INDENT(2) |
+				     JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) < 0)
+		j->failed = true;
+	json_decref(v);
+}
+
+static void jout_key(struct jout *j, const char *key)
+{
+	jout_value(j, json_string(key));
+	fputs(": ", j->f);
+	j->after_key = true;
+}
+
+static void jout_open(struct jout *j, char opener)
+{
+	if (j->depth == JOUT_MAX_DEPTH) {
+		j->failed = true;
+		return;
+	}
+	jout_item(j);
+	j->opener[j->depth] = opener;
+	j->empty[j->depth] = true;
+	j->depth++;
+}
+
+static void jout_close(struct jout *j)
+{
+	char opener;
+
+	if (j->depth == 0) {
+		j->failed = true;
+		return;
+	}
+	opener = j->opener[--j->depth];
+	if (j->empty[j->depth]) {
+		putc(opener, j->f);
+	} else {
+		putc('\n', j->f);
+		jout_indent(j, j->depth);
+	}
+	putc(opener == '{' ? '}' : ']', j->f);
+}
+
 struct ctx {
 	struct hm_history *h;
 	bool json;
 	struct hm_buf tmp;
 	struct hm_error err;
+	struct jout out;
 };
 
 /* Control bytes, non-ASCII and '\' as \ooo; NULL for NULL. */
@@ -164,57 +276,55 @@ static const char *host_label(struct ctx *c, const char *host)
 	return host[0] ? safe(c, host) : "(no host)";
 }
 
-static int list_runs(struct ctx *c, const char *host, bool first, size_t limit,
-		     json_t *out)
+struct list_state {
+	struct ctx *c;
+	const char *host;
+	bool first;          /* the first host printed */
+	size_t n;            /* runs printed so far */
+};
+
+static int list_one(void *ctx, const struct hm_history_run *x,
+		    struct hm_error *err)
 {
-	struct hm_history_run *runs = NULL;
-	size_t j, n = 0;
-	int r;
+	struct list_state *s = ctx;
+	struct ctx *c = s->c;
 
-	if ((r = hm_history_runs(c->h, host, limit, &runs, &n, &c->err)) < 0)
-		return r;
+	(void)err;
 	if (c->json) {
-		json_t *o = json_object(), *a = json_array();
-
-		json_object_set_new(o, "host", jstr(c, host));
-		for (j = 0; j < n; j++)
-			json_array_append_new(a, run_json(c, &runs[j]));
-		json_object_set_new(o, "runs", a);
-		json_array_append_new(out, o);
-	} else if (n) {
-		printf("%shost %s\n", first ? "" : "\n", host_label(c, host));
-		printf("  %-6s %-20s  %-5s  %8s  %s\n", "run", "started",
-		       "result", "findings", "manifest  target  by kind");
-		for (j = 0; j < n; j++)
-			print_run(c, &runs[j]);
+		jout_value(&c->out, run_json(c, x));
 	} else {
-		printf("no runs of host %s\n", host_label(c, host));
+		if (s->n == 0) {
+			printf("%shost %s\n", s->first ? "" : "\n",
+			       host_label(c, s->host));
+			printf("  %-6s %-20s  %-5s  %8s  %s\n", "run", "started",
+			       "result", "findings", "manifest  target  by kind");
+		}
+		print_run(c, x);
 	}
-	hm_history_runs_free(runs, n);
+	s->n++;
 	return 0;
 }
 
-/* The changes of one host, grouped by kind of change. */
-struct changes {
-	const struct hm_finding **v[3];
-	size_t n[3], cap[3];
-};
-
-static int collect(void *ctx, enum hm_history_change ch,
-		   const struct hm_finding *f, struct hm_error *err)
+static int list_runs(struct ctx *c, const char *host, bool first, size_t limit)
 {
-	struct changes *s = ctx;
+	struct list_state s = { .c = c, .host = host, .first = first };
+	int r;
 
-	if (s->n[ch] == s->cap[ch]) {
-		size_t cap = s->cap[ch] ? s->cap[ch] * 2 : 32;
-		const struct hm_finding **p = realloc(s->v[ch], cap * sizeof(*p));
-
-		if (!p)
-			return hm_error_nomem(err);
-		s->v[ch] = p;
-		s->cap[ch] = cap;
+	if (c->json) {
+		jout_open(&c->out, '{');
+		jout_key(&c->out, "host");
+		jout_value(&c->out, jstr(c, host));
+		jout_key(&c->out, "runs");
+		jout_open(&c->out, '[');
 	}
-	s->v[ch][s->n[ch]++] = f;
+	if ((r = hm_history_each_run(c->h, host, limit, list_one, &s, &c->err)) < 0)
+		return r;
+	if (c->json) {
+		jout_close(&c->out);
+		jout_close(&c->out);
+	} else if (s.n == 0) {
+		printf("no runs of host %s\n", host_label(c, host));
+	}
 	return 0;
 }
 
@@ -232,15 +342,37 @@ static void print_finding(struct ctx *c, enum hm_history_change ch,
 	putchar('\n');
 }
 
-static int diff_host(struct ctx *c, const char *host, bool first, json_t *out)
+struct diff_state {
+	struct ctx *c;
+	size_t n[3];
+};
+
+static int diff_one(void *ctx, enum hm_history_change ch,
+		    const struct hm_finding *f, struct hm_error *err)
+{
+	struct diff_state *s = ctx;
+
+	(void)err;
+	if (s->c->json)
+		jout_value(&s->c->out, finding_json(s->c, f));
+	else
+		print_finding(s->c, ch, f);
+	s->n[ch]++;
+	/* Stop early when the output is gone (a closed pipe, a full disk). */
+	if (ferror(stdout) || s->c->out.failed)
+		return hm_error_set(err, HM_ERR_IO, 0, "cannot write the history");
+	return 0;
+}
+
+static int diff_host(struct ctx *c, const char *host, bool first)
 {
 	static const enum hm_history_change order[3] = {
 		HM_HISTORY_NEW, HM_HISTORY_FIXED, HM_HISTORY_PERSISTING,
 	};
-	struct hm_findings prev = { 0 }, last = { 0 };
 	struct hm_history_run *runs = NULL;
-	struct changes s = { 0 };
-	size_t n = 0, i, j;
+	struct diff_state s = { .c = c };
+	size_t n = 0, i;
+	int64_t prev;
 	int r;
 
 	if ((r = hm_history_runs(c->h, host, 2, &runs, &n, &c->err)) < 0)
@@ -250,45 +382,44 @@ static int diff_host(struct ctx *c, const char *host, bool first, json_t *out)
 			printf("no runs of host %s\n", host_label(c, host));
 		goto out;
 	}
-	if ((r = hm_history_findings(c->h, runs[0].id, &last, &c->err)) < 0 ||
-	    (n > 1 &&
-	     (r = hm_history_findings(c->h, runs[1].id, &prev, &c->err)) < 0) ||
-	    (r = hm_history_diff(&prev, &last, collect, &s, &c->err)) < 0)
-		goto out;
+	prev = n > 1 ? runs[1].id : 0;
 	if (c->json) {
-		json_t *o = json_object();
-
-		json_object_set_new(o, "host", jstr(c, host));
-		json_object_set_new(o, "last", run_json(c, &runs[0]));
-		json_object_set_new(o, "previous",
-				    n > 1 ? run_json(c, &runs[1]) : json_null());
-		for (i = 0; i < 3; i++) {
-			json_t *a = json_array();
-
-			for (j = 0; j < s.n[order[i]]; j++)
-				json_array_append_new(a, finding_json(c, s.v[order[i]][j]));
-			json_object_set_new(o, hm_history_change_name(order[i]), a);
-		}
-		json_array_append_new(out, o);
-		goto out;
+		jout_open(&c->out, '{');
+		jout_key(&c->out, "host");
+		jout_value(&c->out, jstr(c, host));
+		jout_key(&c->out, "last");
+		jout_value(&c->out, run_json(c, &runs[0]));
+		jout_key(&c->out, "previous");
+		jout_value(&c->out, n > 1 ? run_json(c, &runs[1]) : json_null());
+	} else {
+		printf("%shost %s: ", first ? "" : "\n", host_label(c, host));
+		printf("run %" PRId64 " (%s)", runs[0].id, safe(c, runs[0].started));
+		if (n > 1)
+			printf(" against run %" PRId64 " (%s)\n", runs[1].id,
+			       safe(c, runs[1].started));
+		else
+			printf(", no previous run\n");
 	}
-	printf("%shost %s: ", first ? "" : "\n", host_label(c, host));
-	printf("run %" PRId64 " (%s)", runs[0].id, safe(c, runs[0].started));
-	if (n > 1)
-		printf(" against run %" PRId64 " (%s)\n", runs[1].id,
-		       safe(c, runs[1].started));
+	/* One pass per kind of change: the output groups them, and only
+	 * one path's findings are held at a time. */
+	for (i = 0; i < 3; i++) {
+		if (c->json) {
+			jout_key(&c->out, hm_history_change_name(order[i]));
+			jout_open(&c->out, '[');
+		}
+		if ((r = hm_history_diff_runs(c->h, prev, runs[0].id,
+					      HM_HISTORY_CHANGE(order[i]),
+					      diff_one, &s, &c->err)) < 0)
+			goto out;
+		if (c->json)
+			jout_close(&c->out);
+	}
+	if (c->json)
+		jout_close(&c->out);
 	else
-		printf(", no previous run\n");
-	for (i = 0; i < 3; i++)
-		for (j = 0; j < s.n[order[i]]; j++)
-			print_finding(c, order[i], s.v[order[i]][j]);
-	printf("  %zu new, %zu fixed, %zu persisting\n", s.n[HM_HISTORY_NEW],
-	       s.n[HM_HISTORY_FIXED], s.n[HM_HISTORY_PERSISTING]);
+		printf("  %zu new, %zu fixed, %zu persisting\n", s.n[HM_HISTORY_NEW],
+		       s.n[HM_HISTORY_FIXED], s.n[HM_HISTORY_PERSISTING]);
 out:
-	for (i = 0; i < 3; i++)
-		free(s.v[i]);
-	hm_findings_free(&prev);
-	hm_findings_free(&last);
 	hm_history_runs_free(runs, n);
 	return r;
 }
@@ -306,10 +437,9 @@ int cmd_history(int argc, char **argv)
 	};
 	const char *db_path = HM_HISTORY_DEFAULT_DB, *host = NULL;
 	size_t limit = HISTORY_DEFAULT_LIMIT, n_hosts = 0, i;
-	struct ctx c = { .tmp = HM_BUF_INIT };
+	struct ctx c = { .tmp = HM_BUF_INIT, .out = { .f = stdout } };
 	char **hosts = NULL;
 	char *one[1];
-	json_t *root = NULL, *list = NULL;
 	bool diff = false;
 	int ch, r = 0, rc = HM_EXIT_ERROR;
 
@@ -349,7 +479,7 @@ int cmd_history(int argc, char **argv)
 		return HM_EXIT_ERROR;
 	}
 
-	if ((r = hm_history_open(db_path, 0, &c.h, &c.err)) < 0)
+	if ((r = hm_history_open(db_path, HM_HISTORY_READONLY, &c.h, &c.err)) < 0)
 		goto out;
 	if (host) {
 		one[0] = (char *)host;
@@ -359,43 +489,40 @@ int cmd_history(int argc, char **argv)
 		goto out;
 	}
 	if (c.json) {
-		root = json_object();
-		list = json_array();
-		if (!root || !list) {
-			r = hm_error_nomem(&c.err);
-			goto out;
-		}
+		jout_open(&c.out, '{');
+		jout_key(&c.out, "format");
+		jout_value(&c.out, json_string(diff ? "hallmark-history-diff" :
+					       "hallmark-history"));
+		jout_key(&c.out, "version");
+		jout_value(&c.out, json_integer(1));
+		jout_key(&c.out, "database");
+		jout_value(&c.out, jstr(&c, db_path));
+		jout_key(&c.out, "hosts");
+		jout_open(&c.out, '[');
 	}
 	for (i = 0; i < n_hosts && r == 0; i++)
-		r = diff ? diff_host(&c, hosts[i], i == 0, list) :
-			   list_runs(&c, hosts[i], i == 0, limit, list);
+		r = diff ? diff_host(&c, hosts[i], i == 0) :
+			   list_runs(&c, hosts[i], i == 0, limit);
 	if (r < 0)
 		goto out;
 	if (c.json) {
-		json_object_set_new(root, "format", json_string(diff ?
-				    "hallmark-history-diff" : "hallmark-history"));
-		json_object_set_new(root, "version", json_integer(1));
-		json_object_set_new(root, "database", jstr(&c, db_path));
-		json_object_set_new(root, "hosts", list);
-		list = NULL;
-		if (json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ||
-		    putchar('\n') == EOF) {
-			r = hm_error_set(&c.err, HM_ERR_IO, 0, "cannot write the history");
-			goto out;
-		}
+		jout_close(&c.out);
+		jout_close(&c.out);
+		putchar('\n');
 	} else if (n_hosts == 0) {
 		printf("no runs recorded in '%s'\n", safe(&c, db_path));
 	}
-	if (fflush(stdout) != 0) {
+	if (fflush(stdout) != 0 || ferror(stdout) || c.out.failed) {
 		r = hm_error_set(&c.err, HM_ERR_IO, 0, "cannot write the history");
 		goto out;
 	}
+	/* Read without locks (a read-only folder): was it stable meanwhile? */
+	if ((r = hm_history_check_snapshot(c.h, &c.err)) < 0)
+		goto out;
 	rc = HM_EXIT_OK;
 out:
 	if (r < 0)
 		rc = hm_cli_error(&c.err);
-	json_decref(root);
-	json_decref(list);
 	if (hosts != one)
 		hm_history_hosts_free(hosts, n_hosts);
 	hm_history_free(c.h);

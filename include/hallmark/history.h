@@ -37,17 +37,39 @@ struct hm_history;
 
 /* hm_history_open flags */
 #define HM_HISTORY_CREATE 0x1   /* create the file (mode 0600) if missing */
+#define HM_HISTORY_READONLY 0x2 /* only read: nothing is ever written */
 
 /*
- * Open the history database at path (a symbolic link is refused).  Without
- * HM_HISTORY_CREATE a missing file is HM_ERR_IO.  Errors: HM_ERR_INPUT for
- * a foreign, corrupt or newer database (the file is left as it was),
- * HM_ERR_IO for locks and system errors, HM_ERR_USAGE for a malformed
- * HALLMARK_DB_TIMEOUT_MS.  The caller frees *ret with hm_history_free.
+ * Open the history database at path.  The file itself must not be a
+ * symbolic link (refused); links among its folders are followed.  Without
+ * HM_HISTORY_CREATE a missing file is HM_ERR_IO.  A writer checks the
+ * schema and creates it in a new or empty file in one transaction, so
+ * several processes may open a new file at once.
+ *
+ * With HM_HISTORY_READONLY the file is opened read-only and never
+ * written: a missing file is HM_ERR_IO "no history at 'F'", an empty file
+ * or an SQLite database without tables HM_ERR_INPUT; a WAL database in a
+ * folder this process cannot write is read without locks when it has no
+ * -wal and -shm files (see hm_history_check_snapshot), otherwise refused
+ * with the reason.  hm_history_record fails on such a handle.
+ *
+ * Errors: HM_ERR_INPUT for a foreign, corrupt or newer database (the file
+ * is left as it was), HM_ERR_IO for locks and system errors (with the
+ * system's reason: a read-only file system, a permission), HM_ERR_USAGE
+ * for a malformed HALLMARK_DB_TIMEOUT_MS.  The caller frees *ret with
+ * hm_history_free.
  */
 int hm_history_open(const char *path, unsigned flags, struct hm_history **ret,
 		    struct hm_error *err);
 void hm_history_free(struct hm_history *h);      /* accepts NULL */
+
+/*
+ * After reading a database that was opened without locks (read-only, in a
+ * folder we cannot write): HM_ERR_IO if the file changed since it was
+ * opened, since what was read may then mix two states.  0 otherwise, and
+ * always 0 for a database read with locks.
+ */
+int hm_history_check_snapshot(struct hm_history *h, struct hm_error *err);
 
 /*
  * Rollback check, before a comparison: HM_ERR_TRUST "rollback: ..." if a
@@ -93,7 +115,18 @@ struct hm_history_run {
 };
 
 /*
- * Runs, newest first: of host (NULL: every host), at most limit (0: all).
+ * Call fn for each run, newest first: of host (NULL: every host), at most
+ * limit (0: all).  The run and its strings are borrowed for the call only;
+ * one run is in memory at a time.  Returns 0, a negative error of fn, or
+ * an error reading the database.
+ */
+typedef int (*hm_history_run_fn)(void *ctx, const struct hm_history_run *run,
+				 struct hm_error *err);
+int hm_history_each_run(struct hm_history *h, const char *host, size_t limit,
+			hm_history_run_fn fn, void *ctx, struct hm_error *err);
+
+/*
+ * The same runs collected in an array (memory grows with limit).
  * *ret is NULL when there are none; free with hm_history_runs_free.
  */
 int hm_history_runs(struct hm_history *h, const char *host, size_t limit,
@@ -105,6 +138,13 @@ void hm_history_runs_free(struct hm_history_run *runs, size_t n);
 int hm_history_hosts(struct hm_history *h, char ***ret, size_t *ret_n,
 		     struct hm_error *err);
 void hm_history_hosts_free(char **hosts, size_t n);
+
+/*
+ * Call fn for each finding of run_id, in the order they were found; the
+ * finding is borrowed for the call only (memory stays flat).
+ */
+int hm_history_each_finding(struct hm_history *h, int64_t run_id,
+			    hm_finding_fn fn, void *ctx, struct hm_error *err);
 
 /* Append the findings of run_id, in the order they were found, to *out. */
 int hm_history_findings(struct hm_history *h, int64_t run_id,
@@ -132,5 +172,24 @@ typedef int (*hm_history_diff_fn)(void *ctx, enum hm_history_change c,
 int hm_history_diff(const struct hm_findings *previous,
 		    const struct hm_findings *last, hm_history_diff_fn fn,
 		    void *ctx, struct hm_error *err);
+
+/* hm_history_diff_runs: which changes to report. */
+#define HM_HISTORY_CHANGE(c) (1u << (c))
+#define HM_HISTORY_ALL_CHANGES (HM_HISTORY_CHANGE(HM_HISTORY_NEW) | \
+				HM_HISTORY_CHANGE(HM_HISTORY_FIXED) | \
+				HM_HISTORY_CHANGE(HM_HISTORY_PERSISTING))
+
+/*
+ * hm_history_diff on two recorded runs, read from the database in path
+ * order: the same matching and the same order of calls, but only one
+ * path's findings of each run are in memory at a time.  previous 0 means
+ * no previous run (every finding of last is new).  Only the changes in
+ * the mask are passed to fn (a caller that prints the new, then the fixed,
+ * then the persisting ones makes three calls).  The finding is borrowed
+ * for the call only.
+ */
+int hm_history_diff_runs(struct hm_history *h, int64_t previous, int64_t last,
+			 unsigned changes, hm_history_diff_fn fn, void *ctx,
+			 struct hm_error *err);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "hallmark/buf.h"
 #include "hallmark/history.h"
 
 static void add(struct hm_findings *l, enum hm_finding_kind kind,
@@ -469,4 +470,175 @@ TEST(diff_paths_compared_as_bytes)
 	CHECK_EQ_STR(s.text, "new mode /a 0600|persisting mode /a\xff 0601|");
 	hm_findings_free(&prev);
 	hm_findings_free(&last);
+}
+
+static int note_buf(void *ctx, enum hm_history_change c,
+		    const struct hm_finding *f, struct hm_error *err)
+{
+	(void)err;
+	if (hm_buf_addf(ctx, "%s %s ", hm_history_change_name(c),
+			hm_finding_kind_name(f->kind)) < 0 ||
+	    hm_buf_add(ctx, f->path, f->path_len) < 0 ||
+	    hm_buf_addf(ctx, " %s %s|", f->actual ? f->actual : "-",
+			f->detail ? f->detail : "-") < 0)
+		abort();
+	return 0;
+}
+
+/* The diff read from the database in path order gives what the diff of
+ * the two lists in memory gives, call for call; and a mask keeps the
+ * order of the changes it selects. */
+TEST(diff_runs_same_as_in_memory)
+{
+	static const char *const paths[] = {
+		"/a", "/a/b", "/a\xff", "/a ", "/b", "/\xc3\xa9", "/x\ny", "/a/b/c",
+	};
+	static const char *const values[] = { NULL, "1", "2" };
+	struct hm_findings prev = { 0 }, last = { 0 }, rp = { 0 }, rl = { 0 };
+	struct hm_buf mem = HM_BUF_INIT, db = HM_BUF_INIT, one = HM_BUF_INIT;
+	struct hm_error err = { 0 };
+	struct hm_history *h = NULL;
+	uint32_t x = 2463534242u;
+	int64_t a, b;
+	int i, round, c;
+
+	CHECK_OK(hm_history_open("h.db", HM_HISTORY_CREATE, &h, &err), &err);
+	for (round = 0; round < 20; round++) {
+		struct hm_findings *l[2] = { &prev, &last };
+		int k;
+
+		for (k = 0; k < 2; k++) {
+			int n = (int)(x % 40);
+
+			for (i = 0; i < n; i++) {
+				const char *p;
+
+				x ^= x << 13;
+				x ^= x >> 17;
+				x ^= x << 5;
+				p = paths[x % 8];
+				add(l[k], (enum hm_finding_kind)((x >> 3) % HM_FINDING__COUNT),
+				    p, strlen(p), NULL, values[(x >> 8) % 3],
+				    values[(x >> 10) % 3]);
+			}
+		}
+		a = record(h, &prev, "web1", 1, &err);
+		b = record(h, &last, "web1", 1, &err);
+		CHECK(a > 0 && b > a);
+		/* Round-trip through the database, then diff in memory. */
+		CHECK_OK(hm_history_findings(h, a, &rp, &err), &err);
+		CHECK_OK(hm_history_findings(h, b, &rl, &err), &err);
+		CHECK_EQ_INT(rp.n, prev.n);
+		CHECK_OK(hm_history_diff(&rp, &rl, note_buf, &mem, &err), &err);
+		CHECK_OK(hm_history_diff_runs(h, a, b, HM_HISTORY_ALL_CHANGES,
+					      note_buf, &db, &err), &err);
+		CHECK(hm_buf_adds(&mem, "") == 0 && hm_buf_adds(&db, "") == 0);
+		CHECK_EQ_STR(db.data, mem.data);
+		/* One change at a time: the calls of that change, in order. */
+		for (c = HM_HISTORY_NEW; c <= HM_HISTORY_PERSISTING; c++) {
+			const char *name = hm_history_change_name((enum hm_history_change)c);
+			const char *p = mem.data;
+			size_t len = strlen(name);
+			struct hm_buf want = HM_BUF_INIT;
+
+			while (*p) {
+				const char *end = strchr(p, '|');
+
+				/* Paths hold no '|': each call ends at one. */
+				if (strncmp(p, name, len) == 0 && p[len] == ' ')
+					CHECK(hm_buf_add(&want, p, (size_t)(end - p) + 1) == 0);
+				p = end + 1;
+			}
+			hm_buf_reset(&one);
+			CHECK_OK(hm_history_diff_runs(h, a, b, HM_HISTORY_CHANGE(c),
+						      note_buf, &one, &err), &err);
+			CHECK(hm_buf_adds(&one, "") == 0 && hm_buf_adds(&want, "") == 0);
+			CHECK_EQ_STR(one.data, want.data);
+			hm_buf_free(&want);
+		}
+		/* No previous run: everything of the last one is new. */
+		hm_buf_reset(&one);
+		CHECK_OK(hm_history_diff_runs(h, 0, b, HM_HISTORY_ALL_CHANGES,
+					      note_buf, &one, &err), &err);
+		CHECK(hm_buf_adds(&one, "") == 0);
+		CHECK(strstr(one.data, "fixed") == NULL &&
+		      strstr(one.data, "persisting") == NULL);
+		hm_buf_reset(&mem);
+		hm_buf_reset(&db);
+		hm_findings_free(&prev);
+		hm_findings_free(&last);
+		hm_findings_free(&rp);
+		hm_findings_free(&rl);
+	}
+	hm_buf_free(&mem);
+	hm_buf_free(&db);
+	hm_buf_free(&one);
+	hm_history_free(h);
+}
+
+static int count_run(void *ctx, const struct hm_history_run *run,
+		     struct hm_error *err)
+{
+	(void)run;
+	(void)err;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+/* HM_HISTORY_READONLY never writes: an empty file stays empty, a missing
+ * one is "no history", and recording on such a handle is refused. */
+TEST(readonly_open_writes_nothing)
+{
+	struct hm_findings one = { 0 };
+	struct hm_error err = { 0 };
+	struct hm_history *h = NULL;
+	size_t n = 0, m = 0;
+	struct stat st;
+
+	spit("e.db", (const unsigned char *)"", 0);
+	CHECK_EQ_INT(hm_history_open("e.db", HM_HISTORY_READONLY, &h, &err),
+		     HM_ERR_INPUT);
+	CHECK_EQ_STR(err.msg, "no history at 'e.db': the file is empty");
+	CHECK(stat("e.db", &st) == 0 && st.st_size == 0);
+	CHECK(access("e.db-wal", F_OK) != 0);
+	CHECK_EQ_INT(hm_history_open("none.db", HM_HISTORY_READONLY, &h, &err),
+		     HM_ERR_IO);
+	CHECK(strstr(err.msg, "no history at 'none.db'"));
+	CHECK(access("none.db", F_OK) != 0);
+
+	CHECK(make_db("h.db") == 0);
+	n = slurp("h.db", before, DB_MAX);
+	CHECK_OK(hm_history_open("h.db", HM_HISTORY_READONLY, &h, &err), &err);
+	CHECK_OK(hm_history_each_run(h, NULL, 0, count_run, &m, &err), &err);
+	CHECK_EQ_INT(m, 1);
+	ADD(&one, HM_FINDING_MODE, "/etc/shadow", "0640", "0644", NULL);
+	CHECK(record(h, &one, "web1", 4, &err) < 0);
+	CHECK_EQ_INT(err.code, HM_ERR_USAGE);
+	CHECK_OK(hm_history_check_snapshot(h, &err), &err);
+	hm_history_free(h);
+	CHECK_EQ_INT(slurp("h.db", after, DB_MAX), n);
+	CHECK(memcmp(before, after, n) == 0);
+	hm_findings_free(&one);
+}
+
+/* A link among the folders is followed; the file itself as a link is not. */
+TEST(linked_folder_followed_link_file_refused)
+{
+	struct hm_error err = { 0 };
+	struct hm_history *h = NULL;
+
+	CHECK(mkdir("real", 0700) == 0);
+	CHECK(symlink("real", "lnk") == 0);
+	CHECK_OK(hm_history_open("lnk/h.db", HM_HISTORY_CREATE, &h, &err), &err);
+	CHECK(record(h, NULL, "web1", 1, &err) > 0);
+	hm_history_free(h);
+	CHECK(access("real/h.db", F_OK) == 0);
+	CHECK_OK(hm_history_open("lnk/h.db", HM_HISTORY_READONLY, &h, &err), &err);
+	hm_history_free(h);
+	CHECK(symlink("h.db", "real/l.db") == 0);
+	CHECK_EQ_INT(hm_history_open("lnk/l.db", 0, &h, &err), HM_ERR_IO);
+	CHECK(strstr(err.msg, "symbolic link"));
+	CHECK_EQ_INT(hm_history_open("lnk/l.db", HM_HISTORY_READONLY, &h, &err),
+		     HM_ERR_IO);
+	CHECK(strstr(err.msg, "symbolic link"));
 }
