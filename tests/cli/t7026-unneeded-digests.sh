@@ -105,4 +105,19 @@ expect_exit 1 "may_change still checks the mode" "$HALLMARK" verify dir:root $V 
 	--format json -o r.json
 expect_grep '"kind": "mode"' r.json "reported as a mode finding"
 
+# A sparse file whose digest is needed is hashed with its holes fed from a
+# zero block (SEEK_DATA): the digest is still that of every byte.
+mkdir sparse
+if truncate -s 300M sparse/s 2>/dev/null; then
+	printf 'hello' | dd of=sparse/s bs=1 seek=1000000 conv=notrunc 2>/dev/null
+	printf 'world' | dd of=sparse/s bs=1M seek=200 conv=notrunc 2>/dev/null
+	printf 'tail' >> sparse/s
+	truncate -s 100M sparse/hole-only
+	"$HALLMARK" manifest dir:sparse -o ms 2>/dev/null
+	want=$(sha256sum sparse/s | cut -d' ' -f1)
+	expect_grep "^/s .*sha256=$want" ms "a sparse file's digest covers its holes and data"
+	want=$(sha256sum sparse/hole-only | cut -d' ' -f1)
+	expect_grep "^/hole-only .*sha256=$want" ms "and a file that is all hole"
+fi
+
 done_testing
