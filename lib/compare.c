@@ -7,6 +7,19 @@
  * by a non-directory or could not be read, the subtree is reported once at
  * its root, with the number of entries below it, instead of once per entry:
  * a deleted /usr is one finding, not twenty thousand.
+ *
+ * Digests.  The target is told (hm_source_set_digest_query) which file
+ * contents the join will not look at, so a live tree does not read them:
+ * a file the manifest does not have (added, allowed or not), one the
+ * manifest has as another type, one below a subtree reported at its root,
+ * and a may_change file whose size already differs (the change is allowed
+ * whatever the content).  The target asks about the entry it is about to
+ * yield, so the join answers from the manifest's side: it first reports the
+ * manifest entries before that path as missing, as the main loop would,
+ * and it may do so only when everything before the path is reported.  So
+ * every step advances the target last, and an "added" finding, whose count
+ * of entries below is known only when the entry after its subtree is read,
+ * is flushed at that point.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -37,6 +50,14 @@ struct join {
 	struct hm_compare_stats *stats;
 	struct hm_error *err;
 	const char *origin;           /* of the target entry being reported */
+	/* Target entries below hold are being skipped (hold_set). */
+	struct hm_buf hold;
+	bool hold_set;
+	/* An "added" finding at hold, reported once its subtree is counted. */
+	bool pend;
+	uint64_t pend_below;
+	struct hm_buf pend_origin;
+	bool act_declined;            /* the digest of act.cur was declined */
 };
 
 static int advance(struct join *j, struct side *s)
@@ -45,6 +66,8 @@ static int advance(struct join *j, struct side *s)
 	int r;
 
 	for (;;) {
+		if (s == &j->act)
+			j->act_declined = false;
 		r = hm_source_next(s->src, &e, j->err);
 		if (r < 0)
 			return r;
@@ -86,6 +109,26 @@ static int skip_below(struct join *j, struct side *s, const char *dir,
 	}
 	*ret_n = n;
 	return 0;
+}
+
+/*
+ * Advance the target past its entry at dir and everything below it; *ret_n
+ * counts the entries below.  None of them needs a digest.
+ */
+static int act_skip_subtree(struct join *j, const char *dir, size_t dlen,
+			    uint64_t *ret_n)
+{
+	int r;
+
+	hm_buf_reset(&j->hold);
+	if (hm_buf_add(&j->hold, dir, dlen) < 0)
+		return hm_error_nomem(j->err);
+	j->hold_set = true;
+	*ret_n = 0;
+	if ((r = advance(j, &j->act)) >= 0)
+		r = skip_below(j, &j->act, j->hold.data, j->hold.len, ret_n);
+	j->hold_set = false;
+	return r;
 }
 
 static int emit(struct join *j, enum hm_finding_kind kind, const char *path,
@@ -213,13 +256,15 @@ static int compare_pair(struct join *j)
 		if (hm_buf_adds(&ta, "deleted by ") < 0 ||
 		    hm_buf_adds(&ta, b->origin_name ? b->origin_name : "the target") < 0)
 			goto nomem;
-		if ((r = advance(j, &j->exp)) < 0 || (r = advance(j, &j->act)) < 0)
-			goto out;
-		if ((r = skip_below(j, &j->exp, p.data, p.len, &below)) < 0)
+		if ((r = advance(j, &j->exp)) < 0 ||
+		    (r = skip_below(j, &j->exp, p.data, p.len, &below)) < 0)
 			goto out;
 		if (below && hm_buf_addf(&ta, ", with %" PRIu64 " entries below", below) < 0)
 			goto nomem;
-		r = emit(j, HM_FINDING_MISSING, p.data, p.len, NULL, NULL, ta.data);
+		if ((r = emit(j, HM_FINDING_MISSING, p.data, p.len, NULL, NULL,
+			      ta.data)) < 0)
+			goto out;
+		r = advance(j, &j->act);
 		goto out;
 	}
 	j->stats->matched++;
@@ -234,13 +279,15 @@ static int compare_pair(struct join *j)
 			 hm_type_name(a->type), hm_type_name(b->type), NULL);
 		if (r < 0)
 			goto out;
-		if ((r = advance(j, &j->exp)) < 0 || (r = advance(j, &j->act)) < 0)
-			goto out;
 		/* What was below a directory is accounted to the type change. */
-		if (a_dir && (r = skip_below(j, &j->exp, p.data, p.len, &below)) < 0)
+		if ((r = advance(j, &j->exp)) < 0 ||
+		    (a_dir && (r = skip_below(j, &j->exp, p.data, p.len, &below)) < 0))
 			goto out;
-		if (b_dir && (r = skip_below(j, &j->act, p.data, p.len, &below)) < 0)
-			goto out;
+		j->origin = NULL;      /* b is about to go */
+		if (b_dir)
+			r = act_skip_subtree(j, p.data, p.len, &below);
+		else
+			r = advance(j, &j->act);
 		goto out;
 	}
 
@@ -248,20 +295,29 @@ static int compare_pair(struct join *j)
 		/* The attributes seen are those of the mounted file system's
 		 * root: only the type is comparable.  Entries of the manifest
 		 * below it could not be checked, which is a finding. */
+		bool a_dir = a->type == HM_TYPE_DIR;
+
 		if ((r = save_path(&p, a)) < 0)
 			goto nomem;
-		if ((r = advance(j, &j->exp)) < 0 || (r = advance(j, &j->act)) < 0)
+		if ((r = advance(j, &j->exp)) < 0 ||
+		    (r = skip_below(j, &j->exp, p.data, p.len, &below)) < 0)
 			goto out;
-		if ((r = skip_below(j, &j->exp, p.data, p.len, &below)) < 0)
-			goto out;
-		j->origin = NULL;      /* b is gone: advanced past */
-		if (below) {
-			snprintf(detail, sizeof(detail),
-				 "another file system is mounted here: %" PRIu64
-				 " manifest entries below not checked", below);
-			r = emit(j, HM_FINDING_MOUNTPOINT, p.data, p.len, NULL,
-				 NULL, detail);
+		j->origin = NULL;
+		/* A file mounted over a file hides the one the manifest
+		 * names, whatever the mounted one holds. */
+		if (below || !a_dir) {
+			if (a_dir)
+				snprintf(detail, sizeof(detail),
+					 "another file system is mounted here: %" PRIu64
+					 " manifest entries below not checked", below);
+			else
+				snprintf(detail, sizeof(detail),
+					 "another file is mounted over it: not checked");
+			if ((r = emit(j, HM_FINDING_MOUNTPOINT, p.data, p.len,
+				      NULL, NULL, detail)) < 0)
+				goto out;
 		}
+		r = advance(j, &j->act);
 		goto out;
 	}
 
@@ -272,12 +328,12 @@ static int compare_pair(struct join *j)
 			 NULL, b->note ? b->note : "cannot be read");
 		if (r < 0)
 			goto out;
-		if ((r = advance(j, &j->exp)) < 0 || (r = advance(j, &j->act)) < 0)
-			goto out;
 		/* An unreadable directory hides its subtree on both sides. */
-		if ((r = skip_below(j, &j->exp, p.data, p.len, &below)) < 0 ||
-		    (r = skip_below(j, &j->act, p.data, p.len, &below)) < 0)
+		if ((r = advance(j, &j->exp)) < 0 ||
+		    (r = skip_below(j, &j->exp, p.data, p.len, &below)) < 0)
 			goto out;
+		j->origin = NULL;
+		r = act_skip_subtree(j, p.data, p.len, &below);
 		goto out;
 	}
 
@@ -294,6 +350,17 @@ static int compare_pair(struct join *j)
 
 	switch (a->type) {
 	case HM_TYPE_FILE:
+		if (j->act_declined) {
+			/* need_digest said no: only an allowed change of size. */
+			if (!may_change || a->size == b->size) {
+				r = hm_error_set(j->err, HM_ERR_INPUT, 0,
+						 "'%s' was compared without its digest",
+						 a->path);
+				break;
+			}
+			j->stats->allowed_changes++;
+			break;
+		}
 		j->stats->bytes_hashed += b->size;
 		if (b->flags & HM_ENTRY_CHANGED) {
 			r = emit(j, HM_FINDING_CHANGED, a->path, a->path_len, NULL,
@@ -364,6 +431,19 @@ out:
 	return r < 0 ? r : 0;
 }
 
+/* Will compare_pair look at the digest of a target file at a's path? */
+static bool digest_needed(const struct join *j, const struct hm_entry *a,
+			  uint64_t size)
+{
+	if (a->type != HM_TYPE_FILE)
+		return false;       /* a type finding */
+	/* may_change: a content change is allowed, and when the size
+	 * differs there is one whatever the bytes.  With the same size the
+	 * digest still says whether to count an allowed change. */
+	return a->size == size ||
+	       !hm_policy_may_change(j->policy, a->path, a->path_len);
+}
+
 static int missing(struct join *j)
 {
 	struct hm_buf p = HM_BUF_INIT;
@@ -385,12 +465,25 @@ out:
 	return r;
 }
 
+/* The "added" finding at j->hold, with j->pend_below entries below. */
+static int flush_added(struct join *j)
+{
+	char detail[64];
+	int r;
+
+	j->pend = false;
+	snprintf(detail, sizeof(detail), "with %" PRIu64 " entries below",
+		 j->pend_below);
+	j->origin = j->pend_origin.len ? j->pend_origin.data : NULL;
+	r = emit(j, HM_FINDING_ADDED, j->hold.data, j->hold.len, NULL, NULL,
+		 j->pend_below ? detail : NULL);
+	j->origin = NULL;
+	return r;
+}
+
 static int added(struct join *j)
 {
 	const struct hm_entry *b = j->act.cur;
-	struct hm_buf p = HM_BUF_INIT, origin = HM_BUF_INIT;
-	uint64_t below = 0;
-	char detail[64];
 	int r;
 
 	if (b->flags & HM_ENTRY_DELETED)     /* deleted, and never there */
@@ -403,23 +496,45 @@ static int added(struct join *j)
 		j->stats->allowed_adds++;
 		return advance(j, &j->act);
 	}
-	if (save_path(&p, b) < 0 ||
-	    (b->origin_name && hm_buf_adds(&origin, b->origin_name) < 0)) {
-		r = hm_error_nomem(j->err);
-		goto out;
-	}
-	if ((r = advance(j, &j->act)) < 0 ||
-	    (r = skip_below(j, &j->act, p.data, p.len, &below)) < 0)
-		goto out;
-	snprintf(detail, sizeof(detail), "with %" PRIu64 " entries below", below);
-	j->origin = origin.data;
-	r = emit(j, HM_FINDING_ADDED, p.data, p.len, NULL, NULL,
-		 below ? detail : NULL);
-	j->origin = NULL;
-out:
-	hm_buf_free(&p);
-	hm_buf_free(&origin);
-	return r;
+	hm_buf_reset(&j->pend_origin);
+	if (b->origin_name && hm_buf_adds(&j->pend_origin, b->origin_name) < 0)
+		return hm_error_nomem(j->err);
+	/* Reported by flush_added once the subtree is counted: by need_digest
+	 * if the target asks about the entry after it, else below. */
+	j->pend = true;
+	j->pend_below = 0;
+	if ((r = act_skip_subtree(j, b->path, b->path_len, &j->pend_below)) < 0)
+		return r;
+	return j->pend ? flush_added(j) : 0;
+}
+
+/*
+ * The target asks, about the regular file it is about to yield, whether
+ * the join will compare its digest (see the top of this file).
+ */
+static int need_digest(void *ctx, const char *path, size_t len, uint64_t size,
+		       struct hm_error *err)
+{
+	struct join *j = ctx;
+	int c = 1, r;
+
+	(void)err;      /* the target was called with j->err */
+	j->act_declined = true;
+	if (j->hold_set && hm_path_is_below(path, len, j->hold.data, j->hold.len))
+		return 0;
+	if (hm_policy_ignored(j->policy, path, len))
+		return 0;
+	if (j->pend && (r = flush_added(j)) < 0)
+		return r;
+	while (j->exp.cur &&
+	       (c = hm_path_cmp(j->exp.cur->path, j->exp.cur->path_len,
+				path, len)) < 0)
+		if ((r = missing(j)) < 0)
+			return r;
+	if (!j->exp.cur || c != 0 || !digest_needed(j, j->exp.cur, size))
+		return 0;
+	j->act_declined = false;
+	return 1;
 }
 
 int hm_compare(struct hm_source *expected, struct hm_source *actual,
@@ -443,6 +558,8 @@ int hm_compare(struct hm_source *expected, struct hm_source *actual,
 	j.stats = stats;
 	j.exp.count = &stats->expected;
 	j.act.count = &stats->actual;
+	hm_source_set_digest_query(actual, &(struct hm_digest_query){
+		.need = need_digest, .ctx = &j });
 	if ((r = advance(&j, &j.exp)) < 0 || (r = advance(&j, &j.act)) < 0)
 		goto out;
 	while (j.exp.cur || j.act.cur) {
@@ -466,7 +583,11 @@ int hm_compare(struct hm_source *expected, struct hm_source *actual,
 	}
 	r = 0;
 out:
+	/* The query points into this frame. */
+	hm_source_set_digest_query(actual, NULL);
 	hm_buf_free(&j.exp.prev);
 	hm_buf_free(&j.act.prev);
+	hm_buf_free(&j.hold);
+	hm_buf_free(&j.pend_origin);
 	return r;
 }

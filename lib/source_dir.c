@@ -30,6 +30,22 @@
  * are checked again after hashing (size, mtime, ctime, ino, bytes read), so
  * content that moved under us is flagged, never trusted.
  *
+ * Mount points.  st_dev alone does not see a bind mount of the same file
+ * system, and a bind mount over /etc would hide what lies beneath it, so
+ * every entry is asked with statx whether it is the root of a mount
+ * (STATX_ATTR_MOUNT_ROOT, Linux 5.8), else its mount id is compared with
+ * its directory's (statx, or name_to_handle_at on older kernels), and a
+ * directory on another st_dev counts too, as before.  Mount roots, files
+ * mounted over files included, are yielded flagged and never opened.
+ *
+ * Contents nobody uses.  With a digest query (hm_source_set_digest_query)
+ * the consumer is asked, when it reaches a file whose hash is not done,
+ * whether it will use the digest; if not, the file is not read, or no
+ * further if a worker had started.  Files larger than DEFER_BYTES are not
+ * even hashed ahead: they wait for that answer, so a huge file added under
+ * /home is never opened, while small files keep being hashed in parallel
+ * ahead of the consumer (reading one that turns out unneeded costs little).
+ *
  * The filter callbacks run on the walker thread.
  */
 #include <dirent.h>
@@ -66,11 +82,16 @@
 #define MAX_THREADS 256u
 /* Returned inside the walker when free() asked it to stop. */
 #define WALK_STOPPED 1
+/* With a digest query, larger files are hashed only once the consumer
+ * said it needs them. */
+#define DEFER_BYTES (32ull << 20)
 
 /* An open directory, shared by the walker's level and the file tasks in it. */
 struct dnode {
 	int fd;
 	unsigned refs;          /* under dir_source.lock */
+	uint64_t mnt_id;        /* the mount it is on, if mnt_known */
+	bool mnt_known;
 };
 
 /* A hard-linked inode: hashed once, the result shared by its other links. */
@@ -82,6 +103,7 @@ struct hlink {
 	nlink_t seen;           /* links the walker found */
 	unsigned refs;          /* slots not yet consumed that point here */
 	bool resolved;          /* the first link's outcome is below */
+	bool declined;          /* ... and it was not hashed: not needed */
 	unsigned flags;
 	unsigned char sha256[HM_SHA256_LEN];
 	char *note;
@@ -92,10 +114,13 @@ enum slot_state { SLOT_FREE, SLOT_PENDING, SLOT_DONE };
 struct slot {
 	struct hm_entry e;
 	enum slot_state state;  /* under dir_source.lock */
-	struct dnode *dn;       /* file tasks: where to open the name */
+	struct dnode *dn;       /* file tasks and later links: where the name is */
 	struct stat st;         /* what fstatat saw */
 	struct hlink *link;
 	bool link_first;
+	bool deferred;          /* a task not queued until the consumer asks */
+	bool asked;             /* the consumer's digest query was asked */
+	atomic_bool cancel;     /* ... and said no: do not read the content */
 	int err;                /* HM_ERR_NOMEM from a worker */
 };
 
@@ -127,6 +152,8 @@ struct level {
 struct dir_source {
 	struct hm_source base;
 	struct hm_source_filter filter;
+	struct hm_digest_query query;   /* under lock; set by the consumer */
+	bool no_statx;          /* walker: the kernel has no statx */
 	char *root_name;        /* for messages */
 	dev_t root_dev;
 	struct stat root_st;
@@ -225,6 +252,94 @@ static bool same_object(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
 	       (a->st_mode & S_IFMT) == (b->st_mode & S_IFMT);
+}
+
+/* --- mount points -------------------------------------------------------- */
+
+static void statx_to_stat(const struct statx *x, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_dev = makedev(x->stx_dev_major, x->stx_dev_minor);
+	st->st_ino = (ino_t)x->stx_ino;
+	st->st_mode = x->stx_mode;
+	st->st_nlink = x->stx_nlink;
+	st->st_uid = x->stx_uid;
+	st->st_gid = x->stx_gid;
+	st->st_rdev = makedev(x->stx_rdev_major, x->stx_rdev_minor);
+	st->st_size = (off_t)x->stx_size;
+	st->st_blksize = (blksize_t)x->stx_blksize;
+	st->st_blocks = (blkcnt_t)x->stx_blocks;
+	st->st_atim.tv_sec = x->stx_atime.tv_sec;
+	st->st_atim.tv_nsec = x->stx_atime.tv_nsec;
+	st->st_mtim.tv_sec = x->stx_mtime.tv_sec;
+	st->st_mtim.tv_nsec = x->stx_mtime.tv_nsec;
+	st->st_ctim.tv_sec = x->stx_ctime.tv_sec;
+	st->st_ctim.tv_nsec = x->stx_ctime.tv_nsec;
+}
+
+/* The mount id of name in dfd ("" with AT_EMPTY_PATH: dfd itself) for
+ * kernels without statx's: 0, or -1 if the file system cannot say. */
+static int handle_mnt_id(int dfd, const char *name, int flags, uint64_t *ret)
+{
+	union {
+		struct file_handle fh;
+		char space[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+	} h;
+	int id;
+
+	h.fh.handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(dfd, name, &h.fh, &id, flags) < 0)
+		return -1;
+	*ret = (uint64_t)id;
+	return 0;
+}
+
+/*
+ * fstatat, and whether the object is the root of a mount that is not the
+ * one of the directory dn (on = dn's mount).  The kernel's own answer
+ * first: STATX_ATTR_MOUNT_ROOT where it reports it; else the mount id
+ * (statx's, or name_to_handle_at's).  Callers add the st_dev test for
+ * directories.  -1 with errno as fstatat.
+ */
+static int stat_mount(struct dir_source *s, const struct dnode *on, int dfd,
+		      const char *name, int flags, struct stat *st,
+		      bool *ret_mount, uint64_t *ret_mnt_id, bool *ret_known)
+{
+	struct statx sx;
+	uint64_t id;
+
+	*ret_mount = *ret_known = false;
+	if (!s->no_statx) {
+		if (statx(dfd, name, flags | AT_NO_AUTOMOUNT,
+			  STATX_BASIC_STATS | STATX_MNT_ID, &sx) == 0) {
+			statx_to_stat(&sx, st);
+			if (sx.stx_mask & STATX_MNT_ID) {
+				*ret_known = true;
+				*ret_mnt_id = sx.stx_mnt_id;
+			}
+			if (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)
+				*ret_mount = sx.stx_attributes & STATX_ATTR_MOUNT_ROOT;
+			else if (*ret_known && on && on->mnt_known)
+				*ret_mount = sx.stx_mnt_id != on->mnt_id;
+			else if (!*ret_known)
+				goto by_handle;  /* glibc's emulation (old kernel) */
+			return 0;
+		}
+		if (errno != ENOSYS)
+			return -1;
+		s->no_statx = true;
+	}
+	if ((flags & AT_EMPTY_PATH ? fstat(dfd, st) :
+	     fstatat(dfd, name, st, flags)) < 0)
+		return -1;
+by_handle:
+	if (handle_mnt_id(dfd, name, flags & AT_EMPTY_PATH, &id) == 0) {
+		*ret_known = true;
+		*ret_mnt_id = id;
+		if (on && on->mnt_known)
+			*ret_mount = id != on->mnt_id;
+	}
+	return 0;
 }
 
 static void drop_xattrs(struct hm_entry *e)
@@ -337,6 +452,8 @@ static struct dnode *dnode_new(struct dir_source *s, int fd)
 		return NULL;
 	dn->fd = fd;
 	dn->refs = 1;
+	dn->mnt_known = false;
+	dn->mnt_id = 0;
 	pthread_mutex_lock(&s->lock);
 	s->open_dirs++;
 	pthread_mutex_unlock(&s->lock);
@@ -459,25 +576,77 @@ static void link_remove_locked(struct dir_source *s, struct hlink *l)
 	free(l);
 }
 
+static int hash_file(struct dir_source *s, struct worker *w, struct slot *sl);
+
+static int link_record(struct hlink *l, const struct slot *sl)
+{
+	const unsigned keep = HM_ENTRY_HAS_DIGEST | HM_ENTRY_UNREADABLE |
+			      HM_ENTRY_CHANGED;
+	const struct hm_entry *e = &sl->e;
+
+	l->resolved = true;
+	l->declined = atomic_load(&sl->cancel) &&
+		      !(e->flags & HM_ENTRY_HAS_DIGEST);
+	l->flags = e->flags & keep;
+	memcpy(l->sha256, e->sha256, HM_SHA256_LEN);
+	free(l->note);
+	l->note = NULL;
+	if (e->note && !(l->note = strdup(e->note)))
+		return HM_ERR_NOMEM;
+	return 0;
+}
+
+/*
+ * A later link of a file whose first link the consumer did not need: ask
+ * again for this path, and hash it here if it is needed now (rare: hard
+ * links across an added and a compared path).
+ */
+static int link_rehash(struct dir_source *s, struct slot *sl,
+		       struct hm_error *err)
+{
+	struct hm_digest_query q;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	q = s->query;
+	pthread_mutex_unlock(&s->lock);
+	r = q.need ? q.need(q.ctx, sl->e.path, sl->e.path_len, sl->e.size,
+			    err) : 1;
+	if (r <= 0) {
+		if (r == 0)
+			atomic_store(&sl->cancel, true);
+		return r;
+	}
+	/* hash_file reads the xattrs again, through the file. */
+	drop_xattrs(&sl->e);
+	if (hash_file(s, &s->workers[0], sl) < 0)
+		return hm_error_nomem(err);
+	return 1;
+}
+
 /*
  * On the consumer side, in stream order: the first link records its
  * outcome, later links (always after it in the stream) take it over.
  */
-static int link_resolve(struct dir_source *s, struct slot *sl)
+static int link_resolve(struct dir_source *s, struct slot *sl,
+			struct hm_error *err)
 {
-	const unsigned keep = HM_ENTRY_HAS_DIGEST | HM_ENTRY_UNREADABLE |
-			      HM_ENTRY_CHANGED;
 	struct hlink *l = sl->link;
 	struct hm_entry *e = &sl->e;
+	bool redo;
 	int r = 0;
 
 	pthread_mutex_lock(&s->link_lock);
-	if (sl->link_first) {
-		l->resolved = true;
-		l->flags = e->flags & keep;
-		memcpy(l->sha256, e->sha256, HM_SHA256_LEN);
-		if (e->note && !(l->note = strdup(e->note)))
-			r = HM_ERR_NOMEM;
+	redo = !sl->link_first && l->resolved && l->declined;
+	pthread_mutex_unlock(&s->link_lock);
+	if (redo && (r = link_rehash(s, sl, err)) < 0)
+		return r;
+
+	pthread_mutex_lock(&s->link_lock);
+	if (sl->link_first || (redo && r == 1)) {
+		r = link_record(l, sl);
+	} else if (redo) {
+		r = 0;       /* not hashed either: nothing to take over */
 	} else if (l->resolved) {
 		e->flags |= l->flags;
 		memcpy(e->sha256, l->sha256, HM_SHA256_LEN);
@@ -488,7 +657,7 @@ static int link_resolve(struct dir_source *s, struct slot *sl)
 	if (--l->refs == 0 && l->seen >= l->expected)
 		link_remove_locked(s, l);
 	pthread_mutex_unlock(&s->link_lock);
-	return r;
+	return r < 0 ? hm_error_nomem(err) : 0;
 }
 
 /* --- the ring, walker side ----------------------------------------------- */
@@ -515,19 +684,36 @@ static struct slot *slot_get(struct dir_source *s)
 	sl->dn = NULL;
 	sl->link = NULL;
 	sl->link_first = false;
+	sl->deferred = false;
+	sl->asked = false;
+	atomic_store_explicit(&sl->cancel, false, memory_order_relaxed);
 	sl->err = 0;
 	return sl;
 }
 
+enum publish {
+	PUB_DONE,       /* complete as it is */
+	PUB_TASK,       /* a file to hash: sl->dn is where its name is */
+	PUB_HOLD,       /* complete, but keeps sl->dn (a later hard link) */
+};
+
 /* Hand the tail slot on: to the workers (a file task) or to the consumer. */
-static int slot_publish(struct dir_source *s, struct slot *sl, bool task)
+static int slot_publish(struct dir_source *s, struct slot *sl, enum publish how)
 {
 	uint64_t idx;
 	bool stop;
 
 	pthread_mutex_lock(&s->lock);
 	idx = s->tail++;
-	if (task) {
+	if (how == PUB_TASK && s->query.need &&
+	    (uint64_t)sl->st.st_size > DEFER_BYTES) {
+		/* Hashed only if the consumer says it needs the digest. */
+		sl->state = SLOT_PENDING;
+		sl->deferred = true;
+		sl->dn->refs++;
+		if (s->cons_waiting && s->cons_wait_slot == (idx & RING_MASK))
+			pthread_cond_signal(&s->cond_cons);
+	} else if (how == PUB_TASK) {
 		sl->state = SLOT_PENDING;
 		sl->dn->refs++;
 		s->work[s->work_tail++ & RING_MASK] = (uint32_t)(idx & RING_MASK);
@@ -537,6 +723,8 @@ static int slot_publish(struct dir_source *s, struct slot *sl, bool task)
 		else if (s->idle_workers)
 			pthread_cond_signal(&s->cond_worker);
 	} else {
+		if (how == PUB_HOLD)
+			sl->dn->refs++;
 		sl->state = SLOT_DONE;
 		if (s->cons_waiting && s->cons_wait_slot == (idx & RING_MASK))
 			pthread_cond_signal(&s->cond_cons);
@@ -705,6 +893,8 @@ static int dir_prepare(struct dir_source *s, struct slot *sl, int dfd,
 	struct hm_entry *e = &sl->e;
 	struct level *L;
 	struct stat st;
+	bool mount, mnt_known;
+	uint64_t mnt_id;
 	int fd, r, e_no;
 
 	*ret_fd = -1;
@@ -720,11 +910,13 @@ static int dir_prepare(struct dir_source *s, struct slot *sl, int dfd,
 					    s->root_name, shown_path(s));
 		return flag_errno(e, HM_ENTRY_UNREADABLE, NULL, errno);
 	}
-	if (fstat(fd, &st) < 0) {
+	/* Mounted on since it was looked at: opened is the mount's root. */
+	if (stat_mount(s, s->levels[s->depth - 1].dn, fd, "", AT_EMPTY_PATH,
+		       &st, &mount, &mnt_id, &mnt_known) < 0) {
 		r = flag_errno(e, HM_ENTRY_UNREADABLE, NULL, errno);
 		goto fail;
 	}
-	if (!same_object(&st, &sl->st)) {
+	if (!same_object(&st, &sl->st) || mount) {
 		r = flag_note(e, HM_ENTRY_CHANGED | HM_ENTRY_UNREADABLE,
 			      "replaced during the scan");
 		goto fail;
@@ -756,6 +948,12 @@ static int push_level(struct dir_source *s, int fd, struct hm_error *err)
 	if (!(L->dn = dnode_new(s, fd))) {
 		close(fd);
 		return hm_error_nomem(err);
+	}
+	/* Not a mount root: on its parent's mount.  The root's is set by
+	 * hm_source_dir_open. */
+	if (s->depth > 0) {
+		L->dn->mnt_known = s->levels[s->depth - 1].dn->mnt_known;
+		L->dn->mnt_id = s->levels[s->depth - 1].dn->mnt_id;
 	}
 	L->path_len = s->path.len;
 	s->depth++;
@@ -813,7 +1011,8 @@ static int walk_child(struct dir_source *s, const char *rec,
 	size_t nlen = strlen(name);
 	struct hm_entry *e;
 	struct slot *sl;
-	bool first;
+	bool first, mount, mnt_known;
+	uint64_t mnt_id;
 
 	s->path.len = L->path_len;
 	if (s->path.len + 1 + nlen > HM_LIMIT_PATH_BYTES)
@@ -832,7 +1031,8 @@ static int walk_child(struct dir_source *s, const char *rec,
 	e = &sl->e;
 	if (hm_entry_set_path(e, s->path.data, s->path.len) < 0)
 		return hm_error_nomem(err);
-	if (fstatat(dfd, name, &sl->st, AT_SYMLINK_NOFOLLOW) < 0) {
+	if (stat_mount(s, L->dn, dfd, name, AT_SYMLINK_NOFOLLOW, &sl->st,
+		       &mount, &mnt_id, &mnt_known) < 0) {
 		/* Gone since readdir: not part of the tree any more. */
 		if (errno == ENOENT) {
 			hm_entry_clear(e);
@@ -841,31 +1041,33 @@ static int walk_child(struct dir_source *s, const char *rec,
 		e->type = dtype_to_type((unsigned char)rec[0]);
 		if ((r = flag_errno(e, HM_ENTRY_UNREADABLE, NULL, errno)) < 0)
 			return hm_error_nomem(err);
-		return slot_publish(s, sl, false);
+		return slot_publish(s, sl, PUB_DONE);
 	}
 	fill_stat(e, &sl->st);
+	if (mount || (S_ISDIR(sl->st.st_mode) && sl->st.st_dev != s->root_dev)) {
+		/* Attributes are the mounted root's (a directory, or a file
+		 * mounted over a file); we do not look in, nor open it. */
+		e->flags |= HM_ENTRY_MOUNTPOINT;
+		return slot_publish(s, sl, PUB_DONE);
+	}
 	switch (sl->st.st_mode & S_IFMT) {
 	case S_IFREG:
+		sl->dn = L->dn;
 		if (sl->st.st_nlink > 1) {
 			if (link_lookup(s, &sl->st, &sl->link, &first) < 0)
 				return hm_error_nomem(err);
 			sl->link_first = first;
 			/* xattrs belong to the inode, but each link is its own
-			 * entry: read them here, the digest comes from the first. */
+			 * entry: read them here, the digest comes from the first
+			 * (or from this one, if the first was not hashed). */
 			if (!first) {
 				if (read_xattrs_at(e, dfd, name, s->xb) < 0)
 					return hm_error_nomem(err);
-				return slot_publish(s, sl, false);
+				return slot_publish(s, sl, PUB_HOLD);
 			}
 		}
-		sl->dn = L->dn;
-		return slot_publish(s, sl, true);
+		return slot_publish(s, sl, PUB_TASK);
 	case S_IFDIR:
-		if (sl->st.st_dev != s->root_dev) {
-			/* Attributes are the mounted root's; we do not look in. */
-			e->flags |= HM_ENTRY_MOUNTPOINT;
-			return slot_publish(s, sl, false);
-		}
 		if (s->depth > HM_LIMIT_DEPTH)
 			return hm_error_set(err, HM_ERR_LIMIT, 0,
 					    "'%s%.256s...' is deeper than %u directories",
@@ -874,7 +1076,7 @@ static int walk_child(struct dir_source *s, const char *rec,
 		r = dir_prepare(s, sl, dfd, name, skip_subtree(s), &fd, err);
 		if (r)
 			return r < 0 && !err->code ? hm_error_nomem(err) : r;
-		if ((r = slot_publish(s, sl, false))) {
+		if ((r = slot_publish(s, sl, PUB_DONE))) {
 			if (fd >= 0)
 				close(fd);
 			return r;
@@ -890,7 +1092,7 @@ static int walk_child(struct dir_source *s, const char *rec,
 	/* Symlinks, devices, FIFOs, sockets: never opened, xattrs by path. */
 	if (read_xattrs_at(e, dfd, name, s->xb) < 0)
 		return hm_error_nomem(err);
-	return slot_publish(s, sl, false);
+	return slot_publish(s, sl, PUB_DONE);
 }
 
 static int walk_root(struct dir_source *s, struct hm_error *err)
@@ -913,14 +1115,14 @@ static int walk_root(struct dir_source *s, struct hm_error *err)
 		return hm_error_nomem(err);
 	if (skip_subtree(s)) {
 		L->n = 0;
-		return slot_publish(s, sl, false);
+		return slot_publish(s, sl, PUB_DONE);
 	}
 	if ((r = read_names(s, L->dn->fd, L, &e_no, err)) < 0)
 		return r;
 	if (e_no)
 		return hm_error_set(err, HM_ERR_IO, e_no,
 				    "cannot read directory '%s'", s->root_name);
-	return slot_publish(s, sl, false);
+	return slot_publish(s, sl, PUB_DONE);
 }
 
 static int walk(struct dir_source *s, struct hm_error *err)
@@ -976,6 +1178,48 @@ static bool stat_changed(const struct stat *a, const struct stat *b)
 	       a->st_ctim.tv_nsec != b->st_ctim.tv_nsec;
 }
 
+static const unsigned char zero_block[HASH_CHUNK];
+
+/*
+ * At *pos, at or past the known data: hash the hole up to the next data as
+ * zeros, and set *data_end to the end of that data.  0, 1 if stopped or
+ * cancelled, or HM_ERR_NOMEM.  Where SEEK_DATA fails (a file system
+ * without it), everything left is data.
+ */
+static int hash_hole(struct dir_source *s, struct slot *sl, struct worker *w,
+		     int fd, uint64_t *pos, uint64_t size, uint64_t *data_end)
+{
+	off_t d = lseek(fd, (off_t)*pos, SEEK_DATA), h;
+	uint64_t hole_end;
+
+	if (d < 0) {
+		/* ENXIO: no data after pos, the rest is a hole. */
+		hole_end = errno == ENXIO ? size : *pos;
+	} else {
+		hole_end = (uint64_t)d < size ? (uint64_t)d : size;
+	}
+	while (*pos < hole_end) {
+		size_t n = hole_end - *pos < HASH_CHUNK ?
+			   (size_t)(hole_end - *pos) : HASH_CHUNK;
+
+		if (hm_hash_update(w->hash, zero_block, n) < 0)
+			return HM_ERR_NOMEM;
+		*pos += n;
+		if (atomic_load_explicit(&s->stop, memory_order_relaxed) ||
+		    atomic_load_explicit(&sl->cancel, memory_order_relaxed))
+			return 1;
+	}
+	if (*pos >= size) {
+		*data_end = size;
+		return 0;
+	}
+	h = d < 0 ? -1 : lseek(fd, (off_t)*pos, SEEK_HOLE);
+	*data_end = h < 0 || (uint64_t)h > size ? size : (uint64_t)h;
+	if (*data_end <= *pos)
+		*data_end = size;  /* no progress: read the rest */
+	return 0;
+}
+
 /* Open, check, hash and re-check one regular file. 0 or HM_ERR_NOMEM. */
 static int hash_file(struct dir_source *s, struct worker *w, struct slot *sl)
 {
@@ -983,9 +1227,12 @@ static int hash_file(struct dir_source *s, struct worker *w, struct slot *sl)
 	const char *name = strrchr(e->path, '/') + 1;
 	int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
 	struct stat a, b;
-	uint64_t total = 0, size;
+	uint64_t total = 0, size, data_end;
 	int fd, r = 0;
 
+	/* Not needed: everything but the content, and the file not opened. */
+	if (atomic_load(&sl->cancel))
+		return read_xattrs_at(e, sl->dn->fd, name, w->xb);
 	/* Reading must not write: no atime update where we may ask. */
 	if (s->euid == 0 || sl->st.st_uid == s->euid)
 		flags |= O_NOATIME;
@@ -1005,13 +1252,31 @@ static int hash_file(struct dir_source *s, struct worker *w, struct slot *sl)
 		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	if ((r = hm_hash_reset(w->hash)) < 0)
 		goto out;
+	/* A file with far fewer blocks than bytes: its holes are hashed
+	 * from a zero block, not read (SEEK_DATA).  Every byte still goes
+	 * through SHA-256; only the kernel's copying of zeros is saved.  Data
+	 * written into a hole meanwhile changes mtime: flagged below. */
+	data_end = (uint64_t)a.st_blocks * 512 < size / 2 &&
+		   size > 4 * HASH_CHUNK ? 0 : size;
 	/* Read st_size bytes, not to EOF: growth shows in the second fstat,
 	 * and small files then cost one read instead of two. */
 	while (total < size) {
-		size_t want = size - total < HASH_CHUNK ?
-			      (size_t)(size - total) : HASH_CHUNK;
-		ssize_t n = read(fd, w->buf, want);
+		size_t want;
+		ssize_t n;
 
+		if (total >= data_end) {
+			if ((r = hash_hole(s, sl, w, fd, &total, size,
+					   &data_end)) < 0)
+				goto out;
+			if (r > 0) {
+				r = 0;
+				goto out;       /* stopped or cancelled */
+			}
+			continue;
+		}
+		want = data_end - total < HASH_CHUNK ?
+		       (size_t)(data_end - total) : HASH_CHUNK;
+		n = pread(fd, w->buf, want, (off_t)total);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -1023,7 +1288,9 @@ static int hash_file(struct dir_source *s, struct worker *w, struct slot *sl)
 		if ((r = hm_hash_update(w->hash, w->buf, (size_t)n)) < 0)
 			goto out;
 		total += (uint64_t)n;
-		if (atomic_load_explicit(&s->stop, memory_order_relaxed))
+		/* Stopped, or no longer needed: no digest, no flag. */
+		if (atomic_load_explicit(&s->stop, memory_order_relaxed) ||
+		    atomic_load_explicit(&sl->cancel, memory_order_relaxed))
 			goto out;
 	}
 	if ((r = hm_hash_final(w->hash, e->sha256)) < 0)
@@ -1098,11 +1365,43 @@ static void *worker_main(void *arg)
 /* --- the consumer -------------------------------------------------------- */
 
 /*
+ * The head slot is a file not hashed yet: does the consumer need its
+ * digest?  Called and returns with s->lock held, which is dropped while
+ * the consumer answers (it may read its own input meanwhile).  A deferred
+ * file goes to the front of the queue either way, where this thread takes
+ * it next: to hash it, or, declined, only to read its xattrs.
+ */
+static int ask_need(struct dir_source *s, struct slot *sl, struct hm_error *err)
+{
+	struct hm_digest_query q = s->query;
+	int r = 1;
+
+	sl->asked = true;
+	if (q.need) {
+		/* Only path and size are read here; a worker hashing this
+		 * file writes other fields of the entry. */
+		pthread_mutex_unlock(&s->lock);
+		r = q.need(q.ctx, sl->e.path, sl->e.path_len, sl->e.size, err);
+		pthread_mutex_lock(&s->lock);
+		if (r < 0)
+			return r;
+	}
+	if (r == 0)
+		atomic_store(&sl->cancel, true);
+	if (sl->deferred) {
+		sl->deferred = false;
+		s->work[--s->work_head & RING_MASK] = (uint32_t)(sl - s->slots);
+	}
+	return 0;
+}
+
+/*
  * Release what was consumed and wait until the head slot is done; returns
  * 1 with ready_end past it, or the walk's result at the end.
  */
 static int refill(struct dir_source *s, struct hm_error *err)
 {
+	struct slot *sl;
 	uint64_t end;
 	int r = 1;
 
@@ -1124,6 +1423,14 @@ static int refill(struct dir_source *s, struct hm_error *err)
 			if (r < 0 && err)
 				*err = s->walk_err;
 			break;
+		}
+		sl = &s->slots[s->cons_pos & RING_MASK];
+		if (sl->state == SLOT_PENDING && !sl->asked &&
+		    (s->query.need || sl->deferred)) {
+			if ((r = ask_need(s, sl, err)) < 0)
+				break;
+			r = 1;
+			continue;
 		}
 		/* Hash rather than sleep: on few cores a wake-up per entry
 		 * costs more than the small files it waits for. */
@@ -1174,8 +1481,13 @@ static int dir_next(struct hm_source *src, const struct hm_entry **ret,
 	sl = &s->slots[s->cons_pos & RING_MASK];
 	if (sl->err < 0)
 		return finish(s, hm_error_nomem(err), err);
-	if (sl->link && link_resolve(s, sl) < 0)
-		return finish(s, hm_error_nomem(err), err);
+	if (sl->link && (r = link_resolve(s, sl, err)) < 0)
+		return finish(s, r, err);
+	/* A later link kept its directory for link_rehash; done with it. */
+	if (sl->dn) {
+		dnode_put(s, sl->dn);
+		sl->dn = NULL;
+	}
 	s->have_current = true;
 	*ret = &sl->e;
 	return 1;
@@ -1242,10 +1554,24 @@ static void dir_free(struct hm_source *src)
 	free(s);
 }
 
+static void dir_set_digest_query(struct hm_source *src,
+				 const struct hm_digest_query *q)
+{
+	struct dir_source *s = (struct dir_source *)src;
+
+	pthread_mutex_lock(&s->lock);
+	if (q)
+		s->query = *q;
+	else
+		memset(&s->query, 0, sizeof(s->query));
+	pthread_mutex_unlock(&s->lock);
+}
+
 static const struct hm_source_ops dir_ops = {
 	.kind = "dir",
 	.next = dir_next,
 	.free = dir_free,
+	.set_digest_query = dir_set_digest_query,
 };
 
 /* Directory fds are one per level plus those file tasks hold: make room. */
@@ -1275,6 +1601,8 @@ int hm_source_dir_open(const char *path, const struct hm_scan_options *opt,
 	struct dir_source *s;
 	size_t rlen = strlen(path);
 	unsigned i, nofile;
+	bool mount, mnt_known;
+	uint64_t mnt_id = 0;
 	long ncpu;
 	int fd, r;
 
@@ -1318,7 +1646,8 @@ int hm_source_dir_open(const char *path, const struct hm_scan_options *opt,
 	if (!s->root_name || !s->slots || !s->work || !s->dents ||
 	    !s->target || !s->xb || !s->workers || !level_push(s, err))
 		goto nomem;
-	if (fstat(fd, &s->root_st) < 0) {
+	if (stat_mount(s, NULL, fd, "", AT_EMPTY_PATH, &s->root_st, &mount,
+		       &mnt_id, &mnt_known) < 0) {
 		r = hm_error_set(err, HM_ERR_IO, errno, "cannot stat '%s'", path);
 		close(fd);
 		goto fail;
@@ -1327,6 +1656,8 @@ int hm_source_dir_open(const char *path, const struct hm_scan_options *opt,
 	if ((r = push_level(s, fd, err)) < 0)
 		goto fail;
 	s->levels[0].path_len = 0;
+	s->levels[0].dn->mnt_known = mnt_known;
+	s->levels[0].dn->mnt_id = mnt_id;
 	for (i = 0; i < s->nthreads; i++) {
 		struct worker *w = &s->workers[i];
 

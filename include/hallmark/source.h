@@ -8,11 +8,14 @@
 #define HALLMARK_SOURCE_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "hallmark/entry.h"
 #include "hallmark/error.h"
 
 struct hm_source;
+struct hm_digest_query;
 
 struct hm_source_ops {
 	const char *kind;   /* "dir", "tar", "oci", "manifest", ... */
@@ -21,6 +24,10 @@ struct hm_source_ops {
 	int (*next)(struct hm_source *src, const struct hm_entry **ret,
 		    struct hm_error *err);
 	void (*free)(struct hm_source *src);
+	/* Optional (NULL: the source hashes every file): see
+	 * hm_source_set_digest_query. */
+	void (*set_digest_query)(struct hm_source *src,
+				 const struct hm_digest_query *q);
 };
 
 /* Embed as the first member of a concrete source. */
@@ -46,6 +53,33 @@ struct hm_source_filter {
 };
 
 /*
+ * How a consumer tells a source which file contents it will not use, so
+ * that a live tree does not read them: a file added where the manifest has
+ * nothing is "added" (or allowed) whatever its content, and a 16 TiB sparse
+ * file under /home would otherwise be read for hours.  need() is asked on
+ * the thread that calls hm_source_next(), about the regular file that call
+ * is about to yield (path as in the entry, its size), and only while its
+ * digest is not yet known: it returns 1 if the consumer will compare the
+ * digest, 0 if not, <0 on error (in err; next() then fails with it).  A
+ * file declined this way is yielded with its attributes and xattrs but
+ * without HM_ENTRY_HAS_DIGEST, and is never opened if it was not already
+ * being hashed.  Sources that read every byte anyway (tar, OCI) ignore the
+ * query.  q is copied; NULL removes it.
+ */
+struct hm_digest_query {
+	int (*need)(void *ctx, const char *path, size_t len, uint64_t size,
+		    struct hm_error *err);
+	void *ctx;
+};
+
+static inline void hm_source_set_digest_query(struct hm_source *src,
+					      const struct hm_digest_query *q)
+{
+	if (src && src->ops->set_digest_query)
+		src->ops->set_digest_query(src, q);
+}
+
+/*
  * Where archive sources (tar, OCI) hand the contents of regular files as
  * they read them, for the builder's blob store: begin(entry) before the
  * first byte of a file, data() for each chunk, end() after the last; the
@@ -68,12 +102,14 @@ struct hm_scan_options {
 /*
  * A live directory tree rooted at path, walked relative to directory fds
  * with O_NOFOLLOW, never opening FIFOs or devices, not crossing mount
- * points (they are yielded with HM_ENTRY_MOUNTPOINT and not descended),
+ * points as the kernel knows them (bind mounts on the same file system
+ * too, and files mounted over files: they are yielded with
+ * HM_ENTRY_MOUNTPOINT and neither descended nor opened),
  * hashing files on worker threads.  Entries are yielded in canonical order
  * with paths relative to the root ("/" is path itself).  Per-entry
  * problems (permission denied, changed while hashed) are flags on the
  * entry, never silent skips; only problems with the root itself or
- * resource exhaustion are errors.
+ * resource exhaustion are errors.  It honours hm_source_set_digest_query.
  */
 int hm_source_dir_open(const char *path, const struct hm_scan_options *opt,
 		       struct hm_source **ret, struct hm_error *err);

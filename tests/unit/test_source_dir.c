@@ -726,6 +726,125 @@ TEST(mount_points_are_not_crossed)
 	scan_free(&sc);
 }
 
+/* Bind mounts of the same file system keep st_dev: the kernel's mount
+ * root attribute (or mount id) must tell, for folders and for files. */
+TEST(bind_mounts_are_mount_points)
+{
+	const struct hm_entry *e;
+	struct scan sc;
+
+	CHECK(mkdir("t", 0755) == 0);
+	CHECK(mkdir("t/etc", 0755) == 0);
+	CHECK(mkdir("clean", 0755) == 0);
+	CHECK(write_file("t/etc/passwd", "evil", 4) == 0);
+	CHECK(write_file("t/shadow", "evil", 4) == 0);
+	CHECK(write_file("clean/passwd", "good", 4) == 0);
+	if (mount("clean", "t/etc", NULL, MS_BIND, NULL) != 0) {
+		printf("# skip bind mount: %s\n", strerror(errno));
+		return;
+	}
+	if (mount("clean/passwd", "t/shadow", NULL, MS_BIND, NULL) != 0) {
+		umount2("t/etc", MNT_DETACH);
+		FAIL("cannot bind-mount a file: %s", strerror(errno));
+	}
+	do_scan("t", 2, NULL, &sc);
+	umount2("t/shadow", MNT_DETACH);
+	umount2("t/etc", MNT_DETACH);
+	CHECK_OK(sc.code, &sc.err);
+	CHECK((e = find(&sc, "/etc")));
+	CHECK_EQ_INT(e->type, HM_TYPE_DIR);
+	CHECK(e->flags & HM_ENTRY_MOUNTPOINT);
+	CHECK(!find(&sc, "/etc/passwd"));
+	CHECK((e = find(&sc, "/shadow")));
+	CHECK_EQ_INT(e->type, HM_TYPE_FILE);
+	CHECK(e->flags & HM_ENTRY_MOUNTPOINT);
+	CHECK(!(e->flags & HM_ENTRY_HAS_DIGEST));   /* never opened */
+	scan_free(&sc);
+}
+
+/* A digest query that declines the paths holding "skip". */
+static unsigned asked;
+static int decline_skip(void *ctx, const char *path, size_t len,
+			uint64_t size, struct hm_error *err)
+{
+	(void)ctx, (void)len, (void)size, (void)err;
+	asked++;
+	return strstr(path, "skip") ? 0 : 1;
+}
+
+static int scan_with_query(const char *root, unsigned threads, struct scan *sc)
+{
+	struct hm_scan_options opt = { .threads = threads };
+	struct hm_digest_query q = { .need = decline_skip };
+	const struct hm_entry *e;
+	struct hm_source *src;
+	size_t cap = 0;
+	int r;
+
+	memset(sc, 0, sizeof(*sc));
+	asked = 0;
+	if ((r = hm_source_dir_open(root, &opt, &src, &sc->err)) < 0)
+		return sc->code = r;
+	hm_source_set_digest_query(src, &q);
+	while ((r = hm_source_next(src, &e, &sc->err)) > 0) {
+		if (sc->n == cap) {
+			cap = cap ? 2 * cap : 64;
+			if (!(sc->e = realloc(sc->e, cap * sizeof(*sc->e))))
+				abort();
+		}
+		memset(&sc->e[sc->n], 0, sizeof(*sc->e));
+		if (hm_entry_copy(&sc->e[sc->n++], e) < 0)
+			abort();
+	}
+	hm_source_free(src);
+	return sc->code = r;
+}
+
+TEST(declined_digests_are_not_computed)
+{
+	unsigned char want[HM_SHA256_LEN];
+	const struct hm_entry *e;
+	struct scan sc;
+	unsigned threads;
+	int fd;
+
+	CHECK(mkdir("t", 0755) == 0);
+	CHECK(write_file("t/keep", "data", 4) == 0);
+	CHECK(write_file("t/skip", "data", 4) == 0);
+	CHECK(setxattr("t/skip", "user.k", "v", 1, 0) == 0 || errno == ENOTSUP);
+	/* Larger than DEFER_BYTES: waits for the answer, never opened. */
+	CHECK((fd = open("t/skip-big", O_WRONLY | O_CREAT, 0644)) >= 0);
+	CHECK(ftruncate(fd, (off_t)1 << 40) == 0);
+	close(fd);
+	/* A hard link declined under its first name, needed under its
+	 * second: hashed for the second. */
+	CHECK(write_file("t/z-linked", "data", 4) == 0);
+	CHECK(link("t/z-linked", "t/a-skip-link") == 0);
+	CHECK(hm_hash_buf(HM_HASH_SHA256, "data", 4, want) == 0);
+	for (threads = 1; threads <= 3; threads++) {
+		CHECK_OK(scan_with_query("t", threads, &sc), &sc.err);
+		CHECK(asked >= 1);
+		CHECK((e = find(&sc, "/keep")));
+		CHECK(e->flags & HM_ENTRY_HAS_DIGEST);
+		CHECK(memcmp(e->sha256, want, HM_SHA256_LEN) == 0);
+		CHECK((e = find(&sc, "/skip-big")));
+		CHECK(!(e->flags & (HM_ENTRY_HAS_DIGEST | HM_ENTRY_CHANGED |
+				    HM_ENTRY_UNREADABLE)));
+		CHECK_EQ_INT(e->size, (uint64_t)1 << 40);
+		CHECK((e = find(&sc, "/skip")));
+		/* Hashed ahead by a worker or declined: never flagged. */
+		CHECK(!(e->flags & (HM_ENTRY_CHANGED | HM_ENTRY_UNREADABLE)));
+		if (threads == 1) {
+			CHECK(!(e->flags & HM_ENTRY_HAS_DIGEST));
+			CHECK(e->n_xattrs <= 1);
+		}
+		CHECK((e = find(&sc, "/z-linked")));
+		CHECK(e->flags & HM_ENTRY_HAS_DIGEST);
+		CHECK(memcmp(e->sha256, want, HM_SHA256_LEN) == 0);
+		scan_free(&sc);
+	}
+}
+
 static int make_chain(const char *root, unsigned levels, size_t name_len)
 {
 	char name[256];
