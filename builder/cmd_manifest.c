@@ -121,6 +121,15 @@ int cmd_manifest(int argc, char **argv)
 	if (h.expires && h.expires <= h.created)
 		return hm_cli_fail("--expires is not after the creation time");
 
+	{
+		char tfile[4096];
+		const struct hm_cli_input in[] = {
+			{ "the target", hm_cli_target_file(argv[optind], tfile, sizeof(tfile)) },
+		};
+
+		if ((r = hm_cli_check_output(out, in, 1)))
+			return r;
+	}
 	r = hm_source_open_target(argv[optind], &scan, &src, &err);
 	if (r == 0)
 		r = hm_manifest_write(out, &h, src, &err);

@@ -466,49 +466,63 @@ fail:
 
 /*
  * The header carries the entry count, so entry lines are spooled to an
- * unnamed file first: O_TMPFILE next to the output (same file system, and
- * nothing to clean up after a crash), else tmpfile().
+ * unnamed file first: O_TMPFILE next to the output file (same file system,
+ * and nothing to clean up after a crash), else in $TMPDIR or /tmp.  dir
+ * is where it went, for messages; free() it.
  */
-static int open_spool(const char *path, struct hm_error *err)
+static int open_spool(const char *file, char **dir, struct hm_error *err)
 {
-	const char *slash = strrchr(path, '/');
-	char *dir = NULL;
-	FILE *f;
-	int fd = -1;
+	const char *slash = file ? strrchr(file, '/') : NULL;
+	const char *tmp = getenv("TMPDIR");
+	char tmpl[] = "hallmark-spool-XXXXXX";
+	int fd;
 
-	if (strcmp(path, "-") != 0) {
+	*dir = NULL;
+	if (file) {
 		if (!slash)
-			dir = strdup(".");
-		else if (slash == path)
-			dir = strdup("/");
+			*dir = strdup(".");
+		else if (slash == file)
+			*dir = strdup("/");
 		else
-			dir = strndup(path, (size_t)(slash - path));
-		if (!dir)
+			*dir = strndup(file, (size_t)(slash - file));
+		if (!*dir)
 			return hm_error_nomem(err);
-		fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-		free(dir);
+		fd = open(*dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			return fd;
+		free(*dir);
 	}
+	*dir = strdup(tmp && *tmp == '/' ? tmp : "/tmp");
+	if (!*dir)
+		return hm_error_nomem(err);
+	fd = open(*dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd >= 0)
 		return fd;
-	f = tmpfile();
-	if (!f)
-		return hm_error_set(err, HM_ERR_IO, errno,
-				    "cannot create a temporary file");
-	fd = fcntl(fileno(f), F_DUPFD_CLOEXEC, 0);
+	/* No O_TMPFILE there: a named file, unlinked at once. */
+	{
+		char *path = NULL;
+
+		if (asprintf(&path, "%s/%s", *dir, tmpl) < 0)
+			return hm_error_nomem(err);
+		fd = mkostemp(path, O_CLOEXEC);
+		if (fd >= 0)
+			unlink(path);
+		free(path);
+	}
 	if (fd < 0)
-		hm_error_set(err, HM_ERR_IO, errno,
-			     "cannot create a temporary file");
-	fclose(f);
-	return fd < 0 ? HM_ERR_IO : fd;
+		return hm_error_set(err, HM_ERR_IO, errno,
+				    "cannot create a temporary file in '%s'", *dir);
+	return fd;
 }
 
-static int spool_flush(int fd, struct hm_buf *b, struct hm_error *err)
+static int spool_flush(int fd, const char *dir, struct hm_buf *b,
+		       struct hm_error *err)
 {
 	int r = hm_write_all(fd, b->data, b->len);
 
 	if (r < 0)
 		return hm_error_set(err, HM_ERR_IO, -r,
-				    "cannot write a temporary file");
+				    "cannot write a temporary file in '%s'", dir);
 	hm_buf_reset(b);
 	return 0;
 }
@@ -529,11 +543,11 @@ int hm_manifest_write(const char *path, struct hm_manifest_header *h,
 	struct hm_manifest_header hdr = *h;
 	struct hm_buf head = HM_BUF_INIT, lines = HM_BUF_INIT;
 	struct tree_check tc = { HM_BUF_INIT, NULL, 0, 0, 0 };
-	struct hm_atomic *a = NULL;
+	struct hm_output *o = NULL;
 	bool to_stdout = strcmp(path, "-") == 0;
 	const char *shown = to_stdout ? "standard output" : path;
 	uint64_t n = 0, bytes = 0;
-	char *buf = NULL;
+	char *buf = NULL, *spool_dir = NULL;
 	int spool = -1, outfd, r;
 
 	/* Reject a bad header before a possibly long scan. */
@@ -541,12 +555,11 @@ int hm_manifest_write(const char *path, struct hm_manifest_header *h,
 	r = hm_manifest_format_header(&head, &hdr, err);
 	if (r < 0)
 		goto out;
-	if (!to_stdout) {
-		r = hm_atomic_open(path, 0644, true, &a, err);
-		if (r < 0)
-			goto out;
-	}
-	r = spool = open_spool(path, err);
+	/* A device or a FIFO is streamed into, never replaced. */
+	r = hm_output_open(path, 0644, &o, err);
+	if (r < 0)
+		goto out;
+	r = spool = open_spool(hm_output_file(o), &spool_dir, err);
 	if (r < 0)
 		goto out;
 
@@ -581,12 +594,12 @@ int hm_manifest_write(const char *path, struct hm_manifest_header *h,
 			goto out;
 		}
 		if (lines.len >= WRITE_CHUNK) {
-			r = spool_flush(spool, &lines, err);
+			r = spool_flush(spool, spool_dir, &lines, err);
 			if (r < 0)
 				goto out;
 		}
 	}
-	r = spool_flush(spool, &lines, err);
+	r = spool_flush(spool, spool_dir, &lines, err);
 	if (r < 0)
 		goto out;
 
@@ -601,7 +614,7 @@ int hm_manifest_write(const char *path, struct hm_manifest_header *h,
 				 shown, HM_LIMIT_MANIFEST_BYTES);
 		goto out;
 	}
-	outfd = a ? hm_atomic_fd(a) : STDOUT_FILENO;
+	outfd = hm_output_fd(o);
 	r = write_out(outfd, shown, head.data, head.len, err);
 	if (r < 0)
 		goto out;
@@ -612,7 +625,7 @@ int hm_manifest_write(const char *path, struct hm_manifest_header *h,
 	}
 	if (lseek(spool, 0, SEEK_SET) < 0) {
 		r = hm_error_set(err, HM_ERR_IO, errno,
-				 "cannot read a temporary file");
+				 "cannot read a temporary file in '%s'", spool_dir);
 		goto out;
 	}
 	for (;;) {
@@ -622,7 +635,8 @@ int hm_manifest_write(const char *path, struct hm_manifest_header *h,
 			continue;
 		if (got < 0) {
 			r = hm_error_set(err, HM_ERR_IO, errno,
-					 "cannot read a temporary file");
+					 "cannot read a temporary file in '%s'",
+					 spool_dir);
 			goto out;
 		}
 		if (got == 0)
@@ -631,18 +645,17 @@ int hm_manifest_write(const char *path, struct hm_manifest_header *h,
 		if (r < 0)
 			goto out;
 	}
-	if (a) {
-		r = hm_atomic_commit(a, err);
-		a = NULL;
-		if (r < 0)
-			goto out;
-	}
+	r = hm_output_commit(o, err);
+	o = NULL;
+	if (r < 0)
+		goto out;
 	h->entries = n;
 	r = 0;
 out:
-	hm_atomic_abort(a);
+	hm_output_abort(o);
 	if (spool >= 0)
 		close(spool);
+	free(spool_dir);
 	free(buf);
 	hm_buf_free(&head);
 	hm_buf_free(&lines);
