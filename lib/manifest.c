@@ -29,6 +29,7 @@
 #define QUOTE_MAX 200
 /* 9999-12-31T23:59:59Z, the last time the format can spell. */
 #define TIME_MAX ((time_t)253402300799LL)
+_Static_assert(sizeof(time_t) == sizeof(int64_t), "HM_EXPIRES_NEVER needs a 64-bit time_t");
 
 static const char *const image_kinds[] = { "oci", "qcow2", "raw", "tar" };
 
@@ -264,10 +265,19 @@ int hm_manifest_format_header(struct hm_buf *out,
 		return hm_error_set(err, HM_ERR_INPUT, 0,
 				    "creation time %lld out of range",
 				    (long long)h->created);
-	if (h->expires < 0 || h->expires > TIME_MAX)
+	if (h->expires != HM_EXPIRES_NEVER &&
+	    (h->expires < 0 || h->expires > TIME_MAX))
 		return hm_error_set(err, HM_ERR_INPUT, 0,
 				    "expiry time %lld out of range",
 				    (long long)h->expires);
+	/* Past or unset (0) is never spelled "never". */
+	if (h->expires != HM_EXPIRES_NEVER && h->expires <= h->created) {
+		hm_time_format(h->expires, expires);
+		hm_time_format(h->created, created);
+		return hm_error_set(err, HM_ERR_INPUT, 0,
+				    "expiry time %s is not after the creation time %s",
+				    expires, created);
+	}
 	if (h->template_digest[0] &&
 	    !digest_valid(h->template_digest,
 			  strnlen(h->template_digest, sizeof(h->template_digest))))
@@ -303,10 +313,10 @@ int hm_manifest_format_header(struct hm_buf *out,
 				    h->entries, HM_LIMIT_MANIFEST_ENTRIES);
 
 	hm_time_format(h->created, created);
-	if (h->expires)
-		hm_time_format(h->expires, expires);
-	else
+	if (h->expires == HM_EXPIRES_NEVER)
 		memcpy(expires, "never", 6);
+	else
+		hm_time_format(h->expires, expires);
 	r |= hm_buf_addf(out, "hallmark-manifest %d\nname %s\nserial %" PRIu64
 			 "\ncreated %s\nexpires %s\ntemplate %s\n",
 			 HM_MANIFEST_VERSION, h->name, h->serial, created,
@@ -891,13 +901,16 @@ static int read_header(struct hm_manifest_reader *r)
 	if (rc < 0)
 		return rc;
 	if (equals(l, n, "expires never")) {
-		h->expires = 0;
+		h->expires = HM_EXPIRES_NEVER;
 	} else {
 		rc = parse_time_line(r, l, n, "expires ", &h->expires);
 		if (rc < 0)
 			return rc;
-		if (h->expires == 0)   /* 0 means never: refuse to spell it */
-			return rerr(r, HM_ERR_INPUT, "invalid expiry time");
+		/* The writer never makes one; refused so that readers can
+		 * count on expires > created. */
+		if (h->expires <= h->created)
+			return rerr(r, HM_ERR_INPUT,
+				    "the expiry time is not after the creation time");
 	}
 
 	rc = header_line(r, &l, &n, "template sha256:HEX");
