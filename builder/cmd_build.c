@@ -190,7 +190,7 @@ static void header_init(const struct build *b, uint64_t serial,
 	h->serial = serial;
 	h->created = b->sde;
 	h->expires = b->t->expires_days ?
-		     b->sde + (time_t)b->t->expires_days * 86400 : 0;
+		     b->sde + (time_t)b->t->expires_days * 86400 : HM_EXPIRES_NEVER;
 	snprintf(h->template_digest, sizeof(h->template_digest), "sha256:%s",
 		 b->t->sha256);
 }

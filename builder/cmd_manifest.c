@@ -60,7 +60,8 @@ int cmd_manifest(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct hm_manifest_header h = { .version = HM_MANIFEST_VERSION, .serial = 1 };
+	struct hm_manifest_header h = { .version = HM_MANIFEST_VERSION, .serial = 1,
+					.expires = HM_EXPIRES_NEVER };
 	const char *out = "-", *name = "root", *sde;
 	unsigned long long v, valid_days = 0;
 	struct hm_scan_options scan = { 0 };
@@ -118,9 +119,19 @@ int cmd_manifest(int argc, char **argv)
 	}
 	if (valid_days)
 		h.expires = h.created + (time_t)valid_days * 86400;
-	if (h.expires && h.expires <= h.created)
+	/* 1970-01-01T00:00:00Z is a past time like any other, not "never". */
+	if (h.expires != HM_EXPIRES_NEVER && h.expires <= h.created)
 		return hm_cli_fail("--expires is not after the creation time");
 
+	{
+		char tfile[4096];
+		const struct hm_cli_input in[] = {
+			{ "the target", hm_cli_target_file(argv[optind], tfile, sizeof(tfile)) },
+		};
+
+		if ((r = hm_cli_check_output(out, in, 1)))
+			return r;
+	}
 	r = hm_source_open_target(argv[optind], &scan, &src, &err);
 	if (r == 0)
 		r = hm_manifest_write(out, &h, src, &err);

@@ -100,7 +100,7 @@ int cmd_sign(int argc, char **argv)
 	struct hm_error err = { 0 };
 	unsigned char sha512[HM_SHA512_LEN], sig[HM_SIG_LEN];
 	char keyid[HM_KEYID_LEN + 1], *sigpath = NULL, *text = NULL;
-	struct stat st, ost;
+	struct stat st;
 	size_t text_len;
 	ssize_t n;
 	int c, rc = HM_EXIT_ERROR;
@@ -147,6 +147,19 @@ int cmd_sign(int argc, char **argv)
 			return hm_cli_fail("out of memory");
 		out = sigpath;
 	}
+	{
+		/* The signature never replaces the manifest, the key or the
+		 * passphrase file. */
+		const struct hm_cli_input in[] = {
+			{ "the manifest", manifest }, { "the private key", keypath },
+			{ "the passphrase file", passfile ? passfile :
+			  getenv("HALLMARK_PASSPHRASE_FILE") },
+		};
+
+		if ((rc = hm_cli_check_output(out, in, sizeof(in) / sizeof(in[0]))))
+			goto out;
+		rc = HM_EXIT_ERROR;
+	}
 
 	rd = calloc(1, sizeof(*rd));
 	if (rd)
@@ -163,13 +176,6 @@ int cmd_sign(int argc, char **argv)
 	}
 	if (fstat(rd->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		rc = hm_cli_fail("'%s' is not a regular file", manifest);
-		goto out;
-	}
-	/* Writing the signature over the manifest would destroy it. */
-	if (stat(out, &ost) == 0 && ost.st_dev == st.st_dev &&
-	    ost.st_ino == st.st_ino) {
-		rc = hm_cli_fail("sign: the signature would replace the manifest '%s'",
-				 manifest);
 		goto out;
 	}
 	n = read_hash(rd, strlen(MANIFEST_MAGIC));
@@ -191,7 +197,7 @@ int cmd_sign(int argc, char **argv)
 	hm_pubkey_id(pub, keyid);
 	if (hm_sign_manifest_digest(key, sha512, sig, &err) < 0 ||
 	    hm_sigfile_format(keyid, sig, &text, &text_len, &err) < 0 ||
-	    hm_write_file_atomic(out, text, text_len, 0644, true, &err) < 0) {
+	    hm_output_write_file(out, text, text_len, 0644, &err) < 0) {
 		rc = hm_cli_error(&err);
 		goto out;
 	}

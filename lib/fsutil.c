@@ -284,7 +284,194 @@ int hm_write_output(const char *path,
 	if (fclose(mem) != 0 && r == 0)
 		r = hm_error_nomem(err);
 	if (r == 0)
-		r = hm_write_file_atomic(path, data, len, 0644, true, err);
+		r = hm_output_write_file(path, data, len, 0644, err);
 	free(data);
 	return r;
+}
+
+/* ---- command outputs (-o) --------------------------------------------- */
+
+struct hm_output {
+	struct hm_atomic *atomic;      /* a regular file or a new name */
+	int fd;                        /* a stream: ours, or stdout's */
+	char *name;                    /* for messages */
+};
+
+static int output_new(const char *name, struct hm_output **ret,
+		      struct hm_error *err)
+{
+	struct hm_output *o = calloc(1, sizeof(*o));
+
+	if (!o || !(o->name = strdup(name))) {
+		free(o);
+		return hm_error_nomem(err);
+	}
+	o->fd = -1;
+	*ret = o;
+	return 0;
+}
+
+/* What cannot be streamed into or replaced, or NULL. */
+static const char *output_refusal(mode_t m)
+{
+	if (S_ISDIR(m))
+		return "is a directory";
+	if (S_ISSOCK(m))
+		return "is a socket";
+	/* A report streamed into a disk would overwrite its first blocks. */
+	if (S_ISBLK(m))
+		return "is a block device";
+	if (!S_ISREG(m) && !S_ISCHR(m) && !S_ISFIFO(m))
+		return "is not a file, a character device or a FIFO";
+	return NULL;
+}
+
+int hm_output_open(const char *path, unsigned mode, struct hm_output **ret,
+		   struct hm_error *err)
+{
+	struct hm_output *o = NULL;
+	struct stat lst, st;
+	const char *why;
+	char *resolved = NULL;
+	int r;
+
+	if (!path || strcmp(path, "-") == 0) {
+		if ((r = output_new("standard output", &o, err)) < 0)
+			return r;
+		o->fd = STDOUT_FILENO;
+		*ret = o;
+		return 0;
+	}
+	if (lstat(path, &lst) < 0) {
+		if (errno != ENOENT)
+			return hm_error_set(err, HM_ERR_IO, errno, "cannot write '%s'", path);
+		lst.st_mode = st.st_mode = S_IFREG;  /* nothing there: a new file */
+	} else if (S_ISLNK(lst.st_mode)) {
+		if (stat(path, &st) < 0)
+			return hm_error_set(err, HM_ERR_USAGE, errno,
+					    "cannot write '%s': a symlink to nothing is not replaced",
+					    path);
+	} else {
+		st = lst;
+	}
+	if ((why = output_refusal(st.st_mode)))
+		return hm_error_set(err, HM_ERR_USAGE, 0,
+				    "cannot write '%s': it %s (name a file, a FIFO, a character device or '-')",
+				    path, why);
+	if ((r = output_new(path, &o, err)) < 0)
+		return r;
+	if (S_ISREG(st.st_mode)) {
+		const char *file = path;
+
+		/*
+		 * Renaming over a symlink would replace the link; replace what
+		 * it names, provided that is still the file stat() saw (a
+		 * /proc/self/fd link to a deleted file resolves to a name
+		 * that is not it).
+		 */
+		if (S_ISLNK(lst.st_mode)) {
+			struct stat rst;
+
+			resolved = realpath(path, NULL);
+			if (!resolved || lstat(resolved, &rst) < 0 ||
+			    !S_ISREG(rst.st_mode) || rst.st_dev != st.st_dev ||
+			    rst.st_ino != st.st_ino) {
+				r = hm_error_set(err, HM_ERR_IO, resolved ? 0 : errno,
+						 "cannot write '%s': cannot resolve the file it links to",
+						 path);
+				goto fail;
+			}
+			file = resolved;
+		}
+		if ((r = hm_atomic_open(file, mode, true, &o->atomic, err)) < 0)
+			goto fail;
+		o->fd = hm_atomic_fd(o->atomic);
+	} else {
+		struct stat fst;
+
+		/* No O_CREAT, no O_TRUNC: a device or a FIFO is written into. */
+		o->fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+		if (o->fd < 0) {
+			r = hm_error_set(err, HM_ERR_IO, errno, "cannot open '%s'", path);
+			goto fail;
+		}
+		/* Opening without O_TRUNC changed nothing if it was swapped. */
+		if (fstat(o->fd, &fst) < 0 || (!S_ISCHR(fst.st_mode) &&
+					       !S_ISFIFO(fst.st_mode))) {
+			r = hm_error_set(err, HM_ERR_IO, 0,
+					 "cannot write '%s': it changed while it was opened",
+					 path);
+			goto fail;
+		}
+	}
+	free(resolved);
+	*ret = o;
+	return 0;
+fail:
+	free(resolved);
+	hm_output_abort(o);
+	return r;
+}
+
+int hm_output_fd(const struct hm_output *o)
+{
+	return o->fd;
+}
+
+const char *hm_output_file(const struct hm_output *o)
+{
+	return o->atomic ? o->atomic->path : NULL;
+}
+
+int hm_output_write(struct hm_output *o, const void *data, size_t len,
+		    struct hm_error *err)
+{
+	int r = hm_write_all(o->fd, data, len);
+
+	if (r < 0)
+		return hm_error_set(err, HM_ERR_IO, -r, "cannot write '%s'", o->name);
+	return 0;
+}
+
+int hm_output_commit(struct hm_output *o, struct hm_error *err)
+{
+	int r = 0;
+
+	if (o->atomic) {
+		r = hm_atomic_commit(o->atomic, err);
+		o->atomic = NULL;
+	} else if (o->fd != STDOUT_FILENO) {
+		if (close(o->fd) < 0)
+			r = hm_error_set(err, HM_ERR_IO, errno, "cannot write '%s'", o->name);
+		o->fd = -1;
+	}
+	hm_output_abort(o);
+	return r;
+}
+
+void hm_output_abort(struct hm_output *o)
+{
+	if (!o)
+		return;
+	if (o->atomic)
+		hm_atomic_abort(o->atomic);
+	else if (o->fd >= 0 && o->fd != STDOUT_FILENO)
+		close(o->fd);
+	free(o->name);
+	free(o);
+}
+
+int hm_output_write_file(const char *path, const void *data, size_t len,
+			 unsigned mode, struct hm_error *err)
+{
+	struct hm_output *o;
+	int r;
+
+	if ((r = hm_output_open(path, mode, &o, err)) < 0)
+		return r;
+	if ((r = hm_output_write(o, data, len, err)) < 0) {
+		hm_output_abort(o);
+		return r;
+	}
+	return hm_output_commit(o, err);
 }

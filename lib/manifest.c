@@ -29,6 +29,7 @@
 #define QUOTE_MAX 200
 /* 9999-12-31T23:59:59Z, the last time the format can spell. */
 #define TIME_MAX ((time_t)253402300799LL)
+_Static_assert(sizeof(time_t) == sizeof(int64_t), "HM_EXPIRES_NEVER needs a 64-bit time_t");
 
 static const char *const image_kinds[] = { "oci", "qcow2", "raw", "tar" };
 
@@ -264,10 +265,19 @@ int hm_manifest_format_header(struct hm_buf *out,
 		return hm_error_set(err, HM_ERR_INPUT, 0,
 				    "creation time %lld out of range",
 				    (long long)h->created);
-	if (h->expires < 0 || h->expires > TIME_MAX)
+	if (h->expires != HM_EXPIRES_NEVER &&
+	    (h->expires < 0 || h->expires > TIME_MAX))
 		return hm_error_set(err, HM_ERR_INPUT, 0,
 				    "expiry time %lld out of range",
 				    (long long)h->expires);
+	/* Past or unset (0) is never spelled "never". */
+	if (h->expires != HM_EXPIRES_NEVER && h->expires <= h->created) {
+		hm_time_format(h->expires, expires);
+		hm_time_format(h->created, created);
+		return hm_error_set(err, HM_ERR_INPUT, 0,
+				    "expiry time %s is not after the creation time %s",
+				    expires, created);
+	}
 	if (h->template_digest[0] &&
 	    !digest_valid(h->template_digest,
 			  strnlen(h->template_digest, sizeof(h->template_digest))))
@@ -303,10 +313,10 @@ int hm_manifest_format_header(struct hm_buf *out,
 				    h->entries, HM_LIMIT_MANIFEST_ENTRIES);
 
 	hm_time_format(h->created, created);
-	if (h->expires)
-		hm_time_format(h->expires, expires);
-	else
+	if (h->expires == HM_EXPIRES_NEVER)
 		memcpy(expires, "never", 6);
+	else
+		hm_time_format(h->expires, expires);
 	r |= hm_buf_addf(out, "hallmark-manifest %d\nname %s\nserial %" PRIu64
 			 "\ncreated %s\nexpires %s\ntemplate %s\n",
 			 HM_MANIFEST_VERSION, h->name, h->serial, created,
@@ -466,49 +476,63 @@ fail:
 
 /*
  * The header carries the entry count, so entry lines are spooled to an
- * unnamed file first: O_TMPFILE next to the output (same file system, and
- * nothing to clean up after a crash), else tmpfile().
+ * unnamed file first: O_TMPFILE next to the output file (same file system,
+ * and nothing to clean up after a crash), else in $TMPDIR or /tmp.  dir
+ * is where it went, for messages; free() it.
  */
-static int open_spool(const char *path, struct hm_error *err)
+static int open_spool(const char *file, char **dir, struct hm_error *err)
 {
-	const char *slash = strrchr(path, '/');
-	char *dir = NULL;
-	FILE *f;
-	int fd = -1;
+	const char *slash = file ? strrchr(file, '/') : NULL;
+	const char *tmp = getenv("TMPDIR");
+	char tmpl[] = "hallmark-spool-XXXXXX";
+	int fd;
 
-	if (strcmp(path, "-") != 0) {
+	*dir = NULL;
+	if (file) {
 		if (!slash)
-			dir = strdup(".");
-		else if (slash == path)
-			dir = strdup("/");
+			*dir = strdup(".");
+		else if (slash == file)
+			*dir = strdup("/");
 		else
-			dir = strndup(path, (size_t)(slash - path));
-		if (!dir)
+			*dir = strndup(file, (size_t)(slash - file));
+		if (!*dir)
 			return hm_error_nomem(err);
-		fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-		free(dir);
+		fd = open(*dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			return fd;
+		free(*dir);
 	}
+	*dir = strdup(tmp && *tmp == '/' ? tmp : "/tmp");
+	if (!*dir)
+		return hm_error_nomem(err);
+	fd = open(*dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd >= 0)
 		return fd;
-	f = tmpfile();
-	if (!f)
-		return hm_error_set(err, HM_ERR_IO, errno,
-				    "cannot create a temporary file");
-	fd = fcntl(fileno(f), F_DUPFD_CLOEXEC, 0);
+	/* No O_TMPFILE there: a named file, unlinked at once. */
+	{
+		char *path = NULL;
+
+		if (asprintf(&path, "%s/%s", *dir, tmpl) < 0)
+			return hm_error_nomem(err);
+		fd = mkostemp(path, O_CLOEXEC);
+		if (fd >= 0)
+			unlink(path);
+		free(path);
+	}
 	if (fd < 0)
-		hm_error_set(err, HM_ERR_IO, errno,
-			     "cannot create a temporary file");
-	fclose(f);
-	return fd < 0 ? HM_ERR_IO : fd;
+		return hm_error_set(err, HM_ERR_IO, errno,
+				    "cannot create a temporary file in '%s'", *dir);
+	return fd;
 }
 
-static int spool_flush(int fd, struct hm_buf *b, struct hm_error *err)
+static int spool_flush(int fd, const char *dir, struct hm_buf *b,
+		       struct hm_error *err)
 {
 	int r = hm_write_all(fd, b->data, b->len);
 
 	if (r < 0)
 		return hm_error_set(err, HM_ERR_IO, -r,
-				    "cannot write a temporary file");
+				    "cannot write a temporary file in '%s'", dir);
 	hm_buf_reset(b);
 	return 0;
 }
@@ -529,11 +553,11 @@ int hm_manifest_write(const char *path, struct hm_manifest_header *h,
 	struct hm_manifest_header hdr = *h;
 	struct hm_buf head = HM_BUF_INIT, lines = HM_BUF_INIT;
 	struct tree_check tc = { HM_BUF_INIT, NULL, 0, 0, 0 };
-	struct hm_atomic *a = NULL;
+	struct hm_output *o = NULL;
 	bool to_stdout = strcmp(path, "-") == 0;
 	const char *shown = to_stdout ? "standard output" : path;
 	uint64_t n = 0, bytes = 0;
-	char *buf = NULL;
+	char *buf = NULL, *spool_dir = NULL;
 	int spool = -1, outfd, r;
 
 	/* Reject a bad header before a possibly long scan. */
@@ -541,12 +565,11 @@ int hm_manifest_write(const char *path, struct hm_manifest_header *h,
 	r = hm_manifest_format_header(&head, &hdr, err);
 	if (r < 0)
 		goto out;
-	if (!to_stdout) {
-		r = hm_atomic_open(path, 0644, true, &a, err);
-		if (r < 0)
-			goto out;
-	}
-	r = spool = open_spool(path, err);
+	/* A device or a FIFO is streamed into, never replaced. */
+	r = hm_output_open(path, 0644, &o, err);
+	if (r < 0)
+		goto out;
+	r = spool = open_spool(hm_output_file(o), &spool_dir, err);
 	if (r < 0)
 		goto out;
 
@@ -581,12 +604,12 @@ int hm_manifest_write(const char *path, struct hm_manifest_header *h,
 			goto out;
 		}
 		if (lines.len >= WRITE_CHUNK) {
-			r = spool_flush(spool, &lines, err);
+			r = spool_flush(spool, spool_dir, &lines, err);
 			if (r < 0)
 				goto out;
 		}
 	}
-	r = spool_flush(spool, &lines, err);
+	r = spool_flush(spool, spool_dir, &lines, err);
 	if (r < 0)
 		goto out;
 
@@ -601,7 +624,7 @@ int hm_manifest_write(const char *path, struct hm_manifest_header *h,
 				 shown, HM_LIMIT_MANIFEST_BYTES);
 		goto out;
 	}
-	outfd = a ? hm_atomic_fd(a) : STDOUT_FILENO;
+	outfd = hm_output_fd(o);
 	r = write_out(outfd, shown, head.data, head.len, err);
 	if (r < 0)
 		goto out;
@@ -612,7 +635,7 @@ int hm_manifest_write(const char *path, struct hm_manifest_header *h,
 	}
 	if (lseek(spool, 0, SEEK_SET) < 0) {
 		r = hm_error_set(err, HM_ERR_IO, errno,
-				 "cannot read a temporary file");
+				 "cannot read a temporary file in '%s'", spool_dir);
 		goto out;
 	}
 	for (;;) {
@@ -622,7 +645,8 @@ int hm_manifest_write(const char *path, struct hm_manifest_header *h,
 			continue;
 		if (got < 0) {
 			r = hm_error_set(err, HM_ERR_IO, errno,
-					 "cannot read a temporary file");
+					 "cannot read a temporary file in '%s'",
+					 spool_dir);
 			goto out;
 		}
 		if (got == 0)
@@ -631,18 +655,17 @@ int hm_manifest_write(const char *path, struct hm_manifest_header *h,
 		if (r < 0)
 			goto out;
 	}
-	if (a) {
-		r = hm_atomic_commit(a, err);
-		a = NULL;
-		if (r < 0)
-			goto out;
-	}
+	r = hm_output_commit(o, err);
+	o = NULL;
+	if (r < 0)
+		goto out;
 	h->entries = n;
 	r = 0;
 out:
-	hm_atomic_abort(a);
+	hm_output_abort(o);
 	if (spool >= 0)
 		close(spool);
+	free(spool_dir);
 	free(buf);
 	hm_buf_free(&head);
 	hm_buf_free(&lines);
@@ -878,13 +901,16 @@ static int read_header(struct hm_manifest_reader *r)
 	if (rc < 0)
 		return rc;
 	if (equals(l, n, "expires never")) {
-		h->expires = 0;
+		h->expires = HM_EXPIRES_NEVER;
 	} else {
 		rc = parse_time_line(r, l, n, "expires ", &h->expires);
 		if (rc < 0)
 			return rc;
-		if (h->expires == 0)   /* 0 means never: refuse to spell it */
-			return rerr(r, HM_ERR_INPUT, "invalid expiry time");
+		/* The writer never makes one; refused so that readers can
+		 * count on expires > created. */
+		if (h->expires <= h->created)
+			return rerr(r, HM_ERR_INPUT,
+				    "the expiry time is not after the creation time");
 	}
 
 	rc = header_line(r, &l, &n, "template sha256:HEX");

@@ -197,6 +197,16 @@ int cmd_audit(int argc, char **argv)
 		return HM_EXIT_ERROR;
 	}
 	target = argv[optind];
+	{
+		char tfile[4096];
+		const struct hm_cli_input in[] = {
+			{ "the target", hm_cli_target_file(target, tfile, sizeof(tfile)) },
+			{ "the rules file", rules_path }, { "the OSV feed", vulns },
+		};
+
+		if ((r = hm_cli_check_output(out_path, in, sizeof(in) / sizeof(in[0]))))
+			return r;
+	}
 	if (rules_path && (r = load_rules(rules_path, &sr, &err)) < 0)
 		goto fail;
 	/* The command line overrides the rules file. */

@@ -100,6 +100,15 @@ int cmd_sbom(int argc, char **argv)
 		created = time(NULL);
 	}
 
+	{
+		char tfile[4096];
+		const struct hm_cli_input in[] = {
+			{ "the target", hm_cli_target_file(argv[optind], tfile, sizeof(tfile)) },
+		};
+
+		if ((r = hm_cli_check_output(out, in, 1)))
+			return r;
+	}
 	r = hm_image_open(argv[optind], capture, &img, &err);
 	if (r == 0)
 		r = hm_packages_load(img, &pkgs, &err);

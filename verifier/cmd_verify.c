@@ -95,7 +95,7 @@ int cmd_verify(int argc, char **argv)
 			   "hallmark verify" : hm_cli_prog;
 	const char *manifest = NULL, *sig = NULL, *policy_path = NULL;
 	const char *host = NULL, *out_path = NULL, *db_path = NULL, *target;
-	char hostname[256];
+	char hostname[256], tfile[4096];
 	const char *pubkey_paths[HM_MAX_PUBKEYS];
 	struct hm_pubkey *keys[HM_MAX_PUBKEYS] = { NULL };
 	size_t n_keys = 0, i;
@@ -158,6 +158,24 @@ int cmd_verify(int argc, char **argv)
 		return hm_cli_fail("--manifest is required");
 	if (n_keys == 0)
 		return hm_cli_fail("--pubkey is required: verify never skips the signature check");
+	{
+		/* -o never replaces what this run reads (issue 11, item 11). */
+		struct hm_cli_input in[HM_MAX_PUBKEYS + 5] = {
+			{ "the manifest", manifest }, { "the signature", sig },
+			{ "the policy", policy_path }, { "the history database", db_path },
+			{ "the target", hm_cli_target_file(target, tfile, sizeof(tfile)) },
+		};
+		char *dsig = NULL;
+
+		if (!sig && asprintf(&dsig, "%s.sig", manifest) >= 0)
+			in[1].path = dsig;
+		for (i = 0; i < n_keys; i++)
+			in[5 + i] = (struct hm_cli_input){ "the public key", pubkey_paths[i] };
+		r = hm_cli_check_output(out_path, in, 5 + n_keys);
+		free(dsig);
+		if (r)
+			return r;
+	}
 
 	for (i = 0; i < n_keys; i++)
 		if ((r = hm_pubkey_load(pubkey_paths[i], &keys[i], &err)) < 0)

@@ -7,6 +7,8 @@
 #ifndef HALLMARK_CLI_H
 #define HALLMARK_CLI_H
 
+#include <stddef.h>
+
 #include "hallmark/error.h"
 
 /* Program name for messages ("hallmark" or "hallmark-verify"). */
@@ -38,6 +40,27 @@ int hm_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 #define HM_CLI_PASSPHRASE_OPTION(val) { "passphrase", required_argument, NULL, (val) }
 int hm_cli_refuse_passphrase(const char *cmd);
+
+/*
+ * Refuse an output that is one of the command's inputs: the same file
+ * (device and inode, after symlinks, so a hard link or a symlink to it
+ * too) as any in[i].path.  what names the input in the message ("the
+ * manifest").  An out of NULL or "-", an output that does not exist yet
+ * and inputs that are NULL or cannot be stat'ed (the command reports
+ * those itself) pass.  Returns 0, or prints the refusal naming both and
+ * returns 2.
+ */
+struct hm_cli_input {
+	const char *what;
+	const char *path;
+};
+int hm_cli_check_output(const char *out, const struct hm_cli_input *in,
+			size_t n);
+/*
+ * The file a TARGET reads (tar:FILE, oci:FILE, disk:FILE[,format=...]),
+ * copied into buf; NULL for directories, stdin and registries.
+ */
+const char *hm_cli_target_file(const char *target, char *buf, size_t size);
 
 /* A command: argv[0] is the command name; returns the exit code. */
 typedef int (*hm_cmd_fn)(int argc, char **argv);

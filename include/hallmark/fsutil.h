@@ -55,4 +55,32 @@ int hm_read_file(const char *path, size_t max, char **ret, size_t *ret_len,
 /* write(2) all of it, retrying on EINTR / short writes. 0 or -errno. */
 int hm_write_all(int fd, const void *data, size_t len);
 
+/*
+ * Where a command's -o goes.  Only a regular file, or a name where nothing
+ * is, is replaced atomically (through hm_atomic); a symlink to a regular
+ * file replaces the file it resolves to and keeps the link.  A character
+ * device or a FIFO (/dev/null, /dev/stdout on a pipe, a named pipe) is
+ * streamed into, never replaced; NULL and "-" mean standard output.  A
+ * directory, a socket, a block device or a dangling symlink is refused
+ * (HM_ERR_USAGE) before anything is written.
+ */
+struct hm_output;
+
+int hm_output_open(const char *path, unsigned mode, struct hm_output **ret,
+		   struct hm_error *err);
+/* The descriptor to write to (owned by the handle, or stdout's). */
+int hm_output_fd(const struct hm_output *o);
+/* The file that commit will replace, or NULL when streaming. */
+const char *hm_output_file(const struct hm_output *o);
+int hm_output_write(struct hm_output *o, const void *data, size_t len,
+		    struct hm_error *err);
+/* Put a file in place, or close a stream; frees o. */
+int hm_output_commit(struct hm_output *o, struct hm_error *err);
+/* Remove an unfinished file (what was streamed stays streamed); frees o;
+ * accepts NULL. */
+void hm_output_abort(struct hm_output *o);
+/* The whole buffer to an output, in one go. */
+int hm_output_write_file(const char *path, const void *data, size_t len,
+			 unsigned mode, struct hm_error *err);
+
 #endif

@@ -37,12 +37,20 @@ struct hm_manifest_image {
 	char digest[HM_DIGEST_STR_MAX];/* "sha256:HEX" */
 };
 
+/*
+ * "expires never".  No parsed time can be it (hm_time_parse stops at
+ * 9999), and it is later than any time, so "now >= expires" stays false.
+ * 0 is not "never": it is 1970-01-01T00:00:00Z, a time in the past, so a
+ * header whose expiry was left unset is refused, not valid forever.
+ */
+#define HM_EXPIRES_NEVER ((time_t)INT64_MAX)
+
 struct hm_manifest_header {
 	unsigned version;
 	char name[HM_LIMIT_NAME_BYTES + 1];
 	uint64_t serial;
 	time_t created;                /* UTC seconds */
-	time_t expires;                /* 0 = never */
+	time_t expires;                /* HM_EXPIRES_NEVER, or after created */
 	char template_digest[HM_DIGEST_STR_MAX];   /* "" = none */
 	struct hm_manifest_image images[HM_MANIFEST_MAX_IMAGES];
 	size_t n_images;

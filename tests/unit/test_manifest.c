@@ -62,6 +62,29 @@ static void header_init(struct hm_manifest_header *h)
 	strcpy(h->name, "web-base");
 	h->serial = 7;
 	h->created = 1795378389;   /* 2026-11-22T20:13:09Z */
+	h->expires = HM_EXPIRES_NEVER;
+}
+
+/* issue 11, item 14: 0 is 1970, a past time, never "never". */
+TEST(expiry_zero_is_not_never)
+{
+	struct hm_manifest_header h;
+	struct hm_buf b = HM_BUF_INIT;
+	struct hm_error err = { 0 };
+
+	header_init(&h);
+	CHECK_OK(hm_manifest_format_header(&b, &h, &err), &err);
+	CHECK(strstr(b.data, "\nexpires never\n"));
+	hm_buf_reset(&b);
+	h.expires = 0;
+	CHECK_EQ_INT(hm_manifest_format_header(&b, &h, &err), HM_ERR_INPUT);
+	CHECK(strstr(err.msg, "expiry time 1970-01-01T00:00:00Z is not after the creation time"));
+	CHECK(!b.data || !strstr(b.data, "never"));
+	h.expires = h.created;
+	CHECK_EQ_INT(hm_manifest_format_header(&b, &h, &err), HM_ERR_INPUT);
+	h.expires = h.created + 1;
+	CHECK_OK(hm_manifest_format_header(&b, &h, &err), &err);
+	hm_buf_free(&b);
 }
 
 static int write_text(const char *path, const char *data, size_t len)
