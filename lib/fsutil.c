@@ -266,10 +266,9 @@ int hm_write_output(const char *path,
 		    int (*fn)(void *ctx, FILE *out, struct hm_error *err),
 		    void *ctx, struct hm_error *err)
 {
-	char *data = NULL;
-	size_t len = 0;
-	FILE *mem;
-	int r;
+	struct hm_output *o = NULL;
+	FILE *f = NULL;
+	int fd = -1, r;
 
 	if (!path || strcmp(path, "-") == 0) {
 		r = fn(ctx, stdout, err);
@@ -277,15 +276,26 @@ int hm_write_output(const char *path,
 			r = hm_error_set(err, HM_ERR_IO, errno, "cannot write to stdout");
 		return r;
 	}
-	mem = open_memstream(&data, &len);
-	if (!mem)
-		return hm_error_nomem(err);
-	r = fn(ctx, mem, err);
-	if (fclose(mem) != 0 && r == 0)
-		r = hm_error_nomem(err);
-	if (r == 0)
-		r = hm_output_write_file(path, data, len, 0644, err);
-	free(data);
+	/* Streamed into the output (a temporary file until commit), so a
+	 * report of millions of findings never sits in memory whole. */
+	if ((r = hm_output_open(path, 0644, &o, err)) < 0)
+		return r;
+	fd = dup(hm_output_fd(o));
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		r = hm_error_set(err, HM_ERR_IO, errno, "cannot write '%s'", path);
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	r = fn(ctx, f, err);
+	if (fclose(f) != 0 && r == 0)
+		r = hm_error_set(err, HM_ERR_IO, errno, "cannot write '%s'", path);
+	if (r == 0) {
+		r = hm_output_commit(o, err);
+		o = NULL;
+	}
+out:
+	hm_output_abort(o);
 	return r;
 }
 

@@ -67,6 +67,19 @@ python3 -c 'import json,sys; d=json.load(open("out.json")); sys.exit(not (len(d[
 expect_grep "<failure message=\"$N paths\" type=\"missing\">" out.junit "the JUnit report counts them all"
 n=$(grep -c '"ruleId": "HM-DRIFT-MISSING"' out.sarif)
 [ "$n" = $N ] && ok "the SARIF report lists them all" || fail "the SARIF report lists them all (got $n)"
+# Into a file with -o: streamed into the temporary file, not gathered.
+for fmt in json sarif; do
+	(ulimit -v $((bound * 1024)) && exec "$HALLMARK" verify dir:empty --manifest big \
+		--pubkey k.pub --threads 1 --format $fmt -o file.$fmt) 2>err.txt
+	rc=$?
+	if [ $rc -eq 1 ] && cmp -s file.$fmt out.$fmt 2>/dev/null ||
+	   { [ $rc -eq 1 ] && [ "$(grep -c '"kind": "missing"\|HM-DRIFT-MISSING' file.$fmt)" -ge $N ]; }; then
+		ok "$N findings written as $fmt with -o within $bound MiB"
+	else
+		fail "$N findings written as $fmt with -o within $bound MiB (exit $rc)"
+		sed 's/^/#   stderr: /' err.txt | head -n 5
+	fi
+done
 n=$(python3 -c "import sqlite3; print(sqlite3.connect('h.db').execute('select count(*) from findings').fetchone()[0])")
 [ "$n" = $((4 * N)) ] && ok "the history recorded every finding of the 4 runs" \
 	|| fail "the history recorded every finding of the 4 runs (got $n)"
