@@ -37,7 +37,7 @@ static void mem_free(struct hm_source *s)
 	(void)s;
 }
 
-static const struct hm_source_ops mem_ops = { "mem", mem_next, mem_free };
+static const struct hm_source_ops mem_ops = { .kind = "mem", .next = mem_next, .free = mem_free };
 
 static struct mem_source mem_source(const struct hm_entry *e, size_t n)
 {
@@ -864,7 +864,7 @@ static void gen_free(struct hm_source *s)
 	hm_entry_clear(&((struct gen_source *)s)->e);
 }
 
-static const struct hm_source_ops gen_ops = { "gen", gen_next, gen_free };
+static const struct hm_source_ops gen_ops = { .kind = "gen", .next = gen_next, .free = gen_free };
 
 TEST(large_manifest_streams_and_hashes)
 {
