@@ -41,10 +41,11 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 
 FIELDS = ("type", "mode", "uid", "gid", "size", "sha256", "target", "rdev",
           "xattrs")
-TIMEOUT = 120
+TIMEOUT = int(os.environ.get("HM_DIFF_TIMEOUT", "120"))
 
 
 def esc(b):
@@ -156,6 +157,7 @@ def view_gnu(hm, path, tmp):
 def view_python(path):
     """The tree Python's tarfile describes, or (None, reason)."""
     tree, listed = {}, set()
+    deadline = time.monotonic() + TIMEOUT
     try:
         tf = tarfile.open(path, errors="surrogateescape")
     except Exception as ex:  # noqa: BLE001 - any refusal is a verdict
@@ -192,6 +194,8 @@ def view_python(path):
                                 break
                             h.update(b)
                             n += len(b)
+                            if time.monotonic() > deadline:
+                                raise TimeoutError("timeout after %d s" % TIMEOUT)
                         e["size"], e["sha256"] = str(n), h.hexdigest()
                     if m.issym():
                         e["target"] = esc(m.linkname)
