@@ -339,7 +339,7 @@ def main():
     os.umask(0o022)
     tar_ok = b"GNU tar" in subprocess.run(
         ["tar", "--version"], stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL).stdout if shutil.which("tar") else False
+        stderr=subprocess.PIPE).stdout if shutil.which("tar") else False
     as_root = os.geteuid() == 0 and tar_ok
     if not as_root:
         print("# G view left out: %s" % ("not root (owners and devices need it)"
