@@ -161,11 +161,13 @@ def view_python(path):
     try:
         tf = tarfile.open(path, errors="surrogateescape")
     except Exception as ex:  # noqa: BLE001 - any refusal is a verdict
-        return None, None, "%s: %s" % (type(ex).__name__, ex)
+        return None, None, " ".join(("%s: %s" % (type(ex).__name__, ex)).split())
     try:
         with tf:
             seen = {}    # path -> entry as of now (for hard links)
             for m in tf:
+                if m.type == b"V":
+                    continue    # a volume label: no file (GNU tar, libarchive)
                 p = norm(m.name)
                 if p is None:
                     return None, None, "member '%s' climbs out" % m.name
@@ -178,7 +180,9 @@ def view_python(path):
                             m.name, m.linkname)
                     e = dict(seen[t])
                 else:
-                    e["type"] = ("file" if m.isreg() else "dir" if m.isdir()
+                    # 'D': a GNU dumpdir, a folder with a list of names.
+                    e["type"] = ("file" if m.isreg() else "dir"
+                                 if m.isdir() or m.type == b"D"
                                  else "symlink" if m.issym() else
                                  "char" if m.ischr() else "block" if m.isblk()
                                  else "fifo" if m.isfifo() else "?" + m.type.decode())
@@ -215,7 +219,7 @@ def view_python(path):
                 listed.add(p)
                 tree[p] = e
     except Exception as ex:  # noqa: BLE001
-        return None, None, "%s: %s" % (type(ex).__name__, ex)
+        return None, None, " ".join(("%s: %s" % (type(ex).__name__, ex)).split())
     # Parents nobody listed.
     for p in list(tree):
         q = p

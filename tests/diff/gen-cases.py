@@ -256,6 +256,30 @@ def cases(d):
     raw_write(P(d, "pax-bad-record.tar"),
               header(b"PaxHeaders/f", b"x", len(bad)) + pad(bad),
               member(b"f", b"x\n"))
+    # Cases after findings on the peers' corpus (README.md):
+    # a GNU header of a plain file with bytes in the realsize field (Go's
+    # nil-uid.tar: another writer's atime there): libarchive takes them
+    # as the size (item 3).
+    raw_write(P(d, "gnu-header-realsize.tar"),
+              member(b"f", b"fourteen bytes", magic=gnu,
+                     raw={483: octal(0o4200, 12)}))
+    # A volume label ('V') with a negative base-256 size, then a file
+    # (libarchive's V_negative_size): GNU tar and Python refuse.
+    raw_write(P(d, "label-negative-size.tar"),
+              header(b"label", b"V", size=b"\xff" * 12, magic=gnu),
+              member(b"f", b"after the label\n", magic=gnu))
+    # A NUL in a pax xattr name (Go's pax-nul-xattrs.tar, item 1).
+    raw_write(P(d, "pax-nul-xattr.tar"),
+              pax([(b"SCHILY.xattr.user.nul\0x", "v")]),
+              member(b"f", b"nul\n"))
+    # xattrs in libarchive's own pax records: read by hallmark (docs/cli.md),
+    # not by GNU tar or Python.
+    raw_write(P(d, "pax-libarchive-xattr.tar"),
+              pax([("LIBARCHIVE.xattr.user.data", "QUJD")]),
+              member(b"f", b"la\n"))
+    # A folder listed twice (tar-rs' duplicate_dirs.tar).
+    tf_write(P(d, "duplicate-dirs.tar"), U, lambda add: (
+        add("d", "d"), add("d/f", data=b"f"), add("d", "d")))
     # A file with an ACL as GNU tar --acls writes it: the header's group
     # bits are the mask (rwx), the ACL's group entry is r-- (issue 11,
     # item 4: the mode must stay the header's 0674).
