@@ -97,6 +97,15 @@ struct whiteout {
 	bool opaque;
 };
 
+/* A hard link of a layer to a file of the layers below, checked against
+ * the layer's whiteouts once they are all known. */
+struct lower_link {
+	char *member;            /* the link's member name, for messages */
+	size_t member_len;
+	char *target;            /* canonical path of what it names */
+	size_t target_len;
+};
+
 struct layer {
 	struct oci *o;
 	unsigned idx;            /* 1-based */
@@ -117,6 +126,8 @@ struct layer {
 	struct hm_tree *scratch;
 	struct whiteout *wh;
 	size_t n_wh, cap_wh;
+	struct lower_link *ll;
+	size_t n_ll, cap_ll;
 	uint64_t members, logical;
 };
 
@@ -798,15 +809,46 @@ static bool skipped(const struct oci *o, const char *path, size_t len)
 	return f && f->skip_entry && f->skip_entry(f->ctx, path, len);
 }
 
-/* The entry a hard link names: explicit in this layer, or below. */
+/* The entry a hard link names: explicit in this layer, or below
+ * (*below set). */
 static const struct hm_entry *link_target(struct layer *l, const char *path,
-					  size_t len)
+					  size_t len, bool *below)
 {
 	const struct hm_entry *t = hm_tree_get(l->scratch, path, len);
 
+	*below = false;
 	if (t && !(t->flags & HM_ENTRY_IMPLICIT))
 		return t;
+	*below = true;
 	return hm_tree_get(l->o->tree, path, len);
+}
+
+static int add_lower_link(struct layer *l, const char *member, size_t mlen,
+			  const char *target, size_t tlen)
+{
+	struct lower_link *k;
+
+	if (l->n_ll == l->cap_ll) {
+		size_t cap = l->cap_ll ? 2 * l->cap_ll : 16;
+
+		k = realloc(l->ll, cap * sizeof(*k));
+		if (!k)
+			return hm_error_nomem(l->o->err);
+		l->ll = k;
+		l->cap_ll = cap;
+	}
+	k = &l->ll[l->n_ll];
+	k->member = strndup(member, mlen);
+	k->target = strndup(target, tlen);
+	if (!k->member || !k->target) {
+		free(k->member);
+		free(k->target);
+		return hm_error_nomem(l->o->err);
+	}
+	k->member_len = mlen;
+	k->target_len = tlen;
+	l->n_ll++;
+	return 0;
 }
 
 /*
@@ -827,6 +869,7 @@ static int read_member(struct layer *l, struct archive *ta,
 		goto nomem;
 	if (hl) {
 		const struct hm_entry *t;
+		bool below = false;
 		int nr;
 
 		if ((r = hm_tar_member_check_link(ae, l->o->err)) < 0) {
@@ -836,13 +879,17 @@ static int read_member(struct layer *l, struct archive *ta,
 		nr = hm_tree_normalize(hl, strlen(hl), &lp);
 		if (nr == HM_ERR_NOMEM)
 			goto nomem;
-		t = nr < 0 ? NULL : link_target(l, lp.data, lp.len);
+		t = nr < 0 ? NULL : link_target(l, lp.data, lp.len, &below);
 		if (!t || t->type == HM_TYPE_DIR) {
 			r = layer_error(l, HM_ERR_INPUT,
 					"member '%s': hard link to '%s', which is not a file of this layer or below",
 					q(&b, member, mlen), q(&lp, hl, strlen(hl)));
 			goto out;
 		}
+		/* Whether this layer whites the target out is known only
+		 * once the whole layer is read (apply()). */
+		if (below && (r = add_lower_link(l, member, mlen, lp.data, lp.len)) < 0)
+			goto out;
 		if (hm_entry_copy(e, t) < 0 || hm_entry_set_path(e, path, len) < 0 ||
 		    set_origin(l, e) < 0)
 			goto nomem;
@@ -1123,6 +1170,79 @@ static int merge_visit(void *ctx, const struct hm_entry *e)
 	return 0;
 }
 
+/* Whiteouts by target, a plain one before an opaque one of the same
+ * folder ("/.wh.etc" and "/etc/.wh..wh..opq" both name "/etc"). */
+static int wh_target_kind_cmp(const void *a, const void *b)
+{
+	const struct whiteout *x = a, *y = b;
+	int c = wh_target_cmp(a, b);
+
+	return c ? c : (int)x->opaque - (int)y->opaque;
+}
+
+static const struct whiteout *wh_find(const struct whiteout *byt, size_t n,
+				      const char *path, size_t len, bool opaque)
+{
+	struct whiteout key = { .target = (char *)path, .target_len = len,
+				.opaque = opaque };
+
+	return bsearch(&key, byt, n, sizeof(*byt), wh_target_kind_cmp);
+}
+
+/*
+ * A hard link to a lower file that the same layer whites out (the file
+ * itself, a folder above it, or an opaque marker in one) is refused,
+ * whatever the order of the two members.  Whiteout first: containerd and
+ * moby apply members in stream order, so the link's target is gone and
+ * the layer fails to apply; link first: they keep the deleted file's
+ * content under the new name.  The image-spec says neither, and the
+ * content would be a file the image claims to have deleted.
+ */
+static int check_lower_links(struct layer *l)
+{
+	struct whiteout *byt = NULL;
+	struct hm_buf b = HM_BUF_INIT, c = HM_BUF_INIT, d = HM_BUF_INIT;
+	size_t i;
+	int r = 0;
+
+	if (!l->n_wh || !l->n_ll)
+		return 0;
+	byt = malloc(l->n_wh * sizeof(*byt));
+	if (!byt)
+		return hm_error_nomem(l->o->err);
+	memcpy(byt, l->wh, l->n_wh * sizeof(*byt));
+	qsort(byt, l->n_wh, sizeof(*byt), wh_target_kind_cmp);
+	for (i = 0; i < l->n_ll; i++) {
+		const struct lower_link *k = &l->ll[i];
+		const struct whiteout *w;
+		size_t end = k->target_len;
+
+		/* The target itself, then each folder above it up to "/". */
+		w = wh_find(byt, l->n_wh, k->target, end, false);
+		while (!w && end > 1) {
+			while (end > 1 && k->target[end - 1] != '/')
+				end--;
+			end = end > 1 ? end - 1 : 1;
+			w = wh_find(byt, l->n_wh, k->target, end, true);
+			if (!w && end > 1)
+				w = wh_find(byt, l->n_wh, k->target, end, false);
+		}
+		if (w) {
+			r = layer_error(l, HM_ERR_INPUT,
+					"member '%s': hard link to '%s', which the same layer deletes ('%s')",
+					q(&b, k->member, k->member_len),
+					q(&c, k->target, k->target_len),
+					q(&d, w->member, w->member_len));
+			break;
+		}
+	}
+	free(byt);
+	hm_buf_free(&b);
+	hm_buf_free(&c);
+	hm_buf_free(&d);
+	return r;
+}
+
 /* Phase two, once the layer is verified: whiteouts against the layers
  * below, then the layer's own entries. */
 static int apply(struct layer *l)
@@ -1148,6 +1268,8 @@ static int apply(struct layer *l)
 			goto out;
 		n_opq += l->wh[i].opaque;
 	}
+	if ((r = check_lower_links(l)) < 0)
+		goto out;
 	for (i = 0; i < l->n_wh; i++) {
 		struct hm_entry *t;
 		long n;
@@ -1384,6 +1506,11 @@ out:
 		free(l.wh[i].target);
 	}
 	free(l.wh);
+	for (i = 0; i < l.n_ll; i++) {
+		free(l.ll[i].member);
+		free(l.ll[i].target);
+	}
+	free(l.ll);
 	region_close(&l.reg);
 	return r;
 }

@@ -409,6 +409,76 @@ TEST(hostile_layers_are_refused)
 	CHECK(strstr(err.msg, "hard link to 'opt/none'"));
 }
 
+/*
+ * A hard link to a lower file that the same layer whites out, in every
+ * order and spelling: containerd fails (whiteout first) or keeps the
+ * deleted content (link first); refused either way.  Restoring the file
+ * in the layer before linking to it is fine.
+ */
+TEST(hard_link_to_a_file_the_same_layer_deletes)
+{
+	static const struct m before[] = {
+		{ "etc/.wh.shadow", 'f', "", 0, NULL },
+		{ "etc/x", 'h', "etc/shadow", 0, NULL },
+	};
+	static const struct m after[] = {
+		{ "etc/x", 'h', "etc/shadow", 0, NULL },
+		{ "etc/.wh.shadow", 'f', "", 0, NULL },
+	};
+	static const struct m readded[] = {     /* re-added after the link */
+		{ "etc/.wh.shadow", 'f', "", 0, NULL },
+		{ "opt/x", 'h', "etc/shadow", 0, NULL },
+		{ "etc/shadow", 'f', "new", 0600, NULL },
+	};
+	static const struct m opq_before[] = {
+		{ "usr/lib/.wh..wh..opq", 'f', "", 0, NULL },
+		{ "opt/x", 'h', "usr/lib/sub/b.so", 0, NULL },
+	};
+	static const struct m opq_after[] = {
+		{ "opt/x", 'h', "usr/lib/a.so", 0, NULL },
+		{ "usr/lib/.wh..wh..opq", 'f', "", 0, NULL },
+	};
+	static const struct m opq_root[] = {
+		{ "opt/x", 'h', "etc/passwd", 0, NULL },
+		{ ".wh..wh..opq", 'f', "", 0, NULL },
+	};
+	static const struct m folder[] = {
+		{ "opt/x", 'h', "usr/lib/sub/b.so", 0, NULL },
+		{ "usr/lib/.wh.sub", 'f', "", 0, NULL },
+	};
+	static const struct m restored[] = {
+		{ "etc/.wh.shadow", 'f', "", 0, NULL },
+		{ "etc/shadow", 'f', "new", 0600, NULL },
+		{ "etc/x", 'h', "etc/shadow", 0, NULL },
+	};
+	static const struct m other[] = {   /* a sibling of what goes */
+		{ "etc/.wh.shadow", 'f', "", 0, NULL },
+		{ "etc/x", 'h', "etc/passwd", 0, NULL },
+		{ "usr/.wh.li", 'f', "", 0, NULL },
+		{ "opt/y", 'h', "usr/lib/a.so", 0, NULL },
+	};
+	struct hm_error err = { 0 };
+
+	CHECK_EQ_INT(OPEN_ERR(before, &err), HM_ERR_INPUT);
+	CHECK(strstr(err.msg, "layer 2 sha256:"));
+	CHECK(strstr(err.msg, "member 'etc/x': hard link to '/etc/shadow', which the same layer deletes ('/etc/.wh.shadow')"));
+	CHECK_EQ_INT(OPEN_ERR(after, &err), HM_ERR_INPUT);
+	CHECK(strstr(err.msg, "member 'etc/x': hard link to '/etc/shadow', which the same layer deletes"));
+	CHECK_EQ_INT(OPEN_ERR(readded, &err), HM_ERR_INPUT);
+	CHECK(strstr(err.msg, "member 'opt/x': hard link to '/etc/shadow', which the same layer deletes"));
+	CHECK_EQ_INT(OPEN_ERR(opq_before, &err), HM_ERR_INPUT);
+	CHECK(strstr(err.msg, "member 'opt/x': hard link to '/usr/lib/sub/b.so', which the same layer deletes ('/usr/lib/.wh..wh..opq')"));
+	CHECK_EQ_INT(OPEN_ERR(opq_after, &err), HM_ERR_INPUT);
+	CHECK(strstr(err.msg, "'/usr/lib/a.so', which the same layer deletes ('/usr/lib/.wh..wh..opq')"));
+	CHECK_EQ_INT(OPEN_ERR(opq_root, &err), HM_ERR_INPUT);
+	CHECK(strstr(err.msg, "'/etc/passwd', which the same layer deletes ('/.wh..wh..opq')"));
+	CHECK_EQ_INT(OPEN_ERR(folder, &err), HM_ERR_INPUT);
+	CHECK(strstr(err.msg, "'/usr/lib/sub/b.so', which the same layer deletes ('/usr/lib/.wh.sub')"));
+	memset(&err, 0, sizeof(err));
+	CHECK_EQ_INT(OPEN_ERR(restored, &err), 0);
+	CHECK_EQ_INT(OPEN_ERR(other, &err), 0);
+}
+
 TEST(a_manifest_list_where_a_manifest_is_expected)
 {
 	struct layer_spec ls[] = { L(base) };
