@@ -336,6 +336,59 @@ static bool header_checksum_ok(const unsigned char *h)
 }
 
 /*
+ * A pax global header: libarchive reads and drops it, while GNU tar and
+ * Python apply its records (path, uid, mode, size...) to every later
+ * member.  Refused, unless every record is one hallmark does not record
+ * anyway: "git archive" writes one holding only the commit as a comment.
+ * True (and err set) if refused.
+ */
+static bool global_header_refused(const unsigned char *body, size_t size,
+				  struct hm_error *err)
+{
+	static const char *const harmless[] = { "comment", "mtime", "atime", "ctime" };
+	const unsigned char *bad = NULL;
+	size_t at = 0, badlen = 0;
+
+	while (at < size) {
+		size_t len = 0, i = at, key, klen, k;
+
+		while (i < size && body[i] >= '0' && body[i] <= '9' && len < SPECIAL_HEADER_MAX)
+			len = len * 10 + (body[i++] - '0');
+		if (i == at || i >= size || body[i] != ' ' || len > size - at ||
+		    body[at + len - 1] != '\n')
+			goto refused;
+		key = i + 1;
+		for (klen = 0; key + klen < at + len - 1 && body[key + klen] != '='; klen++)
+			;
+		for (k = 0; k < sizeof(harmless) / sizeof(harmless[0]); k++)
+			if (strlen(harmless[k]) == klen &&
+			    memcmp(body + key, harmless[k], klen) == 0)
+				break;
+		if (k == sizeof(harmless) / sizeof(harmless[0])) {
+			bad = body + key;
+			badlen = klen < 64 ? klen : 64;
+			goto refused;
+		}
+		at += len;
+	}
+	return false;
+refused:
+	/* Keys are quoted only if they are plain words (no escapes here). */
+	for (size_t i = 0; bad && i < badlen; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", bad[i]) ||
+		    !bad[i])
+			bad = NULL;
+	if (bad && badlen)
+		hm_error_set(err, HM_ERR_INPUT, 0,
+			     "a pax global header (typeflag 'g') before it sets '%.*s', which GNU tar applies to every later member and libarchive drops: refused",
+			     (int)badlen, (const char *)bad);
+	else
+		hm_error_set(err, HM_ERR_INPUT, 0,
+			     "a malformed pax global header (typeflag 'g') before it: refused");
+	return true;
+}
+
+/*
  * Follow the header blocks of the member just read, [start, end) of the
  * stream, to its own header (the first that is not an extension header),
  * as libarchive's tar reader did.  NULL and err set if a global header is
@@ -353,16 +406,12 @@ static const unsigned char *walk_headers(struct hm_tar_guard *g, uint64_t start,
 		int64_t size;
 
 		switch (h[156]) {
-		case 'g':
-			/* libarchive reads and drops it; GNU tar and Python
-			 * apply its path, uid, ... to every later member. */
-			hm_error_set(err, HM_ERR_INPUT, 0,
-				     "a pax global header (typeflag 'g') precedes it: GNU tar applies it to every later member, hallmark does not read archives that carry one");
-			return NULL;
-		case 'x': case 'X': case 'L': case 'K': case 'A':
+		case 'x': case 'X': case 'L': case 'K': case 'A': case 'g':
 			size = field_num(h + 124, 12, SPECIAL_HEADER_MAX);
-			if (size < 0)
+			if (size < 0 || p + TAR_BLOCK + (uint64_t)size > end)
 				goto lost;
+			if (h[156] == 'g' && global_header_refused(h + TAR_BLOCK, (size_t)size, err))
+				return NULL;
 			p += TAR_BLOCK + (((uint64_t)size + TAR_BLOCK - 1) & ~(uint64_t)(TAR_BLOCK - 1));
 			continue;
 		case 'V':               /* a volume label: libarchive skips it */
