@@ -1,7 +1,7 @@
 /*
- * The tar source: a tar stream (plain or compressed with anything
- * libarchive's filters read: gzip, zstd, xz, bzip2, ...) read in one pass
- * into an in-memory tree, then yielded in canonical order.
+ * The tar source: a tar stream (plain or compressed with gzip, zstd, xz
+ * or bzip2, decompressed in-process) read in one pass into an in-memory
+ * tree, then yielded in canonical order.
  *
  * A tar stream has no order worth trusting, so the whole stream is read at
  * open time: each member's metadata goes into the tree, and its content is
@@ -23,9 +23,19 @@
  * Hard links become separate file entries with the target's metadata and
  * digest, as in a manifest.  Sparse members are hashed over their logical
  * content (holes read as zeros), with HM_LIMIT_TAR_MEMBER_BYTES as the cap
- * on one member's logical size, so a header claiming petabytes of holes
- * fails at once.  Extended attributes come from pax SCHILY.xattr.* (GNU tar
- * --xattrs) and LIBARCHIVE.xattr.* (bsdtar) records.  ACLs are not read.
+ * on one member's logical size, HM_LIMIT_TAR_STREAM_BYTES on all members'
+ * and HM_LIMIT_TAR_HOLE_BYTES on the holes of all, so a header claiming
+ * petabytes of holes fails at once.  Extended attributes come from pax
+ * SCHILY.xattr.* (GNU tar --xattrs) and LIBARCHIVE.xattr.* (bsdtar)
+ * records.  ACLs are not recorded; they do not change the mode either.
+ *
+ * libarchive's tar reader is trusted for parsing, not for telling all it
+ * saw: its warnings mean dropped records, it drops pax global headers
+ * without a word and lets an ACL rewrite the mode.  So the file is
+ * decompressed by one libarchive reader and fed to the tar reader through
+ * a callback, where the guard (hm_tar_guard_*, hm_tar_next_header) keeps
+ * the uncompressed header blocks of the member being read and checks
+ * them after libarchive did.
  *
  * The per-member reader (metadata, xattrs, content with holes through the
  * sink: hm_tar_member_*) is exported for lib/source_oci.c, so that a
@@ -95,15 +105,16 @@ static const char *quote(struct tar_reader *r, const char *s, size_t len)
 	return r->quoted.data ? r->quoted.data : "";
 }
 
-/*
- * The hallmark code for libarchive's last error: a system call that failed
- * is I/O, anything libarchive says about the stream itself is input.
- */
+/* The reader whose error stands: the decompressor's if it failed. */
 static struct archive *failed_reader(struct tar_reader *r)
 {
 	return r->raw_failed ? r->raw : r->a;
 }
 
+/*
+ * The hallmark code for libarchive's last error: a system call that failed
+ * is I/O, anything libarchive says about the stream itself is input.
+ */
 static int archive_code(struct tar_reader *r, int *ret_errno)
 {
 	int e = archive_errno(failed_reader(r));
@@ -354,8 +365,9 @@ static bool global_header_refused(const unsigned char *body, size_t size,
 
 		while (i < size && body[i] >= '0' && body[i] <= '9' && len < SPECIAL_HEADER_MAX)
 			len = len * 10 + (body[i++] - '0');
+		/* "LEN KEY=VALUE\n", LEN counting it all. */
 		if (i == at || i >= size || body[i] != ' ' || len > size - at ||
-		    body[at + len - 1] != '\n')
+		    len < i - at + 3 || body[at + len - 1] != '\n')
 			goto refused;
 		key = i + 1;
 		for (klen = 0; key + klen < at + len - 1 && body[key + klen] != '='; klen++)
