@@ -478,7 +478,8 @@ static int scan_archive(struct oci *o)
 	if (!a)
 		return hm_error_nomem(o->err);
 	archive_read_support_format_tar(a);
-	archive_read_support_filter_all(a);
+	if ((r = hm_tar_support_filters(a, o->err)) < 0)
+		goto out;
 	if (archive_read_open_fd(a, o->fd, BLOCK) != ARCHIVE_OK) {
 		r = input_error(o, "not a tar archive: %s", archive_error_string(a));
 		goto out;
@@ -922,7 +923,7 @@ static int read_member(struct layer *l, struct archive *ta,
 		e->size = (uint64_t)size;
 		/* Skipped by the consumer's filter: left for libarchive. */
 		if (!skipped(l->o, path, len)) {
-			r = hm_tar_member_content(ta, e, (uint64_t)size, NULL,
+			r = hm_tar_member_content(ta, NULL, e, (uint64_t)size, NULL,
 						  l->o->opt ? l->o->opt->sink : NULL,
 						  &failure, l->o->err);
 			/* libarchive's own failures are reported by the caller

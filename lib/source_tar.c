@@ -1,7 +1,7 @@
 /*
- * The tar source: a tar stream (plain or compressed with anything
- * libarchive's filters read: gzip, zstd, xz, bzip2, ...) read in one pass
- * into an in-memory tree, then yielded in canonical order.
+ * The tar source: a tar stream (plain or compressed with gzip, zstd, xz
+ * or bzip2, decompressed in-process) read in one pass into an in-memory
+ * tree, then yielded in canonical order.
  *
  * A tar stream has no order worth trusting, so the whole stream is read at
  * open time: each member's metadata goes into the tree, and its content is
@@ -23,9 +23,19 @@
  * Hard links become separate file entries with the target's metadata and
  * digest, as in a manifest.  Sparse members are hashed over their logical
  * content (holes read as zeros), with HM_LIMIT_TAR_MEMBER_BYTES as the cap
- * on one member's logical size, so a header claiming petabytes of holes
- * fails at once.  Extended attributes come from pax SCHILY.xattr.* (GNU tar
- * --xattrs) and LIBARCHIVE.xattr.* (bsdtar) records.  ACLs are not read.
+ * on one member's logical size, HM_LIMIT_TAR_STREAM_BYTES on all members'
+ * and HM_LIMIT_TAR_HOLE_BYTES on the holes of all, so a header claiming
+ * petabytes of holes fails at once.  Extended attributes come from pax
+ * SCHILY.xattr.* (GNU tar --xattrs) and LIBARCHIVE.xattr.* (bsdtar)
+ * records.  ACLs are not recorded; they do not change the mode either.
+ *
+ * libarchive's tar reader is trusted for parsing, not for telling all it
+ * saw: its warnings mean dropped records, it drops pax global headers
+ * without a word and lets an ACL rewrite the mode.  So the file is
+ * decompressed by one libarchive reader and fed to the tar reader through
+ * a callback, where the guard (hm_tar_guard_*, hm_tar_next_header) keeps
+ * the uncompressed header blocks of the member being read and checks
+ * them after libarchive did.
  *
  * The per-member reader (metadata, xattrs, content with holes through the
  * sink: hm_tar_member_*) is exported for lib/source_oci.c, so that a
@@ -36,6 +46,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,13 +60,20 @@
 #include "hallmark/source_tar.h"
 
 #define READ_BLOCK (64u * 1024)
+#define TAR_BLOCK 512u
+/* libarchive refuses extension headers (pax, GNU long names) past 1 MiB. */
+#define SPECIAL_HEADER_MAX (1u << 20)
 /* Longest excerpt of a member name quoted in a message. */
 #define QUOTE_MAX 256
 
 static const unsigned char zeros[64 * 1024];
 
 struct tar_reader {
-	struct archive *a;
+	struct archive *a;            /* the tar reader, fed by raw */
+	struct archive *raw;          /* decompression only: the file's bytes */
+	struct hm_tar_guard *guard;
+	bool raw_failed;              /* a read of raw failed: its error stands */
+	uint64_t logical;             /* logical bytes of the members so far */
 	int fd;
 	const char *name;             /* the file, for messages ("-": stdin) */
 	struct hm_source_filter filter;
@@ -87,13 +105,19 @@ static const char *quote(struct tar_reader *r, const char *s, size_t len)
 	return r->quoted.data ? r->quoted.data : "";
 }
 
+/* The reader whose error stands: the decompressor's if it failed. */
+static struct archive *failed_reader(struct tar_reader *r)
+{
+	return r->raw_failed ? r->raw : r->a;
+}
+
 /*
  * The hallmark code for libarchive's last error: a system call that failed
  * is I/O, anything libarchive says about the stream itself is input.
  */
 static int archive_code(struct tar_reader *r, int *ret_errno)
 {
-	int e = archive_errno(r->a);
+	int e = archive_errno(failed_reader(r));
 
 	*ret_errno = 0;
 	if (e == ENOMEM)
@@ -112,7 +136,7 @@ static int archive_code(struct tar_reader *r, int *ret_errno)
 static int read_error(struct tar_reader *r, const char *member, size_t len,
 		      struct hm_error *err)
 {
-	const char *msg = archive_error_string(r->a);
+	const char *msg = archive_error_string(failed_reader(r));
 	int e_no, code = archive_code(r, &e_no);
 
 	if (code == HM_ERR_NOMEM)
@@ -163,10 +187,332 @@ static bool filtered(struct tar_reader *r, const char *path, size_t len)
 	return len > 1 && below_skipped(r, path, len);
 }
 
+/* ---- filters and the header guard, shared with lib/source_oci.c -------- */
+
+int hm_tar_support_filters(struct archive *a, struct hm_error *err)
+{
+	static const struct {
+		const char *name;
+		int (*add)(struct archive *);
+	} filters[] = {
+		{ "gzip", archive_read_support_filter_gzip },
+		{ "zstd", archive_read_support_filter_zstd },
+		{ "xz", archive_read_support_filter_xz },
+		{ "bzip2", archive_read_support_filter_bzip2 },
+	};
+	size_t i;
+
+	/*
+	 * Not archive_read_support_filter_all(): it lets libarchive run
+	 * lzop, lrzip or grzip from PATH on untrusted input and decode
+	 * uuencoded text.  Each of these returns ARCHIVE_WARN when this
+	 * libarchive was built without the library and would run the
+	 * program instead: refused as well.
+	 */
+	for (i = 0; i < sizeof(filters) / sizeof(filters[0]); i++)
+		if (filters[i].add(a) != ARCHIVE_OK)
+			return hm_error_set(err, HM_ERR_IO, 0,
+					    "cannot set up the tar reader: libarchive has no in-process %s decompressor",
+					    filters[i].name);
+	return 0;
+}
+
+struct hm_tar_guard {
+	struct archive *a;         /* the tar reader watched, borrowed */
+	locale_t utf8;             /* C.UTF-8, or (locale_t)0 */
+	/* The uncompressed stream from offset win_start on, as far as it was
+	 * fed; bytes libarchive has consumed are dropped, except those of
+	 * the header being read. */
+	struct hm_buf win;
+	uint64_t win_start;
+	int64_t prev_header;       /* the previous member's header offset, or -1 */
+	bool in_header, started;
+	bool sparse;               /* the current member has a sparse map */
+	uint64_t holes;            /* bytes of holes hashed in the stream */
+};
+
+int hm_tar_guard_new(struct archive *a, struct hm_tar_guard **ret,
+		     struct hm_error *err)
+{
+	struct hm_tar_guard *g = calloc(1, sizeof(*g));
+
+	if (!g)
+		return hm_error_nomem(err);
+	g->a = a;
+	/* Without it, pax names that are not ASCII are refused (a warning
+	 * on their header): safe, if unkind. */
+	g->utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	*ret = g;
+	return 0;
+}
+
+void hm_tar_guard_free(struct hm_tar_guard *g)
+{
+	if (!g)
+		return;
+	if (g->utf8)
+		freelocale(g->utf8);
+	hm_buf_free(&g->win);
+	free(g);
+}
+
+/* The uncompressed offset libarchive has consumed up to, or -1. */
+static int64_t consumed(struct hm_tar_guard *g)
+{
+	/* Filter 0 is the one the format reads from: its position counts
+	 * bytes of the uncompressed stream. */
+	return archive_filter_bytes(g->a, 0);
+}
+
+int hm_tar_guard_feed(struct hm_tar_guard *g, const void *buf, size_t len,
+		      struct hm_error *err)
+{
+	int64_t c = consumed(g);
+	uint64_t lo = c < 0 ? g->win_start : (uint64_t)c;
+
+	/*
+	 * While a header is read, keep its blocks: libarchive sets the
+	 * header's offset once it has skipped whatever the caller left of
+	 * the previous member's data (bytes dropped as they go past).
+	 */
+	if (g->in_header) {
+		int64_t hp = archive_read_header_position(g->a);
+
+		if (hp >= 0 && hp != g->prev_header && (uint64_t)hp < lo)
+			lo = (uint64_t)hp;
+		if (hp < 0)
+			lo = g->win_start;
+	}
+	if (lo > g->win_start) {
+		size_t drop = lo - g->win_start < g->win.len ? (size_t)(lo - g->win_start)
+							     : g->win.len;
+
+		memmove(g->win.data, g->win.data + drop, g->win.len - drop);
+		g->win.len -= drop;
+		g->win_start += drop;
+	}
+	if (hm_buf_add(&g->win, buf, len) < 0)
+		return hm_error_nomem(err);
+	return 0;
+}
+
+/*
+ * A numeric header field as libarchive's tar_atol() reads it: octal after
+ * blanks, or base-256 when the high bit of the first byte is set.  -1 for
+ * negative values and for values past max (all the guard needs).
+ */
+static int64_t field_num(const unsigned char *p, size_t n, int64_t max)
+{
+	int64_t v = 0;
+
+	if (p[0] & 0x80) {
+		if (p[0] & 0x40)
+			return -1;
+		v = p[0] & 0x3f;
+		for (size_t i = 1; i < n; i++) {
+			if (v > max)
+				return -1;
+			v = v * 256 + p[i];
+		}
+		return v > max ? -1 : v;
+	}
+	while (n && (*p == ' ' || *p == '\t')) {
+		p++;
+		n--;
+	}
+	if (n && *p == '-')
+		return -1;
+	for (; n && *p >= '0' && *p <= '7'; p++, n--) {
+		v = v * 8 + (*p - '0');
+		if (v > max)
+			return -1;
+	}
+	return v;
+}
+
+/* The header checksum test of POSIX (unsigned bytes) or of old tars. */
+static bool header_checksum_ok(const unsigned char *h)
+{
+	int64_t want = field_num(h + 148, 8, INT32_MAX);
+	long u = 0, s = 0;
+	size_t i;
+
+	for (i = 0; i < TAR_BLOCK; i++) {
+		unsigned char c = i >= 148 && i < 156 ? ' ' : h[i];
+
+		u += c;
+		s += (signed char)c;
+	}
+	return want >= 0 && (want == u || want == s);
+}
+
+/*
+ * A pax global header: libarchive reads and drops it, while GNU tar and
+ * Python apply its records (path, uid, mode, size...) to every later
+ * member.  Refused, unless every record is one hallmark does not record
+ * anyway: "git archive" writes one holding only the commit as a comment.
+ * True (and err set) if refused.
+ */
+static bool global_header_refused(const unsigned char *body, size_t size,
+				  struct hm_error *err)
+{
+	static const char *const harmless[] = { "comment", "mtime", "atime", "ctime" };
+	const unsigned char *bad = NULL;
+	size_t at = 0, badlen = 0;
+
+	while (at < size) {
+		size_t len = 0, i = at, key, klen, k;
+
+		while (i < size && body[i] >= '0' && body[i] <= '9' && len < SPECIAL_HEADER_MAX)
+			len = len * 10 + (body[i++] - '0');
+		/* "LEN KEY=VALUE\n", LEN counting it all. */
+		if (i == at || i >= size || body[i] != ' ' || len > size - at ||
+		    len < i - at + 3 || body[at + len - 1] != '\n')
+			goto refused;
+		key = i + 1;
+		for (klen = 0; key + klen < at + len - 1 && body[key + klen] != '='; klen++)
+			;
+		for (k = 0; k < sizeof(harmless) / sizeof(harmless[0]); k++)
+			if (strlen(harmless[k]) == klen &&
+			    memcmp(body + key, harmless[k], klen) == 0)
+				break;
+		if (k == sizeof(harmless) / sizeof(harmless[0])) {
+			bad = body + key;
+			badlen = klen < 64 ? klen : 64;
+			goto refused;
+		}
+		at += len;
+	}
+	return false;
+refused:
+	/* Keys are quoted only if they are plain words (no escapes here). */
+	for (size_t i = 0; bad && i < badlen; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", bad[i]) ||
+		    !bad[i])
+			bad = NULL;
+	if (bad && badlen)
+		hm_error_set(err, HM_ERR_INPUT, 0,
+			     "a pax global header (typeflag 'g') before it sets '%.*s', which GNU tar applies to every later member and libarchive drops: refused",
+			     (int)badlen, (const char *)bad);
+	else
+		hm_error_set(err, HM_ERR_INPUT, 0,
+			     "a malformed pax global header (typeflag 'g') before it: refused");
+	return true;
+}
+
+/*
+ * Follow the header blocks of the member just read, [start, end) of the
+ * stream, to its own header (the first that is not an extension header),
+ * as libarchive's tar reader did.  NULL and err set if a global header is
+ * among them or the chain is not what libarchive must have read.
+ */
+static const unsigned char *walk_headers(struct hm_tar_guard *g, uint64_t start,
+					 uint64_t end, struct hm_error *err)
+{
+	uint64_t p = start;
+
+	if (start < g->win_start || end > g->win_start + g->win.len)
+		goto lost;
+	while (p + TAR_BLOCK <= end) {
+		const unsigned char *h = (const unsigned char *)g->win.data + (p - g->win_start);
+		int64_t size;
+
+		switch (h[156]) {
+		case 'x': case 'X': case 'L': case 'K': case 'A': case 'g':
+			size = field_num(h + 124, 12, SPECIAL_HEADER_MAX);
+			if (size < 0 || p + TAR_BLOCK + (uint64_t)size > end)
+				goto lost;
+			if (h[156] == 'g' && global_header_refused(h + TAR_BLOCK, (size_t)size, err))
+				return NULL;
+			p += TAR_BLOCK + (((uint64_t)size + TAR_BLOCK - 1) & ~(uint64_t)(TAR_BLOCK - 1));
+			continue;
+		case 'V':               /* a volume label: libarchive skips it */
+			p += TAR_BLOCK;
+			continue;
+		default:
+			if (!header_checksum_ok(h))
+				goto lost;
+			return h;
+		}
+	}
+lost:
+	hm_error_set(err, HM_ERR_INPUT, 0, "header blocks that cannot be followed");
+	return NULL;
+}
+
+/*
+ * libarchive replaces the permission bits of an entry with the user, group
+ * and other entries of its POSIX ACL; with a mask, the group bits of the
+ * file (stat(2), dir:, what GNU tar restores without --acls) are the
+ * mask's, which the header's mode holds.  ACLs themselves are not
+ * recorded (docs/cli.md).
+ */
+static int header_mode(struct archive_entry *ae, const unsigned char *h,
+		       struct hm_error *err)
+{
+	int64_t mode;
+
+	if (!archive_entry_acl_types(ae))
+		return 0;
+	mode = field_num(h + 100, 8, INT32_MAX);
+	if (mode < 0)
+		return hm_error_set(err, HM_ERR_INPUT, 0, "unreadable mode field");
+	archive_entry_set_perm(ae, (mode_t)(mode & 07777));
+	return 0;
+}
+
+int hm_tar_next_header(struct archive *a, struct hm_tar_guard *g,
+		       struct archive_entry **ret,
+		       enum hm_tar_failure *ret_failure, struct hm_error *err)
+{
+	locale_t old = (locale_t)0;
+	const unsigned char *h;
+	int64_t start, end;
+	int ar, rc;
+
+	*ret_failure = HM_TAR_FAIL_ARCHIVE;
+	g->prev_header = g->started ? archive_read_header_position(a) : -1;
+	g->started = true;
+	g->in_header = true;
+	/* Names in pax records are UTF-8; libarchive converts them to the
+	 * locale's charset, and in the C locale every non-ASCII name is a
+	 * warning.  UTF-8 to UTF-8 keeps the bytes, so that warning never
+	 * comes and every warning left means a dropped record. */
+	if (g->utf8)
+		old = uselocale(g->utf8);
+	ar = archive_read_next_header(a, ret);
+	if (g->utf8)
+		uselocale(old);
+	g->in_header = false;
+	if (ar == ARCHIVE_EOF)
+		return 0;
+	if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN)
+		return HM_ERR_INPUT;
+	*ret_failure = HM_TAR_FAIL_MEMBER;
+	if (ar == ARCHIVE_WARN) {
+		const char *msg = archive_error_string(a);
+
+		return hm_error_set(err, HM_ERR_INPUT, 0,
+				    "part of its header was dropped: %s",
+				    msg ? msg : "libarchive warning");
+	}
+	start = archive_read_header_position(a);
+	end = consumed(g);
+	if (start < 0 || end < start)
+		return hm_error_set(err, HM_ERR_INPUT, 0, "header blocks that cannot be followed");
+	if (!(h = walk_headers(g, (uint64_t)start, (uint64_t)end, err)))
+		return HM_ERR_INPUT;
+	if ((rc = header_mode(*ret, h, err)) < 0)
+		return rc;
+	g->sparse = archive_entry_sparse_count(*ret) > 0;
+	return 1;
+}
+
 /* ---- the per-member reader shared with lib/source_oci.c ---------------- */
 
 struct content {
 	struct hm_hash *h;
+	struct hm_tar_guard *g;
 	const struct hm_content_sink *sink;
 	struct hm_error *err;
 	enum hm_tar_failure *failure;
@@ -194,6 +540,15 @@ static int hole(struct content *c, uint64_t *pos, uint64_t end)
 {
 	int rc;
 
+	/* Checked before a byte of it is hashed: the time a hole costs is
+	 * all SHA-256, a second per 1.6 GB or so. */
+	if (c->g && *pos < end) {
+		if (end - *pos > HM_LIMIT_TAR_HOLE_BYTES - c->g->holes)
+			return hm_error_set(c->err, HM_ERR_LIMIT, 0,
+					    "holes of sparse members add up to more than %llu bytes in the stream (HM_LIMIT_TAR_HOLE_BYTES)",
+					    (unsigned long long)HM_LIMIT_TAR_HOLE_BYTES);
+		c->g->holes += end - *pos;
+	}
 	while (*pos < end) {
 		size_t n = end - *pos < sizeof(zeros) ? (size_t)(end - *pos)
 						      : sizeof(zeros);
@@ -205,12 +560,13 @@ static int hole(struct content *c, uint64_t *pos, uint64_t end)
 	return 0;
 }
 
-int hm_tar_member_content(struct archive *a, struct hm_entry *e, uint64_t size,
+int hm_tar_member_content(struct archive *a, struct hm_tar_guard *g,
+			  struct hm_entry *e, uint64_t size,
 			  struct hm_hash *hash, const struct hm_content_sink *sink,
 			  enum hm_tar_failure *ret_failure, struct hm_error *err)
 {
 	enum hm_tar_failure dummy;
-	struct content c = { hash, sink, err, ret_failure ? ret_failure : &dummy };
+	struct content c = { hash, g, sink, err, ret_failure ? ret_failure : &dummy };
 	uint64_t pos = 0;
 	const void *buf;
 	size_t len;
@@ -232,7 +588,8 @@ int hm_tar_member_content(struct archive *a, struct hm_entry *e, uint64_t size,
 		ar = archive_read_data_block(a, &buf, &len, &off);
 		if (ar == ARCHIVE_EOF)
 			break;
-		if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN) {
+		/* A warning here is data libarchive could not deliver. */
+		if (ar != ARCHIVE_OK) {
 			*c.failure = HM_TAR_FAIL_ARCHIVE;
 			rc = HM_ERR_INPUT;
 			goto out;
@@ -251,7 +608,19 @@ int hm_tar_member_content(struct archive *a, struct hm_entry *e, uint64_t size,
 			goto out;
 		pos += len;
 	}
-	/* A sparse file may end in a hole. */
+	/*
+	 * A sparse file may end in a hole; any other file ends with its
+	 * data.  libarchive takes the "realsize" field of a GNU header as
+	 * the size of any member, where GNU tar, Python and Go read it for
+	 * sparse members only: zeros made up to fill it would be a content
+	 * no extractor writes.
+	 */
+	if (g && !g->sparse && pos < size) {
+		rc = hm_error_set(err, HM_ERR_INPUT, 0,
+				  "its header says %llu bytes but its data holds %llu and it is not sparse (a GNU realsize that GNU tar ignores)",
+				  (unsigned long long)size, (unsigned long long)pos);
+		goto out;
+	}
 	if ((rc = hole(&c, &pos, size)) < 0)
 		goto out;
 	if (hm_hash_final(c.h, e->sha256) < 0) {
@@ -498,8 +867,17 @@ static int read_member(struct tar_reader *r, struct archive_entry *ae,
 					  (unsigned long long)HM_LIMIT_TAR_MEMBER_BYTES);
 			goto out;
 		}
-		rc = hm_tar_member_content(r->a, e, (uint64_t)declared, r->hash,
-					   r->sink, &failure, err);
+		/* All members together, before any of this one is read. */
+		r->logical += (uint64_t)declared;
+		if (r->logical > HM_LIMIT_TAR_STREAM_BYTES) {
+			rc = hm_error_set(err, HM_ERR_LIMIT, 0,
+					  "cannot read '%s': at tar member '%s', the members add up to more than %llu bytes (HM_LIMIT_TAR_STREAM_BYTES)",
+					  r->name, quote(r, e->path, e->path_len),
+					  (unsigned long long)HM_LIMIT_TAR_STREAM_BYTES);
+			goto out;
+		}
+		rc = hm_tar_member_content(r->a, r->guard, e, (uint64_t)declared,
+					   r->hash, r->sink, &failure, err);
 		if (rc < 0 && failure == HM_TAR_FAIL_ARCHIVE)
 			rc = read_error(r, e->path, e->path_len, err);
 		if (rc < 0 && failure == HM_TAR_FAIL_MEMBER)
@@ -536,18 +914,54 @@ out:
 	return rc;
 }
 
+/* The uncompressed stream, from raw to the tar reader, past the guard. */
+static la_ssize_t tee_read(struct archive *a, void *ctx, const void **buf)
+{
+	struct tar_reader *r = ctx;
+	struct hm_error gerr = { 0 };
+	size_t len;
+	la_int64_t off;
+	int ar;
+
+	(void)a;
+	ar = archive_read_data_block(r->raw, buf, &len, &off);
+	if (ar == ARCHIVE_EOF)
+		return 0;
+	if (ar != ARCHIVE_OK) {
+		r->raw_failed = true;
+		return -1;
+	}
+	if (hm_tar_guard_feed(r->guard, *buf, len, &gerr) < 0) {
+		archive_set_error(r->a, ENOMEM, "out of memory");
+		return -1;
+	}
+	return (la_ssize_t)len;
+}
+
 static int read_stream(struct tar_reader *r, struct hm_error *err)
 {
-	struct archive_entry *ae;
+	struct archive_entry *ae = NULL;
 	struct hm_buf last = HM_BUF_INIT;
+	enum hm_tar_failure failure;
 	int ar, rc = 0;
 
 	for (;;) {
-		ar = archive_read_next_header(r->a, &ae);
-		if (ar == ARCHIVE_EOF)
+		ar = hm_tar_next_header(r->a, r->guard, &ae, &failure, err);
+		if (ar == 0)
 			break;
-		if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN) {
-			const char *msg = archive_error_string(r->a);
+		if (ar < 0 && failure == HM_TAR_FAIL_MEMBER) {
+			const char *name = ae ? archive_entry_pathname(ae) : NULL;
+
+			if (ar != HM_ERR_NOMEM && name)
+				hm_error_prefix(err, "cannot read '%s': tar member '%s'",
+						r->name, quote(r, name, strlen(name)));
+			else if (ar != HM_ERR_NOMEM)
+				hm_error_prefix(err, "cannot read '%s'", r->name);
+			rc = ar;
+			break;
+		}
+		if (ar < 0) {
+			const char *msg = archive_error_string(failed_reader(r));
 
 			if (last.len)
 				rc = hm_error_set(err, HM_ERR_INPUT, 0,
@@ -606,6 +1020,7 @@ int hm_tar_read_tree(const char *path, const struct hm_scan_options *opt,
 		     struct hm_tree **ret, struct hm_error *err)
 {
 	struct tar_reader r = { .fd = -1 };
+	struct archive_entry *rae;
 	bool is_stdin = strcmp(path, "-") == 0;
 	struct stat st;
 	int rc;
@@ -637,18 +1052,35 @@ int hm_tar_read_tree(const char *path, const struct hm_scan_options *opt,
 		goto out;
 	r.hash = hm_hash_new(HM_HASH_SHA256);
 	r.a = archive_read_new();
-	if (!r.hash || !r.a) {
+	r.raw = archive_read_new();
+	if (!r.hash || !r.a || !r.raw) {
 		rc = hm_error_nomem(err);
 		goto out;
 	}
-	/* Read-only: no archive_write_disk, no extraction, ever. */
-	if (archive_read_support_filter_all(r.a) != ARCHIVE_OK ||
+	if ((rc = hm_tar_guard_new(r.a, &r.guard, err)) < 0)
+		goto out;
+	/*
+	 * Read-only: no archive_write_disk, no extraction, ever.  Two
+	 * readers: raw decompresses the file, the tar reader reads the
+	 * result through tee_read(), where the guard sees the header blocks
+	 * libarchive does not report on (pax global headers, the mode a
+	 * POSIX ACL overrides).
+	 */
+	if ((rc = hm_tar_support_filters(r.raw, err)) < 0)
+		goto out;
+	if (archive_read_support_format_raw(r.raw) != ARCHIVE_OK ||
 	    archive_read_support_format_tar(r.a) != ARCHIVE_OK) {
 		rc = hm_error_set(err, HM_ERR_IO, 0, "cannot set up the tar reader: %s",
 				  archive_error_string(r.a));
 		goto out;
 	}
-	if (archive_read_open_fd(r.a, r.fd, READ_BLOCK) != ARCHIVE_OK) {
+	if (archive_read_open_fd(r.raw, r.fd, READ_BLOCK) != ARCHIVE_OK ||
+	    archive_read_next_header(r.raw, &rae) != ARCHIVE_OK) {
+		r.raw_failed = true;
+		rc = read_error(&r, NULL, 0, err);
+		goto out;
+	}
+	if (archive_read_open(r.a, &r, NULL, tee_read, NULL) != ARCHIVE_OK) {
 		rc = read_error(&r, NULL, 0, err);
 		goto out;
 	}
@@ -660,6 +1092,9 @@ int hm_tar_read_tree(const char *path, const struct hm_scan_options *opt,
 out:
 	if (r.a)
 		archive_read_free(r.a);
+	if (r.raw)
+		archive_read_free(r.raw);
+	hm_tar_guard_free(r.guard);
 	if (r.fd >= 0 && !is_stdin)
 		close(r.fd);
 	hm_tree_free(r.tree);

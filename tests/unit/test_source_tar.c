@@ -637,3 +637,223 @@ TEST(read_tree_for_the_builder)
 	hm_tree_free(t);
 	CHECK_EQ_INT(hm_tar_read_tree(".", NULL, &t, &err), HM_ERR_USAGE);
 }
+
+/* ---- the header guard, as lib/source_oci.c would use it ---------------- */
+
+/* A tar in memory, handed to libarchive (and the guard) chunk bytes at a
+ * time, so that headers straddle the buffers. */
+struct memsrc {
+	const unsigned char *p;
+	size_t len, at, chunk;
+	struct hm_tar_guard *g;
+};
+
+static la_ssize_t mem_read(struct archive *a, void *ctx, const void **buf)
+{
+	struct memsrc *m = ctx;
+	struct hm_error e = { 0 };
+	size_t n = m->len - m->at < m->chunk ? m->len - m->at : m->chunk;
+
+	(void)a;
+	*buf = m->p + m->at;
+	m->at += n;
+	if (n && hm_tar_guard_feed(m->g, *buf, n, &e) < 0)
+		return -1;
+	return (la_ssize_t)n;
+}
+
+/*
+ * Every member of the tar in p through hm_tar_next_header(), the files'
+ * content through hm_tar_member_content() with the guard: the first
+ * failure (err set, *ret_mode the last member's permission bits), or 0.
+ */
+static int guarded(const void *p, size_t len, size_t chunk, unsigned *ret_mode,
+		   struct hm_error *err)
+{
+	struct archive *a = archive_read_new();
+	struct memsrc m = { p, len, 0, chunk, NULL };
+	struct archive_entry *ae;
+	enum hm_tar_failure f;
+	int r;
+
+	if (hm_tar_guard_new(a, &m.g, err) < 0)
+		return HM_ERR_NOMEM;
+	archive_read_support_format_tar(a);
+	if (archive_read_open(a, &m, NULL, mem_read, NULL) != ARCHIVE_OK) {
+		r = hm_error_set(err, HM_ERR_INPUT, 0, "open: %s", archive_error_string(a));
+		goto out;
+	}
+	while ((r = hm_tar_next_header(a, m.g, &ae, &f, err)) > 0) {
+		struct hm_entry *e = hm_entry_new();
+
+		*ret_mode = archive_entry_perm(ae);
+		if (archive_entry_filetype(ae) == AE_IFREG)
+			r = hm_tar_member_content(a, m.g, e, (uint64_t)archive_entry_size(ae),
+						  NULL, NULL, &f, err);
+		hm_entry_free(e);
+		if (r < 0)
+			break;
+	}
+	if (r < 0 && f == HM_TAR_FAIL_ARCHIVE)
+		hm_error_set(err, r, 0, "libarchive: %s", archive_error_string(a));
+out:
+	archive_read_free(a);
+	hm_tar_guard_free(m.g);
+	return r < 0 ? r : 0;
+}
+
+/* Write one pax archive of e (freed) and data into buf; its length. */
+static size_t pax_mem(unsigned char *buf, size_t cap, struct archive_entry *e,
+		      const char *data)
+{
+	struct archive *a = archive_write_new();
+	size_t used = 0;
+
+	archive_write_set_format_pax(a);
+	archive_write_open_memory(a, buf, cap, &used);
+	archive_entry_set_size(e, (la_int64_t)strlen(data));
+	archive_write_header(a, e);
+	archive_write_data(a, data, strlen(data));
+	archive_write_close(a);
+	archive_write_free(a);
+	archive_entry_free(e);
+	return used;
+}
+
+/* Replace every from with to (as long) in buf. */
+static int patch(unsigned char *buf, size_t len, const char *from, const char *to,
+		 size_t n)
+{
+	int hits = 0;
+
+	for (size_t i = 0; i + n <= len; i++)
+		if (memcmp(buf + i, from, n) == 0) {
+			memcpy(buf + i, to, n);
+			hits++;
+		}
+	return hits;
+}
+
+TEST(guard_keeps_the_header_mode_under_an_acl_mask)
+{
+	static unsigned char buf[64 * 1024];
+	struct archive_entry *e = ent("f", AE_IFREG, 0670);
+	struct hm_error err = { 0 };
+	size_t len, chunk;
+	unsigned mode = 0;
+
+	archive_entry_acl_add_entry(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, 7,
+				    ARCHIVE_ENTRY_ACL_GROUP, 4, "adm");
+	archive_entry_acl_add_entry(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, 7,
+				    ARCHIVE_ENTRY_ACL_MASK, -1, NULL);
+	len = pax_mem(buf, sizeof(buf), e, "x\n");
+	/* The writer derives group:: from the mode; a real ACL's group
+	 * entry differs from the mask, as GNU tar --acls writes it. */
+	CHECK(patch(buf, len, "group::rwx", "group::r--", 10) == 1);
+	for (chunk = 7; chunk <= 4096; chunk *= 3) {
+		CHECK_OK(guarded(buf, len, chunk, &mode, &err), &err);
+		CHECK_EQ_INT(mode, 0670);
+	}
+}
+
+TEST(guard_refuses_header_warnings)
+{
+	static unsigned char buf[64 * 1024];
+	struct archive_entry *e = ent("f", AE_IFREG, 0644);
+	struct hm_error err = { 0 };
+	unsigned mode;
+	size_t len;
+
+	archive_entry_xattr_add_entry(e, "user.ab", "v", 1);
+	len = pax_mem(buf, sizeof(buf), e, "x\n");
+	CHECK_OK(guarded(buf, len, 100, &mode, &err), &err);
+	/* A NUL in the key: libarchive drops the rest of the header. */
+	CHECK(patch(buf, len, "user.ab=", "user.a\0=", 8) >= 1);
+	CHECK_EQ_INT(guarded(buf, len, 100, &mode, &err), HM_ERR_INPUT);
+	CHECK(strstr(err.msg, "part of its header was dropped") != NULL);
+}
+
+/* A pax global header block holding records, then the archive in tail. */
+static size_t with_global(unsigned char *out, const char *records,
+			  const unsigned char *tail, size_t tlen)
+{
+	size_t rlen = strlen(records), i;
+	unsigned sum = 0;
+
+	memset(out, 0, 1024);
+	memcpy(out, "pax_global_header", 17);
+	memcpy(out + 100, "0000644", 7);
+	snprintf((char *)out + 124, 12, "%011o", (unsigned)rlen);
+	out[156] = 'g';
+	memcpy(out + 257, "ustar\0" "00", 8);
+	memset(out + 148, ' ', 8);
+	for (i = 0; i < 512; i++)
+		sum += out[i];
+	snprintf((char *)out + 148, 8, "%06o", sum);
+	memcpy(out + 512, records, rlen);
+	memcpy(out + 1024, tail, tlen);
+	return 1024 + tlen;
+}
+
+TEST(guard_refuses_pax_global_headers)
+{
+	static unsigned char one[64 * 1024], buf[80 * 1024];
+	struct hm_error err = { 0 };
+	unsigned mode;
+	size_t len = pax_mem(one, sizeof(one), ent("f", AE_IFREG, 0644), "x\n"), n;
+
+	n = with_global(buf, "8 uid=0\n8 gid=0\n", one, len);
+	CHECK_EQ_INT(guarded(buf, n, 100, &mode, &err), HM_ERR_INPUT);
+	CHECK(strstr(err.msg, "pax global header (typeflag 'g') before it sets 'uid'") != NULL);
+	/* git archive's: a comment only. */
+	n = with_global(buf, "16 comment=abcd\n", one, len);
+	CHECK_OK(guarded(buf, n, 100, &mode, &err), &err);
+	n = with_global(buf, "18 comment=abcd\n", one, len);
+	CHECK_EQ_INT(guarded(buf, n, 100, &mode, &err), HM_ERR_INPUT);
+	CHECK(strstr(err.msg, "malformed pax global header") != NULL);
+}
+
+TEST(guard_caps_holes_before_hashing_them)
+{
+	static unsigned char buf[64 * 1024];
+	struct archive_entry *e = ent("f", AE_IFREG, 0644);
+	struct hm_error err = { 0 };
+	struct archive *a = archive_write_new();
+	char data[512];
+	size_t used = 0;
+	unsigned mode;
+
+	memset(data, 'x', sizeof(data));
+	archive_write_set_format_pax(a);
+	archive_write_open_memory(a, buf, sizeof(buf), &used);
+	archive_entry_set_size(e, (la_int64_t)(HM_LIMIT_TAR_HOLE_BYTES + 1024));
+	archive_entry_sparse_add_entry(e, 0, 512);
+	archive_write_header(a, e);
+	archive_write_data(a, data, sizeof(data));
+	archive_write_close(a);
+	archive_write_free(a);
+	archive_entry_free(e);
+	CHECK_EQ_INT(guarded(buf, used, 4096, &mode, &err), HM_ERR_LIMIT);
+	CHECK(strstr(err.msg, "HM_LIMIT_TAR_HOLE_BYTES") != NULL);
+}
+
+TEST(only_the_promised_filters)
+{
+	static const unsigned char lzop[] = "\x89LZO\x00\r\n\x1a\n\x10\x30\x20\xa0\x09\x40\x01\x05\x03";
+	static unsigned char buf[4096];
+	struct hm_error err = { 0 };
+	struct archive *a = archive_read_new();
+
+	CHECK_OK(hm_tar_support_filters(a, &err), &err);
+	archive_read_support_format_tar(a);
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, lzop, sizeof(lzop) - 1);
+	CHECK(archive_read_open_memory(a, buf, sizeof(buf)) != ARCHIVE_OK ||
+	      archive_filter_code(a, 0) != ARCHIVE_FILTER_LZOP);
+	archive_read_free(a);
+	a = archive_read_new();
+	CHECK_OK(hm_tar_support_filters(a, &err), &err);
+	/* Every filter libarchive has, but those four, is not enabled. */
+	CHECK(archive_read_append_filter(a, ARCHIVE_FILTER_GZIP) == ARCHIVE_OK);
+	archive_read_free(a);
+}
