@@ -119,6 +119,7 @@ struct layer {
 	bool truncated;
 	/* uncompressed tar stream */
 	struct archive *raw;
+	struct hm_tar_guard *guard;  /* the tar reader's header checks */
 	struct hm_hash *diff_hash;
 	uint64_t tar_bytes;
 	bool raw_failed, limit_hit;
@@ -643,7 +644,6 @@ static la_ssize_t tar_read(struct archive *a, void *ctx, const void **buf)
 	la_int64_t off;
 	int r;
 
-	(void)a;
 	r = archive_read_data_block(l->raw, &p, &len, &off);
 	if (r == ARCHIVE_EOF)
 		return 0;
@@ -658,6 +658,14 @@ static la_ssize_t tar_read(struct archive *a, void *ctx, const void **buf)
 	}
 	if (l->diff_hash && hm_hash_update(l->diff_hash, p, len) < 0)
 		return -1;
+	if (l->guard) {
+		struct hm_error gerr = { 0 };
+
+		if (hm_tar_guard_feed(l->guard, p, len, &gerr) < 0) {
+			archive_set_error(a, ENOMEM, "out of memory");
+			return -1;
+		}
+	}
 	*buf = p;
 	return (la_ssize_t)len;
 }
@@ -923,7 +931,7 @@ static int read_member(struct layer *l, struct archive *ta,
 		e->size = (uint64_t)size;
 		/* Skipped by the consumer's filter: left for libarchive. */
 		if (!skipped(l->o, path, len)) {
-			r = hm_tar_member_content(ta, NULL, e, (uint64_t)size, NULL,
+			r = hm_tar_member_content(ta, l->guard, e, (uint64_t)size, NULL,
 						  l->o->opt ? l->o->opt->sink : NULL,
 						  &failure, l->o->err);
 			/* libarchive's own failures are reported by the caller
@@ -958,6 +966,7 @@ static int collect(struct layer *l, struct archive *ta, bool *ta_failed)
 {
 	struct hm_buf path = HM_BUF_INIT, b = HM_BUF_INIT;
 	struct archive_entry *ae;
+	enum hm_tar_failure failure;
 	int r, ar;
 
 	for (;;) {
@@ -965,10 +974,17 @@ static int collect(struct layer *l, struct archive *ta, bool *ta_failed)
 		size_t nlen;
 		struct hm_entry *e;
 
-		ar = archive_read_next_header(ta, &ae);
-		if (ar == ARCHIVE_EOF)
+		/* The same header checks as tar: streams (warnings, pax
+		 * global headers, ACL modes: include/hallmark/source_tar.h). */
+		ar = hm_tar_next_header(ta, l->guard, &ae, &failure, l->o->err);
+		if (ar == 0)
 			break;
-		if (ar < ARCHIVE_WARN) {
+		if (ar < 0 && failure == HM_TAR_FAIL_MEMBER) {
+			name = ae ? archive_entry_pathname(ae) : NULL;
+			r = layer_wrap(l, name, name ? strlen(name) : 0, ar);
+			goto out;
+		}
+		if (ar < 0) {
 			*ta_failed = true;
 			r = HM_ERR_INPUT;
 			goto out;
@@ -1396,11 +1412,20 @@ static int do_layer(struct oci *o, unsigned idx, const char *name,
 	if (!l.inbuf || (!same_stream && !l.diff_hash) || (blob_hex && !l.blob_hash) || !l.raw || !ta ||
 	    hm_tree_new(&l.scratch, o->err) < 0)
 		goto nomem;
+	if ((r = hm_tar_guard_new(ta, &l.guard, o->err)) < 0)
+		goto out;
 	archive_read_support_format_raw(l.raw);
-	if (comp == COMP_GZIP || comp == COMP_ANY)
-		archive_read_support_filter_gzip(l.raw);
-	if (comp == COMP_ZSTD || comp == COMP_ANY)
-		archive_read_support_filter_zstd(l.raw);
+	/* In-process only: a filter libarchive would run as a program
+	 * (ARCHIVE_WARN) is refused, as for tar: streams. */
+	if (((comp == COMP_GZIP || comp == COMP_ANY) &&
+	     archive_read_support_filter_gzip(l.raw) != ARCHIVE_OK) ||
+	    ((comp == COMP_ZSTD || comp == COMP_ANY) &&
+	     archive_read_support_filter_zstd(l.raw) != ARCHIVE_OK)) {
+		r = layer_error(&l, HM_ERR_INPUT,
+				"this libarchive cannot decompress %s in-process",
+				comp_name(comp));
+		goto out;
+	}
 	archive_read_support_format_tar(ta);
 	if (archive_read_open(l.raw, &l, NULL, blob_read, NULL) != ARCHIVE_OK ||
 	    archive_read_next_header(l.raw, &rae) != ARCHIVE_OK) {
@@ -1496,6 +1521,7 @@ nomem:
 	r = hm_error_nomem(o->err);
 out:
 	archive_read_free(ta);
+	hm_tar_guard_free(l.guard);
 	if (l.raw)
 		archive_read_free(l.raw);
 	hm_hash_free(l.blob_hash);
