@@ -14,8 +14,7 @@
 
 /* The targets this program reads: the core's and disk: (it links disk/). */
 const struct hm_target *const hm_program_targets[] = {
-	&hm_target_dir, &hm_target_tar, &hm_target_oci, &hm_target_oci_dir,
-	&hm_target_disk, NULL,
+	HM_TARGETS_CORE, &hm_target_disk, NULL,
 };
 
 static const struct {

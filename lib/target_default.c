@@ -8,6 +8,5 @@
 #include "hallmark/target.h"
 
 const struct hm_target *const hm_program_targets[] = {
-	&hm_target_dir, &hm_target_tar, &hm_target_oci, &hm_target_oci_dir,
-	NULL,
+	HM_TARGETS_CORE, NULL,
 };

@@ -14,6 +14,5 @@ static const struct hm_target no_disk = {
 };
 
 const struct hm_target *const hm_program_targets[] = {
-	&hm_target_dir, &hm_target_tar, &hm_target_oci, &hm_target_oci_dir,
-	&no_disk, NULL,
+	HM_TARGETS_CORE, &no_disk, NULL,
 };

@@ -7,8 +7,10 @@
  * (disk:, through libguestfs) lives with that reader, and only a program
  * that links the reader puts it in its table.  So there is no hook to
  * register at start-up: what a program reads is fixed when it is linked.
- * Adding a target = its source file, one row, one line in the tables of
- * the programs that read it, its tests and one section in docs/cli.md.
+ * Adding a target = its source file with its row, one line in
+ * HM_TARGETS_CORE (or, for a target that needs more than the core, in
+ * the table of each program that links it), its tests and its lines in
+ * docs/cli.md.
  */
 #ifndef HALLMARK_TARGET_H
 #define HALLMARK_TARGET_H
@@ -42,6 +44,11 @@ extern const struct hm_target hm_target_dir;
 extern const struct hm_target hm_target_tar;
 extern const struct hm_target hm_target_oci;
 extern const struct hm_target hm_target_oci_dir;
+
+/* The core's rows, in the order usage and docs list them: the start of
+ * every program's table, so a new core target is added here once. */
+#define HM_TARGETS_CORE \
+	&hm_target_dir, &hm_target_tar, &hm_target_oci, &hm_target_oci_dir
 
 /*
  * The running program's table: a NULL-terminated list of rows.  Each

@@ -15,8 +15,7 @@
 
 /* hallmark's table (hallmark.c): the core's rows and disk:. */
 static const struct hm_target *const hallmark_targets[] = {
-	&hm_target_dir, &hm_target_tar, &hm_target_oci, &hm_target_oci_dir,
-	&hm_target_disk, NULL,
+	HM_TARGETS_CORE, &hm_target_disk, NULL,
 };
 
 static const struct hm_target *parsed(const struct hm_target *const *table,
