@@ -40,6 +40,14 @@ static bool is_advice(const char *line)
 	return false;
 }
 
+/* Length of out[0..n) without its trailing blanks and punctuation. */
+static size_t trim(const char *out, size_t n)
+{
+	while (n && (out[n - 1] == ' ' || out[n - 1] == '.' || out[n - 1] == ';'))
+		n--;
+	return n;
+}
+
 /*
  * msg on one line in out: its lines joined with "; " (only the first
  * when first_only), up to the advice, without trailing punctuation.
@@ -61,6 +69,7 @@ static void one_line(const char *msg, bool first_only, char *out, size_t len)
 			if (*cut == ' ' && cut > p && cut[-1] == '.' && is_advice(cut))
 				break;
 		if (n > 0) {
+			n = trim(out, n);
 			out[n++] = ';';
 			out[n++] = ' ';
 		}
@@ -70,9 +79,7 @@ static void one_line(const char *msg, bool first_only, char *out, size_t len)
 			break;
 		p = nl + 1;
 	}
-	while (n && (out[n - 1] == ' ' || out[n - 1] == '.' || out[n - 1] == ';'))
-		n--;
-	out[n] = '\0';
+	out[trim(out, n)] = '\0';
 }
 
 const char *hm_appliance_last_error(guestfs_h *g, char *buf, size_t size)
