@@ -32,14 +32,17 @@ CORE_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(CORE_PKGS))
 CORE_LIBS   := $(shell $(PKG_CONFIG) --libs $(CORE_PKGS))
 CFLAGS  += $(CORE_CFLAGS)
 
-# libguestfs: only the disk emitter and the disk source, only in hallmark.
+# libguestfs: only disk/ (the appliance, the disk source and the disk
+# writer), linked into hallmark and never into hallmark-verify.
 GUESTFS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libguestfs)
 GUESTFS_LIBS   := $(shell $(PKG_CONFIG) --libs libguestfs)
 
 LIB_SRC      := $(sort $(wildcard lib/*.c))
 BUILDER_SRC  := $(sort $(wildcard builder/*.c))
-VERIFIER_SRC := $(sort $(filter-out verifier/main.c verifier/source_disk.c,$(wildcard verifier/*.c)))
-DISK_SRC     := $(wildcard verifier/source_disk.c)
+# verifier/targets.c is hallmark-verify's target table (hallmark.c has
+# hallmark's): linked into that program only.
+VERIFIER_SRC := $(sort $(filter-out verifier/main.c verifier/targets.c,$(wildcard verifier/*.c)))
+DISK_SRC     := $(sort $(wildcard disk/*.c))
 UNIT_SRC     := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
@@ -51,6 +54,7 @@ LIBHM        := $(O)/libhallmark.a
 # builder/ as a library (all but its commands), for the tests to link.
 BUILDER_LIB_OBJ := $(filter-out $(O)/builder/cmd_%.o,$(BUILDER_OBJ))
 LIBBUILDER   := $(O)/libhallmark-builder.a
+LIBDISK      := $(O)/libhmdisk.a
 UNIT_BIN     := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/unit/%)
 FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(O)/tests/fuzz/%)
 
@@ -66,7 +70,7 @@ $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(O)/builder/emit_disk.o $(DISK_OBJ): CFLAGS += $(GUESTFS_CFLAGS)
+$(DISK_OBJ): CFLAGS += $(GUESTFS_CFLAGS)
 
 $(LIBHM): $(LIB_OBJ)
 	@rm -f $@
@@ -76,20 +80,33 @@ $(LIBBUILDER): $(BUILDER_LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(firstword $(BINS)): $(O)/hallmark.o $(BUILDER_OBJ) $(VERIFIER_OBJ) $(DISK_OBJ) $(LIBHM)
+# disk/ as a library too: a test or fuzz target takes only the members
+# it calls (the header checks need no libguestfs).  It reaches lib/, so
+# it comes before libhallmark.a on every link line.
+$(LIBDISK): $(DISK_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(firstword $(BINS)): $(O)/hallmark.o $(BUILDER_OBJ) $(VERIFIER_OBJ) $(LIBDISK) $(LIBHM)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) $(GUESTFS_LIBS)
 
-$(lastword $(BINS)): $(O)/verifier/main.o $(VERIFIER_OBJ) $(LIBHM)
+# Neither builder/ nor disk/: no libguestfs (t4001 checks with ldd).
+$(lastword $(BINS)): $(O)/verifier/main.o $(O)/verifier/targets.o $(VERIFIER_OBJ) $(LIBHM)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
-$(O)/tests/unit/%: $(O)/tests/unit/%.o $(LIBBUILDER) $(LIBHM)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
+# test_target reads docs/cli.md from the tree it was built in (or HM_TOP).
+$(O)/tests/unit/test_target.o: CPPFLAGS += -DHM_TOP_DIR='"$(CURDIR)"'
+
+# builder/ before disk/ (the disk tree preparation calls the disk writer)
+# before lib/ on every link line.
+$(O)/tests/unit/%: $(O)/tests/unit/%.o $(LIBBUILDER) $(LIBDISK) $(LIBHM)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) $(GUESTFS_LIBS)
 
 # Fuzz targets are built with gcc and a replay driver: every corpus file
 # goes through each target, so CI runs them without a fuzzer.
-$(O)/tests/fuzz/%: $(O)/tests/fuzz/%.o $(O)/tests/fuzz/replay.o $(LIBBUILDER) $(LIBHM)
+$(O)/tests/fuzz/%: $(O)/tests/fuzz/%.o $(O)/tests/fuzz/replay.o $(LIBBUILDER) $(LIBDISK) $(LIBHM)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
 unit: $(UNIT_BIN)
@@ -119,14 +136,15 @@ FUZZ_OPT     := -O1 -g -fno-omit-frame-pointer
 fuzz-build:
 	$(MAKE) O=build-fuzz CC=$(FUZZ_CC) WERROR= OPT='$(FUZZ_OPT)' \
 	    SAN='$(FUZZ_SAN) -fsanitize=fuzzer-no-link' build-fuzz/libhallmark.a \
-	    build-fuzz/libhallmark-builder.a
+	    build-fuzz/libhallmark-builder.a build-fuzz/libhmdisk.a
 	@mkdir -p build-fuzz/fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	    echo "$(FUZZ_CC) ... -o build-fuzz/fuzz/$$t tests/fuzz/$$t.c"; \
 	    $(FUZZ_CC) $(CPPFLAGS) -std=c17 $(FUZZ_OPT) $(filter-out -Werror,$(WARN)) -pthread \
 	        $(CORE_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer \
 	        -o build-fuzz/fuzz/$$t tests/fuzz/$$t.c build-fuzz/libhallmark-builder.a \
-	        build-fuzz/libhallmark.a $(CORE_LIBS); \
+	        build-fuzz/libhmdisk.a build-fuzz/libhallmark.a \
+	        $(CORE_LIBS); \
 	done
 
 fuzz: fuzz-build

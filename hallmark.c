@@ -7,10 +7,16 @@
 #include <string.h>
 
 #include "builder/builder.h"
+#include "disk/disk.h"
 #include "hallmark/cleanup.h"
 #include "hallmark/cli.h"
-#include "verifier/source_disk.h"
+#include "hallmark/target.h"
 #include "verifier/verifier.h"
+
+/* The targets this program reads: the core's and disk: (it links disk/). */
+const struct hm_target *const hm_program_targets[] = {
+	HM_TARGETS_CORE, &hm_target_disk, NULL,
+};
 
 static const struct {
 	const char *name;
@@ -43,9 +49,6 @@ int main(int argc, char **argv)
 {
 	size_t i;
 
-	/* Only this program reads disk: targets (hallmark-verify links no
-	 * libguestfs); registered before any thread runs. */
-	hm_source_register_disk(hm_source_disk_open);
 	/* Temporary files and staging folders go away on SIGINT/TERM/HUP. */
 	hm_cleanup_install();
 	hm_cli_init();

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "../disk/disk.h"
 #include "blobstore.h"
 #include "hallmark/error.h"
 #include "hallmark/tree.h"
@@ -47,7 +48,8 @@ int hm_emit_oci(const char *tar_path, const struct hm_tpl_config *config,
 
 /*
  * VM disks (outputs raw and qcow2), written through libguestfs only
- * (builder/emit_disk.c): one partition (MBR or GPT) marked bootable,
+ * (the appliance writer, disk/writer.c; the disk tree is prepared in
+ * builder/emit_disk.c): one partition (MBR or GPT) marked bootable,
  * ext4, the disk tree unpacked into it with its xattrs, extlinux on
  * /boot/extlinux and syslinux's MBR code in the first 440 bytes.
  *
@@ -57,16 +59,6 @@ int hm_emit_oci(const char *tar_path, const struct hm_tpl_config *config,
  * the files extlinux writes and /lost+found, read back from the disk
  * (hm_emit_disk), so that the disk manifest describes the disk exactly.
  */
-
-/* Every identity of a disk, derived from the template's digest so that
- * two builds of one template name the same file system. */
-struct hm_disk_ids {
-	char fs_uuid[37];             /* RFC 4122 form, lowercase */
-	char hash_seed[37];           /* ext4 directory hash seed */
-	char disk_guid[37];           /* GPT disk GUID */
-	char part_guid[37];           /* GPT partition GUID */
-	unsigned char mbr_signature[4];   /* MBR disk signature, bytes 440..443 */
-};
 
 void hm_disk_ids_derive(const char *template_sha256_hex,
 			struct hm_disk_ids *ret);
@@ -108,20 +100,8 @@ struct hm_disk_job {
 	time_t mtime;                 /* mkfs times (E2FSPROGS_FAKE_TIME) */
 };
 
-struct hm_disk_result {
-	unsigned char raw_sha256[32], qcow2_sha256[32];
-	uint64_t raw_bytes, qcow2_bytes;   /* file sizes */
-	/* Where the time goes, in ms: the appliance's launch; partitioning,
-	 * mke2fs and the copy of the tree; extlinux and the read-back; the
-	 * pinning of times and journal; the copy into the qcow2 and the
-	 * shutdown (which flushes). */
-	uint64_t launch_ms, copy_ms, boot_ms, pin_ms, finish_ms;
-	/* On failure: the appliance stopped answering and was stopped. */
-	bool hung;
-};
-
 /*
- * Write the disk(s) of job and add what extlinux and mke2fs put on the
+ * Write the disk(s) of job (hm_disk_write, disk/disk.h) and add what extlinux and mke2fs put on the
  * file system to disk_tree.  Errors: HM_ERR_IO with libguestfs' message
  * ("cannot start the libguestfs appliance: ... (it needs ...)"), and
  * HM_ERR_INPUT when the content does not fit in the disk.  On failure

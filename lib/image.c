@@ -25,6 +25,7 @@
 #include "hallmark/manifest.h"
 #include "hallmark/policy.h"
 #include "hallmark/source.h"
+#include "hallmark/target.h"
 
 enum image_kind { IMAGE_DIR, IMAGE_ARCHIVE, IMAGE_TREE };
 
@@ -301,21 +302,6 @@ static int drain(struct hm_source *src, struct hm_tree *tree,
 	return r;
 }
 
-/* The folder of a dir: target, or NULL for other kinds. */
-static const char *dir_root(const char *target)
-{
-	struct stat st;
-
-	if (strncmp(target, "dir:", 4) == 0)
-		return target + 4;
-	if (strncmp(target, "tar:", 4) == 0 || strncmp(target, "oci:", 4) == 0 ||
-	    strncmp(target, "oci-dir:", 8) == 0 || strncmp(target, "disk:", 5) == 0)
-		return NULL;
-	if (stat(target, &st) == 0 && S_ISDIR(st.st_mode))
-		return target;
-	return NULL;
-}
-
 int hm_image_open(const char *target, const char *const *capture,
 		  struct hm_image **ret, struct hm_error *err)
 {
@@ -332,9 +318,15 @@ int hm_image_open_opt(const char *target, const struct hm_image_options *iopt,
 	struct sink_state st = { .globs = iopt->capture, .buf = HM_BUF_INIT };
 	struct hm_content_sink sink = { sink_begin, sink_data, sink_end, &st };
 	struct hm_scan_options opt = { 0 };
-	const char *root = dir_root(target);
+	const struct hm_target *row;
+	const char *spec, *root;
 	int r;
 
+	/* A live folder is read in place later; anything else is captured
+	 * while it streams past. */
+	if ((r = hm_target_parse(hm_program_targets, target, &row, &spec, err)) < 0)
+		return r;
+	root = row->live ? spec : NULL;
 	if ((r = image_new(target, root ? IMAGE_DIR : IMAGE_ARCHIVE, &img, err)) < 0)
 		return r;
 	img->own_tree = true;
@@ -356,7 +348,7 @@ int hm_image_open_opt(const char *target, const struct hm_image_options *iopt,
 		st.img = img;
 		opt.sink = &sink;
 	}
-	if ((r = hm_source_open_target(target, &opt, &src, err)) < 0)
+	if ((r = hm_target_open_row(row, target, spec, &opt, &src, err)) < 0)
 		goto out;
 	if ((r = drain(src, img->tree, err)) < 0)
 		goto out;

@@ -34,11 +34,11 @@
 struct hm_image;
 
 /*
- * Open a TARGET (the CLI's syntax: dir:, tar:, oci:, oci-dir:).  Regular
- * files whose path matches one of the capture globs (NULL-terminated) and
- * whose size is at most HM_LIMIT_AUDIT_FILE_BYTES (HM_LIMIT_AUDIT_STATUS_BYTES
- * for /var/lib/dpkg/status) are readable afterwards
- * through hm_image_read (for dir: targets every file is).
+ * Open a TARGET (hallmark/target.h: the running program's table).
+ * Regular files whose path matches one of the capture globs
+ * (NULL-terminated) and whose size is at most HM_LIMIT_AUDIT_FILE_BYTES
+ * (HM_LIMIT_AUDIT_STATUS_BYTES for /var/lib/dpkg/status) are readable
+ * afterwards through hm_image_read (for dir: targets every file is).
  */
 int hm_image_open(const char *target, const char *const *capture,
 		  struct hm_image **ret, struct hm_error *err);

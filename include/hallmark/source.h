@@ -130,21 +130,9 @@ int hm_source_oci_open(const char *spec, bool is_dir,
 		       struct hm_source **ret, struct hm_error *err);
 
 /*
- * Opener of "disk:" targets.  The core cannot read disk images (it never
- * links libguestfs): the program that can (hallmark, not hallmark-verify)
- * registers its opener once at start-up, before any thread runs.  spec is
- * what follows "disk:", e.g. "img.qcow2,format=qcow2".
- */
-typedef int (*hm_disk_opener)(const char *spec,
-			      const struct hm_scan_options *opt,
-			      struct hm_source **ret, struct hm_error *err);
-void hm_source_register_disk(hm_disk_opener open);
-
-/*
- * Open a TARGET as the CLI names it: "dir:PATH", "tar:FILE", "tar:-",
- * "oci:FILE", "oci-dir:PATH", "disk:FILE[,format=raw|qcow2]", or a bare
- * path that is a directory.  "disk:" without a registered opener (in
- * hallmark-verify) gives HM_ERR_USAGE with a message saying so.
+ * Open a TARGET as the CLI names it ("dir:PATH", "tar:FILE", "tar:-",
+ * "oci:FILE", "oci-dir:PATH", a bare path that is a directory, and what
+ * else the running program's table has: hallmark/target.h).
  */
 int hm_source_open_target(const char *target,
 			  const struct hm_scan_options *opt,

@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "hallmark/error.h"
-#include "hallmark/watchdog.h"
+#include "../../disk/watchdog.h"
 
 /* A child that would sleep for a minute. */
 static pid_t sleeper(void)

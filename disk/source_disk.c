@@ -10,7 +10,8 @@
  * (a backing file, an external data file) that qemu would open and read
  * into the guest's disk.  So the format is never probed (a raw image whose
  * first bytes happen to be a qcow2 header stays raw bytes), and a qcow2
- * header naming another file is refused before anything is started.
+ * header naming another file is refused before anything is started
+ * (disk_header.c).
  *
  * The image is opened once, with O_NOFOLLOW, and checked through that
  * descriptor.  qemu gets it through our own throwaway qcow2 overlay whose
@@ -43,38 +44,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "appliance.h"
+#include "disk.h"
+#include "disk_header.h"
 #include "hallmark/buf.h"
-#include "hallmark/manifest.h"
 #include "hallmark/source_tar.h"
-#include "hallmark/watchdog.h"
-#include "source_disk.h"
-
-/* The qcow2 header fields read here (docs/interop/qcow2.txt in qemu). */
-#define QCOW2_MAGIC              0x514649fbu      /* "QFI\xfb" */
-#define QCOW2_V2_HEADER_BYTES    72u
-#define QCOW2_V3_HEADER_BYTES    104u
-#define QCOW2_INCOMPAT_DATA_FILE (1ull << 2)
-/* Incompatible feature bits qemu 7.2 knows: dirty, corrupt, external
- * data file, compression type, extended L2 entries. */
-#define QCOW2_INCOMPAT_KNOWN     0x1full
-#define QCOW2_EXT_END            0x00000000u
-#define QCOW2_EXT_DATA_FILE      0x44415441u      /* "DATA" */
-/* qemu's own bounds: cluster sizes 512 B..2 MiB, a backing file name of
- * at most 1023 bytes, an L1 table of at most 32 MiB. */
-#define QCOW2_MIN_CLUSTER_BITS   9u
-#define QCOW2_MAX_CLUSTER_BITS   21u
-#define QCOW2_MAX_BACKING_NAME   1023u
-#define QCOW2_MAX_L1_BYTES       (32u * 1024 * 1024)
-#define QCOW2_L2_OFFSET_MASK     0x00fffffffffffe00ull
-
-/* Longest excerpt of an image-supplied name quoted in a message. */
-#define QUOTE_MAX 256
-
-#define SECTOR 512u
-
-static const char launch_help[] =
-	"it needs a kernel in /boot from linux-image-amd64, supermin and "
-	"qemu-system-x86; 'libguestfs-test-tool' says which is missing";
+#include "watchdog.h"
 
 struct disk_spec {
 	char *file;                 /* owned */
@@ -101,17 +76,6 @@ struct tar_job {
 	struct hm_buf console;      /* the appliance's last output */
 	atomic_bool done;           /* tar-out returned (set before the close) */
 };
-
-static uint32_t be32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-static uint64_t be64(const unsigned char *p)
-{
-	return (uint64_t)be32(p) << 32 | be32(p + 4);
-}
 
 /* Parse "FILE[,format=raw|qcow2]". */
 static int parse_spec(const char *spec, struct disk_spec *ret,
@@ -150,284 +114,6 @@ static int parse_spec(const char *spec, struct disk_spec *ret,
 	return 0;
 }
 
-/* Read exactly len bytes at off; a short read is truncation. */
-static int read_at(int fd, const char *file, void *buf, size_t len, uint64_t off,
-		   const char *what, struct hm_error *err)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done,
-				  (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return hm_error_set(err, HM_ERR_IO, errno,
-					    "cannot read '%s'", file);
-		if (n == 0)
-			return hm_error_set(err, HM_ERR_INPUT, 0,
-					    "'%s' is truncated: its qcow2 %s lies past "
-					    "the end of the file", file, what);
-		done += (size_t)n;
-	}
-	return 0;
-}
-
-/* An escaped, shortened copy of an image-supplied name, for messages. */
-static const char *quote(struct hm_buf *b, const char *s, size_t len)
-{
-	bool cut = len > QUOTE_MAX;
-
-	hm_buf_reset(b);
-	if (hm_escape(b, s, cut ? QUOTE_MAX : len, 0) < 0 ||
-	    (cut && hm_buf_adds(b, "...") < 0) || hm_buf_grow(b, 0) < 0)
-		return "(out of memory)";
-	return b->data ? b->data : "";
-}
-
-/* Refuse a qcow2 header that names another file. */
-static int refuse_named_file(int fd, const char *file, const char *what,
-			     uint64_t off, uint32_t len, uint64_t size,
-			     struct hm_error *err)
-{
-	struct hm_buf q = HM_BUF_INIT;
-	char name[QCOW2_MAX_BACKING_NAME];
-	int rc;
-
-	if (len > 0 && len <= sizeof(name) && off + len <= size &&
-	    read_at(fd, file, name, len, off, what, NULL) == 0)
-		rc = hm_error_set(err, HM_ERR_INPUT, 0,
-				  "'%s' has %s '%s': refused (qemu would open and "
-				  "read that host file)", file, what,
-				  quote(&q, name, len));
-	else
-		rc = hm_error_set(err, HM_ERR_INPUT, 0,
-				  "'%s' has %s (its name is unreadable): refused",
-				  file, what);
-	hm_buf_free(&q);
-	return rc;
-}
-
-/*
- * The checks qemu's qcow2 driver would need to be trusted with: no
- * backing file, no external data file, no feature this check does not
- * know, and the tables that locate data inside the file (so a truncated
- * image is an input error here, not a failed launch later).
- */
-static int check_qcow2(int fd, const char *file, uint64_t size,
-		       struct hm_error *err)
-{
-	unsigned char h[QCOW2_V3_HEADER_BYTES], ext[8];
-	unsigned char *l1 = NULL;
-	uint64_t backing_off, l1_off, rt_off, cluster, incompat = 0, off, end, i;
-	uint32_t version, backing_len, cluster_bits, l1_size, rt_clusters, hlen;
-	int rc;
-
-	if (size < QCOW2_V2_HEADER_BYTES)
-		return hm_error_set(err, HM_ERR_INPUT, 0,
-				    "'%s' is not a qcow2 image: %" PRIu64 " bytes, "
-				    "shorter than a qcow2 header", file, size);
-	if ((rc = read_at(fd, file, h, QCOW2_V2_HEADER_BYTES, 0, "header", err)) < 0)
-		return rc;
-	if (be32(h) != QCOW2_MAGIC)
-		return hm_error_set(err, HM_ERR_INPUT, 0,
-				    "'%s' is not a qcow2 image (no qcow2 magic; "
-				    "use format=raw for a raw disk)", file);
-	version = be32(h + 4);
-	if (version != 2 && version != 3)
-		return hm_error_set(err, HM_ERR_INPUT, 0,
-				    "'%s': unsupported qcow2 version %" PRIu32, file, version);
-	backing_off = be64(h + 8);
-	backing_len = be32(h + 16);
-	if (backing_off != 0)
-		return refuse_named_file(fd, file, "a backing file", backing_off,
-					 backing_len, size, err);
-	cluster_bits = be32(h + 20);
-	if (cluster_bits < QCOW2_MIN_CLUSTER_BITS || cluster_bits > QCOW2_MAX_CLUSTER_BITS)
-		return hm_error_set(err, HM_ERR_INPUT, 0,
-				    "'%s': bad qcow2 cluster size 2^%" PRIu32, file,
-				    cluster_bits);
-	cluster = 1ull << cluster_bits;
-	l1_size = be32(h + 36);
-	l1_off = be64(h + 40);
-	rt_off = be64(h + 48);
-	rt_clusters = be32(h + 56);
-	hlen = QCOW2_V2_HEADER_BYTES;
-	if (version == 3) {
-		if ((rc = read_at(fd, file, h, QCOW2_V3_HEADER_BYTES, 0, "header", err)) < 0)
-			return rc;
-		incompat = be64(h + 72);
-		hlen = be32(h + 100);
-		if (hlen < QCOW2_V3_HEADER_BYTES || hlen > cluster)
-			return hm_error_set(err, HM_ERR_INPUT, 0,
-					    "'%s': bad qcow2 header length %" PRIu32,
-					    file, hlen);
-	}
-	/* Header extensions fill the rest of the first cluster; the data
-	 * file's name is in one (looked for first, to quote it). */
-	for (off = hlen; off + sizeof(ext) <= cluster && off + sizeof(ext) <= size; ) {
-		uint32_t type, len;
-
-		if ((rc = read_at(fd, file, ext, sizeof(ext), off, "header", err)) < 0)
-			return rc;
-		type = be32(ext);
-		len = be32(ext + 4);
-		if (type == QCOW2_EXT_END)
-			break;
-		if (type == QCOW2_EXT_DATA_FILE)
-			return refuse_named_file(fd, file, "an external data file",
-						 off + sizeof(ext), len, size, err);
-		off += sizeof(ext) + (((uint64_t)len + 7) & ~7ull);
-	}
-	if (incompat & QCOW2_INCOMPAT_DATA_FILE)
-		return hm_error_set(err, HM_ERR_INPUT, 0,
-				    "'%s' has an external data file (its name is unreadable): refused (qemu "
-				    "would open and read that host file)", file);
-	if (incompat & ~QCOW2_INCOMPAT_KNOWN)
-		return hm_error_set(err, HM_ERR_INPUT, 0,
-				    "'%s': unknown qcow2 incompatible features 0x%" PRIx64,
-				    file, (uint64_t)(incompat & ~QCOW2_INCOMPAT_KNOWN));
-	/* The tables that locate the data: where a truncated file shows. */
-	if (rt_off == 0 || rt_off % cluster || rt_clusters == 0 ||
-	    rt_off + (uint64_t)rt_clusters * cluster > size)
-		return hm_error_set(err, HM_ERR_INPUT, 0,
-				    "'%s' is truncated or corrupt: its qcow2 refcount "
-				    "table lies outside the file", file);
-	if ((uint64_t)l1_size * 8 > QCOW2_MAX_L1_BYTES)
-		return hm_error_set(err, HM_ERR_INPUT, 0,
-				    "'%s': qcow2 L1 table of %" PRIu32 " entries is "
-				    "too large", file, l1_size);
-	if (l1_size == 0)
-		return 0;
-	if (l1_off == 0 || l1_off % cluster || l1_off + (uint64_t)l1_size * 8 > size)
-		return hm_error_set(err, HM_ERR_INPUT, 0,
-				    "'%s' is truncated or corrupt: its qcow2 L1 table "
-				    "lies outside the file", file);
-	l1 = malloc((size_t)l1_size * 8);
-	if (!l1)
-		return hm_error_nomem(err);
-	if ((rc = read_at(fd, file, l1, (size_t)l1_size * 8, l1_off, "L1 table", err)) < 0)
-		goto out;
-	for (i = 0; i < l1_size; i++) {
-		uint64_t l2 = be64(l1 + i * 8) & QCOW2_L2_OFFSET_MASK;
-
-		end = l2 + cluster;
-		if (l2 != 0 && (end < l2 || end > size)) {
-			rc = hm_error_set(err, HM_ERR_INPUT, 0,
-					  "'%s' is truncated or corrupt: qcow2 L2 table "
-					  "%" PRIu64 " at offset %" PRIu64 " lies past the "
-					  "end of the file (%" PRIu64 " bytes)",
-					  file, i, l2, size);
-			goto out;
-		}
-	}
-	rc = 0;
-out:
-	free(l1);
-	return rc;
-}
-
-/*
- * Open the image once and check it through that descriptor.  O_NONBLOCK
- * so that a FIFO named as a disk cannot hang the open; it is refused
- * right after, like anything that is neither a file nor a block device.
- */
-static int open_image(const struct disk_spec *d, int *ret_fd,
-		      struct hm_error *err)
-{
-	struct stat st;
-	off_t end;
-	uint64_t size;
-	int fd, rc;
-
-	fd = open(d->file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		if (errno == ELOOP)
-			return hm_error_set(err, HM_ERR_INPUT, 0,
-					    "'%s' is a symlink: name the disk image itself",
-					    d->file);
-		return hm_error_set(err, HM_ERR_IO, errno, "cannot open '%s'", d->file);
-	}
-	if (fstat(fd, &st) < 0) {
-		rc = hm_error_set(err, HM_ERR_IO, errno, "cannot stat '%s'", d->file);
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-		rc = hm_error_set(err, HM_ERR_INPUT, 0,
-				  "'%s' is not a disk image (not a regular file or "
-				  "a block device)", d->file);
-		goto fail;
-	}
-	if (fcntl(fd, F_SETFL, 0) < 0 || (end = lseek(fd, 0, SEEK_END)) < 0) {
-		rc = hm_error_set(err, HM_ERR_IO, errno, "cannot read '%s'", d->file);
-		goto fail;
-	}
-	size = (uint64_t)end;
-	if (size == 0) {
-		rc = hm_error_set(err, HM_ERR_INPUT, 0,
-				  "'%s' is empty, not a disk image", d->file);
-		goto fail;
-	}
-	if (strcmp(d->format, "qcow2") == 0) {
-		if ((rc = check_qcow2(fd, d->file, size, err)) < 0)
-			goto fail;
-	} else if (size % SECTOR) {
-		rc = hm_error_set(err, HM_ERR_INPUT, 0,
-				  "'%s' is not a raw disk image: its size (%" PRIu64
-				  " bytes) is not a multiple of %u", d->file, size, SECTOR);
-		goto fail;
-	}
-	*ret_fd = fd;
-	return 0;
-fail:
-	close(fd);
-	return rc;
-}
-
-/* libguestfs messages can span lines; ours are one line. */
-static void one_line(char *s)
-{
-	for (; *s; s++)
-		if (*s == '\n' || *s == '\r')
-			*s = ' ';
-}
-
-/*
- * libguestfs's last error on this thread, as one line in buf, without the
- * generic debugging advice libguestfs appends to some (our messages say
- * what to run instead).
- */
-static const char *gerr(guestfs_h *g, char *buf, size_t size)
-{
-	static const char *const advice[] = {
-		" To see full error messages", " Do: ",
-	};
-	const char *m = guestfs_last_error(g);
-	size_t i;
-
-	snprintf(buf, size, "%s", m ? m : "unknown libguestfs error");
-	one_line(buf);
-	for (i = 0; i < sizeof(advice) / sizeof(advice[0]); i++) {
-		char *at = strstr(buf, advice[i]);
-
-		if (at)
-			*at = '\0';
-	}
-	return buf;
-}
-
-static void free_strings(char **v)
-{
-	size_t i;
-
-	if (!v)
-		return;
-	for (i = 0; v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
 static int by_length(const void *a, const void *b)
 {
 	/* Pairs (mount point, device): a parent is shorter than its child. */
@@ -440,30 +126,29 @@ static int by_length(const void *a, const void *b)
 }
 
 /* Mount what the one operating system's fstab says, read-only. */
-static int mount_os(guestfs_h *g, const char *file, const char *root,
+static int mount_os(struct hm_appliance *a, const char *file, const char *root,
 		    struct hm_error *err)
 {
-	char **mp = guestfs_inspect_get_mountpoints(g, root);
-	char m[HM_ERROR_MSG_MAX];
+	char **mp = guestfs_inspect_get_mountpoints(a->g, root);
 	size_t n = 0, i;
 	int rc = 0;
 
 	if (!mp)
-		return hm_error_set(err, HM_ERR_INPUT, 0,
-				    "cannot read the mount points of '%s' (%s): %s",
-				    file, root, gerr(g, m, sizeof(m)));
+		return hm_appliance_fail(a, HM_ERR_INPUT, err,
+					 "cannot read the mount points of '%s' (%s)",
+					 file, root);
 	while (mp[n])
 		n++;
 	qsort(mp, n / 2, 2 * sizeof(*mp), by_length);
 	for (i = 0; i + 1 < n; i += 2) {
-		if (guestfs_mount_ro(g, mp[i + 1], mp[i]) < 0) {
-			rc = hm_error_set(err, HM_ERR_INPUT, 0,
-					  "cannot mount a filesystem of '%s' (%s on %s): %s",
-					  file, mp[i + 1], mp[i], gerr(g, m, sizeof(m)));
+		if (guestfs_mount_ro(a->g, mp[i + 1], mp[i]) < 0) {
+			rc = hm_appliance_fail(a, HM_ERR_INPUT, err,
+					       "cannot mount a filesystem of '%s' (%s on %s)",
+					       file, mp[i + 1], mp[i]);
 			break;
 		}
 	}
-	free_strings(mp);
+	hm_appliance_free_strings(mp);
 	return rc;
 }
 
@@ -480,23 +165,22 @@ static bool mountable(const char *type)
  * first, since VM disks usually hold an OS and it lists the filesystems
  * itself; listing them again only happens when it finds none.
  */
-static int mount_tree(guestfs_h *g, const char *file, struct hm_error *err)
+static int mount_tree(struct hm_appliance *a, const char *file,
+		      struct hm_error *err)
 {
 	struct hm_buf list = HM_BUF_INIT;
 	char **roots = NULL, **fs = NULL;
 	const char *only = NULL;
-	char m[HM_ERROR_MSG_MAX];
 	size_t n = 0, i;
 	int rc;
 
-	roots = guestfs_inspect_os(g);
+	roots = guestfs_inspect_os(a->g);
 	if (!roots) {
-		rc = hm_error_set(err, HM_ERR_INPUT, 0, "cannot inspect '%s': %s",
-				  file, gerr(g, m, sizeof(m)));
+		rc = hm_appliance_fail(a, HM_ERR_INPUT, err, "cannot inspect '%s'", file);
 		goto out;
 	}
 	if (roots[0] && !roots[1]) {
-		rc = mount_os(g, file, roots[0], err);
+		rc = mount_os(a, file, roots[0], err);
 		goto out;
 	}
 	if (roots[0]) {
@@ -508,11 +192,10 @@ static int mount_tree(guestfs_h *g, const char *file, struct hm_error *err)
 				  "tell which tree to read", file, list.data);
 		goto out;
 	}
-	fs = guestfs_list_filesystems(g);
+	fs = guestfs_list_filesystems(a->g);
 	if (!fs) {
-		rc = hm_error_set(err, HM_ERR_INPUT, 0,
-				  "cannot list the filesystems of '%s': %s", file,
-				  gerr(g, m, sizeof(m)));
+		rc = hm_appliance_fail(a, HM_ERR_INPUT, err,
+				       "cannot list the filesystems of '%s'", file);
 		goto out;
 	}
 	for (i = 0; fs[i] && fs[i + 1]; i += 2) {
@@ -535,16 +218,16 @@ static int mount_tree(guestfs_h *g, const char *file, struct hm_error *err)
 		goto out;
 	}
 	rc = 0;
-	if (guestfs_mount_ro(g, only, "/") < 0)
-		rc = hm_error_set(err, HM_ERR_INPUT, 0,
-				  "cannot mount the filesystem of '%s' (%s): %s",
-				  file, only, gerr(g, m, sizeof(m)));
+	if (guestfs_mount_ro(a->g, only, "/") < 0)
+		rc = hm_appliance_fail(a, HM_ERR_INPUT, err,
+				       "cannot mount the filesystem of '%s' (%s)",
+				       file, only);
 	goto out;
 nomem:
 	rc = hm_error_nomem(err);
 out:
-	free_strings(roots);
-	free_strings(fs);
+	hm_appliance_free_strings(roots);
+	hm_appliance_free_strings(fs);
 	hm_buf_free(&list);
 	return rc;
 }
@@ -620,12 +303,10 @@ static void *tar_out_thread(void *arg)
 				       -1);
 	if (job->rc < 0) {
 		/* libguestfs keeps the last error per thread: copy it here. */
-		const char *m = guestfs_last_error(job->g);
 		char why[HM_ERROR_MSG_MAX];
 		size_t used;
 
-		snprintf(job->msg, sizeof(job->msg), "%s", m ? m : "tar-out failed");
-		one_line(job->msg);
+		hm_appliance_last_error(job->g, job->msg, sizeof(job->msg));
 		used = strlen(job->msg);
 		log_lines(why, sizeof(why), &job->console, "tar: ");
 		if (why[0])
@@ -757,16 +438,17 @@ out:
  * would then be read.  qemu-img opens the image here (format given, no
  * probing), so an image qemu cannot read fails now, as input.
  */
-static int make_overlay(guestfs_h *g, const struct disk_spec *d, int fd,
-			char **ret_dir, char **ret_overlay, struct hm_error *err)
+static int make_overlay(struct hm_appliance *a, const struct disk_spec *d,
+			int fd, char **ret_dir, char **ret_overlay,
+			struct hm_error *err)
 {
 	char drive[64], m[HM_ERROR_MSG_MAX];
-	char *tmp = guestfs_get_tmpdir(g), *dir = NULL, *overlay = NULL;
+	char *tmp = guestfs_get_tmpdir(a->g), *dir = NULL, *overlay = NULL;
 	int rc;
 
 	if (!tmp) {
-		rc = hm_error_set(err, HM_ERR_IO, 0, "cannot find a temporary folder: %s",
-				  gerr(g, m, sizeof(m)));
+		rc = hm_appliance_fail(a, HM_ERR_IO, err,
+				       "cannot find a temporary folder");
 		goto out;
 	}
 	if (asprintf(&dir, "%s/hallmark-disk-XXXXXX", tmp) < 0) {
@@ -786,7 +468,7 @@ static int make_overlay(guestfs_h *g, const struct disk_spec *d, int fd,
 		goto out;
 	}
 	snprintf(drive, sizeof(drive), "/proc/%ld/fd/%d", (long)getpid(), fd);
-	if (guestfs_disk_create(g, overlay, "qcow2", -1,
+	if (guestfs_disk_create(a->g, overlay, "qcow2", -1,
 				GUESTFS_DISK_CREATE_BACKINGFILE, drive,
 				GUESTFS_DISK_CREATE_BACKINGFORMAT, d->format,
 				-1) < 0) {
@@ -795,7 +477,8 @@ static int make_overlay(guestfs_h *g, const struct disk_spec *d, int fd,
 		rc = hm_error_set(err, HM_ERR_INPUT, 0,
 				  "cannot open '%s' as a %s image: %s ('qemu-img info "
 				  "-f %s' on it says why)", d->file, d->format,
-				  gerr(g, m, sizeof(m)), d->format);
+				  hm_appliance_last_error(a->g, m, sizeof(m)),
+				  d->format);
 		goto out;
 	}
 	rc = 0;
@@ -806,97 +489,59 @@ out:
 	return rc;
 }
 
-int hm_source_disk_open(const char *spec, const struct hm_scan_options *opt,
+int hm_disk_source_open(const char *spec, const struct hm_scan_options *opt,
 			struct hm_source **ret, struct hm_error *err)
 {
 	struct disk_spec d = { 0 };
 	struct hm_source *src = NULL;
-	guestfs_h *g = NULL;
-	struct hm_watchdog *wd = NULL;
-	char m[HM_ERROR_MSG_MAX], *dir = NULL, *overlay = NULL;
+	struct hm_appliance a = { 0 };
+	char *dir = NULL, *overlay = NULL;
 	unsigned long long image_bytes = 0;
 	struct stat st;
 	int fd = -1, rc;
 
 	if ((rc = parse_spec(spec, &d, err)) < 0)
 		goto out;
-	if ((rc = open_image(&d, &fd, err)) < 0)
+	if ((rc = hm_disk_image_open(d.file, d.format, &fd, err)) < 0)
 		goto out;
 	if (fstat(fd, &st) == 0 && st.st_size > 0)
 		image_bytes = (unsigned long long)st.st_size;
-	if ((rc = hm_watchdog_start(&wd, err)) < 0)
+	if ((rc = hm_appliance_new(&a, err)) < 0)
 		goto out;
-	g = guestfs_create();
-	if (!g) {
-		rc = hm_error_set(err, HM_ERR_IO, errno,
-				  "cannot create a libguestfs handle for '%s'", d.file);
-		goto out;
-	}
-	/* The library never prints: errors come back through err. */
-	guestfs_set_error_handler(g, NULL, NULL);
-	/* qemu must open /proc/PID/fd/N of this process, so it has to run
-	 * here, as this user: the direct backend, never libvirt's. */
-	if (guestfs_set_backend(g, "direct") < 0) {
-		rc = hm_error_set(err, HM_ERR_IO, 0, "cannot set up libguestfs for '%s': %s",
-				  d.file, gerr(g, m, sizeof(m)));
-		goto out;
-	}
-	if ((rc = make_overlay(g, &d, fd, &dir, &overlay, err)) < 0)
+	if ((rc = make_overlay(&a, &d, fd, &dir, &overlay, err)) < 0)
 		goto out;
 	/* Writable: the writes land in our overlay.  Not readonly=1, whose
 	 * extra overlay libguestfs 1.48 hands qemu without a format for the
 	 * top node, so qemu probes the guest-visible bytes: a disk whose
 	 * first sector is a qcow2 header naming a host file would make qemu
 	 * open that file (the t4002 test watches for exactly that). */
-	if (guestfs_add_drive_opts(g, overlay,
+	if (guestfs_add_drive_opts(a.g, overlay,
 				   GUESTFS_ADD_DRIVE_OPTS_READONLY, 0,
 				   GUESTFS_ADD_DRIVE_OPTS_FORMAT, "qcow2",
 				   GUESTFS_ADD_DRIVE_OPTS_CACHEMODE, "unsafe",
 				   -1) < 0) {
-		rc = hm_error_set(err, HM_ERR_IO, 0, "cannot add '%s' as a disk: %s",
-				  d.file, gerr(g, m, sizeof(m)));
+		rc = hm_appliance_fail(&a, HM_ERR_IO, err,
+				       "cannot add '%s' as a disk", d.file);
 		goto out;
 	}
-	if (guestfs_launch(g) < 0) {
-		rc = hm_error_set(err, HM_ERR_IO, 0,
-				  "cannot start the libguestfs appliance: %s (%s)",
-				  gerr(g, m, sizeof(m)), launch_help);
+	if ((rc = hm_appliance_launch(&a, err)) < 0)
 		goto out;
-	}
-	hm_watchdog_set_pid(wd, guestfs_get_pid(g));
-	hm_watchdog_arm(wd, hm_watchdog_budget(wd, 0, 1),
-			"find and mount the file systems");
-	if ((rc = mount_tree(g, d.file, err)) < 0)
+	hm_appliance_step(&a, "find and mount the file systems", 0, 1);
+	if ((rc = mount_tree(&a, d.file, err)) < 0)
 		goto out;
 	/* A raw file's apparent size bounds what it can hold. */
-	hm_watchdog_arm(wd, hm_watchdog_budget(wd, image_bytes, 1),
-			"stream the files out");
-	if ((rc = read_tree(g, d.file, opt, &src, err)) < 0)
+	hm_appliance_step(&a, "stream the files out", image_bytes, 1);
+	if ((rc = read_tree(a.g, d.file, opt, &src, err)) < 0)
 		goto out;
-	hm_watchdog_arm(wd, hm_watchdog_budget(wd, 0, 1),
-			"shut the appliance down");
-	if (guestfs_shutdown(g) < 0) {
-		rc = hm_error_set(err, HM_ERR_IO, 0,
-				  "cannot shut down the appliance reading '%s': %s",
-				  d.file, gerr(g, m, sizeof(m)));
+	if ((rc = hm_appliance_shutdown(&a, 0, 1, err)) < 0)
 		goto out;
-	}
-	hm_watchdog_disarm(wd);
-	hm_watchdog_set_pid(wd, 0);
 	*ret = src;
 	src = NULL;
 	rc = 0;
 out:
-	if (rc < 0 && wd && hm_watchdog_error(wd, "the libguestfs appliance", err) < 0)
+	if (rc < 0 && a.wd && hm_watchdog_error(a.wd, "the libguestfs appliance", err) < 0)
 		rc = hm_error_prefix(err, "cannot read '%s'", d.file);
-	if (g) {
-		/* Bounded like any step: a hung appliance is stopped. */
-		if (wd && guestfs_get_pid(g) > 0)
-			hm_watchdog_arm(wd, hm_watchdog_budget(wd, 0, 1),
-					"shut the appliance down");
-		guestfs_close(g);
-	}
-	hm_watchdog_stop(wd);
+	hm_appliance_free(&a, NULL);
 	if (overlay)
 		unlink(overlay);
 	if (dir)
@@ -909,3 +554,9 @@ out:
 	free(d.file);
 	return rc;
 }
+
+const struct hm_target hm_target_disk = {
+	.prefix = "disk:", .syntax = "disk:FILE[,format=raw|qcow2]",
+	.summary = "a VM disk image, read offline and read-only through libguestfs",
+	.open = hm_disk_source_open,
+};

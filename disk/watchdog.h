@@ -8,8 +8,8 @@
  * when a budget runs out, so the pending call fails and the caller can
  * say which step hung.  Knows nothing of libguestfs: it gets a pid.
  */
-#ifndef HALLMARK_WATCHDOG_H
-#define HALLMARK_WATCHDOG_H
+#ifndef HALLMARK_DISK_WATCHDOG_H
+#define HALLMARK_DISK_WATCHDOG_H
 
 #include <stdbool.h>
 #include <sys/types.h>

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "hallmark/watchdog.h"
+#include "watchdog.h"
 
 struct hm_watchdog {
 	pthread_t thread;

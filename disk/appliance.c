@@ -1,0 +1,203 @@
+/*
+ * The appliance session (appliance.h).  Until issue 12 the disk source
+ * and the disk writer each had their own copy, and the copies had drifted
+ * apart (one honoured LIBGUESTFS_BACKEND, the other forced "direct"; one
+ * cut the launch failure to its first line, the other quoted libguestfs's
+ * debugging advice).  This is the one copy.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "appliance.h"
+#include "watchdog.h"
+
+/* What a failed launch needs, as Debian names it. */
+static const char launch_help[] =
+	"it needs a kernel in /boot from linux-image-amd64, supermin and "
+	"qemu-system-x86; 'libguestfs-test-tool' says which is missing";
+
+/*
+ * libguestfs ends some messages with advice on debugging libguestfs
+ * itself; ours say what to run instead.  What starts with one of these
+ * is dropped.
+ */
+static const char *const advice[] = {
+	"To see full error messages", "Do:",
+};
+
+static bool is_advice(const char *line)
+{
+	size_t i;
+
+	while (*line == ' ')
+		line++;
+	for (i = 0; i < sizeof(advice) / sizeof(advice[0]); i++)
+		if (strncmp(line, advice[i], strlen(advice[i])) == 0)
+			return true;
+	return false;
+}
+
+/* Length of out[0..n) without its trailing blanks and punctuation. */
+static size_t trim(const char *out, size_t n)
+{
+	while (n && (out[n - 1] == ' ' || out[n - 1] == '.' || out[n - 1] == ';'))
+		n--;
+	return n;
+}
+
+/*
+ * msg on one line in out: its lines joined with "; " (only the first
+ * when first_only), up to the advice, without trailing punctuation.
+ */
+static void one_line(const char *msg, bool first_only, char *out, size_t len)
+{
+	const char *p = msg;
+	size_t n = 0;
+
+	while (*p && n + 3 < len) {
+		const char *nl = strchr(p, '\n');
+		const char *end = nl ? nl : p + strlen(p);
+		const char *cut = p;
+
+		if (is_advice(p))
+			break;
+		/* Advice can also follow a sentence on the same line. */
+		for (; cut < end; cut++)
+			if (*cut == ' ' && cut > p && cut[-1] == '.' && is_advice(cut))
+				break;
+		if (n > 0) {
+			n = trim(out, n);
+			out[n++] = ';';
+			out[n++] = ' ';
+		}
+		for (; p < cut && n + 1 < len; p++)
+			out[n++] = *p == '\r' ? ' ' : *p;
+		if (cut < end || !nl || first_only)
+			break;
+		p = nl + 1;
+	}
+	out[trim(out, n)] = '\0';
+}
+
+const char *hm_appliance_last_error(guestfs_h *g, char *buf, size_t size)
+{
+	const char *m = guestfs_last_error(g);
+
+	one_line(m ? m : "unknown libguestfs error", false, buf, size);
+	return buf;
+}
+
+int hm_appliance_new(struct hm_appliance *a, struct hm_error *err)
+{
+	int r;
+
+	memset(a, 0, sizeof(*a));
+	if ((r = hm_watchdog_start(&a->wd, err)) < 0)
+		return r;
+	/* guestfs_create reads LIBGUESTFS_HV, _PATH, ... as users expect. */
+	a->g = guestfs_create();
+	if (!a->g)
+		return hm_error_set(err, HM_ERR_IO, errno,
+				    "cannot create a libguestfs handle");
+	/* The library never prints: errors come back through err. */
+	guestfs_set_error_handler(a->g, NULL, NULL);
+	/*
+	 * The direct backend, whatever LIBGUESTFS_BACKEND says: the disk
+	 * source hands qemu /proc/PID/fd/N of this process, which only a
+	 * qemu run here, as this user, can open; and the writer's outputs
+	 * stay this user's files (libvirt's qemu runs as another user).
+	 */
+	if (guestfs_set_backend(a->g, "direct") < 0)
+		return hm_appliance_fail(a, HM_ERR_IO, err,
+					 "cannot choose libguestfs's direct backend");
+	return 0;
+}
+
+int hm_appliance_launch(struct hm_appliance *a, struct hm_error *err)
+{
+	const char *m;
+	char msg[HM_ERROR_MSG_MAX];
+
+	if (guestfs_launch(a->g) < 0) {
+		/* Its further lines say how to debug libguestfs: ours say
+		 * what to install.  Cut so that the hint always fits. */
+		m = guestfs_last_error(a->g);
+		one_line(m ? m : "unknown libguestfs error", true, msg, sizeof(msg));
+		return hm_error_set(err, HM_ERR_IO, 0,
+				    "cannot start the libguestfs appliance: %.400s (%s)",
+				    msg, launch_help);
+	}
+	a->launched = true;
+	hm_watchdog_set_pid(a->wd, guestfs_get_pid(a->g));
+	return 0;
+}
+
+void hm_appliance_step(struct hm_appliance *a, const char *what,
+		       unsigned long long bytes, unsigned mib_s)
+{
+	hm_watchdog_arm(a->wd, hm_watchdog_budget(a->wd, bytes, mib_s), what);
+}
+
+int hm_appliance_fail(struct hm_appliance *a, int code, struct hm_error *err,
+		      const char *fmt, ...)
+{
+	char what[HM_ERROR_MSG_MAX], msg[HM_ERROR_MSG_MAX];
+	va_list ap;
+	int r;
+
+	if ((r = hm_watchdog_error(a->wd, "the libguestfs appliance", err)) < 0)
+		return r;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return hm_error_set(err, code, 0, "%s: %s", what,
+			    hm_appliance_last_error(a->g, msg, sizeof(msg)));
+}
+
+int hm_appliance_shutdown(struct hm_appliance *a, unsigned long long bytes,
+			  unsigned mib_s, struct hm_error *err)
+{
+	int r;
+
+	hm_appliance_step(a, "shut the appliance down", bytes, mib_s);
+	/* Not launched any more, whatever the outcome: nothing to retry. */
+	a->launched = false;
+	r = guestfs_shutdown(a->g);
+	if (r < 0)
+		return hm_appliance_fail(a, HM_ERR_IO, err,
+					 "cannot shut the libguestfs appliance down");
+	hm_watchdog_disarm(a->wd);
+	hm_watchdog_set_pid(a->wd, 0);
+	return 0;
+}
+
+void hm_appliance_free(struct hm_appliance *a, bool *ret_hung)
+{
+	if (a->g) {
+		/* Already failing: the shutdown's result adds nothing, but a
+		 * hung appliance must not hang us: bounded like any step. */
+		if (a->launched && guestfs_get_pid(a->g) > 0) {
+			hm_appliance_step(a, "shut the appliance down", 0, 1);
+			guestfs_shutdown(a->g);
+		}
+		guestfs_close(a->g);
+	}
+	if (ret_hung)
+		*ret_hung = a->wd && hm_watchdog_fired(a->wd, NULL, NULL);
+	hm_watchdog_stop(a->wd);
+	memset(a, 0, sizeof(*a));
+}
+
+void hm_appliance_free_strings(char **v)
+{
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; v[i]; i++)
+		free(v[i]);
+	free(v);
+}
