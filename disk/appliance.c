@@ -6,10 +6,16 @@
  * debugging advice).  This is the one copy.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "appliance.h"
 #include "watchdog.h"
@@ -90,8 +96,67 @@ const char *hm_appliance_last_error(guestfs_h *g, char *buf, size_t size)
 	return buf;
 }
 
+/*
+ * A /dev/kvm that qemu cannot use makes every launch fail at once: nested
+ * virtualisation that refuses a CPU feature ("failed to set MSR 0x10a",
+ * then an abort; seen on this project's build machines).  libguestfs
+ * falls back to emulation (TCG) only when there is no /dev/kvm, so ask
+ * qemu itself, the way libguestfs will start it (KVM, -cpu host), paused
+ * before the first instruction: a qemu that can use KVM waits there and
+ * is killed after a second; one that cannot exits at once.  True if KVM
+ * is there but unusable.
+ */
+static bool kvm_unusable(guestfs_h *g)
+{
+	char *hv = guestfs_get_hv(g);
+	static const char *const args[] = {
+		"-machine", "accel=kvm", "-cpu", "host", "-nodefaults",
+		"-display", "none", "-monitor", "none", "-serial", "none", "-S",
+	};
+	char *argv[sizeof(args) / sizeof(args[0]) + 2];
+	posix_spawn_file_actions_t fa;
+	bool exited = false;
+	pid_t pid;
+	int i, st;
+
+	argv[0] = hv;
+	for (i = 0; i < (int)(sizeof(args) / sizeof(args[0])); i++)
+		argv[i + 1] = (char *)args[i];   /* posix_spawn does not write them */
+	argv[i + 1] = NULL;
+	if (!hv || access("/dev/kvm", R_OK | W_OK) != 0 ||
+	    posix_spawn_file_actions_init(&fa) != 0) {
+		free(hv);
+		return false;
+	}
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	if (posix_spawn(&pid, hv, &fa, NULL, argv, environ) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		free(hv);
+		return false;   /* no qemu: libguestfs says so at launch */
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	for (i = 0; i < 20 && !exited; i++) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			exited = true;
+		else
+			nanosleep(&ts, NULL);
+	}
+	if (!exited) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+	}
+	free(hv);
+	return exited;
+}
+
 int hm_appliance_new(struct hm_appliance *a, struct hm_error *err)
 {
+	char *tcg;
 	int r;
 
 	memset(a, 0, sizeof(*a));
@@ -113,6 +178,14 @@ int hm_appliance_new(struct hm_appliance *a, struct hm_error *err)
 	if (guestfs_set_backend(a->g, "direct") < 0)
 		return hm_appliance_fail(a, HM_ERR_IO, err,
 					 "cannot choose libguestfs's direct backend");
+	/* Emulation when KVM is there but unusable, unless the user chose
+	 * (LIBGUESTFS_BACKEND_SETTINGS=force_tcg, read by guestfs_create). */
+	tcg = guestfs_get_backend_setting(a->g, "force_tcg");
+	if (!tcg && kvm_unusable(a->g) &&
+	    guestfs_set_backend_setting(a->g, "force_tcg", "1") < 0)
+		return hm_appliance_fail(a, HM_ERR_IO, err,
+					 "cannot make libguestfs emulate the CPU");
+	free(tcg);
 	return 0;
 }
 
