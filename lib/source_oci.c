@@ -33,6 +33,8 @@
 #include "hallmark/manifest.h"
 #include "hallmark/source.h"
 #include "hallmark/source_tar.h"
+
+#include "source_tar_private.h"
 #include "hallmark/tree.h"
 
 /* Named limits on what an image may make us hold or do. */

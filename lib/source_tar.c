@@ -59,6 +59,8 @@
 #include "hallmark/manifest.h"
 #include "hallmark/source_tar.h"
 
+#include "source_tar_private.h"
+
 #define READ_BLOCK (64u * 1024)
 #define TAR_BLOCK 512u
 /* libarchive refuses extension headers (pax, GNU long names) past 1 MiB. */

@@ -12,6 +12,8 @@
 #include "hallmark/digest.h"
 #include "hallmark/source_tar.h"
 
+#include "../../lib/source_tar_private.h"
+
 /* ---- writing test archives ------------------------------------------- */
 
 static struct archive *tw_open(const char *path, bool gzip)
