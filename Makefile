@@ -92,7 +92,7 @@ $(firstword $(BINS)): $(O)/hallmark.o $(BUILDER_OBJ) $(VERIFIER_OBJ) $(LIBDISK) 
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) $(GUESTFS_LIBS)
 
 # Neither builder/ nor disk/: no libguestfs (t4001 checks with ldd).
-$(lastword $(BINS)): $(O)/verifier/main.o $(O)/verifier/targets.o $(VERIFIER_OBJ) $(LIBHM)
+$(lastword $(BINS)): $(O)/verifier/main.o $(O)/verifier/targets.o $(O)/verifier/cmd_verify.o $(LIBHM)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
 

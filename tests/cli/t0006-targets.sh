@@ -44,6 +44,11 @@ if command -v nm >/dev/null 2>&1; then
 	else ok "hallmark-verify has no disk/ or builder/ code"; fi
 	nm "$HALLMARK" | grep -q ' [TtDdRr] hm_target_disk$' &&
 		ok "hallmark has the disk: target" || fail "hallmark has the disk: target"
+	# It runs verify only, so it holds no other command and no code only
+	# they reach (README: "hallmark-verify contains what it runs").
+	nm "$HALLMARK_VERIFY" | grep -E ' [TtDdRr] (cmd_(audit|history|sbom|diff|build|manifest|sign|keygen)|hm_osv_|hm_audit_run|hm_sbom_)' > cmds.txt
+	if [ -s cmds.txt ]; then fail "hallmark-verify contains no command but verify"; cat cmds.txt
+	else ok "hallmark-verify contains no command but verify"; fi
 else
 	skip "nm is not installed: symbols not checked"
 fi
