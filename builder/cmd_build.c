@@ -469,7 +469,6 @@ static int run_gate(struct build *b, struct hm_tree *tree,
 		    struct hm_blobstore *store, struct gate *g, bool *ret_failed,
 		    struct hm_error *err)
 {
-	struct hm_audit_exception *ex = NULL;
 	const char **users = NULL;
 	struct hm_audit_options opt = { 0 };
 	struct hm_image *img = NULL;
@@ -480,21 +479,15 @@ static int run_gate(struct build *b, struct hm_tree *tree,
 	g->fail_on = (enum hm_severity)hm_severity_from_name(b->t->audit.fail_on);
 	g->name = b->t->name;
 	g->created = b->sde;
-	ex = calloc(b->t->audit.n_exceptions + 1, sizeof(*ex));
 	users = calloc(b->t->n_users + 1, sizeof(*users));
-	if (!ex || !users) {
+	if (!users) {
 		r = hm_error_nomem(err);
 		goto out;
 	}
-	for (i = 0; i < b->t->audit.n_exceptions; i++) {
-		ex[i].rule_id = b->t->audit.exceptions[i].rule;
-		ex[i].path_glob = b->t->audit.exceptions[i].path;
-		ex[i].reason = b->t->audit.exceptions[i].reason;
-	}
 	for (i = 0; i < b->t->n_users; i++)
 		users[i] = b->t->users[i].name;
-	opt.exceptions = ex;
-	opt.n_exceptions = b->t->audit.n_exceptions;
+	opt.exceptions = b->t->audit.exceptions.items;
+	opt.n_exceptions = b->t->audit.exceptions.n;
 	opt.declared_users = users;
 	if ((r = hm_image_from_tree(tree, read_blob, store, &img, err)) < 0 ||
 	    (r = hm_audit_run(img, &opt, &g->res, err)) < 0)
@@ -504,7 +497,6 @@ static int run_gate(struct build *b, struct hm_tree *tree,
 	g->have_pkgs = hm_packages_load(img, &g->pkgs, &perr) == 0;
 out:
 	hm_image_free(img);
-	free(ex);
 	free(users);
 	return r;
 }

@@ -34,6 +34,11 @@
 #define HM_LIMIT_YAML_DEPTH        32u
 #define HM_LIMIT_POLICY_GLOBS      10000u
 #define HM_LIMIT_GLOB_BYTES        4096u
+/* Exceptions in one audit exception list (a template's, a rules file's),
+ * and the bytes of a rule id (or family) and of a reason. */
+#define HM_LIMIT_AUDIT_EXCEPTIONS  10000u
+#define HM_LIMIT_AUDIT_RULE_BYTES  64u
+#define HM_LIMIT_AUDIT_REASON_BYTES 1024u
 /* Names in one directory that a scan holds at once. */
 #define HM_LIMIT_DIR_ENTRIES       (10u * 1000 * 1000)
 
