@@ -181,6 +181,29 @@ static int sha512_file(const char *path, unsigned char out[64],
 	return r;
 }
 
+/*
+ * A manifest that is expired when it is written fails its first verify
+ * (exit 3): refuse the build instead, before anything is asked or
+ * written.  Verify calls a manifest expired from its expiry time on.
+ */
+static int check_expiry(const struct build *b, struct hm_error *err)
+{
+	char created[21], expires[21];
+	time_t exp;
+
+	if (!b->t->expires_days)
+		return 0;
+	exp = b->sde + (time_t)b->t->expires_days * 86400;
+	if (time(NULL) < exp)
+		return 0;
+	hm_time_format(b->sde, created);
+	hm_time_format(exp, expires);
+	return hm_error_set(err, HM_ERR_INPUT, 0,
+			    "'%s' would be expired when written: source date %s + expires_days %u = %s, which is past; "
+			    "use a later --source-date-epoch (or SOURCE_DATE_EPOCH) or raise expires_days in '%s'",
+			    b->t->name, created, b->t->expires_days, expires, b->t->path);
+}
+
 static void header_init(const struct build *b, uint64_t serial,
 			struct hm_manifest_header *h)
 {
@@ -791,6 +814,8 @@ int cmd_build(int argc, char **argv)
 		goto fail;
 	if (!have_serial)
 		serial = b.t->serial;
+	if ((r = check_expiry(&b, &err)) < 0)
+		goto fail;
 	/* Ask for the passphrase before the long part, not after it. */
 	if (keypath) {
 		if ((r = hm_privkey_load_asking(keypath, passfile, &b.key, &err)) < 0 ||
