@@ -494,8 +494,9 @@ static int run_gate(struct build *b, struct hm_tree *tree,
 {
 	const char **users = NULL;
 	struct hm_audit_options opt = { 0 };
+	static const char DPKG_STATUS[] = "/var/lib/dpkg/status";
+	const struct hm_entry *st;
 	struct hm_image *img = NULL;
-	struct hm_error perr = { 0 };
 	size_t i;
 	int r;
 
@@ -516,8 +517,18 @@ static int run_gate(struct build *b, struct hm_tree *tree,
 	    (r = hm_audit_run(img, &opt, &g->res, err)) < 0)
 		goto out;
 	*ret_failed = hm_audit_fails(&g->res, g->fail_on);
-	/* No package database (not a Debian tree): no SBOM, not an error. */
-	g->have_pkgs = hm_packages_load(img, &g->pkgs, &perr) == 0;
+	/* No package database (not a Debian tree): no SBOM, not an error.
+	 * One that is there but cannot be read (corrupt, over a limit, out
+	 * of memory) fails the build: an SBOM never goes missing silently. */
+	st = hm_tree_get(tree, DPKG_STATUS, sizeof(DPKG_STATUS) - 1);
+	if (!st || st->flags & HM_ENTRY_DELETED)
+		goto out;
+	if ((r = hm_packages_load(img, &g->pkgs, err)) < 0) {
+		hm_error_prefix(err, "'%s': no SBOM can be made from '%s'",
+				b->t->name, DPKG_STATUS);
+		goto out;
+	}
+	g->have_pkgs = true;
 out:
 	hm_image_free(img);
 	free(users);
