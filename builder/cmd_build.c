@@ -102,6 +102,7 @@ struct build {
 	time_t sde;
 	struct timespec t0;
 	json_t *timings;
+	bool timings_bad;             /* one could not be recorded */
 };
 
 static double elapsed(const struct build *b)
@@ -117,8 +118,9 @@ static void phase_done(struct build *b, const char *phase, double *since)
 {
 	double now = elapsed(b);
 
-	json_object_set_new(b->timings, phase,
-			    json_integer((json_int_t)((now - *since) * 1000)));
+	if (json_object_set_new(b->timings, phase,
+				json_integer((json_int_t)((now - *since) * 1000))) < 0)
+		b->timings_bad = true;   /* build.json fails for it */
 	fprintf(stderr, "hallmark build: %s done (%.1f s)\n", phase, now - *since);
 	*since = now;
 }
@@ -539,10 +541,11 @@ static json_t *audit_json(const struct gate *g)
 {
 	json_t *counts = json_object();
 	size_t i, excepted = 0;
+	bool bad = false;
 	int s;
 
 	for (s = HM_SEV_INFO; s <= HM_SEV_CRITICAL; s++)
-		json_object_set_new(counts, hm_severity_name((enum hm_severity)s), json_integer(0));
+		bad |= json_object_set_new(counts, hm_severity_name((enum hm_severity)s), json_integer(0)) < 0;
 	for (i = 0; i < g->res.n_findings; i++) {
 		const struct hm_audit_finding *f = &g->res.findings[i];
 		const char *k = hm_severity_name(f->rule->severity);
@@ -551,8 +554,13 @@ static json_t *audit_json(const struct gate *g)
 			excepted++;
 			continue;
 		}
-		json_object_set_new(counts, k, json_integer(json_integer_value(json_object_get(counts, k)) + 1));
+		bad |= json_object_set_new(counts, k, json_integer(json_integer_value(json_object_get(counts, k)) + 1)) < 0;
 	}
+	if (bad) {
+		json_decref(counts);
+		return NULL;
+	}
+	/* "o" takes counts, also when json_pack fails. */
 	return json_pack("{s:s, s:o, s:I, s:I}", "fail_on", hm_severity_name(g->fail_on),
 			 "findings", counts, "excepted", (json_int_t)excepted,
 			 "skipped", (json_int_t)g->res.n_skipped);
@@ -562,16 +570,21 @@ static json_t *disk_json(const struct build *b, int k,
 			 const unsigned char sha[32], const struct disk_out *d)
 {
 	char digest[72];
+	bool bad = false;
 	json_t *o;
 
 	sha_digest(sha, digest);
 	o = digest_json(b->paths[k], b->finals[k], digest);
-	json_object_set_new(o, "virtual_size", json_integer((json_int_t)b->t->disk.size));
-	json_object_set_new(o, "partition_table",
-			    json_string(b->t->disk.partition_table == HM_PT_GPT ? "gpt" : "mbr"));
-	json_object_set_new(o, "filesystem", json_string(b->t->disk.filesystem));
-	json_object_set_new(o, "filesystem_uuid", json_string(d->ids.fs_uuid));
-	json_object_set_new(o, "label", json_string(b->t->disk.label));
+	bad |= json_object_set_new(o, "virtual_size", json_integer((json_int_t)b->t->disk.size)) < 0;
+	bad |= json_object_set_new(o, "partition_table",
+			    json_string(b->t->disk.partition_table == HM_PT_GPT ? "gpt" : "mbr")) < 0;
+	bad |= json_object_set_new(o, "filesystem", json_string(b->t->disk.filesystem)) < 0;
+	bad |= json_object_set_new(o, "filesystem_uuid", json_string(d->ids.fs_uuid)) < 0;
+	bad |= json_object_set_new(o, "label", json_string(b->t->disk.label)) < 0;
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 
@@ -584,6 +597,7 @@ static int write_build_json(struct build *b, const struct hm_oci_result *oci,
 {
 	char hex[65], tar_digest[72], created[21];
 	json_t *root, *outputs, *base;
+	bool bad = false;
 	char *text;
 	int r;
 
@@ -592,35 +606,35 @@ static int write_build_json(struct build *b, const struct hm_oci_result *oci,
 	hm_time_format(b->sde, created);
 	outputs = json_object();
 	if (b->t->outputs & HM_OUTPUT_TAR)
-		json_object_set_new(outputs, "rootfs",
+		bad |= json_object_set_new(outputs, "rootfs",
 				    digest_json(b->paths[OUT_TAR], b->finals[OUT_TAR],
-						tar_digest));
+						tar_digest)) < 0;
 	if (b->t->outputs & HM_OUTPUT_OCI) {
 		json_t *o = digest_json(b->paths[OUT_OCI], b->finals[OUT_OCI], oci->archive_sha256);
 
-		json_object_set_new(o, "image_manifest", json_string(oci->manifest_digest));
-		json_object_set_new(o, "config", json_string(oci->config_digest));
-		json_object_set_new(o, "layer", json_string(oci->layer_digest));
-		json_object_set_new(o, "diff_id", json_string(oci->diff_id));
-		json_object_set_new(outputs, "oci", o);
+		bad |= json_object_set_new(o, "image_manifest", json_string(oci->manifest_digest)) < 0;
+		bad |= json_object_set_new(o, "config", json_string(oci->config_digest)) < 0;
+		bad |= json_object_set_new(o, "layer", json_string(oci->layer_digest)) < 0;
+		bad |= json_object_set_new(o, "diff_id", json_string(oci->diff_id)) < 0;
+		bad |= json_object_set_new(outputs, "oci", o) < 0;
 	}
 	if (b->made[OUT_RAW])
-		json_object_set_new(outputs, "raw",
-				    disk_json(b, OUT_RAW, disk->res.raw_sha256, disk));
+		bad |= json_object_set_new(outputs, "raw",
+				    disk_json(b, OUT_RAW, disk->res.raw_sha256, disk)) < 0;
 	if (b->made[OUT_QCOW2])
-		json_object_set_new(outputs, "qcow2",
-				    disk_json(b, OUT_QCOW2, disk->res.qcow2_sha256, disk));
-	json_object_set_new(outputs, "audit", json_string(b->finals[OUT_AUDIT]));
-	json_object_set_new(outputs, "sbom", b->made[OUT_SBOM] ?
-			    json_string(b->finals[OUT_SBOM]) : json_null());
-	json_object_set_new(outputs, "manifest", json_string(b->finals[OUT_MANIFEST]));
-	json_object_set_new(outputs, "signature",
-			    b->key ? json_string(b->finals[OUT_SIG]) : json_null());
+		bad |= json_object_set_new(outputs, "qcow2",
+				    disk_json(b, OUT_QCOW2, disk->res.qcow2_sha256, disk)) < 0;
+	bad |= json_object_set_new(outputs, "audit", json_string(b->finals[OUT_AUDIT])) < 0;
+	bad |= json_object_set_new(outputs, "sbom", b->made[OUT_SBOM] ?
+			    json_string(b->finals[OUT_SBOM]) : json_null()) < 0;
+	bad |= json_object_set_new(outputs, "manifest", json_string(b->finals[OUT_MANIFEST])) < 0;
+	bad |= json_object_set_new(outputs, "signature",
+			    b->key ? json_string(b->finals[OUT_SIG]) : json_null()) < 0;
 	if (b->t->outputs & HM_OUTPUT_DISK) {
-		json_object_set_new(outputs, "disk_manifest",
-				    json_string(b->finals[OUT_DMANIFEST]));
-		json_object_set_new(outputs, "disk_signature",
-				    b->made[OUT_DSIG] ? json_string(b->finals[OUT_DSIG]) : json_null());
+		bad |= json_object_set_new(outputs, "disk_manifest",
+				    json_string(b->finals[OUT_DMANIFEST])) < 0;
+		bad |= json_object_set_new(outputs, "disk_signature",
+				    b->made[OUT_DSIG] ? json_string(b->finals[OUT_DSIG]) : json_null()) < 0;
 	}
 	base = json_object();
 	switch (b->t->base.kind) {
@@ -629,21 +643,21 @@ static int write_build_json(struct build *b, const struct hm_oci_result *oci,
 		size_t i;
 
 		for (i = 0; i < b->t->base.n_packages; i++)
-			json_array_append_new(pk, json_string(b->t->base.packages[i]));
-		json_object_set_new(base, "kind", json_string("debian"));
-		json_object_set_new(base, "suite", json_string(b->t->base.suite));
-		json_object_set_new(base, "variant", json_string(b->t->base.variant));
-		json_object_set_new(base, "packages", pk);
-		json_object_set_new(base, "cache_hit", json_boolean(cache_hit));
+			bad |= json_array_append_new(pk, json_string(b->t->base.packages[i])) < 0;
+		bad |= json_object_set_new(base, "kind", json_string("debian")) < 0;
+		bad |= json_object_set_new(base, "suite", json_string(b->t->base.suite)) < 0;
+		bad |= json_object_set_new(base, "variant", json_string(b->t->base.variant)) < 0;
+		bad |= json_object_set_new(base, "packages", pk) < 0;
+		bad |= json_object_set_new(base, "cache_hit", json_boolean(cache_hit)) < 0;
 		break;
 	}
 	case HM_BASE_TARBALL:
-		json_object_set_new(base, "kind", json_string("tarball"));
-		json_object_set_new(base, "path", json_string(b->t->base.path));
+		bad |= json_object_set_new(base, "kind", json_string("tarball")) < 0;
+		bad |= json_object_set_new(base, "path", json_string(b->t->base.path)) < 0;
 		break;
 	default:
-		json_object_set_new(base, "kind", json_string("oci"));
-		json_object_set_new(base, "path", json_string(b->t->base.path));
+		bad |= json_object_set_new(base, "kind", json_string("oci")) < 0;
+		bad |= json_object_set_new(base, "path", json_string(b->t->base.path)) < 0;
 		break;
 	}
 	root = json_pack("{s:s, s:i, s:s, s:I, s:{s:s, s:s}, s:s, s:I, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o}",
@@ -666,10 +680,12 @@ static int write_build_json(struct build *b, const struct hm_oci_result *oci,
 			 "audit", audit_json(g),
 			 "key_id", b->key ? json_string(b->key_id) : json_null(),
 			 "timings_ms", json_incref(b->timings));
-	if (!root)
-		return hm_error_nomem(err);
+	if (!root || bad || b->timings_bad) {
+		json_decref(root);
+		goto nomem;
+	}
 	if (b->t->outputs & HM_OUTPUT_DISK)
-		json_object_set_new(root, "disk",
+		bad |= json_object_set_new(root, "disk",
 				    json_pack("{s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}}",
 					      "entries", (json_int_t)disk->entries,
 					      "vm_only_entries", (json_int_t)disk->vm_only,
@@ -678,14 +694,18 @@ static int write_build_json(struct build *b, const struct hm_oci_result *oci,
 					      "copy", (json_int_t)disk->res.copy_ms,
 					      "boot", (json_int_t)disk->res.boot_ms,
 					      "pin", (json_int_t)disk->res.pin_ms,
-					      "finish", (json_int_t)disk->res.finish_ms));
-	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+					      "finish", (json_int_t)disk->res.finish_ms)) < 0;
+	text = bad ? NULL : json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	if (!text)
-		return hm_error_nomem(err);
+		goto nomem;
 	r = hm_write_file_atomic(b->paths[OUT_BUILD], text, strlen(text), 0644, true, err);
 	free(text);
 	return r;
+nomem:
+	/* jansson says only that it failed: a value it could not make. */
+	return hm_error_set(err, HM_ERR_NOMEM, ENOMEM,
+			    "cannot make '%s': out of memory", b->finals[OUT_BUILD]);
 }
 
 /* Every kind a build can publish; disk images stay regular files. */

@@ -30,13 +30,6 @@
 #include "hallmark/audit.h"
 #include "template.h"
 
-/* Items in one list of a template (operations, packages, keys, env...). */
-#define HM_LIMIT_TPL_ITEMS       10000u
-/* Bytes of one file's inline content, and of one source file. */
-#define HM_LIMIT_TPL_CONTENT     (1024u * 1024)
-#define HM_LIMIT_TPL_SOURCE      (64ull * 1024 * 1024)
-/* Bytes of one short string: a package, a suite, a shell, a key line. */
-#define HM_LIMIT_TPL_STRING      (16u * 1024)
 /* 100 years: more is a typo, and days * 86400 stays far from overflow. */
 #define HM_TPL_MAX_EXPIRES_DAYS  36500u
 /* uid/gid 2^32-1 is (uid_t)-1, "no change" to chown(2). */

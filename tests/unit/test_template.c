@@ -1,16 +1,19 @@
 /*
- * Unit tests of the template loader (builder/template.c).
- *
- * Unit tests link only with libhallmark.a and builder objects are not in
- * it, so the loader is compiled into this test directly (a unity-build
- * include); it uses lib/ for YAML, globs, names, digests and files.
+ * Unit tests of the template loader (builder/template.c), linked from
+ * libhallmark-builder.a; it uses lib/ for YAML, globs, names, digests and
+ * files.
  */
-#include "../../builder/blobstore.c"
-#include "../../builder/harden.c"
-#include "../../builder/template.c"
-
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "../../builder/template.h"
+#include "hallmark/fsutil.h"
+#include "hallmark/limits.h"
 
 #include "harness.h"
 
