@@ -253,60 +253,19 @@ static int sign_manifest(struct build *b, int manifest, int sigfile,
 
 /* --- disks --------------------------------------------------------------- */
 
-struct vm_only {
-	const struct hm_tpl_disk *d;
-	char **paths;
-	size_t n, cap;
-};
-
-static int vm_only_match(void *ctx, const struct hm_entry *e)
-{
-	struct vm_only *v = ctx;
-	size_t i;
-
-	if (e->flags & HM_ENTRY_DELETED || (e->path_len == 1 && e->path[0] == '/'))
-		return 0;
-	for (i = 0; i < v->d->n_vm_only; i++)
-		if (hm_glob_match(v->d->vm_only[i], e->path, e->path_len))
-			break;
-	if (i == v->d->n_vm_only)
-		return 0;
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 64;
-		char **p = realloc(v->paths, cap * sizeof(*p));
-
-		if (!p)
-			return HM_ERR_NOMEM;
-		v->paths = p;
-		v->cap = cap;
-	}
-	if (!(v->paths[v->n] = strdup(e->path)))
-		return HM_ERR_NOMEM;
-	v->n++;
-	return 0;
-}
-
 /* The container tree: the final tree without the vm_only paths (each
  * with its subtree, as `remove` does). */
 static int remove_vm_only(struct hm_tree *tree, const struct hm_tpl_disk *d,
 			  uint64_t *ret_removed, struct hm_error *err)
 {
-	struct vm_only v = { d, NULL, 0, 0 };
+	uint64_t n;
 	size_t i;
 	int r = 0;
 
 	*ret_removed = 0;
-	if (hm_tree_walk(tree, vm_only_match, &v) < 0)
-		r = hm_error_nomem(err);
-	for (i = 0; r == 0 && i < v.n; i++) {
-		long n = hm_tree_remove(tree, v.paths[i], strlen(v.paths[i]), NULL);
-
-		if (n > 0)
-			*ret_removed += (uint64_t)n;
-	}
-	for (i = 0; i < v.n; i++)
-		free(v.paths[i]);
-	free(v.paths);
+	for (i = 0; r == 0 && i < d->n_vm_only; i++)
+		if ((r = hm_tree_remove_glob(tree, d->vm_only[i], &n, err)) == 0)
+			*ret_removed += n;
 	return r;
 }
 

@@ -73,6 +73,7 @@ static int put(struct ctx *c, struct hm_entry *e)
 
 /* --- remove ------------------------------------------------------------ */
 
+/* Live entries matching a glob, for permissions. */
 struct collect {
 	const char *glob;
 	char **paths;
@@ -126,23 +127,15 @@ static int match_glob(struct ctx *c, const char *glob, struct collect *cl)
 
 static int op_remove(struct ctx *c, struct hm_ops_stats *st)
 {
-	size_t i, k;
+	uint64_t n;
+	size_t i;
 	int r = 0;
 
 	for (i = 0; i < c->t->n_remove && r == 0; i++) {
-		struct collect cl = { 0 };
-
-		r = match_glob(c, c->t->remove[i], &cl);
-		for (k = 0; r == 0 && k < cl.n; k++) {
-			long n;
-
-			if (strcmp(cl.paths[k], "/") == 0)
-				continue;   /* the root cannot go */
-			n = hm_tree_remove(c->tree, cl.paths[k], strlen(cl.paths[k]), NULL);
-			if (n > 0)
-				st->removed += (uint64_t)n;
-		}
-		collect_free(&cl);
+		/* The root cannot go: it never matches. */
+		r = hm_tree_remove_glob(c->tree, c->t->remove[i], &n, c->err);
+		if (r == 0)
+			st->removed += n;
 	}
 	return r;
 }

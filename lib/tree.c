@@ -31,6 +31,7 @@
 #include "hallmark/buf.h"
 #include "hallmark/limits.h"
 #include "hallmark/manifest.h"
+#include "hallmark/policy.h"
 #include "hallmark/tree.h"
 
 struct node {
@@ -678,6 +679,66 @@ int hm_tree_walk(const struct hm_tree *t,
 	}
 	free(it.st);
 	return r < 0 ? r : 0;
+}
+
+/* ---- removal by glob ---------------------------------------------------- */
+
+struct glob_hits {
+	const char *glob;
+	char **paths;
+	size_t n, cap;
+};
+
+static int glob_hit(void *ctx, const struct hm_entry *e)
+{
+	struct glob_hits *g = ctx;
+
+	if (e->flags & HM_ENTRY_DELETED || (e->path_len == 1 && e->path[0] == '/'))
+		return 0;
+	if (!hm_glob_match(g->glob, e->path, e->path_len))
+		return 0;
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 64;
+		char **p = realloc(g->paths, cap * sizeof(*p));
+
+		if (!p)
+			return HM_ERR_NOMEM;
+		g->paths = p;
+		g->cap = cap;
+	}
+	if (!(g->paths[g->n] = strdup(e->path)))
+		return HM_ERR_NOMEM;
+	g->n++;
+	return 0;
+}
+
+/*
+ * The matches are gathered first and removed after the walk: the walk
+ * must not see the tree change under it.  A match below an earlier one
+ * is already gone with its parent's subtree and counts nothing.
+ */
+int hm_tree_remove_glob(struct hm_tree *t, const char *glob,
+			uint64_t *ret_removed, struct hm_error *err)
+{
+	struct glob_hits g = { glob, NULL, 0, 0 };
+	uint64_t removed = 0;
+	size_t i;
+	int r = 0;
+
+	if (hm_tree_walk(t, glob_hit, &g) < 0)
+		r = hm_error_nomem(err);
+	for (i = 0; r == 0 && i < g.n; i++) {
+		long n = hm_tree_remove(t, g.paths[i], strlen(g.paths[i]), NULL);
+
+		if (n > 0)
+			removed += (uint64_t)n;
+	}
+	for (i = 0; i < g.n; i++)
+		free(g.paths[i]);
+	free(g.paths);
+	if (r == 0 && ret_removed)
+		*ret_removed = removed;
+	return r;
 }
 
 struct tree_source {
