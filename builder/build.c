@@ -124,27 +124,6 @@ static int mkdir_p(const char *path, struct hm_error *err)
 	return 0;
 }
 
-/* SHA-512 of a file, for its signature. */
-static int sha512_file(const char *path, unsigned char out[64],
-		       struct hm_error *err)
-{
-	struct hm_hash *h = hm_hash_new(HM_HASH_SHA512);
-	char *data = NULL;
-	size_t len;
-	int r;
-
-	if (!h)
-		return hm_error_nomem(err);
-	r = hm_read_file(path, HM_LIMIT_MANIFEST_BYTES, &data, &len, err);
-	if (r == 0) {
-		hm_hash_update(h, data, len);
-		hm_hash_final(h, out);
-	}
-	free(data);
-	hm_hash_free(h);
-	return r;
-}
-
 /*
  * A manifest that is expired when it is written fails its first verify
  * (exit 3): refuse the build instead, before anything is asked or
@@ -235,16 +214,11 @@ static int write_manifest(struct build *b, struct hm_tree *tree,
 static int sign_manifest(struct build *b, int manifest, int sigfile,
 			 struct hm_error *err)
 {
-	unsigned char sha512[64], sig[HM_SIG_LEN];
 	char *text = NULL;
 	size_t len;
 	int r;
 
-	r = sha512_file(b->paths[manifest], sha512, err);
-	if (r == 0)
-		r = hm_sign_manifest_digest(b->key, sha512, sig, err);
-	if (r == 0)
-		r = hm_sigfile_format(b->key_id, sig, &text, &len, err);
+	r = hm_sign_manifest_file(b->key, b->paths[manifest], &text, &len, err);
 	if (r == 0)
 		r = hm_write_file_atomic(b->paths[sigfile], text, len, 0644, true, err);
 	free(text);
