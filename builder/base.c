@@ -467,37 +467,6 @@ static int mmdebstrap_version(struct hm_buf *out, struct hm_error *err)
 	return 0;
 }
 
-/* mkdir -p for the cache folder. */
-static int base_mkdirs(const char *path, struct hm_error *err)
-{
-	char *p = strdup(path), *s;
-	struct stat st;
-	int r = 0;
-
-	if (!p)
-		return hm_error_nomem(err);
-	for (s = p + 1;; s++) {
-		if (*s && *s != '/')
-			continue;
-		char c = *s;
-
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-			r = hm_error_set(err, HM_ERR_IO, errno,
-					 "cannot create the folder '%s'", p);
-			goto out;
-		}
-		*s = c;
-		if (!c)
-			break;
-	}
-	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-		r = hm_error_set(err, HM_ERR_IO, ENOTDIR, "cannot use '%s' as a folder", path);
-out:
-	free(p);
-	return r;
-}
-
 /* Run mmdebstrap into a private temporary folder beside the cache file,
  * then rename the tar into place. */
 static int debian_build(const struct hm_tpl_base *b, const char *cache_dir,
@@ -590,7 +559,7 @@ int hm_base_debian(const struct hm_tpl_base *b, const char *cache_dir,
 		goto out;
 	if ((r = hm_base_debian_cache_key(b, version.data, &text, key, err)) < 0)
 		goto out;
-	if ((r = base_mkdirs(cache_dir, err)) < 0)
+	if ((r = hm_mkdir_p(cache_dir, err)) < 0)
 		goto out;
 	if (asprintf(&tar, "%s/debian-%s.tar", cache_dir, key) < 0 ||
 	    asprintf(&inputs, "%s/debian-%s.inputs", cache_dir, key) < 0) {

@@ -101,29 +101,6 @@ static void phase_done(struct build *b, const char *phase, double *since)
 	*since = now;
 }
 
-static int mkdir_p(const char *path, struct hm_error *err)
-{
-	char *copy = strdup(path), *p;
-
-	if (!copy)
-		return hm_error_nomem(err);
-	for (p = copy + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0755) < 0 && errno != EEXIST) {
-			hm_error_set(err, HM_ERR_IO, errno, "cannot create '%s'", copy);
-			free(copy);
-			return HM_ERR_IO;
-		}
-		*p = '/';
-	}
-	free(copy);
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
-		return hm_error_set(err, HM_ERR_IO, errno, "cannot create '%s'", path);
-	return 0;
-}
-
 /*
  * A manifest that is expired when it is written fails its first verify
  * (exit 3): refuse the build instead, before anything is asked or
@@ -753,7 +730,7 @@ int hm_build_run(const struct hm_build_options *opt, struct hm_build_result *res
 		r = hm_error_nomem(err);
 		goto out;
 	}
-	if ((r = mkdir_p(opt->cache_dir, err)) < 0 || (r = mkdir_p(b.out_dir, err)) < 0 ||
+	if ((r = hm_mkdir_p(opt->cache_dir, err)) < 0 || (r = hm_mkdir_p(b.out_dir, err)) < 0 ||
 	    (r = hm_blobstore_open(blobdir, &store, err)) < 0)
 		goto out;
 
