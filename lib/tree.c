@@ -681,7 +681,7 @@ int hm_tree_walk(const struct hm_tree *t,
 	return r < 0 ? r : 0;
 }
 
-/* ---- removal by glob ---------------------------------------------------- */
+/* ---- entries by glob ------------------------------------------------------ */
 
 struct glob_hits {
 	const char *glob;
@@ -693,7 +693,7 @@ static int glob_hit(void *ctx, const struct hm_entry *e)
 {
 	struct glob_hits *g = ctx;
 
-	if (e->flags & HM_ENTRY_DELETED || (e->path_len == 1 && e->path[0] == '/'))
+	if (e->flags & HM_ENTRY_DELETED)
 		return 0;
 	if (!hm_glob_match(g->glob, e->path, e->path_len))
 		return 0;
@@ -712,6 +712,29 @@ static int glob_hit(void *ctx, const struct hm_entry *e)
 	return 0;
 }
 
+void hm_tree_paths_free(char **paths, size_t n)
+{
+	size_t i;
+
+	for (i = 0; paths && i < n; i++)
+		free(paths[i]);
+	free(paths);
+}
+
+int hm_tree_glob(const struct hm_tree *t, const char *glob, char ***ret,
+		 size_t *ret_n, struct hm_error *err)
+{
+	struct glob_hits g = { glob, NULL, 0, 0 };
+
+	if (hm_tree_walk(t, glob_hit, &g) < 0) {
+		hm_tree_paths_free(g.paths, g.n);
+		return hm_error_nomem(err);
+	}
+	*ret = g.paths;
+	*ret_n = g.n;
+	return 0;
+}
+
 /*
  * The matches are gathered first and removed after the walk: the walk
  * must not see the tree change under it.  A match below an earlier one
@@ -720,25 +743,25 @@ static int glob_hit(void *ctx, const struct hm_entry *e)
 int hm_tree_remove_glob(struct hm_tree *t, const char *glob,
 			uint64_t *ret_removed, struct hm_error *err)
 {
-	struct glob_hits g = { glob, NULL, 0, 0 };
 	uint64_t removed = 0;
-	size_t i;
-	int r = 0;
+	char **paths;
+	size_t i, n;
+	int r;
 
-	if (hm_tree_walk(t, glob_hit, &g) < 0)
-		r = hm_error_nomem(err);
-	for (i = 0; r == 0 && i < g.n; i++) {
-		long n = hm_tree_remove(t, g.paths[i], strlen(g.paths[i]), NULL);
+	if ((r = hm_tree_glob(t, glob, &paths, &n, err)) < 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		long k;
 
-		if (n > 0)
-			removed += (uint64_t)n;
+		if (!strcmp(paths[i], "/"))
+			continue;   /* the root cannot go */
+		if ((k = hm_tree_remove(t, paths[i], strlen(paths[i]), NULL)) > 0)
+			removed += (uint64_t)k;
 	}
-	for (i = 0; i < g.n; i++)
-		free(g.paths[i]);
-	free(g.paths);
-	if (r == 0 && ret_removed)
+	hm_tree_paths_free(paths, n);
+	if (ret_removed)
 		*ret_removed = removed;
-	return r;
+	return 0;
 }
 
 struct tree_source {

@@ -469,6 +469,23 @@ TEST(remove_glob)
 	CHECK_OK(put(t, "/usr/bin/sh", HM_TYPE_FILE, false, &err), &err);
 	CHECK_OK(put(t, "/boot/vmlinuz", HM_TYPE_FILE, false, &err), &err);
 	CHECK_OK(hm_tree_remove(t, "/usr/bin/sh", 11, hm_entry_new()) == 1 ? 0 : -1, &err);
+	{
+		char **paths = NULL;
+		size_t np = 0;
+
+		/* Matching alone: live entries in canonical order. */
+		CHECK_OK(hm_tree_glob(t, "/usr/share/doc/*/*", &paths, &np, &err), &err);
+		CHECK_EQ_INT(np, 3);
+		CHECK_EQ_STR(paths[0], "/usr/share/doc/a/README");
+		CHECK_EQ_STR(paths[2], "/usr/share/doc/b/copyright");
+		hm_tree_paths_free(paths, np);
+		CHECK_OK(hm_tree_glob(t, "/usr/bin/*", &paths, &np, &err), &err);
+		CHECK_EQ_INT(np, 0);
+		hm_tree_paths_free(paths, np);
+		CHECK_OK(hm_tree_glob(t, "/**", &paths, &np, &err), &err);
+		CHECK_EQ_STR(paths[0], "/boot");
+		hm_tree_paths_free(paths, np);
+	}
 	/* One name in each doc folder. */
 	CHECK_OK(hm_tree_remove_glob(t, "/usr/share/doc/*/[!c]*", &n, &err), &err);
 	CHECK_EQ_INT(n, 1);
