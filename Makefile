@@ -104,6 +104,9 @@ $(O)/tests/unit/test_target.o: CPPFLAGS += -DHM_TOP_DIR='"$(CURDIR)"'
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(LIBBUILDER) $(LIBDISK) $(LIBHM)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) $(GUESTFS_LIBS)
 
+# test_build runs the whole pipeline, whose disk phase links libguestfs.
+$(O)/tests/unit/test_build: CORE_LIBS += $(GUESTFS_LIBS)
+
 # Fuzz targets are built with gcc and a replay driver: every corpus file
 # goes through each target, so CI runs them without a fuzzer.
 $(O)/tests/fuzz/%: $(O)/tests/fuzz/%.o $(O)/tests/fuzz/replay.o $(LIBBUILDER) $(LIBDISK) $(LIBHM)

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "base.h"
+#include "base_private.h"
 #include "hallmark/buf.h"
 #include "hallmark/digest.h"
 #include "hallmark/fsutil.h"
@@ -39,14 +40,6 @@
 #include "hallmark/source_tar.h"
 
 /* ---- import of a tar stream ------------------------------------------- */
-
-struct import_sink {
-	struct hm_blobstore *store;
-	struct hm_blob_writer *w;    /* the file being stored, or NULL */
-	const char *path;            /* the base, for messages */
-	uint64_t stored, limit;      /* content bytes so far, and at most */
-	const struct hm_entry *cur;
-};
 
 /*
  * A base's contents land in the blob store, on disk: a decompression bomb
@@ -57,7 +50,7 @@ struct import_sink {
 #define BASE_RATIO 100u
 #define BASE_FLOOR (256ull << 20)
 
-static int sink_init(struct import_sink *s, struct hm_blobstore *store,
+static int sink_init(struct hm_base_sink *s, struct hm_blobstore *store,
 		     const char *path, struct hm_error *err)
 {
 	struct stat st;
@@ -83,9 +76,9 @@ static const char *quoted(struct hm_buf *b, const struct hm_entry *e)
 	return b->data;
 }
 
-static int sink_begin(void *ctx, const struct hm_entry *e, struct hm_error *err)
+int hm_base_sink_begin(void *ctx, const struct hm_entry *e, struct hm_error *err)
 {
-	struct import_sink *s = ctx;
+	struct hm_base_sink *s = ctx;
 
 	s->cur = e;
 	hm_blob_abort(s->w);
@@ -93,10 +86,10 @@ static int sink_begin(void *ctx, const struct hm_entry *e, struct hm_error *err)
 	return hm_blob_begin(s->store, &s->w, err);
 }
 
-static int sink_data(void *ctx, const void *buf, size_t len,
+int hm_base_sink_data(void *ctx, const void *buf, size_t len,
 		     struct hm_error *err)
 {
-	struct import_sink *s = ctx;
+	struct hm_base_sink *s = ctx;
 
 	if (!s->w)
 		return hm_error_set(err, HM_ERR_IO, 0,
@@ -115,9 +108,9 @@ static int sink_data(void *ctx, const void *buf, size_t len,
 	return hm_blob_write(s->w, buf, len, err);
 }
 
-static int sink_end(void *ctx, struct hm_entry *e, struct hm_error *err)
+int hm_base_sink_end(void *ctx, struct hm_entry *e, struct hm_error *err)
 {
-	struct import_sink *s = ctx;
+	struct hm_base_sink *s = ctx;
 	struct hm_buf q = HM_BUF_INIT;
 	unsigned char md[32];
 	uint64_t size = 0;
@@ -209,8 +202,8 @@ static int check_entry(void *ctx, const struct hm_entry *e)
 int hm_base_import_tar(const char *path, struct hm_blobstore *store,
 		       struct hm_tree **ret, struct hm_error *err)
 {
-	struct import_sink s;
-	struct hm_content_sink sink = { sink_begin, sink_data, sink_end, &s };
+	struct hm_base_sink s;
+	struct hm_content_sink sink = { hm_base_sink_begin, hm_base_sink_data, hm_base_sink_end, &s };
 	struct check_ctx c = { store, err };
 	struct hm_scan_options opt;
 	struct hm_tree *t = NULL;
@@ -250,8 +243,8 @@ out:
 int hm_base_import_oci(const char *path, struct hm_blobstore *store,
 		       struct hm_tree **ret, struct hm_error *err)
 {
-	struct import_sink s;
-	struct hm_content_sink sink = { sink_begin, sink_data, sink_end, &s };
+	struct hm_base_sink s;
+	struct hm_content_sink sink = { hm_base_sink_begin, hm_base_sink_data, hm_base_sink_end, &s };
 	struct check_ctx c = { store, err };
 	struct hm_scan_options opt;
 	struct hm_source *src = NULL;
@@ -352,7 +345,7 @@ static int debian_check(const struct hm_tpl_base *b, struct hm_error *err)
  * file beside the cached tar).  version is the first line of
  * `mmdebstrap --version`.
  */
-static int debian_cache_key(const struct hm_tpl_base *b, const char *version,
+int hm_base_debian_cache_key(const struct hm_tpl_base *b, const char *version,
 			    struct hm_buf *text, char key[65],
 			    struct hm_error *err)
 {
@@ -474,37 +467,6 @@ static int mmdebstrap_version(struct hm_buf *out, struct hm_error *err)
 	return 0;
 }
 
-/* mkdir -p for the cache folder. */
-static int base_mkdirs(const char *path, struct hm_error *err)
-{
-	char *p = strdup(path), *s;
-	struct stat st;
-	int r = 0;
-
-	if (!p)
-		return hm_error_nomem(err);
-	for (s = p + 1;; s++) {
-		if (*s && *s != '/')
-			continue;
-		char c = *s;
-
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-			r = hm_error_set(err, HM_ERR_IO, errno,
-					 "cannot create the folder '%s'", p);
-			goto out;
-		}
-		*s = c;
-		if (!c)
-			break;
-	}
-	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-		r = hm_error_set(err, HM_ERR_IO, ENOTDIR, "cannot use '%s' as a folder", path);
-out:
-	free(p);
-	return r;
-}
-
 /* Run mmdebstrap into a private temporary folder beside the cache file,
  * then rename the tar into place. */
 static int debian_build(const struct hm_tpl_base *b, const char *cache_dir,
@@ -595,9 +557,9 @@ int hm_base_debian(const struct hm_tpl_base *b, const char *cache_dir,
 				    "debian bases need a cache folder");
 	if ((r = mmdebstrap_version(&version, err)) < 0)
 		goto out;
-	if ((r = debian_cache_key(b, version.data, &text, key, err)) < 0)
+	if ((r = hm_base_debian_cache_key(b, version.data, &text, key, err)) < 0)
 		goto out;
-	if ((r = base_mkdirs(cache_dir, err)) < 0)
+	if ((r = hm_mkdir_p(cache_dir, err)) < 0)
 		goto out;
 	if (asprintf(&tar, "%s/debian-%s.tar", cache_dir, key) < 0 ||
 	    asprintf(&inputs, "%s/debian-%s.inputs", cache_dir, key) < 0) {

@@ -38,51 +38,9 @@ struct hm_blobstore {
 struct hm_blob_writer {
 	struct hm_blobstore *store;
 	struct hm_hash *hash;
-	char *tmp;
-	int fd;
+	struct hm_atomic *file;       /* in DIR/tmp, named at commit */
 	uint64_t size;
 };
-
-/* mkdir that accepts an existing folder (but not an existing non-folder). */
-static int mkdir_exist_ok(const char *path, struct hm_error *err)
-{
-	struct stat st;
-
-	if (mkdir(path, 0755) == 0)
-		return 0;
-	if (errno != EEXIST)
-		return hm_error_set(err, HM_ERR_IO, errno,
-				    "cannot create the folder '%s'", path);
-	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-		return hm_error_set(err, HM_ERR_IO, ENOTDIR,
-				    "cannot use '%s' as a folder", path);
-	return 0;
-}
-
-/* mkdir -p: the store's folder may be a fresh cache path. */
-static int mkdir_parents(const char *path, struct hm_error *err)
-{
-	char *p = strdup(path), *s;
-	int r = 0;
-
-	if (!p)
-		return hm_error_nomem(err);
-	for (s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-			r = hm_error_set(err, HM_ERR_IO, errno,
-					 "cannot create the folder '%s'", p);
-			goto out;
-		}
-		*s = '/';
-	}
-	r = mkdir_exist_ok(p, err);
-out:
-	free(p);
-	return r;
-}
 
 int hm_blobstore_open(const char *dir, struct hm_blobstore **ret,
 		      struct hm_error *err)
@@ -93,7 +51,7 @@ int hm_blobstore_open(const char *dir, struct hm_blobstore **ret,
 
 	if (!dir || !*dir)
 		return hm_error_set(err, HM_ERR_USAGE, 0, "no blob store folder");
-	r = mkdir_parents(dir, err);
+	r = hm_mkdir_p(dir, err);
 	if (r < 0)
 		return r;
 	s = calloc(1, sizeof(*s));
@@ -106,7 +64,7 @@ int hm_blobstore_open(const char *dir, struct hm_blobstore **ret,
 		r = hm_error_nomem(err);
 		goto out;
 	}
-	if ((r = mkdir_exist_ok(sub, err)) < 0)
+	if ((r = hm_mkdir_p(sub, err)) < 0)
 		goto out;
 	free(sub);
 	if (asprintf(&sub, "%s/tmp", dir) < 0) {
@@ -114,7 +72,7 @@ int hm_blobstore_open(const char *dir, struct hm_blobstore **ret,
 		r = hm_error_nomem(err);
 		goto out;
 	}
-	if ((r = mkdir_exist_ok(sub, err)) < 0)
+	if ((r = hm_mkdir_p(sub, err)) < 0)
 		goto out;
 	*ret = s;
 	s = NULL;
@@ -148,30 +106,27 @@ int hm_blob_begin(struct hm_blobstore *s, struct hm_blob_writer **ret,
 		  struct hm_error *err)
 {
 	struct hm_blob_writer *w;
+	char *tmpdir = NULL;
 	int r;
 
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return hm_error_nomem(err);
 	w->store = s;
-	w->fd = -1;
 	w->hash = hm_hash_new(HM_HASH_SHA256);
-	if (!w->hash || asprintf(&w->tmp, "%s/tmp/blob-XXXXXX", s->dir) < 0) {
-		w->tmp = NULL;
+	if (!w->hash || asprintf(&tmpdir, "%s/tmp", s->dir) < 0) {
+		tmpdir = NULL;
 		r = hm_error_nomem(err);
 		goto fail;
 	}
-	w->fd = mkostemp(w->tmp, O_CLOEXEC);
-	if (w->fd < 0) {
-		r = hm_error_set(err, HM_ERR_IO, errno,
-				 "cannot create a file in '%s/tmp'", s->dir);
-		free(w->tmp);
-		w->tmp = NULL;
+	/* Read-only from the start: a blob is never changed once named. */
+	if ((r = hm_atomic_open_in(tmpdir, "blob", 0444, &w->file, err)) < 0)
 		goto fail;
-	}
+	free(tmpdir);
 	*ret = w;
 	return 0;
 fail:
+	free(tmpdir);
 	hm_blob_abort(w);
 	return r;
 }
@@ -185,9 +140,8 @@ int hm_blob_write(struct hm_blob_writer *w, const void *data, size_t len,
 		return 0;
 	if (hm_hash_update(w->hash, data, len) < 0)
 		return hm_error_set(err, HM_ERR_NOMEM, 0, "cannot hash a blob");
-	r = hm_write_all(w->fd, data, len);
-	if (r < 0)
-		return hm_error_set(err, HM_ERR_IO, -r, "cannot write '%s'", w->tmp);
+	if ((r = hm_atomic_write(w->file, data, len, err)) < 0)
+		return r;
 	w->size += len;
 	return 0;
 }
@@ -204,7 +158,7 @@ static int ensure_fanout(struct hm_blobstore *s, const unsigned char sha256[32],
 		return 0;
 	if (asprintf(&p, "%s/sha256/%02x", s->dir, b) < 0)
 		return hm_error_nomem(err);
-	r = mkdir_exist_ok(p, err);
+	r = hm_mkdir_p(p, err);
 	free(p);
 	if (r < 0)
 		return r;
@@ -217,23 +171,11 @@ int hm_blob_commit(struct hm_blob_writer *w, unsigned char sha256[32],
 {
 	unsigned char md[32];
 	char *final = NULL;
-	struct stat st;
-	int r = 0, fd;
+	struct hm_atomic *file;
+	int r = 0;
 
 	if (hm_hash_final(w->hash, md) < 0) {
 		r = hm_error_set(err, HM_ERR_NOMEM, 0, "cannot hash a blob");
-		goto out;
-	}
-	if (fchmod(w->fd, 0444) < 0) {
-		r = hm_error_set(err, HM_ERR_IO, errno,
-				 "cannot set the mode of '%s'", w->tmp);
-		goto out;
-	}
-	/* close() reports delayed write errors (NFS, quota): check it. */
-	fd = w->fd;
-	w->fd = -1;
-	if (close(fd) < 0) {
-		r = hm_error_set(err, HM_ERR_IO, errno, "cannot write '%s'", w->tmp);
 		goto out;
 	}
 	final = blob_path(w->store, md);
@@ -243,16 +185,12 @@ int hm_blob_commit(struct hm_blob_writer *w, unsigned char sha256[32],
 	}
 	if ((r = ensure_fanout(w->store, md, err)) < 0)
 		goto out;
-	if (lstat(final, &st) == 0) {
-		/* Same name, same content: keep the old one (hm_blob_abort
-		 * below drops the temporary file). */
-	} else if (rename(w->tmp, final) < 0) {
-		r = hm_error_set(err, HM_ERR_IO, errno, "cannot write '%s'", final);
+	/* No fsync (see the top); a blob already there has this content. */
+	file = w->file;
+	w->file = NULL;
+	if ((r = hm_atomic_commit_to(file, final, HM_ATOMIC_NO_SYNC | HM_ATOMIC_KEEP,
+				     err)) < 0)
 		goto out;
-	} else {
-		free(w->tmp);
-		w->tmp = NULL;
-	}
 	memcpy(sha256, md, 32);
 	if (ret_size)
 		*ret_size = w->size;
@@ -266,11 +204,7 @@ void hm_blob_abort(struct hm_blob_writer *w)
 {
 	if (!w)
 		return;
-	if (w->fd >= 0)
-		close(w->fd);
-	if (w->tmp)
-		unlink(w->tmp);
-	free(w->tmp);
+	hm_atomic_abort(w->file);
 	hm_hash_free(w->hash);
 	free(w);
 }

@@ -42,42 +42,25 @@ static const char help[] =
 	"Without --passphrase-file, the passphrase of an encrypted key comes from\n"
 	"the file named by HALLMARK_PASSPHRASE_FILE, else from the terminal.\n";
 
-struct reader {
-	const char *path;
-	int fd;
-	struct hm_hash *hash;
-	uint64_t total;
-	unsigned char buf[256 * 1024];
-};
-
-/* Read and hash up to want bytes more (to EOF when want is 0); returns
- * the count read, or -1 after printing the error. */
-static ssize_t read_hash(struct reader *rd, size_t want)
+/* The first line, read before the key is loaded (and its passphrase
+ * asked): signing some other file by mistake is refused early.  Returns
+ * the count read (short at end of file). */
+static ssize_t read_magic(int fd, const char *path, char *buf, size_t want,
+			  struct hm_error *err)
 {
-	size_t got = 0, room = want ? want : sizeof(rd->buf);
+	size_t got = 0;
 
-	for (;;) {
-		ssize_t n = read(rd->fd, rd->buf + (want ? got : 0),
-				 want ? room - got : room);
+	while (got < want) {
+		ssize_t n = read(fd, buf + got, want - got);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			hm_cli_fail("cannot read '%s': %s", rd->path, strerror(errno));
-			return -1;
+			return hm_error_set(err, HM_ERR_IO, errno, "cannot read '%s'", path);
 		}
 		if (n == 0)
 			break;
-		rd->total += (uint64_t)n;
-		if (rd->total > HM_LIMIT_MANIFEST_BYTES) {
-			hm_cli_fail("'%s' is larger than %llu bytes", rd->path,
-				    (unsigned long long)HM_LIMIT_MANIFEST_BYTES);
-			return -1;
-		}
-		hm_hash_update(rd->hash, rd->buf + (want ? got : 0), (size_t)n);
 		got += (size_t)n;
-		if (want && got == want)
-			break;
 	}
 	return (ssize_t)got;
 }
@@ -94,16 +77,15 @@ int cmd_sign(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *manifest, *keypath = NULL, *passfile = NULL, *out = NULL;
-	struct reader *rd = NULL;
 	struct hm_privkey *key = NULL;
 	struct hm_pubkey *pub = NULL;
 	struct hm_error err = { 0 };
-	unsigned char sha512[HM_SHA512_LEN], sig[HM_SIG_LEN];
 	char keyid[HM_KEYID_LEN + 1], *sigpath = NULL, *text = NULL;
+	char magic[sizeof(MANIFEST_MAGIC) - 1];
 	struct stat st;
 	size_t text_len;
 	ssize_t n;
-	int c, rc = HM_EXIT_ERROR;
+	int c, fd = -1, rc = HM_EXIT_ERROR;
 
 	optind = 0;
 	opterr = 0;
@@ -161,55 +143,37 @@ int cmd_sign(int argc, char **argv)
 		rc = HM_EXIT_ERROR;
 	}
 
-	rd = calloc(1, sizeof(*rd));
-	if (rd)
-		rd->fd = -1;
-	if (!rd || !(rd->hash = hm_hash_new(HM_HASH_SHA512))) {
-		rc = hm_cli_fail("out of memory");
-		goto out;
-	}
-	rd->path = manifest;
-	rd->fd = open(manifest, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (rd->fd < 0) {
+	fd = open(manifest, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
 		rc = hm_cli_fail("cannot open '%s': %s", manifest, strerror(errno));
 		goto out;
 	}
-	if (fstat(rd->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		rc = hm_cli_fail("'%s' is not a regular file", manifest);
 		goto out;
 	}
-	n = read_hash(rd, strlen(MANIFEST_MAGIC));
-	if (n < 0)
+	if ((n = read_magic(fd, manifest, magic, sizeof(magic), &err)) < 0) {
+		rc = hm_cli_error(&err);
 		goto out;
-	if ((size_t)n != strlen(MANIFEST_MAGIC) ||
-	    memcmp(rd->buf, MANIFEST_MAGIC, (size_t)n) != 0) {
+	}
+	if ((size_t)n != sizeof(magic) || memcmp(magic, MANIFEST_MAGIC, sizeof(magic)) != 0) {
 		rc = hm_cli_fail("'%s' is not a hallmark manifest", manifest);
 		goto out;
 	}
 	if (hm_privkey_load_asking(keypath, passfile, &key, &err) < 0 ||
-	    hm_privkey_public(key, &pub, &err) < 0) {
-		rc = hm_cli_error(&err);
-		goto out;
-	}
-	if (read_hash(rd, 0) < 0)
-		goto out;
-	hm_hash_final(rd->hash, sha512);
-	hm_pubkey_id(pub, keyid);
-	if (hm_sign_manifest_digest(key, sha512, sig, &err) < 0 ||
-	    hm_sigfile_format(keyid, sig, &text, &text_len, &err) < 0 ||
+	    hm_privkey_public(key, &pub, &err) < 0 ||
+	    hm_sign_manifest_fd(key, fd, manifest, magic, sizeof(magic), &text,
+				&text_len, &err) < 0 ||
 	    hm_output_write_file(out, text, text_len, 0644, &err) < 0) {
 		rc = hm_cli_error(&err);
 		goto out;
 	}
+	hm_pubkey_id(pub, keyid);
 	printf("signed '%s' with key %s\n", manifest, keyid);
 	rc = fflush(stdout) == 0 ? HM_EXIT_OK : hm_cli_fail("cannot write the output");
 out:
-	if (rd) {
-		if (rd->fd >= 0)
-			close(rd->fd);
-		hm_hash_free(rd->hash);
-		free(rd);
-	}
+	if (fd >= 0)
+		close(fd);
 	hm_privkey_free(key);
 	hm_pubkey_free(pub);
 	free(text);

@@ -105,17 +105,11 @@ static int find(struct hctx *h, struct match *m)
 
 static int remove_glob(struct hctx *h, const char *glob)
 {
-	struct match m = { .glob = glob };
-	size_t i;
-	int r = find(h, &m);
+	uint64_t n;
+	int r = hm_tree_remove_glob(h->tree, glob, &n, h->err);
 
-	for (i = 0; r == 0 && i < m.n; i++) {
-		long n = hm_tree_remove(h->tree, m.paths[i], strlen(m.paths[i]), NULL);
-
-		if (n > 0)
-			h->changed += (uint64_t)n;
-	}
-	match_free(&m);
+	if (r == 0)
+		h->changed += n;
 	return r;
 }
 

@@ -73,76 +73,17 @@ static int put(struct ctx *c, struct hm_entry *e)
 
 /* --- remove ------------------------------------------------------------ */
 
-struct collect {
-	const char *glob;
-	char **paths;
-	size_t n, cap;
-};
-
-static int collect_match(void *ctx, const struct hm_entry *e)
-{
-	struct collect *cl = ctx;
-
-	if (e->flags & HM_ENTRY_DELETED)
-		return 0;
-	if (!hm_glob_match(cl->glob, e->path, e->path_len))
-		return 0;
-	if (cl->n == cl->cap) {
-		size_t cap = cl->cap ? cl->cap * 2 : 64;
-		char **p = realloc(cl->paths, cap * sizeof(*p));
-
-		if (!p)
-			return HM_ERR_NOMEM;
-		cl->paths = p;
-		cl->cap = cap;
-	}
-	cl->paths[cl->n] = strdup(e->path);
-	if (!cl->paths[cl->n])
-		return HM_ERR_NOMEM;
-	cl->n++;
-	return 0;
-}
-
-static void collect_free(struct collect *cl)
-{
-	size_t i;
-
-	for (i = 0; i < cl->n; i++)
-		free(cl->paths[i]);
-	free(cl->paths);
-}
-
-/* Every live entry matching glob, in canonical order. */
-static int match_glob(struct ctx *c, const char *glob, struct collect *cl)
-{
-	int r;
-
-	cl->glob = glob;
-	r = hm_tree_walk(c->tree, collect_match, cl);
-	if (r < 0)
-		return hm_error_nomem(c->err);
-	return 0;
-}
-
 static int op_remove(struct ctx *c, struct hm_ops_stats *st)
 {
-	size_t i, k;
+	uint64_t n;
+	size_t i;
 	int r = 0;
 
 	for (i = 0; i < c->t->n_remove && r == 0; i++) {
-		struct collect cl = { 0 };
-
-		r = match_glob(c, c->t->remove[i], &cl);
-		for (k = 0; r == 0 && k < cl.n; k++) {
-			long n;
-
-			if (strcmp(cl.paths[k], "/") == 0)
-				continue;   /* the root cannot go */
-			n = hm_tree_remove(c->tree, cl.paths[k], strlen(cl.paths[k]), NULL);
-			if (n > 0)
-				st->removed += (uint64_t)n;
-		}
-		collect_free(&cl);
+		/* The root cannot go: it never matches. */
+		r = hm_tree_remove_glob(c->tree, c->t->remove[i], &n, c->err);
+		if (r == 0)
+			st->removed += n;
 	}
 	return r;
 }
@@ -626,12 +567,13 @@ static int op_perms(struct ctx *c, struct hm_ops_stats *st)
 
 	for (i = 0; i < c->t->n_perms && r == 0; i++) {
 		const struct hm_tpl_perm *p = &c->t->perms[i];
-		struct collect cl = { 0 };
+		char **paths = NULL;
+		size_t n = 0;
 
-		r = match_glob(c, p->glob, &cl);
-		for (k = 0; r == 0 && k < cl.n; k++) {
-			struct hm_entry *e = hm_tree_get_mut(c->tree, cl.paths[k],
-							     strlen(cl.paths[k]));
+		r = hm_tree_glob(c->tree, p->glob, &paths, &n, c->err);
+		for (k = 0; r == 0 && k < n; k++) {
+			struct hm_entry *e = hm_tree_get_mut(c->tree, paths[k],
+							     strlen(paths[k]));
 
 			if (!e || e->type == HM_TYPE_SYMLINK)
 				continue;   /* a symlink's mode means nothing */
@@ -642,7 +584,7 @@ static int op_perms(struct ctx *c, struct hm_ops_stats *st)
 				e->gid = p->gid;
 			st->perms++;
 		}
-		collect_free(&cl);
+		hm_tree_paths_free(paths, n);
 	}
 	return r;
 }

@@ -30,13 +30,6 @@
 #include "hallmark/audit.h"
 #include "template.h"
 
-/* Items in one list of a template (operations, packages, keys, env...). */
-#define HM_LIMIT_TPL_ITEMS       10000u
-/* Bytes of one file's inline content, and of one source file. */
-#define HM_LIMIT_TPL_CONTENT     (1024u * 1024)
-#define HM_LIMIT_TPL_SOURCE      (64ull * 1024 * 1024)
-/* Bytes of one short string: a package, a suite, a shell, a key line. */
-#define HM_LIMIT_TPL_STRING      (16u * 1024)
 /* 100 years: more is a typo, and days * 86400 stays far from overflow. */
 #define HM_TPL_MAX_EXPIRES_DAYS  36500u
 /* uid/gid 2^32-1 is (uid_t)-1, "no change" to chown(2). */
@@ -132,12 +125,7 @@ void hm_template_free(struct hm_template *t)
 	free(t->disk.cmdline);
 	strv_free(t->disk.vm_only, t->disk.n_vm_only);
 	free(t->audit.fail_on);
-	for (i = 0; i < t->audit.n_exceptions; i++) {
-		free(t->audit.exceptions[i].rule);
-		free(t->audit.exceptions[i].path);
-		free(t->audit.exceptions[i].reason);
-	}
-	free(t->audit.exceptions);
+	hm_audit_exceptions_free(&t->audit.exceptions);
 	free(t);
 }
 
@@ -1765,11 +1753,9 @@ static int parse_harden(struct ctx *c, const struct hm_yaml_node *root)
 static int parse_audit(struct ctx *c, const struct hm_yaml_node *root)
 {
 	static const char *const keys[] = { "fail_on", "exceptions", NULL };
-	static const char *const ex_keys[] = { "rule", "path", "reason", NULL };
-	const struct hm_yaml_node *m = hm_yaml_get(root, "audit"), *v, *l;
+	const struct hm_yaml_node *m = hm_yaml_get(root, "audit"), *v;
 	struct hm_tpl_audit *a = &c->t->audit;
 	const char *s;
-	size_t i, n;
 	int r;
 
 	if (!m) {
@@ -1790,47 +1776,8 @@ static int parse_audit(struct ctx *c, const struct hm_yaml_node *root)
 	}
 	if (!(a->fail_on = strdup(s)))
 		return hm_error_nomem(c->err);
-	l = hm_yaml_get(m, "exceptions");
-	if (!l)
-		return 0;
-	r = get_seq(c, l, "'exceptions'", &n);
-	if (r < 0 || !n)
-		return r;
-	a->exceptions = calloc(n, sizeof(*a->exceptions));
-	if (!a->exceptions)
-		return hm_error_nomem(c->err);
-	for (i = 0; i < n; i++) {
-		const struct hm_yaml_node *e = l->items[i];
-		struct hm_tpl_exception *x = &a->exceptions[a->n_exceptions++];
-
-		r = get_item(c, e, "'exceptions'", ex_keys);
-		if (r >= 0)
-			r = require(c, e, "rule", "an exception", &v);
-		if (r >= 0)
-			r = get_string(c, v, "'rule'", 64, &s);
-		if (r < 0)
-			return r;
-		if (!hm_audit_rule_find(s))
-			return ERR(c, v, "unknown rule '%.64s' (docs/audit-rules.md)", s);
-		if (!(x->rule = strdup(s)))
-			return hm_error_nomem(c->err);
-		v = hm_yaml_get(e, "path");
-		if (v) {
-			r = dup_string(c, v, "'path'", HM_LIMIT_GLOB_BYTES, &x->path);
-			if (r >= 0)
-				r = check_glob(c, v, "'path'");
-			if (r < 0)
-				return r;
-		}
-		r = require(c, e, "reason", "an exception (say why it is right)", &v);
-		if (r >= 0)
-			r = dup_string(c, v, "'reason'", 1024, &x->reason);
-		if (r < 0)
-			return r;
-		if (!x->reason[0])
-			return ERR(c, v, "an exception needs a reason");
-	}
-	return 0;
+	return hm_audit_exceptions_parse(c->doc, hm_yaml_get(m, "exceptions"),
+					 &a->exceptions, c->err);
 }
 
 static int parse_root(struct ctx *c)

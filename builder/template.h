@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hallmark/audit_exceptions.h"
 #include "hallmark/error.h"
 
 enum hm_base_kind { HM_BASE_DEBIAN = 1, HM_BASE_TARBALL, HM_BASE_OCI };
@@ -91,22 +92,16 @@ struct hm_tpl_config {         /* OCI image config */
 	char **label_keys, **label_values; size_t n_labels;  /* sorted by key */
 };
 
-/* An audit exception: findings of rule (on paths matching path, if set)
- * do not fail the gate; they stay in the report with the reason. */
-struct hm_tpl_exception {
-	char *rule;               /* rule id, e.g. "HM-SSH-004" */
-	char *path;               /* glob, or NULL for every finding of the rule */
-	char *reason;             /* required: why the exception is right */
-};
-
 /* The audit gate: the final tree is audited before any output is
  * written; a finding at or above fail_on that no exception covers fails
  * the build (exit 1).  Without an `audit:` section the gate still runs,
  * with fail_on "high". */
 struct hm_tpl_audit {
 	char *fail_on;            /* severity name; "high" by default */
-	struct hm_tpl_exception *exceptions;
-	size_t n_exceptions;
+	/* Findings of a rule (or family, "HM-SYS-*"), on paths matching the
+	 * glob if one is given, do not fail the gate; they stay in the
+	 * report with the reason.  What hm_audit_run() takes, as is. */
+	struct hm_audit_exception_list exceptions;
 };
 
 enum hm_output_kind {

@@ -50,12 +50,37 @@ static char *dir_of(const char *path)
 	return d;
 }
 
+/* The temporary file ".BASE.tmp-XXXXXX" in dir, mode, and its cleanup
+ * on a signal; a->path is set by the caller. */
+static int atomic_start(struct hm_atomic *a, const char *dir, const char *base,
+			unsigned mode, struct hm_error *err)
+{
+	a->fd = -1;
+	a->cleanup = -1;
+	if (asprintf(&a->tmp, "%s/.%s.tmp-XXXXXX", dir, base) < 0) {
+		a->tmp = NULL;
+		return hm_error_nomem(err);
+	}
+	a->fd = mkostemp(a->tmp, O_CLOEXEC);
+	if (a->fd < 0) {
+		int e = errno;
+
+		free(a->tmp);
+		a->tmp = NULL;
+		return hm_error_set(err, HM_ERR_IO, e, "cannot create a file in '%s'", dir);
+	}
+	/* A signal before commit removes the temporary file. */
+	a->cleanup = hm_cleanup_add(a->tmp, false);
+	if (fchmod(a->fd, mode & 07777) < 0)
+		return hm_error_set(err, HM_ERR_IO, errno, "cannot set the mode of '%s'", a->tmp);
+	return 0;
+}
+
 int hm_atomic_open(const char *path, unsigned mode, bool replace,
 		   struct hm_atomic **ret, struct hm_error *err)
 {
 	struct hm_atomic *a;
 	char *copy = NULL;
-	const char *base;
 	char *dir = NULL;
 	struct stat st;
 	int r;
@@ -64,36 +89,19 @@ int hm_atomic_open(const char *path, unsigned mode, bool replace,
 		return hm_error_set(err, HM_ERR_IO, EEXIST,
 				    "cannot write '%s'", path);
 	a = calloc(1, sizeof(*a));
-	if (a)
+	if (a) {
+		a->fd = -1;
 		a->cleanup = -1;
+	}
 	copy = strdup(path);
 	dir = dir_of(path);
-	if (!a || !copy || !dir) {
+	if (!a || !copy || !dir || !(a->path = strdup(path))) {
 		r = hm_error_nomem(err);
 		goto fail;
 	}
-	base = basename(copy);
-	a->fd = -1;
 	a->replace = replace;
-	a->path = strdup(path);
-	if (!a->path || asprintf(&a->tmp, "%s/.%s.tmp-XXXXXX", dir, base) < 0) {
-		a->tmp = NULL;
-		r = hm_error_nomem(err);
+	if ((r = atomic_start(a, dir, basename(copy), mode, err)) < 0)
 		goto fail;
-	}
-	a->fd = mkostemp(a->tmp, O_CLOEXEC);
-	if (a->fd < 0) {
-		r = hm_error_set(err, HM_ERR_IO, errno, "cannot create a file in '%s'", dir);
-		free(a->tmp);
-		a->tmp = NULL;
-		goto fail;
-	}
-	/* A signal before commit removes the temporary file. */
-	a->cleanup = hm_cleanup_add(a->tmp, false);
-	if (fchmod(a->fd, mode & 07777) < 0) {
-		r = hm_error_set(err, HM_ERR_IO, errno, "cannot set the mode of '%s'", a->tmp);
-		goto fail;
-	}
 	free(copy);
 	free(dir);
 	*ret = a;
@@ -103,6 +111,23 @@ fail:
 	free(dir);
 	hm_atomic_abort(a);
 	return r;
+}
+
+int hm_atomic_open_in(const char *dir, const char *base, unsigned mode,
+		      struct hm_atomic **ret, struct hm_error *err)
+{
+	struct hm_atomic *a = calloc(1, sizeof(*a));
+	int r;
+
+	if (!a)
+		return hm_error_nomem(err);
+	a->replace = true;
+	if ((r = atomic_start(a, dir, base, mode, err)) < 0) {
+		hm_atomic_abort(a);
+		return r;
+	}
+	*ret = a;
+	return 0;
 }
 
 int hm_atomic_fd(const struct hm_atomic *a)
@@ -116,34 +141,44 @@ int hm_atomic_write(struct hm_atomic *a, const void *data, size_t len,
 	int r = hm_write_all(a->fd, data, len);
 
 	if (r < 0)
-		return hm_error_set(err, HM_ERR_IO, -r, "cannot write '%s'", a->path);
+		return hm_error_set(err, HM_ERR_IO, -r, "cannot write '%s'",
+				    a->path ? a->path : a->tmp);
 	return 0;
 }
 
-int hm_atomic_commit(struct hm_atomic *a, struct hm_error *err)
+int hm_atomic_commit_to(struct hm_atomic *a, const char *path, unsigned flags,
+			struct hm_error *err)
 {
+	bool sync = !(flags & HM_ATOMIC_NO_SYNC);
+	struct stat st;
 	char *dir = NULL;
 	int r = 0, dfd;
 
-	if (fsync(a->fd) < 0) {
-		r = hm_error_set(err, HM_ERR_IO, errno, "cannot write '%s'", a->path);
+	if (sync && fsync(a->fd) < 0) {
+		r = hm_error_set(err, HM_ERR_IO, errno, "cannot write '%s'", path);
 		goto out;
 	}
+	/* close() reports delayed write errors (NFS, quota): check it. */
 	if (close(a->fd) < 0) {
 		a->fd = -1;
-		r = hm_error_set(err, HM_ERR_IO, errno, "cannot write '%s'", a->path);
+		r = hm_error_set(err, HM_ERR_IO, errno, "cannot write '%s'", path);
 		goto out;
 	}
 	a->fd = -1;
+	if ((flags & HM_ATOMIC_KEEP) && lstat(path, &st) == 0) {
+		/* Same name, same content: the old file stays, hm_atomic_abort
+		 * below drops the new one. */
+		goto out;
+	}
 	if (a->replace) {
-		if (rename(a->tmp, a->path) < 0) {
-			r = hm_error_set(err, HM_ERR_IO, errno, "cannot write '%s'", a->path);
+		if (rename(a->tmp, path) < 0) {
+			r = hm_error_set(err, HM_ERR_IO, errno, "cannot write '%s'", path);
 			goto out;
 		}
 	} else {
 		/* link() fails if the name was taken meanwhile; rename would not. */
-		if (link(a->tmp, a->path) < 0) {
-			r = hm_error_set(err, HM_ERR_IO, errno, "cannot write '%s'", a->path);
+		if (link(a->tmp, path) < 0) {
+			r = hm_error_set(err, HM_ERR_IO, errno, "cannot write '%s'", path);
 			goto out;
 		}
 		unlink(a->tmp);
@@ -152,7 +187,7 @@ int hm_atomic_commit(struct hm_atomic *a, struct hm_error *err)
 	a->cleanup = -1;
 	free(a->tmp);
 	a->tmp = NULL;
-	dir = dir_of(a->path);
+	dir = sync ? dir_of(path) : NULL;
 	if (dir && (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
 		fsync(dfd);
 		close(dfd);
@@ -161,6 +196,11 @@ out:
 	free(dir);
 	hm_atomic_abort(a);
 	return r;
+}
+
+int hm_atomic_commit(struct hm_atomic *a, struct hm_error *err)
+{
+	return hm_atomic_commit_to(a, a->path, 0, err);
 }
 
 void hm_atomic_abort(struct hm_atomic *a)
@@ -484,4 +524,44 @@ int hm_output_write_file(const char *path, const void *data, size_t len,
 		return r;
 	}
 	return hm_output_commit(o, err);
+}
+
+/* One component: an existing folder is fine, an existing non-folder not. */
+static int mkdir_one(const char *path, struct hm_error *err)
+{
+	struct stat st;
+
+	if (mkdir(path, 0755) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return hm_error_set(err, HM_ERR_IO, errno,
+				    "cannot create the folder '%s'", path);
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return hm_error_set(err, HM_ERR_IO, ENOTDIR,
+				    "cannot use '%s' as a folder", path);
+	return 0;
+}
+
+int hm_mkdir_p(const char *path, struct hm_error *err)
+{
+	char *p = strdup(path), *s;
+	int r = 0;
+
+	if (!p)
+		return hm_error_nomem(err);
+	for (s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+			r = hm_error_set(err, HM_ERR_IO, errno,
+					 "cannot create the folder '%s'", p);
+			goto out;
+		}
+		*s = '/';
+	}
+	r = mkdir_one(p, err);
+out:
+	free(p);
+	return r;
 }

@@ -642,3 +642,96 @@ int hm_sigfile_load(const char *path, char keyid[HM_KEYID_LEN + 1],
 	free(data);
 	return r;
 }
+
+/* ---- signing a manifest file ----------------------------------------------- */
+
+/* One reader for `hallmark sign`, the build and the signature-first
+ * opening of lib/trust.c: the signature covers the exact bytes. */
+int hm_manifest_hash_fd(int fd, const char *path, const void *prefix,
+			size_t prefix_len, unsigned char sha512[64],
+			unsigned char sha256[32], struct hm_error *err)
+{
+	enum { CHUNK = 256 * 1024 };
+	struct hm_hash *h512 = hm_hash_new(HM_HASH_SHA512);
+	struct hm_hash *h256 = sha256 ? hm_hash_new(HM_HASH_SHA256) : NULL;
+	unsigned char *buf = malloc(CHUNK);
+	uint64_t total = prefix_len;
+	ssize_t n = (ssize_t)prefix_len;
+	int r = 0;
+
+	if (!h512 || (sha256 && !h256) || !buf) {
+		r = hm_error_nomem(err);
+		goto out;
+	}
+	for (;;) {
+		const void *data = buf;
+
+		if (prefix) {
+			data = prefix;
+			prefix = NULL;
+		} else if ((n = read(fd, buf, CHUNK)) < 0) {
+			if (errno == EINTR)
+				continue;
+			r = hm_error_set(err, HM_ERR_IO, errno, "cannot read '%s'", path);
+			goto out;
+		} else if (n == 0) {
+			break;
+		} else {
+			total += (uint64_t)n;
+		}
+		if (total > HM_LIMIT_MANIFEST_BYTES) {
+			r = hm_error_set(err, HM_ERR_LIMIT, 0,
+					 "manifest '%s' is larger than %llu bytes",
+					 path, (unsigned long long)HM_LIMIT_MANIFEST_BYTES);
+			goto out;
+		}
+		hm_hash_update(h512, data, (size_t)n);
+		if (h256)
+			hm_hash_update(h256, data, (size_t)n);
+	}
+	hm_hash_final(h512, sha512);
+	if (h256)
+		hm_hash_final(h256, sha256);
+out:
+	free(buf);
+	hm_hash_free(h512);
+	hm_hash_free(h256);
+	return r;
+}
+
+int hm_sign_manifest_fd(const struct hm_privkey *k, int fd, const char *path,
+			const void *prefix, size_t prefix_len, char **ret,
+			size_t *ret_len, struct hm_error *err)
+{
+	unsigned char sha512[64], sig[HM_SIG_LEN];
+	char keyid[HM_KEYID_LEN + 1];
+	struct hm_pubkey *pub = NULL;
+	int r;
+
+	if ((r = hm_privkey_public(k, &pub, err)) < 0)
+		return r;
+	hm_pubkey_id(pub, keyid);
+	hm_pubkey_free(pub);
+	if ((r = hm_manifest_hash_fd(fd, path, prefix, prefix_len, sha512, NULL,
+				     err)) < 0 ||
+	    (r = hm_sign_manifest_digest(k, sha512, sig, err)) < 0)
+		return r;
+	return hm_sigfile_format(keyid, sig, ret, ret_len, err);
+}
+
+int hm_sign_manifest_file(const struct hm_privkey *k, const char *path,
+			  char **ret, size_t *ret_len, struct hm_error *err)
+{
+	struct stat st;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return hm_error_set(err, HM_ERR_IO, errno, "cannot open '%s'", path);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		r = hm_error_set(err, HM_ERR_INPUT, 0, "'%s' is not a regular file", path);
+	else
+		r = hm_sign_manifest_fd(k, fd, path, NULL, 0, ret, ret_len, err);
+	close(fd);
+	return r;
+}

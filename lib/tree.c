@@ -31,6 +31,7 @@
 #include "hallmark/buf.h"
 #include "hallmark/limits.h"
 #include "hallmark/manifest.h"
+#include "hallmark/policy.h"
 #include "hallmark/tree.h"
 
 struct node {
@@ -678,6 +679,89 @@ int hm_tree_walk(const struct hm_tree *t,
 	}
 	free(it.st);
 	return r < 0 ? r : 0;
+}
+
+/* ---- entries by glob ------------------------------------------------------ */
+
+struct glob_hits {
+	const char *glob;
+	char **paths;
+	size_t n, cap;
+};
+
+static int glob_hit(void *ctx, const struct hm_entry *e)
+{
+	struct glob_hits *g = ctx;
+
+	if (e->flags & HM_ENTRY_DELETED)
+		return 0;
+	if (!hm_glob_match(g->glob, e->path, e->path_len))
+		return 0;
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 64;
+		char **p = realloc(g->paths, cap * sizeof(*p));
+
+		if (!p)
+			return HM_ERR_NOMEM;
+		g->paths = p;
+		g->cap = cap;
+	}
+	if (!(g->paths[g->n] = strdup(e->path)))
+		return HM_ERR_NOMEM;
+	g->n++;
+	return 0;
+}
+
+void hm_tree_paths_free(char **paths, size_t n)
+{
+	size_t i;
+
+	for (i = 0; paths && i < n; i++)
+		free(paths[i]);
+	free(paths);
+}
+
+int hm_tree_glob(const struct hm_tree *t, const char *glob, char ***ret,
+		 size_t *ret_n, struct hm_error *err)
+{
+	struct glob_hits g = { glob, NULL, 0, 0 };
+
+	if (hm_tree_walk(t, glob_hit, &g) < 0) {
+		hm_tree_paths_free(g.paths, g.n);
+		return hm_error_nomem(err);
+	}
+	*ret = g.paths;
+	*ret_n = g.n;
+	return 0;
+}
+
+/*
+ * The matches are gathered first and removed after the walk: the walk
+ * must not see the tree change under it.  A match below an earlier one
+ * is already gone with its parent's subtree and counts nothing.
+ */
+int hm_tree_remove_glob(struct hm_tree *t, const char *glob,
+			uint64_t *ret_removed, struct hm_error *err)
+{
+	uint64_t removed = 0;
+	char **paths;
+	size_t i, n;
+	int r;
+
+	if ((r = hm_tree_glob(t, glob, &paths, &n, err)) < 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		long k;
+
+		if (!strcmp(paths[i], "/"))
+			continue;   /* the root cannot go */
+		if ((k = hm_tree_remove(t, paths[i], strlen(paths[i]), NULL)) > 0)
+			removed += (uint64_t)k;
+	}
+	hm_tree_paths_free(paths, n);
+	if (ret_removed)
+		*ret_removed = removed;
+	return 0;
 }
 
 struct tree_source {

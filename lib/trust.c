@@ -11,52 +11,9 @@
 
 #include "hallmark/digest.h"
 #include "hallmark/limits.h"
+#include "hallmark/sign.h"
 #include "hallmark/trust.h"
 
-/* First pass: SHA-512 (signed) and SHA-256 (reported) of the raw bytes. */
-static int hash_file(int fd, const char *path, unsigned char sha512[64],
-		     unsigned char sha256[32], struct hm_error *err)
-{
-	enum { CHUNK = 256 * 1024 };
-	struct hm_hash *h512 = hm_hash_new(HM_HASH_SHA512);
-	struct hm_hash *h256 = hm_hash_new(HM_HASH_SHA256);
-	unsigned char *buf = malloc(CHUNK);
-	uint64_t total = 0;
-	int r = 0;
-
-	if (!h512 || !h256 || !buf) {
-		r = hm_error_nomem(err);
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf, CHUNK);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = hm_error_set(err, HM_ERR_IO, errno, "cannot read '%s'", path);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		total += (uint64_t)n;
-		if (total > HM_LIMIT_MANIFEST_BYTES) {
-			r = hm_error_set(err, HM_ERR_LIMIT, 0,
-					 "manifest '%s' is larger than %llu bytes",
-					 path, (unsigned long long)HM_LIMIT_MANIFEST_BYTES);
-			goto out;
-		}
-		hm_hash_update(h512, buf, (size_t)n);
-		hm_hash_update(h256, buf, (size_t)n);
-	}
-	hm_hash_final(h512, sha512);
-	hm_hash_final(h256, sha256);
-out:
-	free(buf);
-	hm_hash_free(h512);
-	hm_hash_free(h256);
-	return r;
-}
 
 int hm_trust_open(const char *manifest_path, const char *sig_path,
 		  struct hm_pubkey *const *keys, size_t n_keys, time_t now,
@@ -110,7 +67,8 @@ int hm_trust_open(const char *manifest_path, const char *sig_path,
 				 manifest_path, sig_keyid);
 		goto fail;
 	}
-	r = hash_file(m->fd, manifest_path, m->sha512, sha256, err);
+	/* First pass: SHA-512 (signed) and SHA-256 (reported) of the raw bytes. */
+	r = hm_manifest_hash_fd(m->fd, manifest_path, NULL, 0, m->sha512, sha256, err);
 	if (r < 0)
 		goto fail;
 	r = hm_verify_manifest_digest(key, m->sha512, sig, err);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "hallmark/audit.h"
+#include "hallmark/audit_exceptions.h"
 #include "hallmark/cli.h"
 #include "hallmark/fsutil.h"
 #include "hallmark/image.h"
@@ -24,9 +25,6 @@
 #include "hallmark/report.h"
 #include "hallmark/yaml.h"
 #include "verifier.h"
-
-/* Exceptions one rules file may hold. */
-#define HM_LIMIT_AUDIT_EXCEPTIONS 10000u
 
 static const char audit_usage[] =
 	"usage: hallmark audit TARGET [--rules FILE] [--vulns OSV.json]\n"
@@ -48,19 +46,16 @@ static const char audit_usage[] =
 
 struct site_rules {
 	struct hm_yaml_doc *doc;
-	struct hm_audit_exception *exceptions;
-	size_t n_exceptions;
+	struct hm_audit_exception_list exceptions;
 	int fail_on;             /* -1: not set */
 };
 
 static int load_rules(const char *path, struct site_rules *sr, struct hm_error *err)
 {
 	static const char *const top_keys[] = { "exceptions", "fail_on", NULL };
-	static const char *const exc_keys[] = { "rule", "path", "reason", NULL };
-	const struct hm_yaml_node *root, *n, *list;
+	const struct hm_yaml_node *root, *n;
 	struct hm_yaml_doc *doc;
 	const char *s;
-	size_t i;
 	int r;
 
 	sr->fail_on = -1;
@@ -80,55 +75,8 @@ static int load_rules(const char *path, struct site_rules *sr, struct hm_error *
 					     "'fail_on': unknown severity '%s' (info, low, medium, high, critical)",
 					     s);
 	}
-	list = hm_yaml_get(root, "exceptions");
-	if (!list || hm_yaml_is_null(list))
-		return 0;
-	if (list->kind != HM_YAML_SEQUENCE)
-		return hm_yaml_error(err, HM_ERR_INPUT, doc, list,
-				     "'exceptions' must be a sequence, not %s",
-				     hm_yaml_what(list));
-	if (list->n > HM_LIMIT_AUDIT_EXCEPTIONS)
-		return hm_yaml_error(err, HM_ERR_LIMIT, doc, list,
-				     "more than %u exceptions", HM_LIMIT_AUDIT_EXCEPTIONS);
-	if (list->n && !(sr->exceptions = calloc(list->n, sizeof(*sr->exceptions))))
-		return hm_error_nomem(err);
-	for (i = 0; i < list->n; i++) {
-		const struct hm_yaml_node *x = list->items[i], *v;
-		struct hm_audit_exception *e = &sr->exceptions[i];
-		size_t len;
-
-		if ((r = hm_yaml_check_keys(doc, x, "an exception", exc_keys, err)) < 0)
-			return r;
-		if (!(v = hm_yaml_get(x, "rule")))
-			return hm_yaml_error(err, HM_ERR_INPUT, doc, x,
-					     "an exception needs 'rule'");
-		if ((r = hm_yaml_string(doc, v, "'rule'", &e->rule_id, err)) < 0)
-			return r;
-		len = strlen(e->rule_id);
-		/* "HM-SYS-*" names a family; anything else a known rule. */
-		if (!(len && e->rule_id[len - 1] == '*') && !hm_audit_rule_find(e->rule_id))
-			return hm_yaml_error(err, HM_ERR_INPUT, doc, v,
-					     "unknown rule '%s'", e->rule_id);
-		if ((v = hm_yaml_get(x, "path"))) {
-			struct hm_error gerr = { 0 };
-
-			if ((r = hm_yaml_string(doc, v, "'path'", &e->path_glob, err)) < 0)
-				return r;
-			if (hm_glob_check(e->path_glob, strlen(e->path_glob), &gerr) < 0)
-				return hm_yaml_error(err, gerr.code, doc, v, "'path': %s",
-						     gerr.msg);
-		}
-		if (!(v = hm_yaml_get(x, "reason")))
-			return hm_yaml_error(err, HM_ERR_INPUT, doc, x,
-					     "an exception needs 'reason'");
-		if ((r = hm_yaml_string(doc, v, "'reason'", &e->reason, err)) < 0)
-			return r;
-		if (!*e->reason)
-			return hm_yaml_error(err, HM_ERR_INPUT, doc, v,
-					     "'reason' must not be empty");
-	}
-	sr->n_exceptions = list->n;
-	return 0;
+	return hm_audit_exceptions_parse(doc, hm_yaml_get(root, "exceptions"),
+					 &sr->exceptions, err);
 }
 
 struct audit_out {
@@ -212,8 +160,8 @@ int cmd_audit(int argc, char **argv)
 	/* The command line overrides the rules file. */
 	if (fail_on < 0)
 		fail_on = sr.fail_on >= 0 ? sr.fail_on : HM_SEV_HIGH;
-	opt.exceptions = sr.exceptions;
-	opt.n_exceptions = sr.n_exceptions;
+	opt.exceptions = sr.exceptions.items;
+	opt.n_exceptions = sr.exceptions.n;
 	opt.osv_path = vulns;
 	ao.res = &res;
 	ao.target = target;
@@ -230,7 +178,7 @@ fail:
 out:
 	hm_audit_result_free(&res);
 	hm_image_free(img);
-	free(sr.exceptions);
+	hm_audit_exceptions_free(&sr.exceptions);
 	hm_yaml_free(sr.doc);
 	return rc;
 }

@@ -31,6 +31,30 @@ int hm_atomic_commit(struct hm_atomic *a, struct hm_error *err);
 /* Remove the temporary file; frees a; accepts NULL. */
 void hm_atomic_abort(struct hm_atomic *a);
 
+/*
+ * A file whose name is known only once it is complete (a content-
+ * addressed store names it by its digest): the temporary file
+ * ".BASE.tmp-XXXXXX" is made in dir, and hm_atomic_commit_to() gives it
+ * its name.  hm_atomic_commit() is hm_atomic_commit_to(a, the path of
+ * hm_atomic_open, 0).
+ */
+int hm_atomic_open_in(const char *dir, const char *base, unsigned mode,
+		      struct hm_atomic **ret, struct hm_error *err);
+enum {
+	HM_ATOMIC_NO_SYNC = 1u << 0,   /* no fsync of the file or the folder
+					* (a cache, not an output) */
+	HM_ATOMIC_KEEP = 1u << 1,      /* a file at path stays, this one is
+					* dropped, and that is success */
+};
+/* Rename into place at path (fsync before and the folder after, unless
+ * HM_ATOMIC_NO_SYNC); frees a. */
+int hm_atomic_commit_to(struct hm_atomic *a, const char *path, unsigned flags,
+			struct hm_error *err);
+
+/* mkdir -p (mode 0755, umask applied, for what it creates).  An existing
+ * folder is fine; an existing non-folder at path is HM_ERR_IO. */
+int hm_mkdir_p(const char *path, struct hm_error *err);
+
 /* Whole buffer in one go. */
 int hm_write_file_atomic(const char *path, const void *data, size_t len,
 			 unsigned mode, bool replace, struct hm_error *err);

@@ -34,6 +34,18 @@
 #define HM_LIMIT_YAML_DEPTH        32u
 #define HM_LIMIT_POLICY_GLOBS      10000u
 #define HM_LIMIT_GLOB_BYTES        4096u
+/* Build templates: items in one list (operations, packages, keys,
+ * env...), bytes of one file's inline content and of one source file,
+ * bytes of one short string (a package, a suite, a shell, a key line). */
+#define HM_LIMIT_TPL_ITEMS         10000u
+#define HM_LIMIT_TPL_CONTENT       (1024u * 1024)
+#define HM_LIMIT_TPL_SOURCE        (64ull * 1024 * 1024)
+#define HM_LIMIT_TPL_STRING        (16u * 1024)
+/* Exceptions in one audit exception list (a template's, a rules file's),
+ * and the bytes of a rule id (or family) and of a reason. */
+#define HM_LIMIT_AUDIT_EXCEPTIONS  10000u
+#define HM_LIMIT_AUDIT_RULE_BYTES  64u
+#define HM_LIMIT_AUDIT_REASON_BYTES 1024u
 /* Names in one directory that a scan holds at once. */
 #define HM_LIMIT_DIR_ENTRIES       (10u * 1000 * 1000)
 

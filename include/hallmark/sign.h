@@ -72,6 +72,26 @@ int hm_verify_manifest_digest(const struct hm_pubkey *k,
 			      const unsigned char sig[HM_SIG_LEN],
 			      struct hm_error *err);
 
+/*
+ * The SHA-512 (what a signature covers) and, if sha256 is not NULL, the
+ * SHA-256 (what reports show) of a manifest's bytes: prefix (bytes the
+ * caller has read from fd already) and then fd to its end.  HM_ERR_LIMIT
+ * above HM_LIMIT_MANIFEST_BYTES in all, HM_ERR_IO naming path.
+ */
+int hm_manifest_hash_fd(int fd, const char *path, const void *prefix,
+			size_t prefix_len, unsigned char sha512[64],
+			unsigned char sha256[32], struct hm_error *err);
+/*
+ * The signature file (hm_sigfile_format) of those bytes signed with k:
+ * hash, sign, format.  *ret (*ret_len bytes) is the caller's to free.
+ * The _file form opens path itself (a regular file, no symlink check).
+ */
+int hm_sign_manifest_fd(const struct hm_privkey *k, int fd, const char *path,
+			const void *prefix, size_t prefix_len, char **ret,
+			size_t *ret_len, struct hm_error *err);
+int hm_sign_manifest_file(const struct hm_privkey *k, const char *path,
+			  char **ret, size_t *ret_len, struct hm_error *err);
+
 /* Signature files.  Parse is strict (exact lines, LF only, sizes). */
 int hm_sigfile_format(const char keyid[HM_KEYID_LEN + 1],
 		      const unsigned char sig[HM_SIG_LEN], char **ret,

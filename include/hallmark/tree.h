@@ -57,6 +57,23 @@ struct hm_entry *hm_tree_get_mut(struct hm_tree *t, const char *path,
  */
 long hm_tree_remove(struct hm_tree *t, const char *path, size_t len,
 		    struct hm_entry *tombstone);
+/*
+ * The paths of the live entries whose path matches glob (checked with
+ * hm_glob_check), in canonical order: *ret holds *ret_n strings, freed
+ * with hm_tree_paths_free().  HM_ERR_NOMEM with err set.
+ */
+int hm_tree_glob(const struct hm_tree *t, const char *glob, char ***ret,
+		 size_t *ret_n, struct hm_error *err);
+void hm_tree_paths_free(char **paths, size_t n);   /* accepts NULL */
+/*
+ * Remove every live entry whose path matches glob (checked with
+ * hm_glob_check), each with its subtree, as a template's `remove` does;
+ * the root never matches.  *ret_removed (may be NULL) gets the number of
+ * entries removed.  Returns 0, or HM_ERR_NOMEM with err set (the tree
+ * may then have lost some of the matches).
+ */
+int hm_tree_remove_glob(struct hm_tree *t, const char *glob,
+			uint64_t *ret_removed, struct hm_error *err);
 /* Remove every entry strictly below dir (opaque whiteout); returns the
  * count.  dir itself stays. */
 long hm_tree_clear_below(struct hm_tree *t, const char *dir, size_t len);

@@ -1,18 +1,19 @@
 /*
- * Fuzz target: the template loader (builder/template.c).  The builder is
- * not in libhallmark.a, so the loader is compiled in here (a unity-build
- * include, as tests/unit/test_template.c does).  The input is a template
+ * Fuzz target: the template loader (builder/template.c), linked from
+ * libhallmark-builder.a.  The input is a template
  * held in a memfd and loaded as /proc/self/fd/N; relative `source:` files
  * then resolve in /proc/self/fd, and the loader's containment check must
  * reject whatever lies outside it.  A template that loads has a name and
  * a base.
  */
-#include "../../builder/blobstore.c"
-#include "../../builder/harden.c"
-#include "../../builder/template.c"
-
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/mman.h>
+#include <unistd.h>
+
+#include "../../builder/template.h"
+#include "hallmark/manifest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,18 +1,28 @@
 /*
  * Unit tests: bases (builder/base.c) over the blob store.
  *
- * Unity build: the builder's objects are not in libhallmark.a, which is
- * all that the Makefile links unit tests with, so the modules under test
- * are compiled into this file directly (which also lets the tests reach
- * the static cache-key function and the content sink).
+ * Linked from libhallmark-builder.a; the cache-key function and the
+ * content sink, internal to base.c, come from builder/base_private.h.
  *
  * Tar fixtures are made here with GNU tar; members GNU tar will not write
  * (".." names, hard links to nowhere, devices without root) with Python's
  * tarfile.  mmdebstrap itself is never run: a fake one on PATH stands in,
  * so the cache logic is tested without a network or two minutes per run.
  */
-#include "../../builder/blobstore.c"
-#include "../../builder/base.c"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "../../builder/base.h"
+#include "../../builder/base_private.h"
+#include "../../builder/blobstore.h"
+#include "hallmark/digest.h"
+#include "hallmark/fsutil.h"
+#include "hallmark/tree.h"
 
 #include "harness.h"
 
@@ -307,7 +317,7 @@ TEST(missing_tar_refused)
 TEST(sink_refuses_digest_mismatch)
 {
 	struct hm_blobstore *s = NULL;
-	struct import_sink sink;
+	struct hm_base_sink sink;
 	struct hm_entry *e = hm_entry_new();
 	struct hm_error err = { 0 };
 
@@ -322,17 +332,17 @@ TEST(sink_refuses_digest_mismatch)
 	e->size = 5;
 	hm_hash_buf(HM_HASH_SHA256, "hello", 5, e->sha256);
 
-	CHECK_OK(sink_begin(&sink, e, &err), &err);
-	CHECK_OK(sink_data(&sink, "hello", 5, &err), &err);
-	CHECK_OK(sink_end(&sink, e, &err), &err);
+	CHECK_OK(hm_base_sink_begin(&sink, e, &err), &err);
+	CHECK_OK(hm_base_sink_data(&sink, "hello", 5, &err), &err);
+	CHECK_OK(hm_base_sink_end(&sink, e, &err), &err);
 	CHECK(sink.w == NULL);
 
-	CHECK_OK(sink_begin(&sink, e, &err), &err);
-	CHECK_OK(sink_data(&sink, "jello", 5, &err), &err);
-	CHECK_EQ_INT(sink_end(&sink, e, &err), HM_ERR_IO);
+	CHECK_OK(hm_base_sink_begin(&sink, e, &err), &err);
+	CHECK_OK(hm_base_sink_data(&sink, "jello", 5, &err), &err);
+	CHECK_EQ_INT(hm_base_sink_end(&sink, e, &err), HM_ERR_IO);
 	CHECK(strstr(err.msg, "'/etc/x'") != NULL);
 	CHECK(sink.w == NULL);
-	CHECK_EQ_INT(sink_data(&sink, "x", 1, &err), HM_ERR_IO);
+	CHECK_EQ_INT(hm_base_sink_data(&sink, "x", 1, &err), HM_ERR_IO);
 	hm_entry_free(e);
 	hm_blobstore_free(s);
 }
@@ -422,7 +432,7 @@ static void key_of(const struct hm_tpl_base *b, const char *version,
 {
 	struct hm_buf text = HM_BUF_INIT;
 
-	if (debian_cache_key(b, version, &text, key, NULL) < 0)
+	if (hm_base_debian_cache_key(b, version, &text, key, NULL) < 0)
 		key[0] = '\0';
 	hm_buf_free(&text);
 }
@@ -437,7 +447,7 @@ TEST(debian_cache_key_text)
 	struct hm_error err = { 0 };
 
 	CHECK(uname(&u) == 0);
-	CHECK_OK(debian_cache_key(&b, "mmdebstrap 1.3.5", &text, key, &err), &err);
+	CHECK_OK(hm_base_debian_cache_key(&b, "mmdebstrap 1.3.5", &text, key, &err), &err);
 	hm_buf_addf(&want,
 		    "mmdebstrap\nsuite=bookworm\nvariant=minbase\n"
 		    "packages=openssh-server,systemd\nmirror=\n"
@@ -619,7 +629,7 @@ TEST(debian_cache_miss_builds_then_hits)
 	free(got);
 
 	/* The cache: the tar and its inputs under the key, no leftovers. */
-	CHECK_OK(debian_cache_key(&b, FAKE_VERSION, &text, key, &err), &err);
+	CHECK_OK(hm_base_debian_cache_key(&b, FAKE_VERSION, &text, key, &err), &err);
 	snprintf(path, sizeof(path), "cache/debian-%s.tar", key);
 	CHECK(access(path, F_OK) == 0);
 	snprintf(path, sizeof(path), "cache/debian-%s.inputs", key);

@@ -164,3 +164,50 @@ TEST(output_abort_leaves_nothing)
 	CHECK(access("out", F_OK) < 0);
 	CHECK(system("test -z \"$(ls -A)\"") == 0);
 }
+
+/* mkdir -p: one helper for the build, the bases and the blob store. */
+TEST(mkdir_p)
+{
+	struct hm_error err = { 0 };
+	struct stat st;
+
+	CHECK_OK(hm_mkdir_p("a/b/c", &err), &err);
+	CHECK(stat("a/b/c", &st) == 0 && S_ISDIR(st.st_mode));
+	CHECK_OK(hm_mkdir_p("a/b/c", &err), &err);      /* there already */
+	CHECK_OK(hm_mkdir_p("a/b/c/", &err), &err);
+	CHECK(close(open("a/f", O_CREAT | O_WRONLY, 0644)) == 0);
+	CHECK_EQ_INT(hm_mkdir_p("a/f", &err), HM_ERR_IO);
+	CHECK(strstr(err.msg, "cannot use 'a/f' as a folder") != NULL);
+	CHECK_EQ_INT(hm_mkdir_p("a/f/g", &err), HM_ERR_IO);
+	CHECK(strstr(err.msg, "cannot create the folder 'a/f/g'") != NULL);
+}
+
+/* A file named when complete (the blob store): made in a folder, named at
+ * commit; with HM_ATOMIC_KEEP a file already at the name stays. */
+TEST(atomic_named_at_commit)
+{
+	struct hm_error err = { 0 };
+	struct hm_atomic *a = NULL;
+	char buf[64];
+	struct stat st;
+
+	CHECK(mkdir("tmp", 0755) == 0);
+	CHECK_OK(hm_atomic_open_in("tmp", "blob", 0444, &a, &err), &err);
+	CHECK_OK(hm_atomic_write(a, "one", 3, &err), &err);
+	CHECK_OK(hm_atomic_commit_to(a, "x", HM_ATOMIC_NO_SYNC | HM_ATOMIC_KEEP, &err), &err);
+	CHECK(slurp("x", buf, sizeof(buf)) == 3 && !memcmp(buf, "one", 3));
+	CHECK(stat("x", &st) == 0 && (st.st_mode & 07777) == 0444);
+	CHECK_OK(hm_atomic_open_in("tmp", "blob", 0444, &a, &err), &err);
+	CHECK_OK(hm_atomic_write(a, "two", 3, &err), &err);
+	CHECK_OK(hm_atomic_commit_to(a, "x", HM_ATOMIC_KEEP, &err), &err);
+	CHECK(slurp("x", buf, sizeof(buf)) == 3 && !memcmp(buf, "one", 3));
+	/* Without KEEP it replaces. */
+	CHECK_OK(hm_atomic_open_in("tmp", "blob", 0644, &a, &err), &err);
+	CHECK_OK(hm_atomic_write(a, "three", 5, &err), &err);
+	CHECK_OK(hm_atomic_commit_to(a, "x", 0, &err), &err);
+	CHECK(slurp("x", buf, sizeof(buf)) == 5);
+	/* Nothing left behind in the folder; abort leaves nothing either. */
+	CHECK_OK(hm_atomic_open_in("tmp", "blob", 0644, &a, &err), &err);
+	hm_atomic_abort(a);
+	CHECK(rmdir("tmp") == 0);
+}

@@ -540,3 +540,46 @@ TEST(passphrase_without_terminal)
 	CHECK(strstr(err.msg, "--passphrase-file") != NULL);
 	CHECK(p == NULL);
 }
+
+/* Signing a manifest file: one reader for sign, build and verify. The
+ * signature file of a file verifies against its SHA-512; bytes the
+ * caller read first (the magic line) count as if read here. */
+TEST(sign_manifest_file)
+{
+	static const char text[] = "hallmark-manifest 1\nname x\n";
+	struct hm_privkey *k = NULL;
+	struct hm_pubkey *pub = NULL;
+	struct hm_error err = { 0 };
+	unsigned char sha512[64], sha256[32], sig[HM_SIG_LEN], md[64];
+	char id[HM_KEYID_LEN + 1], *a = NULL, *b = NULL;
+	size_t alen, blen;
+	int fd;
+
+	CHECK_OK(hm_privkey_generate(&k, &err), &err);
+	CHECK_OK(hm_privkey_public(k, &pub, &err), &err);
+	CHECK(write_text("m", text, 0644) == 0);
+	CHECK_OK(hm_sign_manifest_file(k, "m", &a, &alen, &err), &err);
+	CHECK_OK(hm_sigfile_parse(a, alen, "m.sig", id, sig, &err), &err);
+	CHECK_OK(hm_hash_buf(HM_HASH_SHA512, text, strlen(text), md), &err);
+	CHECK_OK(hm_verify_manifest_digest(pub, md, sig, &err), &err);
+	/* The hash with a prefix read by the caller. */
+	fd = open("m", O_RDONLY);
+	CHECK(fd >= 0 && lseek(fd, 20, SEEK_SET) == 20);
+	CHECK_OK(hm_manifest_hash_fd(fd, "m", text, 20, sha512, sha256, &err), &err);
+	CHECK(memcmp(sha512, md, 64) == 0);
+	CHECK_OK(hm_hash_buf(HM_HASH_SHA256, text, strlen(text), md), &err);
+	CHECK(memcmp(sha256, md, 32) == 0);
+	CHECK(lseek(fd, 20, SEEK_SET) == 20);
+	CHECK_OK(hm_sign_manifest_fd(k, fd, "m", text, 20, &b, &blen, &err), &err);
+	close(fd);
+	CHECK(alen == blen && memcmp(a, b, alen) == 0);   /* Ed25519 is deterministic */
+	free(a);
+	free(b);
+	/* Not a regular file; not there. */
+	CHECK_EQ_INT(hm_sign_manifest_file(k, ".", &a, &alen, &err), HM_ERR_INPUT);
+	CHECK(strstr(err.msg, "'.' is not a regular file") != NULL);
+	CHECK_EQ_INT(hm_sign_manifest_file(k, "nowhere", &a, &alen, &err), HM_ERR_IO);
+	CHECK(strstr(err.msg, "'nowhere'") != NULL);
+	hm_privkey_free(k);
+	hm_pubkey_free(pub);
+}

@@ -1,16 +1,19 @@
 /*
- * Unit tests of the template loader (builder/template.c).
- *
- * Unit tests link only with libhallmark.a and builder objects are not in
- * it, so the loader is compiled into this test directly (a unity-build
- * include); it uses lib/ for YAML, globs, names, digests and files.
+ * Unit tests of the template loader (builder/template.c), linked from
+ * libhallmark-builder.a; it uses lib/ for YAML, globs, names, digests and
+ * files.
  */
-#include "../../builder/blobstore.c"
-#include "../../builder/harden.c"
-#include "../../builder/template.c"
-
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "../../builder/template.h"
+#include "hallmark/fsutil.h"
+#include "hallmark/limits.h"
 
 #include "harness.h"
 
@@ -851,4 +854,32 @@ TEST(shipped_minimal)
 TEST(shipped_hardened)
 {
 	load_shipped("debian-12-hardened.yaml");
+}
+
+/* Exceptions go through lib/audit_exceptions.c, as `audit --rules` does:
+ * a rule family ("HM-SYS-*") is accepted, and the list is what the
+ * audit engine takes. */
+TEST(audit_exception_family)
+{
+	struct hm_template *t = NULL;
+	struct hm_error err = { 0 };
+
+	CHECK_EQ_INT(load_text(HEAD "audit:\n  exceptions:\n"
+			       "    - {rule: HM-SYS-*, reason: host business}\n"
+			       "    - {rule: HM-SSH-004, path: /etc/ssh/ssh_host_*, reason: cloud-init}\n",
+			       &t, &err), 0);
+	if (!t)
+		return;
+	CHECK_EQ_INT((int)t->audit.exceptions.n, 2);
+	CHECK_EQ_STR(t->audit.exceptions.items[0].rule_id, "HM-SYS-*");
+	CHECK(t->audit.exceptions.items[0].path_glob == NULL);
+	CHECK_EQ_STR(t->audit.exceptions.items[1].path_glob, "/etc/ssh/ssh_host_*");
+	CHECK_EQ_STR(t->audit.exceptions.items[1].reason, "cloud-init");
+	hm_template_free(t);
+	EXPECT_ERR(HEAD "audit:\n  exceptions:\n    - {rule: HM-NOPE-001, reason: x}\n",
+		   HM_ERR_INPUT, "t.yaml:7:14: unknown rule 'HM-NOPE-001'");
+	EXPECT_ERR(HEAD "audit:\n  exceptions:\n    - {rule: HM-SYS-*, reason: \"\"}\n",
+		   HM_ERR_INPUT, "t.yaml:7:");
+	EXPECT_ERR(HEAD "audit:\n  exceptions:\n    - {rule: HM-SYS-*, path: \"a[\", reason: x}\n",
+		   HM_ERR_INPUT, "t.yaml:7:");
 }

@@ -451,3 +451,59 @@ TEST(normalize_member_names)
 	CHECK_EQ_INT(hm_tree_normalize("a\0b", 3, &b), -1);
 	hm_buf_free(&b);
 }
+
+/* Removal by glob, as a template's `remove`, the hardening fixes and a
+ * disk's vm_only do it: live matches with their subtrees, never the root,
+ * a count of what went. */
+TEST(remove_glob)
+{
+	struct hm_error err = { 0 };
+	struct hm_tree *t = NULL;
+	uint64_t n = 99;
+	char *s;
+
+	CHECK_OK(hm_tree_new(&t, &err), &err);
+	CHECK_OK(put(t, "/usr/share/doc/a/README", HM_TYPE_FILE, false, &err), &err);
+	CHECK_OK(put(t, "/usr/share/doc/a/changelog.gz", HM_TYPE_FILE, false, &err), &err);
+	CHECK_OK(put(t, "/usr/share/doc/b/copyright", HM_TYPE_FILE, false, &err), &err);
+	CHECK_OK(put(t, "/usr/bin/sh", HM_TYPE_FILE, false, &err), &err);
+	CHECK_OK(put(t, "/boot/vmlinuz", HM_TYPE_FILE, false, &err), &err);
+	CHECK_OK(hm_tree_remove(t, "/usr/bin/sh", 11, hm_entry_new()) == 1 ? 0 : -1, &err);
+	{
+		char **paths = NULL;
+		size_t np = 0;
+
+		/* Matching alone: live entries in canonical order. */
+		CHECK_OK(hm_tree_glob(t, "/usr/share/doc/*/*", &paths, &np, &err), &err);
+		CHECK_EQ_INT(np, 3);
+		CHECK_EQ_STR(paths[0], "/usr/share/doc/a/README");
+		CHECK_EQ_STR(paths[2], "/usr/share/doc/b/copyright");
+		hm_tree_paths_free(paths, np);
+		CHECK_OK(hm_tree_glob(t, "/usr/bin/*", &paths, &np, &err), &err);
+		CHECK_EQ_INT(np, 0);
+		hm_tree_paths_free(paths, np);
+		CHECK_OK(hm_tree_glob(t, "/**", &paths, &np, &err), &err);
+		CHECK_EQ_STR(paths[0], "/boot");
+		hm_tree_paths_free(paths, np);
+	}
+	/* One name in each doc folder. */
+	CHECK_OK(hm_tree_remove_glob(t, "/usr/share/doc/*/[!c]*", &n, &err), &err);
+	CHECK_EQ_INT(n, 1);
+	/* A folder goes with what is below it; its matched children count once. */
+	CHECK_OK(hm_tree_remove_glob(t, "/usr/share/doc/**", &n, &err), &err);
+	CHECK_EQ_INT(n, 4);
+	s = walk_str(t);
+	CHECK_EQ_STR(s, "/|/boot|/boot/vmlinuz|/usr|/usr/bin|~/usr/bin/sh|/usr/share|/usr/share/doc");
+	free(s);
+	/* A tombstone is not live: not removed, not counted. */
+	CHECK_OK(hm_tree_remove_glob(t, "/usr/bin/*", &n, &err), &err);
+	CHECK_EQ_INT(n, 0);
+	/* Nothing matches: nothing removed. */
+	CHECK_OK(hm_tree_remove_glob(t, "/nowhere/**", NULL, &err), &err);
+	/* The root never matches, even the glob of everything. */
+	CHECK_OK(hm_tree_remove_glob(t, "/**", &n, &err), &err);
+	CHECK_EQ_INT(n, 6);
+	CHECK_EQ_INT(hm_tree_count(t), 1);
+	CHECK(get(t, "/") != NULL);
+	hm_tree_free(t);
+}
