@@ -71,16 +71,11 @@ int hm_report_format_from_name(const char *s)
 }
 
 /*
- * Kinds that inform without failing a run.  None today: compare reports a
- * mount point only when it hid manifest entries from the check, and an
- * unchecked entry is drift.  Kept so that a purely informational kind
- * renders as a SARIF note and JUnit system-out, not as a failure.
+ * Every kind of finding fails a run (cmd_verify.c counts them all as
+ * drift), so each is a SARIF "error" and a JUnit <failure>.  There is no
+ * informational kind: compare reports a mount point only when it hid
+ * manifest entries from the check, and an unchecked entry is drift.
  */
-static bool kind_is_note(enum hm_finding_kind k)
-{
-	(void)k;
-	return false;
-}
 
 /* Containers open at once in the JSON formats (SARIF goes 5 deep). */
 #define HM_JSON_DEPTH 8
@@ -762,8 +757,7 @@ static int sarif_result(void *ctx, const struct hm_finding *x,
 	sarif_rule_id(x->kind, id);
 	jset(c, res, "ruleId", json_string(id));
 	jset(c, res, "ruleIndex", json_integer(x->kind));
-	jset(c, res, "level",
-	     json_string(kind_is_note(x->kind) ? "note" : "error"));
+	jset(c, res, "level", json_string("error"));
 	put_path(c, x);
 	put_raw(c, ": ");
 	put_raw(c, hm_finding_kind_text(x->kind));
@@ -823,8 +817,7 @@ static void sarif_write(struct ctx *c)
 		     json_string(hm_finding_kind_text((enum hm_finding_kind)k)));
 		jset(c, rule, "shortDescription", o);
 		o = json_object();
-		jset(c, o, "level", json_string(kind_is_note(
-			(enum hm_finding_kind)k) ? "note" : "error"));
+		jset(c, o, "level", json_string("error"));
 		jset(c, rule, "defaultConfiguration", o);
 		jappend(c, a, rule);
 	}
@@ -948,7 +941,7 @@ static void junit_write(struct ctx *c)
 	size_t k;
 
 	for (k = 0; k < HM_FINDING__COUNT; k++)
-		if (!kind_is_note(kind_order[k]) && kind_total(c, kind_order[k]))
+		if (kind_total(c, kind_order[k]))
 			failures++;
 	put_raw(c, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	put_fmt(c, "<testsuites name=\"hallmark\" tests=\"%d\" failures=\"%"
@@ -981,7 +974,6 @@ static void junit_write(struct ctx *c)
 	for (k = 0; k < HM_FINDING__COUNT && !c->err; k++) {
 		enum hm_finding_kind kind = kind_order[k];
 		const char *name = hm_finding_kind_name(kind);
-		bool note = kind_is_note(kind);
 
 		put_fmt(c, "    <testcase classname=\"hallmark.drift\" name=\"%s\"",
 			name);
@@ -992,15 +984,11 @@ static void junit_write(struct ctx *c)
 		}
 		if (c->listed[kind])
 			n = c->kind_paths[kind];
-		if (note)
-			put_raw(c, ">\n      <system-out>");
-		else
-			put_fmt(c, ">\n      <failure message=\"%" PRIu64
-				" %s\" type=\"%s\">", n,
-				plural(n, "path", "paths"), name);
+		put_fmt(c, ">\n      <failure message=\"%" PRIu64
+			" %s\" type=\"%s\">", n, plural(n, "path", "paths"), name);
 		c->kind = kind;
 		each(c, junit_line);
-		put_raw(c, note ? "</system-out>\n" : "</failure>\n");
+		put_raw(c, "</failure>\n");
 		put_raw(c, "    </testcase>\n");
 		flush(c);
 	}
