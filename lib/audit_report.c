@@ -12,14 +12,14 @@
 
 #include "hallmark/audit.h"
 #include "hallmark/buf.h"
+#include "hallmark/json_out.h"
 #include "hallmark/manifest.h"
 #include "hallmark/report.h"
+#include "sarif_private.h"
 
 #ifndef HM_VERSION
 #define HM_VERSION "unknown"
 #endif
-
-#define HM_SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
 
 struct actx {
 	const struct hm_audit_result *res;
@@ -120,6 +120,12 @@ static void text_write(struct actx *c, FILE *out)
 
 /* ---- JSON and SARIF --------------------------------------------------- */
 
+/*
+ * Both are written through the streaming writer (hallmark/json_out.h), the
+ * SARIF one around the skeleton it shares with the verify report
+ * (sarif_private.h); the findings are written one at a time.
+ */
+
 static void jset(struct actx *c, json_t *o, const char *key, json_t *v)
 {
 	if (json_object_set_new(o, key, v) < 0)
@@ -146,19 +152,20 @@ static json_t *jtool(struct actx *c)
 	return o;
 }
 
-static json_t *json_build(struct actx *c)
+static void json_write(struct actx *c, struct hm_json_out *j)
 {
 	const struct hm_audit_result *res = c->res;
-	json_t *root = json_object(), *o, *a, *f;
+	json_t *o, *a, *f;
 	size_t i;
 	int s;
 
-	jset(c, root, "format", json_string("hallmark-audit"));
-	jset(c, root, "version", json_integer(1));
-	jset(c, root, "tool", jtool(c));
-	jset(c, root, "target", json_string(printable(c, c->target)));
-	jset(c, root, "result", json_string(fails(c) ? "fail" : "pass"));
-	jset(c, root, "fail_on", json_string(hm_severity_name(c->fail_on)));
+	hm_json_out_begin_object(j);
+	hm_json_out_member(j, "format", json_string("hallmark-audit"));
+	hm_json_out_member(j, "version", json_integer(1));
+	hm_json_out_member(j, "tool", jtool(c));
+	hm_json_out_member(j, "target", json_string(printable(c, c->target)));
+	hm_json_out_member(j, "result", json_string(fails(c) ? "fail" : "pass"));
+	hm_json_out_member(j, "fail_on", json_string(hm_severity_name(c->fail_on)));
 	o = json_object();
 	jset(c, o, "findings", json_integer((json_int_t)res->n_findings));
 	jset(c, o, "failing", json_integer((json_int_t)c->failing));
@@ -169,10 +176,11 @@ static json_t *json_build(struct actx *c)
 		jset(c, a, hm_severity_name((enum hm_severity)s),
 		     json_integer((json_int_t)c->by_sev[s]));
 	jset(c, o, "by_severity", a);
-	jset(c, root, "counts", o);
+	hm_json_out_member(j, "counts", o);
 
-	a = json_array();
-	for (i = 0; i < res->n_findings && !c->err; i++) {
+	hm_json_out_key(j, "findings");
+	hm_json_out_begin_array(j);
+	for (i = 0; i < res->n_findings && !c->err && !j->err; i++) {
 		const struct hm_audit_finding *x = &res->findings[i];
 
 		f = json_object();
@@ -185,14 +193,15 @@ static json_t *json_build(struct actx *c)
 		jset(c, f, "exception_reason",
 		     x->excepted ? json_string(printable(c, x->exception_reason)) :
 				   json_null());
-		jappend(c, a, f);
+		hm_json_out_value(j, f);
 	}
-	jset(c, root, "findings", a);
-	a = json_array();
+	hm_json_out_end(j);
+	hm_json_out_key(j, "skipped");
+	hm_json_out_begin_array(j);
 	for (i = 0; i < res->n_skipped; i++)
-		jappend(c, a, json_string(res->skipped[i]));
-	jset(c, root, "skipped", a);
-	return root;
+		hm_json_out_value(j, json_string(res->skipped[i]));
+	hm_json_out_end(j);
+	hm_json_out_end(j);
 }
 
 static const char *sarif_level(enum hm_severity s)
@@ -200,97 +209,49 @@ static const char *sarif_level(enum hm_severity s)
 	return s >= HM_SEV_HIGH ? "error" : s == HM_SEV_MEDIUM ? "warning" : "note";
 }
 
-static json_t *juri(struct actx *c, const struct hm_audit_finding *f)
-{
-	hm_buf_reset(&c->tmp);
-	if (hm_buf_add_uri_path(&c->tmp, f->path, f->path_len) < 0) {
-		c->err = HM_ERR_NOMEM;
-		return NULL;
-	}
-	return json_stringn(c->tmp.data ? c->tmp.data : "", c->tmp.len);
-}
-
-static json_t *jtext(const char *s)
-{
-	json_t *o = json_object();
-
-	if (o && json_object_set_new(o, "text", json_string(s)) < 0) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-static json_t *sarif_build(struct actx *c)
+static void sarif_write(struct actx *c, struct hm_json_out *j)
 {
 	const struct hm_audit_result *res = c->res;
 	const struct hm_audit_rule *rules;
-	json_t *root = json_object(), *run = json_object(), *driver, *o, *a, *inv;
+	json_t *a, *o, *inv;
 	size_t n_rules, i;
 
 	rules = hm_audit_rules(&n_rules);
-	jset(c, root, "$schema", json_string(HM_SARIF_SCHEMA));
-	jset(c, root, "version", json_string("2.1.0"));
-
-	driver = jtool(c);
 	a = json_array();
 	for (i = 0; i < n_rules; i++) {
 		const struct hm_audit_rule *r = &rules[i];
-		json_t *rule = json_object(), *props = json_object();
+		json_t *rule, *props = json_object();
 
-		jset(c, rule, "id", json_string(r->id));
-		jset(c, rule, "shortDescription", jtext(r->title));
-		jset(c, rule, "fullDescription", jtext(r->rationale));
-		if (r->reference)
-			jset(c, rule, "help", jtext(r->reference));
-		o = json_object();
-		jset(c, o, "level", json_string(sarif_level(r->severity)));
-		jset(c, rule, "defaultConfiguration", o);
+		rule = hm_sarif_rule_new(r->id, NULL, r->title, r->rationale,
+					 r->reference, sarif_level(r->severity));
 		jset(c, props, "severity", json_string(hm_severity_name(r->severity)));
 		jset(c, props, "reference", jstr(r->reference));
 		jset(c, rule, "properties", props);
 		jappend(c, a, rule);
 	}
-	jset(c, driver, "rules", a);
-	o = json_object();
-	jset(c, o, "driver", driver);
-	jset(c, run, "tool", o);
 
 	inv = json_object();
 	jset(c, inv, "executionSuccessful", json_true());
 	jset(c, inv, "exitCode", json_integer(fails(c) ? 1 : 0));
-	a = json_array();
+	o = json_array();
 	for (i = 0; i < res->n_skipped; i++) {
-		o = json_object();
-		jset(c, o, "level", json_string("warning"));
-		jset(c, o, "message", jtext(res->skipped[i]));
-		jappend(c, a, o);
+		json_t *note = json_object();
+
+		jset(c, note, "level", json_string("warning"));
+		jset(c, note, "message", hm_sarif_text(res->skipped[i]));
+		jappend(c, o, note);
 	}
-	jset(c, inv, "toolExecutionNotifications", a);
-	a = json_array();
-	jappend(c, a, inv);
-	jset(c, run, "invocations", a);
+	jset(c, inv, "toolExecutionNotifications", o);
+	hm_sarif_begin(j, HM_VERSION, a, inv);
 
-	a = json_array();
-	for (i = 0; i < res->n_findings && !c->err; i++) {
+	for (i = 0; i < res->n_findings && !c->err && !j->err; i++) {
 		const struct hm_audit_finding *x = &res->findings[i];
-		json_t *r = json_object(), *loc, *phys, *art, *sup;
+		json_t *r, *sup;
 
-		jset(c, r, "ruleId", json_string(x->rule->id));
-		jset(c, r, "ruleIndex", json_integer((json_int_t)(x->rule - rules)));
-		jset(c, r, "level", json_string(sarif_level(x->rule->severity)));
-		jset(c, r, "message", jtext(x->message));
-		if (x->path) {
-			art = json_object();
-			jset(c, art, "uri", juri(c, x));
-			phys = json_object();
-			jset(c, phys, "artifactLocation", art);
-			loc = json_object();
-			jset(c, loc, "physicalLocation", phys);
-			o = json_array();
-			jappend(c, o, loc);
-			jset(c, r, "locations", o);
-		}
+		r = hm_sarif_result_new(x->rule->id, (size_t)(x->rule - rules),
+					sarif_level(x->rule->severity),
+					hm_sarif_text(x->message), x->path,
+					x->path_len);
 		if (x->excepted) {
 			sup = json_object();
 			jset(c, sup, "kind", json_string("external"));
@@ -300,18 +261,14 @@ static json_t *sarif_build(struct actx *c)
 			jappend(c, o, sup);
 			jset(c, r, "suppressions", o);
 		}
-		jappend(c, a, r);
+		hm_json_out_value(j, r);
 	}
-	jset(c, run, "results", a);
+
 	o = json_object();
 	jset(c, o, "target", json_string(printable(c, c->target)));
 	jset(c, o, "failOn", json_string(hm_severity_name(c->fail_on)));
 	jset(c, o, "result", json_string(fails(c) ? "fail" : "pass"));
-	jset(c, run, "properties", o);
-	a = json_array();
-	jappend(c, a, run);
-	jset(c, root, "runs", a);
-	return root;
+	hm_sarif_end(j, o);
 }
 
 int hm_audit_report_write(const struct hm_audit_result *res, const char *target,
@@ -320,7 +277,7 @@ int hm_audit_report_write(const struct hm_audit_result *res, const char *target,
 {
 	struct actx c = { .res = res, .target = target ? target : "",
 			  .fail_on = fail_on, .tmp = HM_BUF_INIT };
-	json_t *root = NULL;
+	struct hm_json_out j;
 
 	if (format != HM_REPORT_TEXT && format != HM_REPORT_JSON &&
 	    format != HM_REPORT_SARIF)
@@ -333,13 +290,13 @@ int hm_audit_report_write(const struct hm_audit_result *res, const char *target,
 	if (format == HM_REPORT_TEXT) {
 		text_write(&c, out);
 	} else {
-		root = format == HM_REPORT_JSON ? json_build(&c) : sarif_build(&c);
-		if (!root)
-			c.err = HM_ERR_NOMEM;
-		if (!c.err && (json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ||
-			       fputc('\n', out) == EOF))
-			c.err = HM_ERR_IO;
-		json_decref(root);
+		hm_json_out_init(&j, out);
+		if (format == HM_REPORT_JSON)
+			json_write(&c, &j);
+		else
+			sarif_write(&c, &j);
+		if (!c.err && hm_json_out_finish(&j) < 0)
+			c.err = j.err == HM_ERR_NOMEM ? HM_ERR_NOMEM : HM_ERR_IO;
 	}
 	hm_buf_free(&c.tmp);
 	if (c.err == HM_ERR_NOMEM)

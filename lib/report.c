@@ -11,15 +11,17 @@
  * actual values, details, the target as given) keep valid UTF-8 but lose
  * control characters and invalid bytes to the same \ooo form.
  *
- * jansson is called from this file only among the report code; JUnit XML
- * is simple enough to print with escaping, so no XML library is needed.
+ * JSON goes through the streaming writer (hallmark/json_out.h) and the
+ * SARIF skeleton shared with the audit report (sarif_private.h); JUnit
+ * XML is simple enough to print with escaping, so no XML library is
+ * needed.
  *
  * Memory does not grow with the number of findings (a run may have
  * millions): a first pass over them (from the spool compare filled, or a
  * list) counts what the report heads need, then each format reads them
  * again one at a time and writes as it goes.  The JSON formats are written
- * value by value through jansson in the layout json_dumpf gives a whole
- * document, so the output is the same as if it had been built at once.
+ * value by value in the layout json_dumpf gives a whole document, so the
+ * output is the same as if it had been built at once.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -30,15 +32,14 @@
 #include <string.h>
 
 #include "hallmark/buf.h"
+#include "hallmark/json_out.h"
 #include "hallmark/manifest.h"
 #include "hallmark/report.h"
+#include "sarif_private.h"
 
 #ifndef HM_VERSION
 #define HM_VERSION "unknown"
 #endif
-
-/* Where SARIF consumers send people for more about the rules. */
-#define HM_SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
 
 /* Findings shown per kind in the text report; JSON always has them all. */
 #define HM_TEXT_GROUP_CAP 50
@@ -71,19 +72,11 @@ int hm_report_format_from_name(const char *s)
 }
 
 /*
- * Kinds that inform without failing a run.  None today: compare reports a
- * mount point only when it hid manifest entries from the check, and an
- * unchecked entry is drift.  Kept so that a purely informational kind
- * renders as a SARIF note and JUnit system-out, not as a failure.
+ * Every kind of finding fails a run (cmd_verify.c counts them all as
+ * drift), so each is a SARIF "error" and a JUnit <failure>.  There is no
+ * informational kind: compare reports a mount point only when it hid
+ * manifest entries from the check, and an unchecked entry is drift.
  */
-static bool kind_is_note(enum hm_finding_kind k)
-{
-	(void)k;
-	return false;
-}
-
-/* Containers open at once in the JSON formats (SARIF goes 5 deep). */
-#define HM_JSON_DEPTH 8
 
 struct ctx {
 	const struct hm_report *r;
@@ -103,8 +96,7 @@ struct ctx {
 	bool e_set;
 	struct hm_buf b;               /* the text being built */
 	struct hm_buf tmp;
-	int jdepth;                    /* JSON: containers open */
-	bool jfirst[HM_JSON_DEPTH];    /* JSON: nothing in this one yet */
+	struct hm_json_out j;          /* JSON and SARIF, on out */
 };
 
 /* ---- escaping ---------------------------------------------------------- */
@@ -519,12 +511,6 @@ static void jset(struct ctx *c, json_t *o, const char *key, json_t *v)
 		c->err = HM_ERR_NOMEM;
 }
 
-static void jappend(struct ctx *c, json_t *a, json_t *v)
-{
-	if (json_array_append_new(a, v) < 0)
-		c->err = HM_ERR_NOMEM;
-}
-
 static json_t *jsafe(struct ctx *c, const char *s)
 {
 	if (!s)
@@ -585,99 +571,23 @@ static void sarif_rule_id(enum hm_finding_kind k, char out[64])
 			out[i] = (char)(out[i] - 'a' + 'A');
 }
 
-/* A URI reference for a raw path (hm_buf_add_uri_path). */
-static json_t *juri(struct ctx *c, const struct hm_finding *f)
+/* The writer's errors become c's, so that a pass over the findings stops
+ * at the first one (a closed pipe, a full disk). */
+static int jcheck(struct ctx *c)
 {
-	hm_buf_reset(&c->tmp);
-	if (hm_buf_add_uri_path(&c->tmp, f->path, f->path_len) < 0)
-		return NULL;
-	return json_stringn(c->tmp.data ? c->tmp.data : "", c->tmp.len);
-}
-
-/*
- * JSON written piece by piece in the layout json_dumpf gives a whole
- * document with JSON_INDENT(2): jansson dumps every key and value; only
- * the punctuation between them (braces, commas, newlines, indentation) is
- * written here.  A value dumped on its own is indented as if at depth 0,
- * so each newline jansson writes gets the current depth's indentation;
- * no newline occurs inside a dumped string (jansson escapes them).
- */
-#define HM_JSON_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY)
-
-static int put_indent(struct ctx *c, int depth)
-{
-	return hm_buf_addf(&c->b, "%*s", 2 * depth, "");
-}
-
-static int jdump_cb(const char *buf, size_t size, void *data)
-{
-	struct ctx *c = data;
-
-	while (size) {
-		const char *nl = memchr(buf, '\n', size);
-		size_t n = nl ? (size_t)(nl - buf) + 1 : size;
-
-		if (hm_buf_add(&c->b, buf, n) < 0 ||
-		    (nl && put_indent(c, c->jdepth) < 0))
-			return -1;
-		buf += n;
-		size -= n;
+	if (!c->err && c->j.err) {
+		c->err = c->j.err;
+		c->sys_errno = c->j.sys_errno;
 	}
-	return 0;
+	return c->err;
 }
 
-/* Dump v (a new reference, taken; NULL means allocation failed). */
-static void jw_value(struct ctx *c, json_t *v)
+/* End the document and take its outcome. */
+static void jfinish(struct ctx *c)
 {
-	if (!v)
-		c->err = c->err ? c->err : HM_ERR_NOMEM;
-	else if (!c->err && json_dump_callback(v, jdump_cb, c, HM_JSON_FLAGS) < 0)
-		c->err = HM_ERR_NOMEM;
-	json_decref(v);
-}
-
-/* Before an array element or an object key: comma, newline, indentation. */
-static void jw_next(struct ctx *c)
-{
-	put_raw(c, c->jfirst[c->jdepth] ? "\n" : ",\n");
-	if (!c->err && put_indent(c, c->jdepth) < 0)
-		c->err = HM_ERR_NOMEM;
-	c->jfirst[c->jdepth] = false;
-}
-
-static void jw_key(struct ctx *c, const char *key)
-{
-	jw_next(c);
-	jw_value(c, json_string(key));
-	put_raw(c, ": ");
-}
-
-static void jw_member(struct ctx *c, const char *key, json_t *v)
-{
-	jw_key(c, key);
-	jw_value(c, v);
-}
-
-static void jw_open(struct ctx *c, const char *brace)
-{
-	put_raw(c, brace);
-	if (c->jdepth + 1 >= HM_JSON_DEPTH) {
-		c->err = c->err ? c->err : HM_ERR_NOMEM;
-		return;
-	}
-	c->jfirst[++c->jdepth] = true;
-}
-
-static void jw_close(struct ctx *c, const char *brace)
-{
-	if (!c->jfirst[c->jdepth]) {
-		put_raw(c, "\n");
-		if (!c->err && put_indent(c, c->jdepth - 1) < 0)
-			c->err = HM_ERR_NOMEM;
-	}
-	if (c->jdepth > 0)
-		c->jdepth--;
-	put_raw(c, brace);
+	if (!c->err)
+		hm_json_out_finish(&c->j);
+	jcheck(c);
 }
 
 static int json_finding(void *ctx, const struct hm_finding *x,
@@ -692,35 +602,35 @@ static int json_finding(void *ctx, const struct hm_finding *x,
 	jset(c, f, "expected", jsafe(c, x->expected));
 	jset(c, f, "actual", jsafe(c, x->actual));
 	jset(c, f, "detail", jsafe(c, x->detail));
-	jw_next(c);
-	jw_value(c, f);
-	flush(c);
-	return c->err;
+	hm_json_out_value(&c->j, f);
+	return jcheck(c);
 }
 
 static void json_write(struct ctx *c)
 {
 	const struct hm_report *r = c->r;
+	struct hm_json_out *j = &c->j;
 	json_t *o, *a;
 	int k;
 
-	jw_open(c, "{");
-	jw_member(c, "format", json_string("hallmark-report"));
-	jw_member(c, "version", json_integer(1));
+	hm_json_out_begin_object(j);
+	hm_json_out_member(j, "format", json_string("hallmark-report"));
+	hm_json_out_member(j, "version", json_integer(1));
 	o = json_object();
 	jset(c, o, "name", json_string("hallmark"));
 	jset(c, o, "version", jsafe(c, tool_version(c)));
-	jw_member(c, "tool", o);
-	jw_member(c, "result", json_string(r->exit_code == 0 ? "pass" : "drift"));
-	jw_member(c, "exit_code", json_integer(r->exit_code));
-	jw_member(c, "target", jsafe(c, r->target));
-	jw_member(c, "host", jsafe(c, r->host));
-	jw_member(c, "manifest", jmanifest(c));
-	jw_member(c, "policy", jsafe(c, r->policy_path));
-	jw_member(c, "started", jtime(r->started));
-	jw_member(c, "finished", jtime(r->finished));
-	jw_member(c, "duration_seconds",
-		  json_real(difftime(r->finished, r->started)));
+	hm_json_out_member(j, "tool", o);
+	hm_json_out_member(j, "result",
+			   json_string(r->exit_code == 0 ? "pass" : "drift"));
+	hm_json_out_member(j, "exit_code", json_integer(r->exit_code));
+	hm_json_out_member(j, "target", jsafe(c, r->target));
+	hm_json_out_member(j, "host", jsafe(c, r->host));
+	hm_json_out_member(j, "manifest", jmanifest(c));
+	hm_json_out_member(j, "policy", jsafe(c, r->policy_path));
+	hm_json_out_member(j, "started", jtime(r->started));
+	hm_json_out_member(j, "finished", jtime(r->finished));
+	hm_json_out_member(j, "duration_seconds",
+			   json_real(difftime(r->finished, r->started)));
 
 	o = json_object();
 	jset(c, o, "expected", juint(c->st.expected));
@@ -737,33 +647,27 @@ static void json_write(struct ctx *c)
 		jset(c, a, hm_finding_kind_name((enum hm_finding_kind)k),
 		     juint(c->st.findings[k]));
 	jset(c, o, "findings", a);
-	jw_member(c, "stats", o);
+	hm_json_out_member(j, "stats", o);
 
-	jw_key(c, "findings");
-	jw_open(c, "[");
-	flush(c);
-	each(c, json_finding);
-	jw_close(c, "]");
-	jw_close(c, "}");
-	put_raw(c, "\n");
-	flush(c);
+	hm_json_out_key(j, "findings");
+	hm_json_out_begin_array(j);
+	if (!jcheck(c))
+		each(c, json_finding);
+	hm_json_out_end(j);
+	hm_json_out_end(j);
+	jfinish(c);
 }
 
 static int sarif_result(void *ctx, const struct hm_finding *x,
 			struct hm_error *err)
 {
 	struct ctx *c = ctx;
-	json_t *res = json_object(), *loc, *phys, *art, *o;
+	json_t *msg = NULL;
 	char id[64];
 
 	(void)err;
-	/* The message is built in b, which flush leaves empty. */
-	flush(c);
-	sarif_rule_id(x->kind, id);
-	jset(c, res, "ruleId", json_string(id));
-	jset(c, res, "ruleIndex", json_integer(x->kind));
-	jset(c, res, "level",
-	     json_string(kind_is_note(x->kind) ? "note" : "error"));
+	/* The message: PATH: MEANING[: expected X, found Y (DETAIL)]. */
+	hm_buf_reset(&c->b);
 	put_path(c, x);
 	put_raw(c, ": ");
 	put_raw(c, hm_finding_kind_text(x->kind));
@@ -771,82 +675,47 @@ static int sarif_result(void *ctx, const struct hm_finding *x,
 		put_raw(c, ": ");
 		put_change(c, x);
 	}
-	o = json_object();
-	if (!c->err)
-		jset(c, o, "text", json_stringn(c->b.data, c->b.len));
+	if (c->err)
+		return c->err;
+	msg = hm_sarif_textn(c->b.data, c->b.len);
 	hm_buf_reset(&c->b);
-	jset(c, res, "message", o);
-	art = json_object();
-	jset(c, art, "uri", juri(c, x));
-	phys = json_object();
-	jset(c, phys, "artifactLocation", art);
-	loc = json_object();
-	jset(c, loc, "physicalLocation", phys);
-	o = json_array();
-	jappend(c, o, loc);
-	jset(c, res, "locations", o);
-	jw_next(c);
-	jw_value(c, res);
-	flush(c);
-	return c->err;
+	sarif_rule_id(x->kind, id);
+	/* Every kind fails a run (cmd_verify.c): each result is an error. */
+	hm_json_out_value(&c->j, hm_sarif_result_new(id, (size_t)x->kind,
+						     "error", msg,
+						     x->path ? x->path : "",
+						     x->path_len));
+	return jcheck(c);
 }
 
 static void sarif_write(struct ctx *c)
 {
 	const struct hm_report *r = c->r;
-	json_t *driver, *o, *a;
+	json_t *rules = json_array(), *inv = json_object(), *o;
 	char id[64];
 	int k;
 
-	jw_open(c, "{");
-	jw_member(c, "$schema", json_string(HM_SARIF_SCHEMA));
-	jw_member(c, "version", json_string("2.1.0"));
-	jw_key(c, "runs");
-	jw_open(c, "[");
-	jw_next(c);
-	jw_open(c, "{");
-
-	driver = json_object();
-	jset(c, driver, "name", json_string("hallmark"));
-	jset(c, driver, "version", jsafe(c, tool_version(c)));
-	a = json_array();
 	/* Rule k is at index k: ruleIndex is the kind's enum value. */
 	for (k = 0; k < HM_FINDING__COUNT; k++) {
-		json_t *rule = json_object();
+		enum hm_finding_kind kind = (enum hm_finding_kind)k;
 
-		sarif_rule_id((enum hm_finding_kind)k, id);
-		jset(c, rule, "id", json_string(id));
-		jset(c, rule, "name",
-		     json_string(hm_finding_kind_name((enum hm_finding_kind)k)));
-		o = json_object();
-		jset(c, o, "text",
-		     json_string(hm_finding_kind_text((enum hm_finding_kind)k)));
-		jset(c, rule, "shortDescription", o);
-		o = json_object();
-		jset(c, o, "level", json_string(kind_is_note(
-			(enum hm_finding_kind)k) ? "note" : "error"));
-		jset(c, rule, "defaultConfiguration", o);
-		jappend(c, a, rule);
+		sarif_rule_id(kind, id);
+		if (json_array_append_new(rules, hm_sarif_rule_new(
+				id, hm_finding_kind_name(kind),
+				hm_finding_kind_text(kind), NULL, NULL,
+				"error")) < 0)
+			c->err = HM_ERR_NOMEM;
 	}
-	jset(c, driver, "rules", a);
-	o = json_object();
-	jset(c, o, "driver", driver);
-	jw_member(c, "tool", o);
+	jset(c, inv, "executionSuccessful", json_true());
+	jset(c, inv, "exitCode", json_integer(r->exit_code));
+	jset(c, inv, "startTimeUtc", jtime(r->started));
+	jset(c, inv, "endTimeUtc", jtime(r->finished));
+	o = jsafe(c, tool_version(c));
+	hm_sarif_begin(&c->j, o ? json_string_value(o) : NULL, rules, inv);
+	json_decref(o);
 
-	a = json_array();
-	o = json_object();
-	jset(c, o, "executionSuccessful", json_true());
-	jset(c, o, "exitCode", json_integer(r->exit_code));
-	jset(c, o, "startTimeUtc", jtime(r->started));
-	jset(c, o, "endTimeUtc", jtime(r->finished));
-	jappend(c, a, o);
-	jw_member(c, "invocations", a);
-
-	jw_key(c, "results");
-	jw_open(c, "[");
-	flush(c);
-	each(c, sarif_result);
-	jw_close(c, "]");
+	if (!jcheck(c))
+		each(c, sarif_result);
 
 	/* What was verified, for people reading the log in a CI server. */
 	o = json_object();
@@ -854,13 +723,8 @@ static void sarif_write(struct ctx *c)
 	jset(c, o, "host", jsafe(c, r->host));
 	jset(c, o, "manifest", jmanifest(c));
 	jset(c, o, "policy", jsafe(c, r->policy_path));
-	jw_member(c, "properties", o);
-
-	jw_close(c, "}");
-	jw_close(c, "]");
-	jw_close(c, "}");
-	put_raw(c, "\n");
-	flush(c);
+	hm_sarif_end(&c->j, o);
+	jfinish(c);
 }
 
 /* ---- JUnit XML --------------------------------------------------------- */
@@ -948,7 +812,7 @@ static void junit_write(struct ctx *c)
 	size_t k;
 
 	for (k = 0; k < HM_FINDING__COUNT; k++)
-		if (!kind_is_note(kind_order[k]) && kind_total(c, kind_order[k]))
+		if (kind_total(c, kind_order[k]))
 			failures++;
 	put_raw(c, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	put_fmt(c, "<testsuites name=\"hallmark\" tests=\"%d\" failures=\"%"
@@ -981,7 +845,6 @@ static void junit_write(struct ctx *c)
 	for (k = 0; k < HM_FINDING__COUNT && !c->err; k++) {
 		enum hm_finding_kind kind = kind_order[k];
 		const char *name = hm_finding_kind_name(kind);
-		bool note = kind_is_note(kind);
 
 		put_fmt(c, "    <testcase classname=\"hallmark.drift\" name=\"%s\"",
 			name);
@@ -992,15 +855,11 @@ static void junit_write(struct ctx *c)
 		}
 		if (c->listed[kind])
 			n = c->kind_paths[kind];
-		if (note)
-			put_raw(c, ">\n      <system-out>");
-		else
-			put_fmt(c, ">\n      <failure message=\"%" PRIu64
-				" %s\" type=\"%s\">", n,
-				plural(n, "path", "paths"), name);
+		put_fmt(c, ">\n      <failure message=\"%" PRIu64
+			" %s\" type=\"%s\">", n, plural(n, "path", "paths"), name);
 		c->kind = kind;
 		each(c, junit_line);
-		put_raw(c, note ? "</system-out>\n" : "</failure>\n");
+		put_raw(c, "</failure>\n");
 		put_raw(c, "    </testcase>\n");
 		flush(c);
 	}
@@ -1016,6 +875,7 @@ int hm_report_write(const struct hm_report *r, enum hm_report_format fmt,
 	struct ctx c = { .r = r, .out = out, .e = err };
 	int k, x;
 
+	hm_json_out_init(&c.j, out);
 	if (!r || !out)
 		return hm_error_set(err, HM_ERR_USAGE, 0, "no report to write");
 	if ((unsigned)fmt > HM_REPORT_SARIF)

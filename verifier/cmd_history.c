@@ -18,6 +18,7 @@
 #include "hallmark/buf.h"
 #include "hallmark/cli.h"
 #include "hallmark/history.h"
+#include "hallmark/json_out.h"
 #include "hallmark/manifest.h"
 #include "verifier.h"
 
@@ -45,122 +46,16 @@ static const char history_usage[] =
 	"or newer database)\n";
 
 /*
- * JSON is written as it is produced, in exactly the layout json_dumpf
- * gives a whole document with JSON_INDENT(2): jansson serialises every
- * key and value; this adds only the punctuation between them and the
- * indentation of the level they sit at.  JSON text never holds a raw
- * newline inside a string, so indenting after each '\n' of jansson's
- * output is exact.  One run or finding is in memory at a time.
+ * JSON is written as it is produced, through the streaming writer
+ * (hallmark/json_out.h), in exactly the layout json_dumpf gives a whole
+ * document: one run or finding is in memory at a time.
  */
-#define JOUT_MAX_DEPTH 8
-
-struct jout {
-	FILE *f;
-	int depth;                         /* open containers */
-	char opener[JOUT_MAX_DEPTH];       /* '{' or '[' */
-	bool empty[JOUT_MAX_DEPTH];        /* nothing written in it yet */
-	bool after_key;                    /* a value must follow */
-	bool failed;
-};
-
-static void jout_indent(struct jout *j, int depth)
-{
-	int i;
-
-	for (i = 0; i < depth * 2; i++)
-		putc(' ', j->f);
-}
-
-static int jout_cb(const char *buf, size_t size, void *data)
-{
-	struct jout *j = data;
-	const char *nl;
-
-	while (size && (nl = memchr(buf, '\n', size))) {
-		size_t n = (size_t)(nl - buf) + 1;
-
-		fwrite(buf, 1, n, j->f);
-		jout_indent(j, j->depth);
-		buf += n;
-		size -= n;
-	}
-	if (size)
-		fwrite(buf, 1, size, j->f);
-	return ferror(j->f) ? -1 : 0;
-}
-
-/* Before an item of the innermost container: its opener or a comma. */
-static void jout_item(struct jout *j)
-{
-	if (j->after_key) {
-		j->after_key = false;
-		return;
-	}
-	if (j->depth == 0)
-		return;
-	if (j->empty[j->depth - 1]) {
-		putc(j->opener[j->depth - 1], j->f);
-		j->empty[j->depth - 1] = false;
-	} else {
-		putc(',', j->f);
-	}
-	putc('\n', j->f);
-	jout_indent(j, j->depth);
-}
-
-/* Write v (reference stolen) at the current position. */
-static void jout_value(struct jout *j, json_t *v)
-{
-	jout_item(j);
-	if (!v || json_dump_callback(v, jout_cb, j, JSON_INDENT(2) |
-				     JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) < 0)
-		j->failed = true;
-	json_decref(v);
-}
-
-static void jout_key(struct jout *j, const char *key)
-{
-	jout_value(j, json_string(key));
-	fputs(": ", j->f);
-	j->after_key = true;
-}
-
-static void jout_open(struct jout *j, char opener)
-{
-	if (j->depth == JOUT_MAX_DEPTH) {
-		j->failed = true;
-		return;
-	}
-	jout_item(j);
-	j->opener[j->depth] = opener;
-	j->empty[j->depth] = true;
-	j->depth++;
-}
-
-static void jout_close(struct jout *j)
-{
-	char opener;
-
-	if (j->depth == 0) {
-		j->failed = true;
-		return;
-	}
-	opener = j->opener[--j->depth];
-	if (j->empty[j->depth]) {
-		putc(opener, j->f);
-	} else {
-		putc('\n', j->f);
-		jout_indent(j, j->depth);
-	}
-	putc(opener == '{' ? '}' : ']', j->f);
-}
-
 struct ctx {
 	struct hm_history *h;
 	bool json;
 	struct hm_buf tmp;
 	struct hm_error err;
-	struct jout out;
+	struct hm_json_out out;
 };
 
 /* Control bytes, non-ASCII and '\' as \ooo; NULL for NULL. */
@@ -291,7 +186,7 @@ static int list_one(void *ctx, const struct hm_history_run *x,
 
 	(void)err;
 	if (c->json) {
-		jout_value(&c->out, run_json(c, x));
+		hm_json_out_value(&c->out, run_json(c, x));
 	} else {
 		if (s->n == 0) {
 			printf("%shost %s\n", s->first ? "" : "\n",
@@ -311,17 +206,16 @@ static int list_runs(struct ctx *c, const char *host, bool first, size_t limit)
 	int r;
 
 	if (c->json) {
-		jout_open(&c->out, '{');
-		jout_key(&c->out, "host");
-		jout_value(&c->out, jstr(c, host));
-		jout_key(&c->out, "runs");
-		jout_open(&c->out, '[');
+		hm_json_out_begin_object(&c->out);
+		hm_json_out_member(&c->out, "host", jstr(c, host));
+		hm_json_out_key(&c->out, "runs");
+		hm_json_out_begin_array(&c->out);
 	}
 	if ((r = hm_history_each_run(c->h, host, limit, list_one, &s, &c->err)) < 0)
 		return r;
 	if (c->json) {
-		jout_close(&c->out);
-		jout_close(&c->out);
+		hm_json_out_end(&c->out);
+		hm_json_out_end(&c->out);
 	} else if (s.n == 0) {
 		printf("no runs of host %s\n", host_label(c, host));
 	}
@@ -354,12 +248,12 @@ static int diff_one(void *ctx, enum hm_history_change ch,
 
 	(void)err;
 	if (s->c->json)
-		jout_value(&s->c->out, finding_json(s->c, f));
+		hm_json_out_value(&s->c->out, finding_json(s->c, f));
 	else
 		print_finding(s->c, ch, f);
 	s->n[ch]++;
 	/* Stop early when the output is gone (a closed pipe, a full disk). */
-	if (ferror(stdout) || s->c->out.failed)
+	if (ferror(stdout) || s->c->out.err)
 		return hm_error_set(err, HM_ERR_IO, 0, "cannot write the history");
 	return 0;
 }
@@ -384,13 +278,11 @@ static int diff_host(struct ctx *c, const char *host, bool first)
 	}
 	prev = n > 1 ? runs[1].id : 0;
 	if (c->json) {
-		jout_open(&c->out, '{');
-		jout_key(&c->out, "host");
-		jout_value(&c->out, jstr(c, host));
-		jout_key(&c->out, "last");
-		jout_value(&c->out, run_json(c, &runs[0]));
-		jout_key(&c->out, "previous");
-		jout_value(&c->out, n > 1 ? run_json(c, &runs[1]) : json_null());
+		hm_json_out_begin_object(&c->out);
+		hm_json_out_member(&c->out, "host", jstr(c, host));
+		hm_json_out_member(&c->out, "last", run_json(c, &runs[0]));
+		hm_json_out_member(&c->out, "previous",
+				   n > 1 ? run_json(c, &runs[1]) : json_null());
 	} else {
 		printf("%shost %s: ", first ? "" : "\n", host_label(c, host));
 		printf("run %" PRId64 " (%s)", runs[0].id, safe(c, runs[0].started));
@@ -404,18 +296,18 @@ static int diff_host(struct ctx *c, const char *host, bool first)
 	 * one path's findings are held at a time. */
 	for (i = 0; i < 3; i++) {
 		if (c->json) {
-			jout_key(&c->out, hm_history_change_name(order[i]));
-			jout_open(&c->out, '[');
+			hm_json_out_key(&c->out, hm_history_change_name(order[i]));
+			hm_json_out_begin_array(&c->out);
 		}
 		if ((r = hm_history_diff_runs(c->h, prev, runs[0].id,
 					      HM_HISTORY_CHANGE(order[i]),
 					      diff_one, &s, &c->err)) < 0)
 			goto out;
 		if (c->json)
-			jout_close(&c->out);
+			hm_json_out_end(&c->out);
 	}
 	if (c->json)
-		jout_close(&c->out);
+		hm_json_out_end(&c->out);
 	else
 		printf("  %zu new, %zu fixed, %zu persisting\n", s.n[HM_HISTORY_NEW],
 		       s.n[HM_HISTORY_FIXED], s.n[HM_HISTORY_PERSISTING]);
@@ -489,16 +381,14 @@ int cmd_history(int argc, char **argv)
 		goto out;
 	}
 	if (c.json) {
-		jout_open(&c.out, '{');
-		jout_key(&c.out, "format");
-		jout_value(&c.out, json_string(diff ? "hallmark-history-diff" :
+		hm_json_out_begin_object(&c.out);
+		hm_json_out_member(&c.out, "format",
+				   json_string(diff ? "hallmark-history-diff" :
 					       "hallmark-history"));
-		jout_key(&c.out, "version");
-		jout_value(&c.out, json_integer(1));
-		jout_key(&c.out, "database");
-		jout_value(&c.out, jstr(&c, db_path));
-		jout_key(&c.out, "hosts");
-		jout_open(&c.out, '[');
+		hm_json_out_member(&c.out, "version", json_integer(1));
+		hm_json_out_member(&c.out, "database", jstr(&c, db_path));
+		hm_json_out_key(&c.out, "hosts");
+		hm_json_out_begin_array(&c.out);
 	}
 	for (i = 0; i < n_hosts && r == 0; i++)
 		r = diff ? diff_host(&c, hosts[i], i == 0) :
@@ -506,13 +396,13 @@ int cmd_history(int argc, char **argv)
 	if (r < 0)
 		goto out;
 	if (c.json) {
-		jout_close(&c.out);
-		jout_close(&c.out);
-		putchar('\n');
+		hm_json_out_end(&c.out);
+		hm_json_out_end(&c.out);
+		hm_json_out_finish(&c.out);
 	} else if (n_hosts == 0) {
 		printf("no runs recorded in '%s'\n", safe(&c, db_path));
 	}
-	if (fflush(stdout) != 0 || ferror(stdout) || c.out.failed) {
+	if (fflush(stdout) != 0 || ferror(stdout) || c.out.err) {
 		r = hm_error_set(&c.err, HM_ERR_IO, 0, "cannot write the history");
 		goto out;
 	}

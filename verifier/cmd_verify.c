@@ -70,7 +70,11 @@ static int print_report(void *ctx, FILE *out, struct hm_error *err)
 	return hm_report_write(ro->rep, ro->fmt, out, err);
 }
 
-/* Findings that only inform do not make a run fail. */
+/*
+ * Every finding is drift: no kind only informs (a mount point is reported
+ * only when it hid manifest entries from the check), which is why the
+ * reports write each one as a SARIF "error" and a JUnit <failure>.
+ */
 static bool is_drift(const struct hm_compare_stats *s)
 {
 	return s->total_findings > 0;

@@ -690,3 +690,54 @@ TEST(report_from_spool_is_the_same)
 	hm_finding_spool_free(s);
 	hm_findings_free(&l);
 }
+
+/*
+ * Every kind of finding fails a run (cmd_verify.c counts them all as
+ * drift), so no format may show one as merely informative: each is a
+ * SARIF "error" (rule and result) and a JUnit <failure>, never a note or
+ * <system-out>.
+ */
+TEST(every_kind_is_a_failure_in_sarif_and_junit)
+{
+	int k;
+
+	for (k = 0; k < HM_FINDING__COUNT; k++) {
+		struct hm_findings l = { 0 };
+		struct hm_compare_stats st = { 0 };
+		struct hm_report r;
+		json_error_t jerr;
+		json_t *root, *run, *rule, *res;
+		char *out, want[128];
+		size_t len;
+
+		add(&l, (enum hm_finding_kind)k, "/x", 2, NULL, NULL, "d");
+		st.findings[k] = 1;
+		st.total_findings = 1;
+		report_init(&r, &l, &st, 1);
+
+		out = render(&r, HM_REPORT_SARIF, &len);
+		CHECK(out);
+		root = json_loadb(out, len, 0, &jerr);
+		free(out);
+		CHECK(root);
+		run = json_array_get(json_object_get(root, "runs"), 0);
+		rule = json_array_get(json_object_get(json_object_get(
+			json_object_get(run, "tool"), "driver"), "rules"), k);
+		res = json_array_get(json_object_get(run, "results"), 0);
+		CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(
+			rule, "defaultConfiguration"), "level")), "error");
+		CHECK_EQ_STR(json_string_value(json_object_get(res, "level")),
+			     "error");
+		json_decref(root);
+
+		out = render(&r, HM_REPORT_JUNIT, &len);
+		CHECK(out);
+		snprintf(want, sizeof(want), "<failure message=\"1 path\" type=\"%s\">",
+			 hm_finding_kind_name((enum hm_finding_kind)k));
+		CHECK(strstr(out, want));
+		CHECK(strstr(out, "failures=\"1\""));
+		CHECK(!strstr(out, "system-out"));
+		free(out);
+		hm_findings_free(&l);
+	}
+}
