@@ -90,7 +90,8 @@ key=$(cat "$HM_TOP/templates/debian-12-hardened.yaml" "$HM_TOP"/templates/files/
 if mkdir -p "$share" && rm -rf "$share"/hardened-* "$share"/.hardened-* &&
    tmp=$(mktemp -d "$share/.hardened-$key.XXXXXX"); then
 	for f in qcow2 disk.manifest disk.manifest.sig; do
-		ln $H.$f "$tmp/" 2>/dev/null || cp $H.$f "$tmp/"
+		# The final names are links into the build folder: share the files.
+		ln -L $H.$f "$tmp/" 2>/dev/null || cp -L $H.$f "$tmp/"
 	done
 	cp ops.pub "$tmp/" && mv "$tmp" "$share/hardened-$key"
 fi
