@@ -12,7 +12,7 @@
 #include "hallmark/options.h"
 
 struct vars {
-	bool flag, help_unused;
+	bool flag;
 	const char *out, *passfile;
 	const char *keys_v[3];
 	struct hm_option_list keys;
