@@ -4,7 +4,6 @@
  * exit code, over the build pipeline of build.c (build.h).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include "builder.h"
 #include "hallmark/audit.h"
 #include "hallmark/cli.h"
+#include "hallmark/options.h"
 #include "hallmark/report.h"
 
 static const char build_usage[] =
@@ -81,61 +81,41 @@ static int parse_u64(const char *s, unsigned long long max, unsigned long long *
 
 int cmd_build(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "passphrase-file", required_argument, NULL, 'P' },
-		HM_CLI_PASSPHRASE_OPTION('X'),
-		{ "serial", required_argument, NULL, 's' },
-		{ "source-date-epoch", required_argument, NULL, 'T' },
-		{ "cache", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct hm_build_options b = { .out_dir = "images" };
 	const struct hm_build_progress progress = { print_phase, print_retry, NULL };
-	const char *keypath = NULL, *passfile = NULL, *sde_env;
-	unsigned long long v, serial = 0;
+	const char *keypath = NULL, *passfile = NULL, *cache_arg = NULL, *sde_env;
+	unsigned long long v, serial = 0, sde_opt = 0;
 	bool have_serial = false, have_sde = false;
+	const struct hm_option opts[] = {
+		HM_OPT_OUTPUT(&b.out_dir),
+		HM_OPT_KEY(&keypath),
+		HM_OPT_PASSPHRASE_FILE(&passfile),
+		HM_OPT_NO_PASSPHRASE(),
+		HM_OPT_SERIAL(&serial, &have_serial),
+		HM_OPT_UINT_QUOTED(0, "source-date-epoch", &sde_opt, 0, 253402300799ULL,
+				   "seconds since 1970", &have_sde),
+		HM_OPT_STRING(0, "cache", &cache_arg),
+		HM_OPT_HELP(),
+		HM_OPT_END(),
+	};
+	const struct hm_cli_command cmd = {
+		"build", build_usage, NULL, opts, HM_OPTIONS_GETOPT_TEXT,
+	};
 	char *cache = NULL, sde_text[32];
 	struct hm_build_result res;
 	struct hm_error err = { 0 };
-	int c, rc = HM_EXIT_ERROR;
+	int nargs, rc;
 	size_t i;
 
 	memset(&res, 0, sizeof(res));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:k:s:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o': b.out_dir = optarg; break;
-		case 'k': keypath = optarg; break;
-		case 'P': passfile = optarg; break;
-		case 'C': cache = strdup(optarg); break;
-		case 'X': return hm_cli_refuse_passphrase("build");
-		case 's':
-			if (parse_u64(optarg, UINT64_MAX, &serial) < 0)
-				return hm_cli_fail("--serial takes an unsigned integer, not '%s'", optarg);
-			have_serial = true;
-			break;
-		case 'T':
-			if (parse_u64(optarg, 253402300799ULL, &v) < 0)
-				return hm_cli_fail("--source-date-epoch takes seconds since 1970, not '%s'", optarg);
-			b.sde = (time_t)v;
-			have_sde = true;
-			break;
-		case 'h':
-			fputs(build_usage, stdout);
-			return HM_EXIT_OK;
-		default:
-			fputs(build_usage, stderr);
-			return HM_EXIT_ERROR;
-		}
-	}
-	if (optind + 1 != argc) {
-		fputs(build_usage, stderr);
-		free(cache);
-		return HM_EXIT_ERROR;
-	}
+	if ((rc = hm_cli_parse(&cmd, argc, argv, &nargs)) >= 0)
+		return rc;
+	if (nargs != 1)
+		return hm_cli_usage(&cmd);
+	rc = HM_EXIT_ERROR;
+	b.sde = (time_t)sde_opt;
+	if (cache_arg && !(cache = strdup(cache_arg)))
+		return hm_cli_fail("out of memory");
 
 	/* Reproducible builds pin every timestamp. */
 	sde_env = getenv("SOURCE_DATE_EPOCH");
@@ -152,7 +132,7 @@ int cmd_build(int argc, char **argv)
 	snprintf(sde_text, sizeof(sde_text), "%lld", (long long)b.sde);
 	setenv("SOURCE_DATE_EPOCH", sde_text, 1);   /* for mmdebstrap */
 
-	b.template_path = argv[optind];
+	b.template_path = argv[0];
 	b.key_path = keypath;
 	b.passphrase_file = passfile;
 	b.have_serial = have_serial;
@@ -165,7 +145,7 @@ int cmd_build(int argc, char **argv)
 	}
 	if (res.gate_failed) {
 		/* Exit 1, the report on stderr, and no image written. */
-		hm_audit_report_write(&res.audit, argv[optind], res.fail_on,
+		hm_audit_report_write(&res.audit, argv[0], res.fail_on,
 				      HM_REPORT_TEXT, stderr, &err);
 		fprintf(stderr, "hallmark: build of '%s' failed its audit gate (fail_on %s): no image written\n",
 			res.name, hm_severity_name(res.fail_on));

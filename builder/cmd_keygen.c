@@ -7,7 +7,6 @@
  * after the private key was written removes it, so a run either leaves a
  * complete pair or nothing.
  */
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,63 +35,37 @@ static const char help[] =
 
 int cmd_keygen(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "no-passphrase", no_argument, NULL, 'n' },
-		{ "passphrase-file", required_argument, NULL, 'p' },
-		/* Exact match beats the abbreviation of --passphrase-file. */
-		HM_CLI_PASSPHRASE_OPTION('P'),
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *prefix = NULL, *passfile = NULL;
+	bool no_pass = false, key_written = false;
+	const struct hm_option opts[] = {
+		HM_OPT_OUTPUT(&prefix),
+		HM_OPT_FLAG(0, "no-passphrase", &no_pass),
+		HM_OPT_PASSPHRASE_FILE(&passfile),
+		HM_OPT_NO_PASSPHRASE(),
+		HM_OPT_HELP(),
+		HM_OPT_END(),
+	};
+	const struct hm_cli_command cmd = {
+		"keygen", usage, help, opts, HM_OPTIONS_CMD_TEXT,
+	};
 	char *keypath = NULL, *pubpath = NULL, *pass = NULL, *prompt = NULL;
 	struct hm_privkey *key = NULL;
 	struct hm_pubkey *pub = NULL;
 	struct hm_error err = { 0 };
 	char keyid[HM_KEYID_LEN + 1];
-	bool no_pass = false, key_written = false;
 	struct stat st;
-	int c, rc = HM_EXIT_ERROR;
+	int nargs, rc = HM_EXIT_ERROR;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			prefix = optarg;
-			break;
-		case 'n':
-			no_pass = true;
-			break;
-		case 'p':
-			passfile = optarg;
-			break;
-		case 'P':
-			return hm_cli_refuse_passphrase("keygen");
-		case 'h':
-			fputs(usage, stdout);
-			fputs(help, stdout);
-			return HM_EXIT_OK;
-		case ':':
-			hm_cli_fail("keygen: option '%s' needs a value", argv[optind - 1]);
-			fputs(usage, stderr);
-			return HM_EXIT_ERROR;
-		default:
-			hm_cli_fail("keygen: unknown option '%s'", argv[optind - 1]);
-			fputs(usage, stderr);
-			return HM_EXIT_ERROR;
-		}
-	}
-	if (optind < argc) {
-		hm_cli_fail("keygen: unexpected argument '%s'", argv[optind]);
-		fputs(usage, stderr);
-		return HM_EXIT_ERROR;
+	if ((rc = hm_cli_parse(&cmd, argc, argv, &nargs)) >= 0)
+		return rc;
+	rc = HM_EXIT_ERROR;
+	if (nargs > 0) {
+		hm_cli_fail("keygen: unexpected argument '%s'", argv[0]);
+		return hm_cli_usage(&cmd);
 	}
 	if (!prefix || !*prefix) {
 		hm_cli_fail("keygen: -o PREFIX is required");
-		fputs(usage, stderr);
-		return HM_EXIT_ERROR;
+		return hm_cli_usage(&cmd);
 	}
 	if (no_pass && passfile) {
 		hm_cli_fail("keygen: --no-passphrase and --passphrase-file exclude each other");

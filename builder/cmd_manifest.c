@@ -3,7 +3,6 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,62 +47,47 @@ static int parse_u64(const char *s, unsigned long long max, unsigned long long *
 	return 0;
 }
 
+static int parse_expires(const struct hm_option *opt, const char *arg,
+			 struct hm_error *err)
+{
+	if (hm_time_parse(arg, strlen(arg), opt->value) < 0)
+		return hm_error_set(err, HM_ERR_INPUT, 0,
+				    "--expires takes a UTC time like 2027-01-31T00:00:00Z, not '%s'",
+				    arg);
+	return 0;
+}
+
 int cmd_manifest(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "serial", required_argument, NULL, 's' },
-		{ "expires", required_argument, NULL, 'e' },
-		{ "valid-days", required_argument, NULL, 'd' },
-		{ "threads", required_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct hm_manifest_header h = { .version = HM_MANIFEST_VERSION, .serial = 1,
 					.expires = HM_EXPIRES_NEVER };
 	const char *out = "-", *name = "root", *sde;
-	unsigned long long v, valid_days = 0;
+	unsigned long long v, serial = 1, valid_days = 0, threads = 0;
+	const struct hm_option opts[] = {
+		HM_OPT_OUTPUT(&out),
+		HM_OPT_NAME(&name),
+		HM_OPT_SERIAL(&serial, NULL),
+		HM_OPT_CALLBACK('e', "expires", &h.expires, parse_expires),
+		HM_OPT_UINT('d', "valid-days", &valid_days, 1, 100000,
+			    "a number of days from 1 to 100000"),
+		HM_OPT_THREADS(&threads),
+		HM_OPT_HELP(),
+		HM_OPT_END(),
+	};
+	const struct hm_cli_command cmd = {
+		"manifest", manifest_usage, NULL, opts, HM_OPTIONS_GETOPT_TEXT,
+	};
 	struct hm_scan_options scan = { 0 };
 	struct hm_source *src = NULL;
 	struct hm_error err = { 0 };
-	int c, r;
+	int nargs, r;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:n:s:e:d:j:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o': out = optarg; break;
-		case 'n': name = optarg; break;
-		case 's':
-			if (parse_u64(optarg, UINT64_MAX, &v) < 0)
-				return hm_cli_fail("--serial takes an unsigned integer, not '%s'", optarg);
-			h.serial = v;
-			break;
-		case 'e':
-			if (hm_time_parse(optarg, strlen(optarg), &h.expires) < 0)
-				return hm_cli_fail("--expires takes a UTC time like 2027-01-31T00:00:00Z, not '%s'", optarg);
-			break;
-		case 'd':
-			if (parse_u64(optarg, 100000, &valid_days) < 0 || valid_days == 0)
-				return hm_cli_fail("--valid-days takes a number of days from 1 to 100000");
-			break;
-		case 'j':
-			if (parse_u64(optarg, 256, &v) < 0 || v == 0)
-				return hm_cli_fail("--threads takes a number from 1 to 256");
-			scan.threads = (unsigned)v;
-			break;
-		case 'h':
-			fputs(manifest_usage, stdout);
-			return HM_EXIT_OK;
-		default:
-			fputs(manifest_usage, stderr);
-			return HM_EXIT_ERROR;
-		}
-	}
-	if (optind + 1 != argc) {
-		fputs(manifest_usage, stderr);
-		return HM_EXIT_ERROR;
-	}
+	if ((r = hm_cli_parse(&cmd, argc, argv, &nargs)) >= 0)
+		return r;
+	if (nargs != 1)
+		return hm_cli_usage(&cmd);
+	h.serial = serial;
+	scan.threads = (unsigned)threads;
 	if (!hm_manifest_name_valid(name))
 		return hm_cli_fail("invalid name '%s': 1 to 128 of A-Z a-z 0-9 . _ + -, not starting with '.' or '-'", name);
 	snprintf(h.name, sizeof(h.name), "%s", name);
@@ -126,13 +110,13 @@ int cmd_manifest(int argc, char **argv)
 	{
 		char tfile[4096];
 		const struct hm_cli_input in[] = {
-			{ "the target", hm_cli_target_file(argv[optind], tfile, sizeof(tfile)) },
+			{ "the target", hm_cli_target_file(argv[0], tfile, sizeof(tfile)) },
 		};
 
 		if ((r = hm_cli_check_output(out, in, 1)))
 			return r;
 	}
-	r = hm_source_open_target(argv[optind], &scan, &src, &err);
+	r = hm_source_open_target(argv[0], &scan, &src, &err);
 	if (r == 0)
 		r = hm_manifest_write(out, &h, src, &err);
 	hm_source_free(src);

@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,16 +66,18 @@ static ssize_t read_magic(int fd, const char *path, char *buf, size_t want,
 
 int cmd_sign(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "key", required_argument, NULL, 'k' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "passphrase-file", required_argument, NULL, 'p' },
-		/* Exact match beats the abbreviation of --passphrase-file. */
-		HM_CLI_PASSPHRASE_OPTION('P'),
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *manifest, *keypath = NULL, *passfile = NULL, *out = NULL;
+	const struct hm_option opts[] = {
+		HM_OPT_KEY(&keypath),
+		HM_OPT_OUTPUT(&out),
+		HM_OPT_PASSPHRASE_FILE(&passfile),
+		HM_OPT_NO_PASSPHRASE(),
+		HM_OPT_HELP(),
+		HM_OPT_END(),
+	};
+	const struct hm_cli_command cmd = {
+		"sign", usage, help, opts, HM_OPTIONS_CMD_TEXT,
+	};
 	struct hm_privkey *key = NULL;
 	struct hm_pubkey *pub = NULL;
 	struct hm_error err = { 0 };
@@ -85,45 +86,18 @@ int cmd_sign(int argc, char **argv)
 	struct stat st;
 	size_t text_len;
 	ssize_t n;
-	int c, fd = -1, rc = HM_EXIT_ERROR;
+	int nargs, fd = -1, rc;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":k:o:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k':
-			keypath = optarg;
-			break;
-		case 'o':
-			out = optarg;
-			break;
-		case 'p':
-			passfile = optarg;
-			break;
-		case 'P':
-			return hm_cli_refuse_passphrase("sign");
-		case 'h':
-			fputs(usage, stdout);
-			fputs(help, stdout);
-			return HM_EXIT_OK;
-		case ':':
-			hm_cli_fail("sign: option '%s' needs a value", argv[optind - 1]);
-			fputs(usage, stderr);
-			return HM_EXIT_ERROR;
-		default:
-			hm_cli_fail("sign: unknown option '%s'", argv[optind - 1]);
-			fputs(usage, stderr);
-			return HM_EXIT_ERROR;
-		}
-	}
-	if (argc - optind != 1 || !keypath) {
-		hm_cli_fail(argc - optind > 1 ? "sign: one MANIFEST only" :
-			    argc - optind < 1 ? "sign: MANIFEST is required" :
+	if ((rc = hm_cli_parse(&cmd, argc, argv, &nargs)) >= 0)
+		return rc;
+	rc = HM_EXIT_ERROR;
+	if (nargs != 1 || !keypath) {
+		hm_cli_fail(nargs > 1 ? "sign: one MANIFEST only" :
+			    nargs < 1 ? "sign: MANIFEST is required" :
 			    "sign: --key KEY is required");
-		fputs(usage, stderr);
-		return HM_EXIT_ERROR;
+		return hm_cli_usage(&cmd);
 	}
-	manifest = argv[optind];
+	manifest = argv[0];
 	if (!out) {
 		if (asprintf(&sigpath, "%s.sig", manifest) < 0)
 			return hm_cli_fail("out of memory");

@@ -85,10 +85,36 @@ int hm_cli_fail(const char *fmt, ...)
 	return HM_EXIT_ERROR;
 }
 
-int hm_cli_refuse_passphrase(const char *cmd)
+int hm_cli_usage(const struct hm_cli_command *cmd)
 {
-	return hm_cli_fail("%s: passphrases are never taken on the command line: "
-			   "use --passphrase-file or HALLMARK_PASSPHRASE_FILE", cmd);
+	fputs(cmd->usage, stderr);
+	return HM_EXIT_ERROR;
+}
+
+int hm_cli_parse(const struct hm_cli_command *cmd, int argc, char **argv,
+		 int *ret_nargs)
+{
+	struct hm_error err = { 0 };
+	int r;
+
+	r = hm_options_parse(cmd->name, cmd->options, cmd->flags, argc, argv,
+			     ret_nargs, &err);
+	if (r == 0)
+		return -1;
+	if (r > 0) {
+		fputs(cmd->usage, stdout);
+		if (cmd->help)
+			fputs(cmd->help, stdout);
+		return HM_EXIT_OK;
+	}
+	if (err.code != HM_ERR_USAGE)
+		return hm_cli_error(&err);
+	/* getopt's own texts name the program themselves. */
+	if (cmd->flags & HM_OPTIONS_CMD_TEXT)
+		hm_cli_error(&err);
+	else
+		fprintf(stderr, "%s\n", err.msg);
+	return hm_cli_usage(cmd);
 }
 
 int hm_cli_check_output(const char *out, const struct hm_cli_input *in,

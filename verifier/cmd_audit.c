@@ -11,7 +11,6 @@
  *       path: /etc/ssh/ssh_host_*            (optional)
  *       reason: keys are replaced at first boot by cloud-init
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,17 +95,29 @@ static int print_audit(void *ctx, FILE *out, struct hm_error *err)
 
 int cmd_audit(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "rules", required_argument, NULL, 'r' },
-		{ "vulns", required_argument, NULL, 'V' },
-		{ "fail-on", required_argument, NULL, 'F' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	static const struct hm_option_word formats[] = {
+		{ "text", HM_REPORT_TEXT }, { "json", HM_REPORT_JSON },
+		{ "sarif", HM_REPORT_SARIF }, { NULL, 0 },
+	};
+	static const struct hm_option_word severities[] = {
+		{ "info", HM_SEV_INFO }, { "low", HM_SEV_LOW },
+		{ "medium", HM_SEV_MEDIUM }, { "high", HM_SEV_HIGH },
+		{ "critical", HM_SEV_CRITICAL }, { NULL, 0 },
 	};
 	const char *rules_path = NULL, *vulns = NULL, *out_path = NULL, *target;
-	int fmt = HM_REPORT_TEXT, fail_on = -1, c, rc = HM_EXIT_ERROR, r;
+	int fmt = HM_REPORT_TEXT, fail_on = -1, nargs, rc = HM_EXIT_ERROR, r;
+	const struct hm_option opts[] = {
+		HM_OPT_STRING('r', "rules", &rules_path),
+		HM_OPT_STRING('V', "vulns", &vulns),
+		HM_OPT_ENUM('F', "fail-on", &fail_on, severities, "severity"),
+		HM_OPT_FORMAT(&fmt, formats, "audit report format"),
+		HM_OPT_OUTPUT(&out_path),
+		HM_OPT_HELP(),
+		HM_OPT_END(),
+	};
+	const struct hm_cli_command cmd = {
+		"audit", audit_usage, NULL, opts, HM_OPTIONS_GETOPT_TEXT,
+	};
 	struct site_rules sr = { .fail_on = -1 };
 	struct hm_audit_options opt = { 0 };
 	struct hm_audit_result res = { 0 };
@@ -114,37 +125,11 @@ int cmd_audit(int argc, char **argv)
 	struct hm_image *img = NULL;
 	struct hm_error err = { 0 };
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "r:V:F:f:o:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'r': rules_path = optarg; break;
-		case 'V': vulns = optarg; break;
-		case 'o': out_path = optarg; break;
-		case 'F':
-			if ((fail_on = hm_severity_from_name(optarg)) < 0)
-				return hm_cli_fail("unknown severity '%s' (info, low, medium, high, critical)",
-						   optarg);
-			break;
-		case 'f':
-			fmt = hm_report_format_from_name(optarg);
-			if (fmt != HM_REPORT_TEXT && fmt != HM_REPORT_JSON &&
-			    fmt != HM_REPORT_SARIF)
-				return hm_cli_fail("unknown audit report format '%s' (text, json, sarif)",
-						   optarg);
-			break;
-		case 'h':
-			fputs(audit_usage, stdout);
-			return HM_EXIT_OK;
-		default:
-			fputs(audit_usage, stderr);
-			return HM_EXIT_ERROR;
-		}
-	}
-	if (optind + 1 != argc) {
-		fputs(audit_usage, stderr);
-		return HM_EXIT_ERROR;
-	}
-	target = argv[optind];
+	if ((r = hm_cli_parse(&cmd, argc, argv, &nargs)) >= 0)
+		return r;
+	if (nargs != 1)
+		return hm_cli_usage(&cmd);
+	target = argv[0];
 	{
 		char tfile[4096];
 		const struct hm_cli_input in[] = {

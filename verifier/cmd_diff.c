@@ -5,7 +5,6 @@
  */
 #include <fcntl.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -97,33 +96,27 @@ static void header_diff(const struct hm_manifest_header *a,
 
 int cmd_diff(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	static const struct hm_option opts[] = {
+		HM_OPT_HELP(),
+		HM_OPT_END(),
+	};
+	static const struct hm_cli_command cmd = {
+		"diff", diff_usage, NULL, opts, HM_OPTIONS_GETOPT_TEXT,
 	};
 	struct hm_manifest_reader *ra = NULL, *rb = NULL;
 	struct hm_compare_stats stats;
 	struct hm_buf line = HM_BUF_INIT;
 	struct hm_error err = { 0 };
-	int fa = -1, fb = -1, c, r, rc;
+	int fa = -1, fb = -1, nargs, r, rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			fputs(diff_usage, stdout);
-			return HM_EXIT_OK;
-		}
-		fputs(diff_usage, stderr);
-		return HM_EXIT_ERROR;
-	}
-	if (optind + 2 != argc) {
-		fputs(diff_usage, stderr);
-		return HM_EXIT_ERROR;
-	}
-	if ((r = open_manifest(argv[optind], &fa, &ra, &err)) < 0 ||
-	    (r = open_manifest(argv[optind + 1], &fb, &rb, &err)) < 0)
+	if ((r = hm_cli_parse(&cmd, argc, argv, &nargs)) >= 0)
+		return r;
+	if (nargs != 2)
+		return hm_cli_usage(&cmd);
+	if ((r = open_manifest(argv[0], &fa, &ra, &err)) < 0 ||
+	    (r = open_manifest(argv[1], &fb, &rb, &err)) < 0)
 		goto out;
-	printf("--- %s\n+++ %s\n", argv[optind], argv[optind + 1]);
+	printf("--- %s\n+++ %s\n", argv[0], argv[1]);
 	header_diff(hm_manifest_reader_header(ra), hm_manifest_reader_header(rb));
 	r = hm_compare(hm_manifest_reader_source(ra), hm_manifest_reader_source(rb),
 		       NULL, print_finding, &line, &stats, &err);

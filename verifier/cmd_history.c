@@ -8,7 +8,6 @@
  * strings with \ooo for control and non-ASCII bytes, so a hostile name
  * can neither forge an output line nor make the JSON invalid.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -318,58 +317,37 @@ out:
 
 int cmd_history(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "db", required_argument, NULL, 'd' },
-		{ "host", required_argument, NULL, 'H' },
-		{ "limit", required_argument, NULL, 'n' },
-		{ "diff", no_argument, NULL, 'D' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	static const struct hm_option_word formats[] = {
+		{ "text", HM_REPORT_TEXT }, { "json", HM_REPORT_JSON }, { NULL, 0 },
 	};
 	const char *db_path = HM_HISTORY_DEFAULT_DB, *host = NULL;
-	size_t limit = HISTORY_DEFAULT_LIMIT, n_hosts = 0, i;
+	unsigned long long limit_opt = HISTORY_DEFAULT_LIMIT;
+	int fmt = HM_REPORT_TEXT, nargs, r = 0, rc = HM_EXIT_ERROR;
+	bool diff = false;
+	const struct hm_option opts[] = {
+		HM_OPT_DB(&db_path),
+		HM_OPT_HOST(&host),
+		HM_OPT_UINT('n', "limit", &limit_opt, 0, HISTORY_MAX_LIMIT, NULL),
+		HM_OPT_FLAG('D', "diff", &diff),
+		HM_OPT_FORMAT(&fmt, formats, "format"),
+		HM_OPT_HELP(),
+		HM_OPT_END(),
+	};
+	const struct hm_cli_command cmd = {
+		"history", history_usage, NULL, opts, HM_OPTIONS_GETOPT_TEXT,
+	};
+	size_t limit, n_hosts = 0, i;
 	struct ctx c = { .tmp = HM_BUF_INIT, .out = { .f = stdout } };
 	char **hosts = NULL;
 	char *one[1];
-	bool diff = false;
-	int ch, r = 0, rc = HM_EXIT_ERROR;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "d:H:n:Df:h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'd': db_path = optarg; break;
-		case 'H': host = optarg; break;
-		case 'D': diff = true; break;
-		case 'n': {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-
-			if (*optarg < '0' || *optarg > '9' || *end ||
-			    v > HISTORY_MAX_LIMIT)
-				return hm_cli_fail("--limit takes a number from 0 to %d",
-						   HISTORY_MAX_LIMIT);
-			limit = v;
-			break;
-		}
-		case 'f':
-			if (strcmp(optarg, "json") == 0)
-				c.json = true;
-			else if (strcmp(optarg, "text") != 0)
-				return hm_cli_fail("unknown format '%s' (text, json)", optarg);
-			break;
-		case 'h':
-			fputs(history_usage, stdout);
-			return HM_EXIT_OK;
-		default:
-			fputs(history_usage, stderr);
-			return HM_EXIT_ERROR;
-		}
-	}
-	if (optind != argc) {
-		fputs(history_usage, stderr);
-		return HM_EXIT_ERROR;
-	}
+	if ((r = hm_cli_parse(&cmd, argc, argv, &nargs)) >= 0)
+		return r;
+	if (nargs != 0)
+		return hm_cli_usage(&cmd);
+	r = 0;
+	limit = (size_t)limit_opt;
+	c.json = fmt == HM_REPORT_JSON;
 
 	if ((r = hm_history_open(db_path, HM_HISTORY_READONLY, &c.h, &c.err)) < 0)
 		goto out;

@@ -4,7 +4,6 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,38 +48,28 @@ static int print_sbom(void *ctx, FILE *out, struct hm_error *err)
 
 int cmd_sbom(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static const char *const capture[] = { "/var/lib/dpkg/status", NULL };
 	const char *out = "-", *name = "root", *sde;
+	const struct hm_option opts[] = {
+		HM_OPT_OUTPUT(&out),
+		HM_OPT_NAME(&name),
+		HM_OPT_HELP(),
+		HM_OPT_END(),
+	};
+	const struct hm_cli_command cmd = {
+		"sbom", sbom_usage, NULL, opts, HM_OPTIONS_GETOPT_TEXT,
+	};
 	struct hm_packages pkgs = { 0 };
 	struct hm_image *img = NULL;
 	struct hm_error err = { 0 };
 	time_t created;
 	size_t i;
-	int c, r;
+	int nargs, r;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:n:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o': out = optarg; break;
-		case 'n': name = optarg; break;
-		case 'h':
-			fputs(sbom_usage, stdout);
-			return HM_EXIT_OK;
-		default:
-			fputs(sbom_usage, stderr);
-			return HM_EXIT_ERROR;
-		}
-	}
-	if (optind + 1 != argc) {
-		fputs(sbom_usage, stderr);
-		return HM_EXIT_ERROR;
-	}
+	if ((r = hm_cli_parse(&cmd, argc, argv, &nargs)) >= 0)
+		return r;
+	if (nargs != 1)
+		return hm_cli_usage(&cmd);
 	if (!hm_manifest_name_valid(name))
 		return hm_cli_fail("invalid name '%s': 1 to 128 of A-Z a-z 0-9 . _ + -, not starting with '.' or '-'", name);
 
@@ -103,13 +92,13 @@ int cmd_sbom(int argc, char **argv)
 	{
 		char tfile[4096];
 		const struct hm_cli_input in[] = {
-			{ "the target", hm_cli_target_file(argv[optind], tfile, sizeof(tfile)) },
+			{ "the target", hm_cli_target_file(argv[0], tfile, sizeof(tfile)) },
 		};
 
 		if ((r = hm_cli_check_output(out, in, 1)))
 			return r;
 	}
-	r = hm_image_open(argv[optind], capture, &img, &err);
+	r = hm_image_open(argv[0], capture, &img, &err);
 	if (r == 0)
 		r = hm_packages_load(img, &pkgs, &err);
 	if (r == 0) {

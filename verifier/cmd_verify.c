@@ -4,7 +4,6 @@
  * or 3 (trust failure).  There is no option to skip the signature check.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,11 +52,6 @@ static const char verify_usage[] =
 	"exit: 0 match, 1 drift, 2 usage/input/I/O error, 3 trust failure\n"
 	"(bad or missing signature, key not pinned, expired manifest, rollback)\n";
 
-static void print_usage(FILE *out, const char *prog)
-{
-	fprintf(out, verify_usage, prog);
-}
-
 struct report_out {
 	const struct hm_report *rep;
 	enum hm_report_format fmt;
@@ -82,29 +76,38 @@ static bool is_drift(const struct hm_compare_stats *s)
 
 int cmd_verify(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "manifest", required_argument, NULL, 'm' },
-		{ "pubkey", required_argument, NULL, 'k' },
-		{ "signature", required_argument, NULL, 's' },
-		{ "policy", required_argument, NULL, 'p' },
-		{ "host", required_argument, NULL, 'H' },
-		{ "db", required_argument, NULL, 'd' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "threads", required_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	static const struct hm_option_word formats[] = {
+		{ "text", HM_REPORT_TEXT }, { "json", HM_REPORT_JSON },
+		{ "junit", HM_REPORT_JUNIT }, { "sarif", HM_REPORT_SARIF }, { NULL, 0 },
 	};
 	const char *prog = strcmp(hm_cli_prog, "hallmark") == 0 ?
 			   "hallmark verify" : hm_cli_prog;
 	const char *manifest = NULL, *sig = NULL, *policy_path = NULL;
 	const char *host = NULL, *out_path = NULL, *db_path = NULL, *target;
-	char hostname[256], tfile[4096];
 	const char *pubkey_paths[HM_MAX_PUBKEYS];
+	struct hm_option_list pubkeys = { pubkey_paths, HM_MAX_PUBKEYS, 0 };
+	unsigned long long threads = 0;
+	int fmt = HM_REPORT_TEXT, nargs, rc = HM_EXIT_ERROR, r;
+	const struct hm_option opts[] = {
+		HM_OPT_STRING('m', "manifest", &manifest),
+		HM_OPT_PUBKEYS(&pubkeys),
+		HM_OPT_STRING('s', "signature", &sig),
+		HM_OPT_STRING('p', "policy", &policy_path),
+		HM_OPT_HOST(&host),
+		HM_OPT_DB(&db_path),
+		HM_OPT_FORMAT(&fmt, formats, "report format"),
+		HM_OPT_OUTPUT(&out_path),
+		HM_OPT_THREADS(&threads),
+		HM_OPT_HELP(),
+		HM_OPT_END(),
+	};
+	char usage[sizeof(verify_usage) + 64];
+	const struct hm_cli_command cmd = {
+		"verify", usage, NULL, opts, HM_OPTIONS_GETOPT_TEXT,
+	};
+	char hostname[256], tfile[4096];
 	struct hm_pubkey *keys[HM_MAX_PUBKEYS] = { NULL };
-	size_t n_keys = 0, i;
-	int fmt = HM_REPORT_TEXT, c, rc = HM_EXIT_ERROR, r;
-	unsigned threads = 0;
+	size_t n_keys, i;
 	struct hm_error err = { 0 };
 	struct hm_policy *policy = NULL;
 	struct hm_trusted_manifest *tm = NULL;
@@ -117,47 +120,13 @@ int cmd_verify(int argc, char **argv)
 	struct report_out ro;
 	struct hm_history *hist = NULL;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "m:k:s:p:H:d:f:o:j:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'm': manifest = optarg; break;
-		case 'k':
-			if (n_keys == HM_MAX_PUBKEYS)
-				return hm_cli_fail("at most %d --pubkey options", HM_MAX_PUBKEYS);
-			pubkey_paths[n_keys++] = optarg;
-			break;
-		case 's': sig = optarg; break;
-		case 'p': policy_path = optarg; break;
-		case 'H': host = optarg; break;
-		case 'd': db_path = optarg; break;
-		case 'o': out_path = optarg; break;
-		case 'f':
-			fmt = hm_report_format_from_name(optarg);
-			if (fmt < 0)
-				return hm_cli_fail("unknown report format '%s' (text, json, junit, sarif)", optarg);
-			break;
-		case 'j': {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-
-			if (*optarg == '\0' || *end || v < 1 || v > 256)
-				return hm_cli_fail("--threads takes a number from 1 to 256");
-			threads = (unsigned)v;
-			break;
-		}
-		case 'h':
-			print_usage(stdout, prog);
-			return HM_EXIT_OK;
-		default:
-			print_usage(stderr, prog);
-			return HM_EXIT_ERROR;
-		}
-	}
-	if (optind + 1 != argc) {
-		print_usage(stderr, prog);
-		return HM_EXIT_ERROR;
-	}
-	target = argv[optind];
+	snprintf(usage, sizeof(usage), verify_usage, prog);
+	if ((r = hm_cli_parse(&cmd, argc, argv, &nargs)) >= 0)
+		return r;
+	if (nargs != 1)
+		return hm_cli_usage(&cmd);
+	n_keys = pubkeys.n;
+	target = argv[0];
 	if (!manifest)
 		return hm_cli_fail("--manifest is required");
 	if (n_keys == 0)
@@ -203,7 +172,7 @@ int cmd_verify(int argc, char **argv)
 	}
 	if (policy_path && (r = hm_policy_load(policy_path, &policy, &err)) < 0)
 		goto fail;
-	scan.threads = threads;
+	scan.threads = (unsigned)threads;
 	hm_policy_source_filter(policy, &scan.filter);
 	r = hm_source_open_target(target, &scan, &src, &err);
 	if (r < 0)

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "hallmark/error.h"
+#include "hallmark/options.h"
 
 /* Program name for messages ("hallmark" or "hallmark-verify"). */
 extern const char *hm_cli_prog;
@@ -33,13 +34,27 @@ int hm_cli_error(const struct hm_error *err);
 int hm_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
- * For commands that read a passphrase: an option row that catches
- * "--passphrase X" (getopt would otherwise take it as an abbreviation of
- * --passphrase-file and the secret as a file name), and the refusal,
- * which never echoes the value.  Returns 2.
+ * A command's options and the texts around them.  usage goes to stderr
+ * after a malformed command line, and, followed by help (NULL: none), to
+ * stdout for -h/--help.  flags: HM_OPTIONS_GETOPT_TEXT or _CMD_TEXT.
  */
-#define HM_CLI_PASSPHRASE_OPTION(val) { "passphrase", required_argument, NULL, (val) }
-int hm_cli_refuse_passphrase(const char *cmd);
+struct hm_cli_command {
+	const char *name;
+	const char *usage;
+	const char *help;
+	const struct hm_option *options;
+	unsigned flags;
+};
+/*
+ * Parse argv by cmd->options (hallmark/options.h).  Returns -1 with the
+ * positional arguments at argv[0..*ret_nargs) when the command goes on;
+ * else the exit code, after showing the help (0) or saying once what is
+ * wrong (2, followed by the usage when the line is malformed).
+ */
+int hm_cli_parse(const struct hm_cli_command *cmd, int argc, char **argv,
+		 int *ret_nargs);
+/* The usage to stderr; returns 2. */
+int hm_cli_usage(const struct hm_cli_command *cmd);
 
 /*
  * Refuse an output that is one of the command's inputs: the same file

@@ -29,4 +29,40 @@ check hallmark-verify "$HALLMARK_VERIFY" --help
 expect_exit 2 "an unknown command is a usage error" "$HALLMARK" frobnicate
 expect_grep "'frobnicate' is not a hallmark command" err.txt "and is named"
 expect_exit 2 "no command is a usage error" "$HALLMARK"
+# The option syntax the commands have always had (getopt_long's), now
+# from one table-driven parser (lib/options.c): messages word for word.
+first_line() {  # first_line WHAT TEXT: err.txt's first line is TEXT
+	if [ "$(head -n 1 err.txt)" = "$2" ]; then ok "$1"
+	else fail "$1"; sed 's/^/#   /' err.txt | head -n 3; fi
+}
+expect_exit 2 "an unknown option is a usage error" "$HALLMARK" verify --frobnicate
+first_line "named as getopt did" "verify: unrecognized option '--frobnicate'"
+expect_grep '^usage: hallmark verify TARGET' err.txt "and the usage follows"
+expect_exit 2 "an ambiguous abbreviation is refused" "$HALLMARK_VERIFY" --p x
+first_line "with the candidates" "hallmark-verify: option '--p' is ambiguous; possibilities: '--pubkey' '--policy'"
+expect_exit 2 "a missing value is a usage error" "$HALLMARK" audit dir:. --format
+first_line "named by its long name" "audit: option '--format' requires an argument"
+expect_exit 2 "a bad letter in a bundle" "$HALLMARK" history -Dx
+first_line "is named" "history: invalid option -- 'x'"
+expect_exit 2 "keygen's own words" "$HALLMARK" keygen --no-passphrase -o
+first_line "name the option" "hallmark: keygen: option '-o' needs a value"
+expect_exit 2 "sign: unknown option" "$HALLMARK" sign m --frob
+first_line "named" "hallmark: sign: unknown option '--frob'"
+expect_exit 2 "a bad word" "$HALLMARK" verify t -m m -k k -f yaml
+first_line "lists the good ones" "hallmark: unknown report format 'yaml' (text, json, junit, sarif)"
+expect_exit 2 "a number out of range" "$HALLMARK" manifest . --threads=257
+first_line "says the range" "hallmark: --threads takes a number from 1 to 256"
+for c in build keygen sign; do
+	expect_exit 2 "$c refuses --passphrase" "$HALLMARK" $c --passphrase s3cret
+	if grep -q s3cret err.txt; then fail "$c does not echo the passphrase"
+	else ok "$c does not echo the passphrase"; fi
+done
+expect_exit 0 "an abbreviation of --help" "$HALLMARK" history --he
+expect_grep '^usage: hallmark history' out.txt "shows the help"
+mkdir -p opt-tree && echo x > opt-tree/f
+expect_exit 0 "options after the target, bundled and attached" \
+	"$HALLMARK" manifest dir:opt-tree -omt.m --name=t -s7 -j1
+expect_grep '^serial 7$' mt.m "and all taken"
+expect_exit 2 "-- ends the options" "$HALLMARK" diff -- -x -y
+expect_grep "cannot open '-x'" err.txt "what follows is a positional argument"
 done_testing
