@@ -18,6 +18,7 @@
 #include "hallmark/fsutil.h"
 
 #include "harness.h"
+#include "tree_fixture.h"
 
 /* The drop-in the sshd fixes write (docs/audit-rules.md). */
 #define SSHD_DROPIN "/etc/ssh/sshd_config.d/00-hallmark-harden.conf"
@@ -31,20 +32,7 @@ struct fx {
 static void add(struct fx *f, const char *path, enum hm_type type, unsigned mode,
 		const char *content)
 {
-	struct hm_entry *e = hm_entry_new();
-
-	if (!e || hm_entry_set_path(e, path, strlen(path)) < 0)
-		abort();
-	e->type = type;
-	e->mode = mode;
-	if (content) {
-		if (hm_blob_put(f->store, content, strlen(content), e->sha256, &f->err) < 0)
-			abort();
-		e->size = strlen(content);
-		e->flags |= HM_ENTRY_HAS_DIGEST;
-	}
-	if (hm_tree_put_take(f->tree, e, true, &f->err) < 0)
-		abort();
+	fixture_put(f->tree, f->store, path, type, mode, content);
 }
 
 static int fx_init(struct fx *f)
