@@ -94,20 +94,24 @@ static int advance(struct join *j, struct side *s)
 	}
 }
 
-/* Skip every entry of s strictly below dir; *ret_n counts them. */
+/*
+ * Skip every entry of s strictly below dir; *ret_n counts them.  It counts
+ * as it goes: the target may ask about the entry after the subtree while
+ * the last advance() reads it, and need_digest then reports a pending
+ * "added" with the count so far, which must be the whole count.
+ */
 static int skip_below(struct join *j, struct side *s, const char *dir,
 		      size_t dlen, uint64_t *ret_n)
 {
-	uint64_t n = 0;
 	int r;
 
+	*ret_n = 0;
 	while (s->cur && hm_path_is_below(s->cur->path, s->cur->path_len, dir, dlen)) {
-		n++;
+		(*ret_n)++;
 		r = advance(j, s);
 		if (r < 0)
 			return r;
 	}
-	*ret_n = n;
 	return 0;
 }
 
