@@ -107,4 +107,19 @@ PY
 expect_exit 0 "paths deeper than PATH_MAX are scanned" "$HALLMARK" manifest dir:deep/root -o deep/m
 expect_grep '/leaf type=file' deep/m "and the leaf (6 KB deep) is recorded"
 
+# An added folder is reported once, with its count of entries below, on a
+# live tree as in a tar stream, also when a file follows it (the live
+# source asks compare which digests it needs: the count was lost there).
+# (/z is over 32 MiB, so the live source asks before hashing it.)
+mkdir -p cnt/root/etc && truncate -s 40M cnt/root/z && echo p > cnt/root/etc/p
+"$HALLMARK" manifest dir:cnt/root --name cnt --serial 1 -o cnt/m >/dev/null 2>&1
+"$HALLMARK" sign cnt/m --key ops.key >/dev/null 2>&1
+mkdir -p cnt/root/new && echo 1 > cnt/root/new/a && echo 2 > cnt/root/new/b && echo 3 > cnt/root/new/c
+expect_exit 1 "an added folder with a file after it is drift" \
+	"$HALLMARK" verify dir:cnt/root --manifest cnt/m --pubkey ops.pub
+expect_grep '/new +with 3 entries below' out.txt "dir: counts the entries below the added folder"
+tar -C cnt/root -cSf cnt/root.tar .
+expect_exit 1 "and as a tar stream" "$HALLMARK" verify tar:cnt/root.tar --manifest cnt/m --pubkey ops.pub
+expect_grep '/new +with 3 entries below' out.txt "tar: counts them the same"
+
 done_testing
