@@ -49,4 +49,23 @@
 /* Names in one directory that a scan holds at once. */
 #define HM_LIMIT_DIR_ENTRIES       (10u * 1000 * 1000)
 
+/* OCI images (lib/source_oci.c and its parts): what an image may make
+ * us hold or do. */
+/* One JSON document: oci-layout, index.json, manifest.json, a manifest,
+ * an index, a config. */
+#define HM_LIMIT_OCI_JSON_BYTES     (4u * 1024 * 1024)
+/* Layers of one image. */
+#define HM_LIMIT_OCI_LAYERS         256u
+/* Nested image indexes followed from index.json. */
+#define HM_LIMIT_OCI_INDEX_DEPTH    4u
+/* Members of the outer archive. */
+#define HM_LIMIT_OCI_MEMBERS        (1000u * 1000)
+/* Members of one layer. */
+#define HM_LIMIT_OCI_LAYER_MEMBERS  (10u * 1000 * 1000)
+/* Uncompressed tar stream of one layer, and the sum of the logical sizes
+ * of its files (sparse members count with their logical size). */
+#define HM_LIMIT_OCI_LAYER_BYTES    (64ull * 1024 * 1024 * 1024)
+/* Logical size of one file in a layer. */
+#define HM_LIMIT_OCI_FILE_BYTES     (64ull * 1024 * 1024 * 1024)
+
 #endif
