@@ -30,8 +30,6 @@
 #include "hallmark/audit.h"
 #include "template.h"
 
-/* 100 years: more is a typo, and days * 86400 stays far from overflow. */
-#define HM_TPL_MAX_EXPIRES_DAYS  36500u
 /* uid/gid 2^32-1 is (uid_t)-1, "no change" to chown(2). */
 #define HM_TPL_MAX_ID            4294967294u
 

@@ -41,6 +41,9 @@
 #define HM_LIMIT_TPL_CONTENT       (1024u * 1024)
 #define HM_LIMIT_TPL_SOURCE        (64ull * 1024 * 1024)
 #define HM_LIMIT_TPL_STRING        (16u * 1024)
+/* A template's expires_days: 100 years; more is a typo, and days * 86400
+ * stays far from overflow. */
+#define HM_TPL_MAX_EXPIRES_DAYS    36500u
 /* Exceptions in one audit exception list (a template's, a rules file's),
  * and the bytes of a rule id (or family) and of a reason. */
 #define HM_LIMIT_AUDIT_EXCEPTIONS  10000u
