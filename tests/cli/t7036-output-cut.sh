@@ -9,12 +9,13 @@
 
 N=5000
 "$HALLMARK" keygen -o k --no-passphrase >/dev/null 2>&1
-python3 - "$N" <<'PY'
+python3 - "$N" "$(id -u)" "$(id -g)" <<'PY'
 import sys
 n = int(sys.argv[1])
+# The root as the empty folder made below is (owner: whoever runs this).
 head = ("hallmark-manifest 1\nname flat\nserial %d\ncreated 2026-01-01T00:00:00Z\n"
         "expires never\ntemplate none\nhash sha256\nentries %d\n"
-        "/ type=dir mode=0755 uid=0 gid=0\n")
+        "/ type=dir mode=0755 uid=" + sys.argv[2] + " gid=" + sys.argv[3] + "\n")
 line = ("/f%07d type=file mode=0644 uid=0 gid=0 size=0 "
         "sha256=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n")
 # a: the even numbers below 2n; b: all of them (n additions for diff).
@@ -24,7 +25,7 @@ for name, serial, step in (("a", 1, 2), ("b", 2, 1)):
         f.writelines(line % i for i in range(0, 2 * n, step))
 PY
 "$HALLMARK" sign a --key k.key >/dev/null 2>&1
-mkdir empty
+mkdir empty && chmod 0755 empty
 runs() { python3 -c "import sqlite3; print(sqlite3.connect('h.db').execute('select count(*) from runs').fetchone()[0])"; }
 found() { python3 -c "import sqlite3; print(sqlite3.connect('h.db').execute('select count(*) from findings').fetchone()[0])"; }
 
