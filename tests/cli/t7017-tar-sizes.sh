@@ -50,9 +50,9 @@ want=$(grep '^/opt/' sp-dir.manifest)
 if tar --version 2>/dev/null | grep -q GNU; then
 	for fmt in gnu posix:0.0 posix:0.1 posix:1.0; do
 		case $fmt in
-		gnu) tar --sparse --format=gnu --numeric-owner --owner=0 --group=0 -C sp -cf sp.tar . ;;
+		gnu) tar --sparse --format=gnu --numeric-owner -C sp -cf sp.tar . ;;
 		*) tar --sparse --format=posix --sparse-version="${fmt#posix:}" --numeric-owner \
-			--owner=0 --group=0 -C sp -cf sp.tar . ;;
+			-C sp -cf sp.tar . ;;
 		esac
 		"$HALLMARK" manifest tar:sp.tar --name t --serial 1 -o sp-tar.manifest 2>err.txt
 		if [ -n "$want" ] && [ "$(grep '^/opt/' sp-tar.manifest)" = "$want" ]; then
