@@ -172,11 +172,64 @@ demo: all
 bench: all
 	bench/run.sh
 
-install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(DOCDIR)/policies
+# ---- install ---------------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=] [BINDIR= MANDIR= DATADIR= ...]
+# The man pages and the bash completion are made from docs/cli.md, which
+# holds every help text verbatim (t0000 checks it against the programs),
+# so neither can drift from the programs.  The units of contrib/ are
+# written for /usr/local/bin and the docs under /usr/local: their paths
+# are rewritten to BINDIR and UNITDOCDIR on the way.  The policy the
+# hallmark-verify unit reads goes to SYSCONFDIR/hallmark (the trust
+# material's folder, /etc whatever the PREFIX), never over an edited one.
+# tests/cli/t0101-install.sh installs into a DESTDIR and uses the result.
+MANDIR         ?= $(PREFIX)/share/man
+DATADIR        ?= $(PREFIX)/share/hallmark
+BASHCOMPDIR    ?= $(PREFIX)/share/bash-completion/completions
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR     ?= /etc
+UNITDOCDIR     ?= $(DOCDIR)
+PYTHON         ?= python3
+MANPAGES   := $(O)/man/hallmark.1 $(O)/man/hallmark-verify.1
+COMPLETION := $(O)/completion/hallmark $(O)/completion/hallmark-verify
+
+.PHONY: man completion
+man: $(MANPAGES)
+completion: $(COMPLETION)
+
+$(O)/man/%.1: docs/cli.md tools/cli2man.py tools/clidoc.py
+	@mkdir -p $(dir $@)
+	$(PYTHON) tools/cli2man.py $* $(VERSION) docs/cli.md > $@.tmp && mv $@.tmp $@
+
+$(O)/completion/%: docs/cli.md tools/cli2completion.py tools/clidoc.py
+	@mkdir -p $(dir $@)
+	$(PYTHON) tools/cli2completion.py $* docs/cli.md > $@.tmp && mv $@.tmp $@
+
+install: all man completion
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) \
+	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSCONFDIR)/hallmark
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(COMPLETION) $(DESTDIR)$(BASHCOMPDIR)/
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
-	install -m 0644 templates/policies/*.yaml $(DESTDIR)$(DOCDIR)/policies/
+	install -m 0644 contrib/README.md $(DESTDIR)$(DOCDIR)/systemd.md
+	@set -e; cd templates && for f in $$(find . -type f | LC_ALL=C sort); do \
+	    echo "install -D -m 0644 templates/$${f#./} $(DESTDIR)$(DATADIR)/templates/$${f#./}"; \
+	    install -D -m 0644 "$$f" "$(DESTDIR)$(DATADIR)/templates/$${f#./}"; \
+	done
+	@set -e; for u in contrib/*.service contrib/*.timer; do \
+	    echo "install $$u $(DESTDIR)$(SYSTEMDUNITDIR)/"; \
+	    sed -e 's|/usr/local/bin/|$(BINDIR)/|g' \
+	        -e 's|/usr/local/share/doc/hallmark|$(UNITDOCDIR)|g' \
+	        -e 's|/etc/hallmark/|$(SYSCONFDIR)/hallmark/|g' "$$u" \
+	        > "$(DESTDIR)$(SYSTEMDUNITDIR)/$${u#contrib/}"; \
+	    chmod 0644 "$(DESTDIR)$(SYSTEMDUNITDIR)/$${u#contrib/}"; \
+	done
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/hallmark/phoenix.yaml ]; then \
+	    echo "kept $(DESTDIR)$(SYSCONFDIR)/hallmark/phoenix.yaml"; \
+	else \
+	    echo "install -m 0644 templates/policies/phoenix.yaml $(DESTDIR)$(SYSCONFDIR)/hallmark/"; \
+	    install -m 0644 templates/policies/phoenix.yaml $(DESTDIR)$(SYSCONFDIR)/hallmark/; \
+	fi
 
 clean:
 	rm -rf build build-asan bin
