@@ -69,6 +69,17 @@ for f in /usr/bin/hallmark /usr/share/man/man1/hallmark.1.gz \
 	grep -qx "$f" full-files.txt || missing="$missing $f"
 done
 [ -z "$missing" ] && ok "hallmark: the program, its man page, the templates" || fail "hallmark lacks:$missing"
+# Every unit of contrib/ in one package: hallmark-verify's with it, any
+# other (a unit of a command only hallmark has) with hallmark.
+bad=
+for u in "$HM_TOP"/contrib/*.service "$HM_TOP"/contrib/*.timer; do
+	u=/lib/systemd/system/${u##*/}
+	case ${u##*/} in hallmark-verify.*) in=verify-files.txt out=full-files.txt ;;
+	*) in=full-files.txt out=verify-files.txt ;; esac
+	grep -qx "$u" $in && ! grep -qx "$u" $out || bad="$bad ${u##*/}"
+done
+[ -z "$bad" ] && ok "each unit of contrib/ is in the package of the program it runs" ||
+	fail "units in the wrong package:$bad"
 dpkg-deb -e "$V" ctl
 grep -qx /etc/hallmark/phoenix.yaml ctl/conffiles && ok "the policy is a conffile" || fail "the policy is a conffile"
 # The timer checks against a manifest the admin installs first: the
