@@ -76,7 +76,7 @@ def command_block(name, h):
                          % (pat, shq(vals)))
         elif arg in DIR_ARGS:
             lines.append("\t\t%s) _hallmark_files -d; return ;;" % pat)
-        elif arg in FILE_ARGS:
+        elif set(re.split(r"[|,\[\]]", arg)) & FILE_ARGS:   # FILE|URI too
             lines.append("\t\t%s) _hallmark_files; return ;;" % pat)
         else:
             lines.append("\t\t%s) return ;;" % pat)

@@ -83,7 +83,7 @@ def read(path):
 OPT_START = re.compile(r"^ {2,6}-")
 # "-o, --output DIR   text" / "--source-date-epoch T every..." / "-h, --help"
 OPT_TERM = re.compile(
-    r"^\s+((?:-[A-Za-z0-9], )?--?[A-Za-z0-9][A-Za-z0-9-]*(?:[ =][A-Z][A-Za-z0-9_.]*)?)(?:\s+(.*))?$")
+    r"^\s+((?:-[A-Za-z0-9], )?--?[A-Za-z0-9][A-Za-z0-9-]*(?:[ =][A-Z]\S*)?)(?:\s+(.*))?$")
 ITEM = re.compile(r"^  ([a-z][a-z0-9-]*)\s{2,}(\S.*)$")
 
 

@@ -27,7 +27,8 @@ copy() {  # copy DIR
 			'for f; do [ -e "$f" ] && printf "%s\n" "$f"; done' sh) > files.txt
 		tar -C "$HM_TOP" -cf - -T files.txt | tar -C "$1" -xf -
 	else
-		tar -C "$HM_TOP" --exclude='./build*' --exclude=./bin --exclude='./images/*' -cf - . |
+		tar -C "$HM_TOP" --anchored --exclude=./build --exclude='./build-*' --exclude=./bin \
+			--exclude='./images/*' --exclude=./.git -cf - . |
 			tar -C "$1" -xf -
 	fi
 }
