@@ -4,7 +4,7 @@
 # dependencies (no libguestfs, no qemu, even through other packages),
 # lintian without errors, and a second build, in another folder under
 # another umask, byte-identical to the first.
-# Slow tier (HM_SLOW=0 skips it): two builds of everything, 77 s on a
+# Slow tier (HM_SLOW=0 skips it): two builds of everything, 60 to 110 s on a
 # busy 2-core machine.
 . "$(dirname "$0")/lib.sh"
 
