@@ -1,0 +1,46 @@
+/*
+ * Gzip in independent members, compressed on every core, the same bytes
+ * whatever the number of threads.
+ *
+ * The input is cut into HM_PGZIP_CHUNK-byte pieces (the last one shorter);
+ * each becomes one gzip member (RFC 1952) compressed by libdeflate at a
+ * fixed level.  A gzip reader decompresses the concatenation as one
+ * stream (gzip -d, zlib's gunzip, Go's compress/gzip, libarchive, Python
+ * all read multi-member files), so the result is plain gzip for every
+ * other reader.
+ *
+ * So that a reader can also split the stream without inflating it, each
+ * member's header carries an extra field (FEXTRA, as BGZF does) with one
+ * subfield, SI1 'H' SI2 'M', LEN 8: the member's total size in bytes and
+ * the size of the data it holds, both unsigned 32-bit little-endian.  The
+ * header is otherwise fixed: no name, no comment, MTIME 0, OS 255.
+ */
+#ifndef HALLMARK_PGZIP_H
+#define HALLMARK_PGZIP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hallmark/error.h"
+
+#define HM_PGZIP_CHUNK (1024u * 1024)
+#define HM_PGZIP_LEVEL 6
+
+struct hm_pgzip_result {
+	unsigned char in_sha256[32];   /* of the data read */
+	unsigned char out_sha256[32];  /* of the gzip written */
+	uint64_t in_bytes, out_bytes;
+	uint64_t members;
+};
+
+/*
+ * Compress everything in_fd holds (from its offset to its end) into
+ * out_fd, with threads workers (0: one per CPU).  in_name and out_name
+ * name the files in messages.  Short reads are retried; a read or write
+ * error is HM_ERR_IO, with nothing said about what was written.
+ */
+int hm_pgzip_compress_fd(int in_fd, const char *in_name, int out_fd,
+			 const char *out_name, unsigned threads,
+			 struct hm_pgzip_result *res, struct hm_error *err);
+
+#endif
