@@ -14,6 +14,8 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,4 +280,271 @@ out:
 	pthread_cond_destroy(&p.done);
 	pthread_mutex_destroy(&p.mu);
 	return r;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+static uint32_t get32(const unsigned char *p)
+{
+	return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+bool hm_pgzip_member_sizes(const unsigned char *p, size_t len,
+			   uint32_t *member, uint32_t *data)
+{
+	/* Exactly the header compress_member() writes, flags and all: the
+	 * parallel path is for streams this file made. */
+	if (len < HM_PGZIP_HEADER || p[0] != 0x1f || p[1] != 0x8b || p[2] != 8 ||
+	    p[3] != 0x04 || p[10] != 12 || p[11] != 0 || p[12] != 'H' ||
+	    p[13] != 'M' || p[14] != 8 || p[15] != 0)
+		return false;
+	*member = get32(p + 16);
+	*data = get32(p + 20);
+	return true;
+}
+
+struct uslot {
+	enum slot_state state;
+	uint64_t seq, offset;          /* offset: of the member in the stream */
+	unsigned char *in, *out;
+	size_t in_len, out_len, in_cap, out_cap;
+	bool failed;
+};
+
+struct hm_pgunzip {
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	struct uslot *slots;
+	size_t n_slots, n_workers;
+	pthread_t tids[MAX_WORKERS];
+	bool stop, in_eof, broken;
+	uint64_t next_read, next_out, offset;
+	struct uslot *held;            /* handed out, freed at the next call */
+	hm_pgunzip_read_fn rd;
+	void *rd_ctx;
+	char why[160];
+};
+
+static void *uworker(void *arg)
+{
+	struct hm_pgunzip *z = arg;
+	struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+
+	pthread_mutex_lock(&z->mu);
+	for (;;) {
+		struct uslot *s = NULL;
+		size_t i;
+
+		for (i = 0; i < z->n_slots; i++)
+			if (z->slots[i].state == SLOT_READY &&
+			    (!s || z->slots[i].seq < s->seq))
+				s = &z->slots[i];
+		if (!s) {
+			if (z->stop)
+				break;
+			pthread_cond_wait(&z->work, &z->mu);
+			continue;
+		}
+		s->state = SLOT_BUSY;
+		pthread_mutex_unlock(&z->mu);
+		{
+			size_t in_used = 0, out_used = 0;
+
+			/* libdeflate checks the header, the CRC-32 and ISIZE;
+			 * the sizes claimed in the extra field must be exact. */
+			s->failed = !d ||
+				libdeflate_gzip_decompress_ex(d, s->in, s->in_len, s->out,
+							      s->out_len, &in_used,
+							      &out_used) != LIBDEFLATE_SUCCESS ||
+				in_used != s->in_len || out_used != s->out_len;
+		}
+		pthread_mutex_lock(&z->mu);
+		s->state = SLOT_DONE;
+		pthread_cond_broadcast(&z->done);
+	}
+	pthread_mutex_unlock(&z->mu);
+	libdeflate_free_decompressor(d);
+	return NULL;
+}
+
+int hm_pgunzip_new(hm_pgunzip_read_fn rd, void *ctx, unsigned threads,
+		   struct hm_pgunzip **ret, struct hm_error *err)
+{
+	struct hm_pgunzip *z;
+
+	if (threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		threads = n > 0 ? (unsigned)n : 1;
+	}
+	if (threads > MAX_WORKERS)
+		threads = MAX_WORKERS;
+	z = calloc(1, sizeof(*z));
+	if (!z)
+		return hm_error_nomem(err);
+	z->rd = rd;
+	z->rd_ctx = ctx;
+	z->n_slots = 2 * (size_t)threads;
+	z->slots = calloc(z->n_slots, sizeof(*z->slots));
+	pthread_mutex_init(&z->mu, NULL);
+	pthread_cond_init(&z->work, NULL);
+	pthread_cond_init(&z->done, NULL);
+	if (!z->slots) {
+		hm_pgunzip_free(z);
+		return hm_error_nomem(err);
+	}
+	for (z->n_workers = 0; z->n_workers < threads; z->n_workers++)
+		if (pthread_create(&z->tids[z->n_workers], NULL, uworker, z) != 0)
+			break;
+	if (z->n_workers == 0) {
+		hm_pgunzip_free(z);
+		return hm_error_set(err, HM_ERR_NOMEM, 0, "cannot start a decompression thread");
+	}
+	*ret = z;
+	return 0;
+}
+
+static bool grow(unsigned char **p, size_t *cap, size_t want)
+{
+	unsigned char *n;
+
+	if (*cap >= want)
+		return true;
+	n = realloc(*p, want);
+	if (!n)
+		return false;
+	*p = n;
+	*cap = want;
+	return true;
+}
+
+__attribute__((format(printf, 2, 3)))
+static int broken(struct hm_pgunzip *z, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(z->why, sizeof(z->why), fmt, ap);
+	va_end(ap);
+	z->broken = true;
+	return -1;
+}
+
+/* Read the next member into s; 0 at the end of the stream. */
+static int read_member(struct hm_pgunzip *z, struct uslot *s)
+{
+	unsigned char hdr[HM_PGZIP_HEADER];
+	uint32_t member, data;
+	ssize_t n;
+
+	n = z->rd(z->rd_ctx, hdr, sizeof(hdr));
+	if (n < 0)
+		return broken(z, "read error");
+	if (n == 0)
+		return 0;
+	if (!hm_pgzip_member_sizes(hdr, (size_t)n, &member, &data))
+		return broken(z, "at offset %llu: not a gzip member with hallmark's size field",
+			      (unsigned long long)z->offset);
+	if (data > HM_PGZIP_MAX_DATA || member > HM_PGZIP_MAX_MEMBER ||
+	    member < HM_PGZIP_HEADER + TRAILER_LEN + 2)
+		return broken(z, "at offset %llu: the member claims %u bytes holding %u "
+			      "(limits %u and %u)", (unsigned long long)z->offset,
+			      member, data, HM_PGZIP_MAX_MEMBER, HM_PGZIP_MAX_DATA);
+	if (!grow(&s->in, &s->in_cap, member) || !grow(&s->out, &s->out_cap, data ? data : 1))
+		return broken(z, "out of memory");
+	memcpy(s->in, hdr, sizeof(hdr));
+	n = z->rd(z->rd_ctx, s->in + sizeof(hdr), member - sizeof(hdr));
+	if (n < 0)
+		return broken(z, "read error");
+	if ((size_t)n != member - sizeof(hdr))
+		return broken(z, "at offset %llu: the stream ends inside a member",
+			      (unsigned long long)z->offset);
+	s->in_len = member;
+	s->out_len = data;
+	s->offset = z->offset;
+	z->offset += member;
+	return 1;
+}
+
+int hm_pgunzip_next(struct hm_pgunzip *z, const void **buf, size_t *len,
+		    const char **why)
+{
+	struct uslot *s;
+
+	*why = z->why;
+	for (;;) {
+		if (z->held) {
+			pthread_mutex_lock(&z->mu);
+			z->held->state = SLOT_FREE;
+			pthread_mutex_unlock(&z->mu);
+			z->held = NULL;
+		}
+		if (z->broken)
+			return -1;
+		/* Keep the workers fed: read ahead while a slot is free. */
+		while (!z->in_eof && z->next_read - z->next_out < z->n_slots) {
+			int r;
+
+			s = &z->slots[z->next_read % z->n_slots];
+			r = read_member(z, s);
+			if (r < 0)
+				break;
+			if (r == 0) {
+				z->in_eof = true;
+				break;
+			}
+			pthread_mutex_lock(&z->mu);
+			s->seq = z->next_read++;
+			s->state = SLOT_READY;
+			pthread_cond_signal(&z->work);
+			pthread_mutex_unlock(&z->mu);
+		}
+		if (z->next_out == z->next_read)
+			return z->broken ? -1 : 0;
+		s = &z->slots[z->next_out % z->n_slots];
+		pthread_mutex_lock(&z->mu);
+		while (s->state != SLOT_DONE)
+			pthread_cond_wait(&z->done, &z->mu);
+		pthread_mutex_unlock(&z->mu);
+		z->next_out++;
+		z->held = s;
+		if (s->failed) {
+			/* Members before this one were handed out already: the
+			 * reader stops here, as a streaming inflater would. */
+			broken(z, "at offset %llu: corrupt gzip member (deflate data, "
+			       "CRC-32 or size)", (unsigned long long)s->offset);
+			return -1;
+		}
+		if (s->out_len == 0)
+			continue;
+		*buf = s->out;
+		*len = s->out_len;
+		return 1;
+	}
+}
+
+void hm_pgunzip_free(struct hm_pgunzip *z)
+{
+	size_t i;
+
+	if (!z)
+		return;
+	pthread_mutex_lock(&z->mu);
+	z->stop = true;
+	for (i = 0; z->slots && i < z->n_slots; i++)
+		if (z->slots[i].state == SLOT_READY)
+			z->slots[i].state = SLOT_FREE;
+	pthread_cond_broadcast(&z->work);
+	pthread_mutex_unlock(&z->mu);
+	for (i = 0; i < z->n_workers; i++)
+		pthread_join(z->tids[i], NULL);
+	for (i = 0; z->slots && i < z->n_slots; i++) {
+		free(z->slots[i].in);
+		free(z->slots[i].out);
+	}
+	free(z->slots);
+	pthread_cond_destroy(&z->work);
+	pthread_cond_destroy(&z->done);
+	pthread_mutex_destroy(&z->mu);
+	free(z);
 }
