@@ -6,6 +6,7 @@
 
 int cmd_keygen(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
+int cmd_attest(int argc, char **argv);
 int cmd_manifest(int argc, char **argv);
 int cmd_build(int argc, char **argv);
 

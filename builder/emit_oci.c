@@ -4,7 +4,8 @@
  * the rootfs tarball, so that the layer's diff_id is the rootfs tar's own
  * SHA-256.
  *
- * Determinism: the gzip stream has no timestamp and a fixed level, the
+ * Determinism: the gzip members have no timestamp, a fixed level and a
+ * fixed size (lib/pgzip.c), whatever the number of threads; the
  * JSON documents are compact with sorted keys, the archive members come in
  * a fixed order with owner 0:0, fixed modes and mtime, and nothing about
  * the host (names, umask, paths) goes in.  The compressed layer can be
@@ -31,9 +32,9 @@
 #include "emit.h"
 #include "hallmark/digest.h"
 #include "hallmark/fsutil.h"
+#include "hallmark/pgzip.h"
 
 #define OCI_COPY_CHUNK (256u * 1024)
-#define OCI_GZIP_LEVEL "6"
 #define OCI_JSON_FLAGS (JSON_COMPACT | JSON_SORT_KEYS)
 
 #define MT_INDEX "application/vnd.oci.image.index.v1+json"
@@ -156,29 +157,22 @@ static ssize_t oci_read_full(int fd, unsigned char *buf, size_t len)
 }
 
 /*
- * Compress the tar at tar_path into tmp_fd as one gzip stream; diff_id is
- * the SHA-256 of the tar, layer_digest and layer_size those of the gzip.
+ * Compress the tar at tar_path into tmp_fd, in independent gzip members
+ * on every core (lib/pgzip.c: the same bytes whatever the thread count);
+ * diff_id is the SHA-256 of the tar, layer_digest and layer_size those of
+ * the gzip.
  */
 static int oci_make_layer(const char *tar_path, int tmp_fd,
-			  const char *tmp_name, unsigned char *chunk,
-			  struct hm_oci_result *res, struct hm_error *err)
+			  const char *tmp_name, struct hm_oci_result *res,
+			  struct hm_error *err)
 {
-	unsigned char diff[32], layer[32];
-	struct archive_entry *ae = NULL;
-	struct hm_hash *h = NULL;
-	struct oci_out o;
-	uint64_t total = 0;
+	struct hm_pgzip_result z;
 	struct stat st;
-	int fd = -1, r;
+	int fd, r;
 
-	r = oci_out_init(&o, tmp_fd, tmp_name, err);
-	if (r < 0)
-		goto out;
 	fd = open(tar_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		r = hm_error_set(err, HM_ERR_IO, errno, "cannot open '%s'", tar_path);
-		goto out;
-	}
+	if (fd < 0)
+		return hm_error_set(err, HM_ERR_IO, errno, "cannot open '%s'", tar_path);
 	if (fstat(fd, &st) < 0) {
 		r = hm_error_set(err, HM_ERR_IO, errno, "cannot stat '%s'", tar_path);
 		goto out;
@@ -188,75 +182,19 @@ static int oci_make_layer(const char *tar_path, int tmp_fd,
 				 tar_path);
 		goto out;
 	}
-	h = hm_hash_new(HM_HASH_SHA256);
-	ae = archive_entry_new();
-	if (!h || !ae) {
-		r = hm_error_nomem(err);
-		goto out;
-	}
-	/* No timestamp in the gzip header ("!timestamp"), a fixed level, and
-	 * no padding after the stream: trailing zeros are not gzip. */
-	if (archive_write_add_filter_gzip(o.a) != ARCHIVE_OK ||
-	    archive_write_set_filter_option(o.a, "gzip", "timestamp", NULL) != ARCHIVE_OK ||
-	    archive_write_set_filter_option(o.a, "gzip", "compression-level",
-					    OCI_GZIP_LEVEL) != ARCHIVE_OK ||
-	    archive_write_set_format_raw(o.a) != ARCHIVE_OK ||
-	    archive_write_set_bytes_in_last_block(o.a, 1) != ARCHIVE_OK) {
-		r = oci_archive_error(&o, "gzip setup");
-		goto out;
-	}
-	r = oci_out_open(&o);
+	r = hm_pgzip_compress_fd(fd, tar_path, tmp_fd, tmp_name, 0, &z, err);
 	if (r < 0)
 		goto out;
-	archive_entry_set_pathname(ae, "layer.tar");
-	archive_entry_set_filetype(ae, AE_IFREG);
-	archive_entry_set_size(ae, (la_int64_t)st.st_size);
-	if (archive_write_header(o.a, ae) != ARCHIVE_OK) {
-		r = oci_archive_error(&o, "layer");
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = oci_read_full(fd, chunk, OCI_COPY_CHUNK);
-
-		if (n < 0) {
-			r = hm_error_set(err, HM_ERR_IO, (int)-n, "cannot read '%s'",
-					 tar_path);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if (hm_hash_update(h, chunk, (size_t)n) < 0) {
-			r = hm_error_nomem(err);
-			goto out;
-		}
-		if (archive_write_data(o.a, chunk, (size_t)n) != n) {
-			r = oci_archive_error(&o, "layer");
-			goto out;
-		}
-		total += (uint64_t)n;
-	}
-	if (total != (uint64_t)st.st_size) {
+	if (z.in_bytes != (uint64_t)st.st_size) {
 		r = hm_error_set(err, HM_ERR_IO, 0, "'%s' changed while it was read",
 				 tar_path);
 		goto out;
 	}
-	r = oci_out_finish(&o, layer);
-	if (r < 0)
-		goto out;
-	if (hm_hash_final(h, diff) < 0) {
-		r = hm_error_nomem(err);
-		goto out;
-	}
-	oci_digest_str(diff, res->diff_id);
-	oci_digest_str(layer, res->layer_digest);
-	res->layer_size = o.bytes;
-	r = 0;
+	oci_digest_str(z.in_sha256, res->diff_id);
+	oci_digest_str(z.out_sha256, res->layer_digest);
+	res->layer_size = z.out_bytes;
 out:
-	oci_out_free(&o, r < 0);
-	archive_entry_free(ae);
-	hm_hash_free(h);
-	if (fd >= 0)
-		close(fd);
+	close(fd);
 	return r;
 }
 
@@ -646,7 +584,7 @@ int hm_emit_oci(const char *tar_path, const struct hm_tpl_config *config,
 	r = oci_tmpfile(path, &layer_fd, err);
 	if (r < 0)
 		goto out;
-	r = oci_make_layer(tar_path, layer_fd, path, chunk, &res, err);
+	r = oci_make_layer(tar_path, layer_fd, path, &res, err);
 	if (r < 0)
 		goto out;
 

@@ -87,8 +87,11 @@ struct layer {
 	struct hm_hash *blob_hash;   /* NULL: no blob digest (docker-archive) */
 	int io_errno;
 	bool truncated;
-	/* uncompressed tar stream */
+	/* uncompressed tar stream: libarchive's filters, or, for layers in
+	 * hallmark's independent gzip members, inflated on every core */
 	struct archive *raw;
+	struct hm_pgunzip *par;
+	const char *par_why;
 	struct hm_tar_guard *guard;  /* the tar reader's header checks */
 	struct hm_hash *diff_hash;
 	uint64_t tar_bytes;

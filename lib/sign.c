@@ -455,38 +455,31 @@ static void build_message(const unsigned char sha512[64],
 	memcpy(msg + sizeof(HM_SIGN_CONTEXT), sha512, HM_SHA512_LEN);
 }
 
-int hm_sign_manifest_digest(const struct hm_privkey *k,
-			    const unsigned char sha512[64],
-			    unsigned char sig[HM_SIG_LEN], struct hm_error *err)
+int hm_sign_message(const struct hm_privkey *k, const void *msg, size_t len,
+		    unsigned char sig[HM_SIG_LEN], struct hm_error *err)
 {
-	unsigned char msg[MSG_LEN];
 	size_t siglen = HM_SIG_LEN;
 	EVP_MD_CTX *ctx;
 	int r = 0;
 
-	build_message(sha512, msg);
 	ctx = EVP_MD_CTX_new();
 	if (!ctx)
 		return hm_error_nomem(err);
 	/* Ed25519 is one-shot: no digest, the whole message at once. */
 	if (!EVP_DigestSignInit(ctx, NULL, NULL, NULL, k->pkey) ||
-	    !EVP_DigestSign(ctx, sig, &siglen, msg, sizeof(msg)) ||
+	    !EVP_DigestSign(ctx, sig, &siglen, msg, len) ||
 	    siglen != HM_SIG_LEN)
 		r = crypto_fail(err, HM_ERR_NOMEM, "Ed25519 signing failed");
 	EVP_MD_CTX_free(ctx);
 	return r;
 }
 
-int hm_verify_manifest_digest(const struct hm_pubkey *k,
-			      const unsigned char sha512[64],
-			      const unsigned char sig[HM_SIG_LEN],
-			      struct hm_error *err)
+int hm_verify_message(const struct hm_pubkey *k, const void *msg, size_t len,
+		      const unsigned char sig[HM_SIG_LEN], struct hm_error *err)
 {
-	unsigned char msg[MSG_LEN];
 	EVP_MD_CTX *ctx;
 	int r = 0;
 
-	build_message(sha512, msg);
 	ctx = EVP_MD_CTX_new();
 	if (!ctx)
 		return hm_error_nomem(err);
@@ -495,11 +488,32 @@ int hm_verify_manifest_digest(const struct hm_pubkey *k,
 		goto out;
 	}
 	/* 1 is valid; 0 (mismatch) and < 0 (malformed) are both refusals. */
-	if (EVP_DigestVerify(ctx, sig, HM_SIG_LEN, msg, sizeof(msg)) != 1)
+	if (EVP_DigestVerify(ctx, sig, HM_SIG_LEN, msg, len) != 1)
 		r = crypto_fail(err, HM_ERR_TRUST, "signature does not match");
 out:
 	EVP_MD_CTX_free(ctx);
 	return r;
+}
+
+int hm_sign_manifest_digest(const struct hm_privkey *k,
+			    const unsigned char sha512[64],
+			    unsigned char sig[HM_SIG_LEN], struct hm_error *err)
+{
+	unsigned char msg[MSG_LEN];
+
+	build_message(sha512, msg);
+	return hm_sign_message(k, msg, sizeof(msg), sig, err);
+}
+
+int hm_verify_manifest_digest(const struct hm_pubkey *k,
+			      const unsigned char sha512[64],
+			      const unsigned char sig[HM_SIG_LEN],
+			      struct hm_error *err)
+{
+	unsigned char msg[MSG_LEN];
+
+	build_message(sha512, msg);
+	return hm_verify_message(k, msg, sizeof(msg), sig, err);
 }
 
 static bool keyid_valid(const char *s, size_t len)

@@ -71,4 +71,10 @@
 /* Logical size of one file in a layer. */
 #define HM_LIMIT_OCI_FILE_BYTES     (64ull * 1024 * 1024 * 1024)
 
+/* Attestations (hallmark attest): the build record and the SBOM are read
+ * whole to be signed; an SBOM lists every package, a few MiB at most for
+ * a full Debian system. */
+#define HM_LIMIT_BUILD_RECORD_BYTES (1u * 1024 * 1024)
+#define HM_LIMIT_SBOM_BYTES         (64u * 1024 * 1024)
+
 #endif

@@ -62,6 +62,14 @@ int hm_pubkey_load(const char *path, struct hm_pubkey **ret,
 /* Key id: 16 hex digits + NUL. */
 void hm_pubkey_id(const struct hm_pubkey *k, char out[HM_KEYID_LEN + 1]);
 
+/* Sign / verify any message with Ed25519 (DSSE envelopes sign their
+ * pre-authentication encoding this way).  Verify: 0 if valid,
+ * HM_ERR_TRUST if not. */
+int hm_sign_message(const struct hm_privkey *k, const void *msg, size_t len,
+		    unsigned char sig[HM_SIG_LEN], struct hm_error *err);
+int hm_verify_message(const struct hm_pubkey *k, const void *msg, size_t len,
+		      const unsigned char sig[HM_SIG_LEN], struct hm_error *err);
+
 /* Sign / verify the message built from a manifest's SHA-512. */
 int hm_sign_manifest_digest(const struct hm_privkey *k,
 			    const unsigned char sha512[64],

@@ -11,7 +11,12 @@ numeric owners, pax format; the first layer includes the root "./") or a
 ready .tar file used as the layer's uncompressed stream.
 
 Options that break the image on purpose (N is a 1-based layer index):
-  --compress gzip|zstd|none   layer compression (default gzip; docker: none)
+  --compress gzip|zstd|none|hm-members
+                              layer compression (default gzip; docker: none;
+                              hm-members: hallmark's gzip members, lib/pgzip.c)
+  --break-members HOW         hm-members damaged on purpose, before hashing:
+                              crc, deflate, claim-more, claim-huge,
+                              member-size, truncated, trailing, plain-after
   --corrupt-layer N           change one byte of the blob after hashing
   --wrong-size N              descriptor size one more than the blob's
   --missing-layer N           leave the blob out
@@ -31,8 +36,10 @@ import io
 import json
 import os
 import subprocess
+import struct
 import sys
 import tarfile
+import zlib
 
 MT_INDEX = "application/vnd.oci.image.index.v1+json"
 MT_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -69,7 +76,46 @@ def tar_folder(path, with_root):
     return buf.getvalue()
 
 
-def compress(data, how):
+def hm_member(chunk, claim=None):
+    """One gzip member as lib/pgzip.c writes it: FEXTRA with subfield HM,
+    the member's size and its data's size (32-bit little-endian)."""
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    body = c.compress(chunk) + c.flush()
+    size = 24 + len(body) + 8
+    msize, dsize = claim if claim else (size, len(chunk))
+    head = (b"\x1f\x8b\x08\x04" + b"\0\0\0\0" + b"\x00\xff" + struct.pack("<H", 12)
+            + b"HM" + struct.pack("<HII", 8, msize, dsize))
+    return head + body + struct.pack("<II", zlib.crc32(chunk), len(chunk) & 0xffffffff)
+
+
+def hm_members(data, brk=None):
+    """Independent members of 1 MiB, broken on purpose by brk (the reader
+    must refuse each: the blob's digest is made after the damage)."""
+    chunks = [data[i:i + (1 << 20)] for i in range(0, len(data), 1 << 20)] or [b""]
+    out = [hm_member(c) for c in chunks]
+    mid = len(out) // 2
+    if brk == "crc":
+        m = bytearray(out[mid]); m[-8] ^= 1; out[mid] = bytes(m)
+    elif brk == "deflate":
+        m = bytearray(out[mid]); m[40] ^= 0xff; out[mid] = bytes(m)
+    elif brk == "claim-more":
+        out[mid] = hm_member(chunks[mid], (len(out[mid]), len(chunks[mid]) + 1))
+    elif brk == "claim-huge":
+        out[mid] = hm_member(chunks[mid], (len(out[mid]), 1 << 31))
+    elif brk == "member-size":
+        out[mid] = hm_member(chunks[mid], (len(out[mid]) + 5, len(chunks[mid])))
+    elif brk == "truncated":
+        out[-1] = out[-1][:len(out[-1]) // 2]
+    elif brk == "trailing":
+        out.append(b"\0" * 100)
+    elif brk == "plain-after":
+        out.append(gzip.compress(b"\0" * 1024, 6, mtime=0))
+    return b"".join(out)
+
+
+def compress(data, how, brk=None):
+    if how == "hm-members":
+        return hm_members(data, brk)
     if how == "gzip":
         return gzip.compress(data, 6, mtime=0)
     if how == "zstd":
@@ -83,7 +129,10 @@ def main():
     ap.add_argument("format", choices=["oci", "oci-dir", "docker"])
     ap.add_argument("out")
     ap.add_argument("layers", nargs="+")
-    ap.add_argument("--compress", choices=["gzip", "zstd", "none"])
+    ap.add_argument("--compress", choices=["gzip", "zstd", "none", "hm-members"])
+    ap.add_argument("--break-members", choices=["crc", "deflate", "claim-more",
+                    "claim-huge", "member-size", "truncated", "trailing",
+                    "plain-after"])
     for opt in ["corrupt-layer", "wrong-size", "missing-layer",
                 "truncate-layer", "wrong-diff-id"]:
         ap.add_argument("--" + opt, type=int, default=0)
@@ -108,7 +157,7 @@ def main():
             raw = raw[:len(raw.rstrip(b"\0")) - 1]
         diff = sha(raw)
         diff_ids.append("sha256:" + (sha(b"other") if a.wrong_diff_id == i else diff))
-        blob = compress(raw, how)
+        blob = compress(raw, how, a.break_members)
         if a.truncate_layer == i and how != "none":
             blob = blob[: len(blob) // 2]
         digest = sha(blob)
@@ -130,7 +179,7 @@ def main():
             seen[diff] = name
         else:
             name = "blobs/sha256/" + digest
-            descs.append({"mediaType": MT_LAYER[how], "digest": "sha256:" + digest,
+            descs.append({"mediaType": MT_LAYER["gzip" if how == "hm-members" else how], "digest": "sha256:" + digest,
                           "size": size})
         if a.missing_layer != i:
             files[name] = blob

@@ -1,0 +1,550 @@
+/*
+ * Gzip in independent members on every core (include/hallmark/pgzip.h).
+ *
+ * Deflate is libdeflate's (whole-buffer compression, faster than zlib at
+ * the same level and ratio); the CRC is libdeflate's too.  What is
+ * written by hand is only RFC 1952's framing around each member, because
+ * the extra field must hold the member's size, known only after it is
+ * compressed: zlib's gzip wrapper writes its header first.
+ *
+ * One thread reads, hashes and writes, in input order; the workers
+ * compress.  A ring of 2 x workers slots bounds memory to about
+ * 4 x workers x HM_PGZIP_CHUNK.  Every member depends on its own chunk
+ * only, so the output is the same for any number of workers.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libdeflate.h>
+
+#include "hallmark/digest.h"
+#include "hallmark/fsutil.h"
+#include "hallmark/pgzip.h"
+
+#define HDR_LEN 24        /* 10 fixed + XLEN 2 + SI1 SI2 LEN 4 + 8 */
+#define TRAILER_LEN 8
+#define MAX_WORKERS 64
+
+enum slot_state { SLOT_FREE, SLOT_READY, SLOT_BUSY, SLOT_DONE };
+
+struct slot {
+	enum slot_state state;
+	uint64_t seq;
+	unsigned char *in, *out;      /* out: header + deflate + trailer */
+	size_t in_len, out_len;
+	bool failed;
+};
+
+struct pgzip {
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	struct slot *slots;
+	size_t n_slots;
+	size_t out_cap;
+	bool stop;
+};
+
+static void put32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+/* One member: header, raw deflate, CRC-32 and size. */
+static bool compress_member(struct libdeflate_compressor *c, struct slot *s,
+			    size_t out_cap)
+{
+	static const unsigned char fixed[16] = {
+		0x1f, 0x8b, 8,          /* magic, CM deflate */
+		0x04,                   /* FLG: FEXTRA only */
+		0, 0, 0, 0,             /* MTIME: none */
+		0,                      /* XFL */
+		255,                    /* OS: unknown (nothing about the host) */
+		12, 0,                  /* XLEN */
+		'H', 'M', 8, 0,         /* subfield: SI1 SI2, LEN */
+	};
+	size_t n;
+
+	n = libdeflate_deflate_compress(c, s->in, s->in_len, s->out + HDR_LEN,
+					out_cap - HDR_LEN - TRAILER_LEN);
+	if (n == 0)
+		return false;
+	memcpy(s->out, fixed, sizeof(fixed));
+	s->out_len = HDR_LEN + n + TRAILER_LEN;
+	put32(s->out + 16, (uint32_t)s->out_len);
+	put32(s->out + 20, (uint32_t)s->in_len);
+	put32(s->out + HDR_LEN + n, libdeflate_crc32(0, s->in, s->in_len));
+	put32(s->out + HDR_LEN + n + 4, (uint32_t)s->in_len);
+	return true;
+}
+
+static void *worker(void *arg)
+{
+	struct pgzip *p = arg;
+	struct libdeflate_compressor *c = libdeflate_alloc_compressor(HM_PGZIP_LEVEL);
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		struct slot *s = NULL;
+		size_t i;
+
+		/* The oldest ready chunk first: the writer waits for it. */
+		for (i = 0; i < p->n_slots; i++)
+			if (p->slots[i].state == SLOT_READY &&
+			    (!s || p->slots[i].seq < s->seq))
+				s = &p->slots[i];
+		if (!s) {
+			if (p->stop)
+				break;
+			pthread_cond_wait(&p->work, &p->mu);
+			continue;
+		}
+		s->state = SLOT_BUSY;
+		pthread_mutex_unlock(&p->mu);
+		s->failed = !c || !compress_member(c, s, p->out_cap);
+		pthread_mutex_lock(&p->mu);
+		s->state = SLOT_DONE;
+		pthread_cond_broadcast(&p->done);
+	}
+	pthread_mutex_unlock(&p->mu);
+	libdeflate_free_compressor(c);
+	return NULL;
+}
+
+/* Read up to len bytes; short only at end of input.  -errno on error. */
+static ssize_t read_full(int fd, unsigned char *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, buf + got, len - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+int hm_pgzip_compress_fd(int in_fd, const char *in_name, int out_fd,
+			 const char *out_name, unsigned threads,
+			 struct hm_pgzip_result *res, struct hm_error *err)
+{
+	struct pgzip p = { .stop = false };
+	pthread_t tids[MAX_WORKERS];
+	struct hm_hash *hin = NULL, *hout = NULL;
+	size_t n_workers = 0, i;
+	uint64_t next_read = 0, next_write = 0;
+	bool eof = false;
+	int r = 0;
+
+	memset(res, 0, sizeof(*res));
+	if (threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		threads = n > 0 ? (unsigned)n : 1;
+	}
+	if (threads > MAX_WORKERS)
+		threads = MAX_WORKERS;
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.work, NULL);
+	pthread_cond_init(&p.done, NULL);
+	p.n_slots = 2 * (size_t)threads;
+	p.out_cap = HDR_LEN + TRAILER_LEN;
+	{
+		struct libdeflate_compressor *c = libdeflate_alloc_compressor(HM_PGZIP_LEVEL);
+
+		if (c)
+			p.out_cap += libdeflate_deflate_compress_bound(c, HM_PGZIP_CHUNK);
+		libdeflate_free_compressor(c);
+		if (!c) {
+			r = hm_error_nomem(err);
+			goto out;
+		}
+	}
+	p.slots = calloc(p.n_slots, sizeof(*p.slots));
+	hin = hm_hash_new(HM_HASH_SHA256);
+	hout = hm_hash_new(HM_HASH_SHA256);
+	if (!p.slots || !hin || !hout) {
+		r = hm_error_nomem(err);
+		goto out;
+	}
+	for (i = 0; i < p.n_slots; i++) {
+		p.slots[i].in = malloc(HM_PGZIP_CHUNK);
+		p.slots[i].out = malloc(p.out_cap);
+		if (!p.slots[i].in || !p.slots[i].out) {
+			r = hm_error_nomem(err);
+			goto out;
+		}
+	}
+	for (n_workers = 0; n_workers < threads; n_workers++)
+		if (pthread_create(&tids[n_workers], NULL, worker, &p) != 0)
+			break;
+	if (n_workers == 0) {
+		r = hm_error_set(err, HM_ERR_NOMEM, 0, "cannot start a compression thread");
+		goto out;
+	}
+
+	while (!eof || next_write < next_read) {
+		struct slot *s;
+
+		/* Keep every slot busy: read ahead while one is free.  An empty
+		 * input still makes one (empty) member: a gzip file is never
+		 * zero bytes long. */
+		while (!eof && next_read - next_write < p.n_slots) {
+			ssize_t n;
+
+			s = &p.slots[next_read % p.n_slots];
+			n = read_full(in_fd, s->in, HM_PGZIP_CHUNK);
+			if (n < 0) {
+				r = hm_error_set(err, HM_ERR_IO, (int)-n, "cannot read '%s'", in_name);
+				goto out;
+			}
+			if (n < (ssize_t)HM_PGZIP_CHUNK)
+				eof = true;
+			if (n == 0 && next_read > 0)
+				break;
+			if (hm_hash_update(hin, s->in, (size_t)n) < 0) {
+				r = hm_error_nomem(err);
+				goto out;
+			}
+			res->in_bytes += (uint64_t)n;
+			pthread_mutex_lock(&p.mu);
+			s->in_len = (size_t)n;
+			s->seq = next_read++;
+			s->state = SLOT_READY;
+			pthread_cond_signal(&p.work);
+			pthread_mutex_unlock(&p.mu);
+		}
+		if (next_write == next_read)
+			break;
+		s = &p.slots[next_write % p.n_slots];
+		pthread_mutex_lock(&p.mu);
+		while (s->state != SLOT_DONE)
+			pthread_cond_wait(&p.done, &p.mu);
+		pthread_mutex_unlock(&p.mu);
+		if (s->failed) {
+			r = hm_error_nomem(err);
+			goto out;
+		}
+		r = hm_write_all(out_fd, s->out, s->out_len);
+		if (r < 0) {
+			r = hm_error_set(err, HM_ERR_IO, -r, "cannot write '%s'", out_name);
+			goto out;
+		}
+		if (hm_hash_update(hout, s->out, s->out_len) < 0) {
+			r = hm_error_nomem(err);
+			goto out;
+		}
+		res->out_bytes += s->out_len;
+		res->members++;
+		pthread_mutex_lock(&p.mu);
+		s->state = SLOT_FREE;
+		pthread_mutex_unlock(&p.mu);
+		next_write++;
+	}
+	if (hm_hash_final(hin, res->in_sha256) < 0 ||
+	    hm_hash_final(hout, res->out_sha256) < 0)
+		r = hm_error_nomem(err);
+out:
+	pthread_mutex_lock(&p.mu);
+	p.stop = true;
+	/* A failed run may leave chunks queued: nobody will write them. */
+	for (i = 0; p.slots && i < p.n_slots; i++)
+		if (p.slots[i].state == SLOT_READY)
+			p.slots[i].state = SLOT_FREE;
+	pthread_cond_broadcast(&p.work);
+	pthread_mutex_unlock(&p.mu);
+	for (i = 0; i < n_workers; i++)
+		pthread_join(tids[i], NULL);
+	for (i = 0; p.slots && i < p.n_slots; i++) {
+		free(p.slots[i].in);
+		free(p.slots[i].out);
+	}
+	free(p.slots);
+	hm_hash_free(hin);
+	hm_hash_free(hout);
+	pthread_cond_destroy(&p.work);
+	pthread_cond_destroy(&p.done);
+	pthread_mutex_destroy(&p.mu);
+	return r;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+static uint32_t get32(const unsigned char *p)
+{
+	return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+bool hm_pgzip_member_sizes(const unsigned char *p, size_t len,
+			   uint32_t *member, uint32_t *data)
+{
+	/* Exactly the header compress_member() writes, flags and all: the
+	 * parallel path is for streams this file made. */
+	if (len < HM_PGZIP_HEADER || p[0] != 0x1f || p[1] != 0x8b || p[2] != 8 ||
+	    p[3] != 0x04 || p[10] != 12 || p[11] != 0 || p[12] != 'H' ||
+	    p[13] != 'M' || p[14] != 8 || p[15] != 0)
+		return false;
+	*member = get32(p + 16);
+	*data = get32(p + 20);
+	return true;
+}
+
+struct uslot {
+	enum slot_state state;
+	uint64_t seq, offset;          /* offset: of the member in the stream */
+	unsigned char *in, *out;
+	size_t in_len, out_len, in_cap, out_cap;
+	bool failed;
+};
+
+struct hm_pgunzip {
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	struct uslot *slots;
+	size_t n_slots, n_workers;
+	pthread_t tids[MAX_WORKERS];
+	bool stop, in_eof, broken;
+	uint64_t next_read, next_out, offset;
+	struct uslot *held;            /* handed out, freed at the next call */
+	hm_pgunzip_read_fn rd;
+	void *rd_ctx;
+	char why[160];
+};
+
+static void *uworker(void *arg)
+{
+	struct hm_pgunzip *z = arg;
+	struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+
+	pthread_mutex_lock(&z->mu);
+	for (;;) {
+		struct uslot *s = NULL;
+		size_t i;
+
+		for (i = 0; i < z->n_slots; i++)
+			if (z->slots[i].state == SLOT_READY &&
+			    (!s || z->slots[i].seq < s->seq))
+				s = &z->slots[i];
+		if (!s) {
+			if (z->stop)
+				break;
+			pthread_cond_wait(&z->work, &z->mu);
+			continue;
+		}
+		s->state = SLOT_BUSY;
+		pthread_mutex_unlock(&z->mu);
+		{
+			size_t in_used = 0, out_used = 0;
+
+			/* libdeflate checks the header, the CRC-32 and ISIZE;
+			 * the sizes claimed in the extra field must be exact. */
+			s->failed = !d ||
+				libdeflate_gzip_decompress_ex(d, s->in, s->in_len, s->out,
+							      s->out_len, &in_used,
+							      &out_used) != LIBDEFLATE_SUCCESS ||
+				in_used != s->in_len || out_used != s->out_len;
+		}
+		pthread_mutex_lock(&z->mu);
+		s->state = SLOT_DONE;
+		pthread_cond_broadcast(&z->done);
+	}
+	pthread_mutex_unlock(&z->mu);
+	libdeflate_free_decompressor(d);
+	return NULL;
+}
+
+int hm_pgunzip_new(hm_pgunzip_read_fn rd, void *ctx, unsigned threads,
+		   struct hm_pgunzip **ret, struct hm_error *err)
+{
+	struct hm_pgunzip *z;
+
+	if (threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		threads = n > 0 ? (unsigned)n : 1;
+	}
+	if (threads > MAX_WORKERS)
+		threads = MAX_WORKERS;
+	z = calloc(1, sizeof(*z));
+	if (!z)
+		return hm_error_nomem(err);
+	z->rd = rd;
+	z->rd_ctx = ctx;
+	z->n_slots = 2 * (size_t)threads;
+	z->slots = calloc(z->n_slots, sizeof(*z->slots));
+	pthread_mutex_init(&z->mu, NULL);
+	pthread_cond_init(&z->work, NULL);
+	pthread_cond_init(&z->done, NULL);
+	if (!z->slots) {
+		hm_pgunzip_free(z);
+		return hm_error_nomem(err);
+	}
+	for (z->n_workers = 0; z->n_workers < threads; z->n_workers++)
+		if (pthread_create(&z->tids[z->n_workers], NULL, uworker, z) != 0)
+			break;
+	if (z->n_workers == 0) {
+		hm_pgunzip_free(z);
+		return hm_error_set(err, HM_ERR_NOMEM, 0, "cannot start a decompression thread");
+	}
+	*ret = z;
+	return 0;
+}
+
+static bool grow(unsigned char **p, size_t *cap, size_t want)
+{
+	unsigned char *n;
+
+	if (*cap >= want)
+		return true;
+	n = realloc(*p, want);
+	if (!n)
+		return false;
+	*p = n;
+	*cap = want;
+	return true;
+}
+
+__attribute__((format(printf, 2, 3)))
+static int broken(struct hm_pgunzip *z, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(z->why, sizeof(z->why), fmt, ap);
+	va_end(ap);
+	z->broken = true;
+	return -1;
+}
+
+/* Read the next member into s; 0 at the end of the stream. */
+static int read_member(struct hm_pgunzip *z, struct uslot *s)
+{
+	unsigned char hdr[HM_PGZIP_HEADER];
+	uint32_t member, data;
+	ssize_t n;
+
+	n = z->rd(z->rd_ctx, hdr, sizeof(hdr));
+	if (n < 0)
+		return broken(z, "read error");
+	if (n == 0)
+		return 0;
+	if (!hm_pgzip_member_sizes(hdr, (size_t)n, &member, &data))
+		return broken(z, "at offset %llu: not a gzip member with hallmark's size field",
+			      (unsigned long long)z->offset);
+	if (data > HM_PGZIP_MAX_DATA || member > HM_PGZIP_MAX_MEMBER ||
+	    member < HM_PGZIP_HEADER + TRAILER_LEN + 2)
+		return broken(z, "at offset %llu: the member claims %u bytes holding %u "
+			      "(limits %u and %u)", (unsigned long long)z->offset,
+			      member, data, HM_PGZIP_MAX_MEMBER, HM_PGZIP_MAX_DATA);
+	if (!grow(&s->in, &s->in_cap, member) || !grow(&s->out, &s->out_cap, data ? data : 1))
+		return broken(z, "out of memory");
+	memcpy(s->in, hdr, sizeof(hdr));
+	n = z->rd(z->rd_ctx, s->in + sizeof(hdr), member - sizeof(hdr));
+	if (n < 0)
+		return broken(z, "read error");
+	if ((size_t)n != member - sizeof(hdr))
+		return broken(z, "at offset %llu: the stream ends inside a member",
+			      (unsigned long long)z->offset);
+	s->in_len = member;
+	s->out_len = data;
+	s->offset = z->offset;
+	z->offset += member;
+	return 1;
+}
+
+int hm_pgunzip_next(struct hm_pgunzip *z, const void **buf, size_t *len,
+		    const char **why)
+{
+	struct uslot *s;
+
+	*why = z->why;
+	for (;;) {
+		if (z->held) {
+			pthread_mutex_lock(&z->mu);
+			z->held->state = SLOT_FREE;
+			pthread_mutex_unlock(&z->mu);
+			z->held = NULL;
+		}
+		if (z->broken)
+			return -1;
+		/* Keep the workers fed: read ahead while a slot is free. */
+		while (!z->in_eof && z->next_read - z->next_out < z->n_slots) {
+			int r;
+
+			s = &z->slots[z->next_read % z->n_slots];
+			r = read_member(z, s);
+			if (r < 0)
+				break;
+			if (r == 0) {
+				z->in_eof = true;
+				break;
+			}
+			pthread_mutex_lock(&z->mu);
+			s->seq = z->next_read++;
+			s->state = SLOT_READY;
+			pthread_cond_signal(&z->work);
+			pthread_mutex_unlock(&z->mu);
+		}
+		if (z->next_out == z->next_read)
+			return z->broken ? -1 : 0;
+		s = &z->slots[z->next_out % z->n_slots];
+		pthread_mutex_lock(&z->mu);
+		while (s->state != SLOT_DONE)
+			pthread_cond_wait(&z->done, &z->mu);
+		pthread_mutex_unlock(&z->mu);
+		z->next_out++;
+		z->held = s;
+		if (s->failed) {
+			/* Members before this one were handed out already: the
+			 * reader stops here, as a streaming inflater would. */
+			broken(z, "at offset %llu: corrupt gzip member (deflate data, "
+			       "CRC-32 or size)", (unsigned long long)s->offset);
+			return -1;
+		}
+		if (s->out_len == 0)
+			continue;
+		*buf = s->out;
+		*len = s->out_len;
+		return 1;
+	}
+}
+
+void hm_pgunzip_free(struct hm_pgunzip *z)
+{
+	size_t i;
+
+	if (!z)
+		return;
+	pthread_mutex_lock(&z->mu);
+	z->stop = true;
+	for (i = 0; z->slots && i < z->n_slots; i++)
+		if (z->slots[i].state == SLOT_READY)
+			z->slots[i].state = SLOT_FREE;
+	pthread_cond_broadcast(&z->work);
+	pthread_mutex_unlock(&z->mu);
+	for (i = 0; i < z->n_workers; i++)
+		pthread_join(z->tids[i], NULL);
+	for (i = 0; z->slots && i < z->n_slots; i++) {
+		free(z->slots[i].in);
+		free(z->slots[i].out);
+	}
+	free(z->slots);
+	pthread_cond_destroy(&z->work);
+	pthread_cond_destroy(&z->done);
+	pthread_mutex_destroy(&z->mu);
+	free(z);
+}
