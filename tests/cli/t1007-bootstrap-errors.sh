@@ -1,0 +1,81 @@
+#!/bin/sh
+# A failed Debian bootstrap says what mmdebstrap said (its "E:" lines, not
+# "see its messages above" over nothing) and leaves the cache as it was.
+# First with a stand-in mmdebstrap that fails the way the real one does
+# (always run: no network), then with the real one and a misspelt package
+# (mmdebstrap fails after downloading the package lists: skipped when
+# mmdebstrap is missing or Debian's archive cannot be reached).
+. "$(dirname "$0")/lib.sh"
+
+cat > tpl.yaml <<'T'
+hallmark: 1
+name: t1007-typo
+serial: 1
+base:
+  debian:
+    suite: bookworm
+    variant: minbase
+    packages: [ca-certificats]
+T
+
+# The cache's names and sizes, to compare before and after a run.
+cache_list() { (cd "$1" && find . -mindepth 1 ! -path './blobs*' | sort) 2>/dev/null; }
+
+# A stand-in for mmdebstrap: its version, then a run that prints progress
+# on stdout and apt's error on stderr, leaves a partial tar, and exits 25.
+mkdir fakebin
+cat > fakebin/mmdebstrap <<'S'
+#!/bin/sh
+if [ "$1" = --version ]; then echo 'mmdebstrap 0.0-t1007'; exit 0; fi
+while [ "$1" != -- ]; do shift; done
+echo 'I: downloading packages with apt...' >&2
+echo 'E: Unable to locate package ca-certificats' >&2
+echo 'E: apt-get --yes install failed' >&2
+echo partial > "$3"
+exit 25
+S
+chmod +x fakebin/mmdebstrap
+
+mkdir -p fcache
+echo kept > fcache/other-file
+cache_list fcache > before.txt
+PATH="$T_DIR/fakebin:$PATH" expect_exit 2 "a failed bootstrap exits 2" \
+	"$HALLMARK" build tpl.yaml -o out --cache fcache
+expect_grep '^hallmark: mmdebstrap failed \(exit 25\):$' err.txt "it says how mmdebstrap ended"
+expect_grep '^  E: Unable to locate package ca-certificats$' err.txt "and quotes its error lines"
+expect_grep '^  E: apt-get --yes install failed$' err.txt "all of them"
+if grep -q 'see its messages above' err.txt; then fail "no pointer to messages that are not there"; else ok "no pointer to messages that are not there"; fi
+if grep -q '^I: downloading' err.txt; then fail "its progress lines are not dumped off a terminal"; else ok "its progress lines are not dumped off a terminal"; fi
+cache_list fcache > after.txt
+if cmp -s before.txt after.txt; then ok "no new file in the cache (no tar, no inputs, no temporary folder)"; else
+	fail "no new file in the cache"; diff before.txt after.txt | sed 's/^/#   /'; fi
+[ ! -e out ] || [ -z "$(ls -A out)" ] && ok "nothing in the output folder" || fail "nothing in the output folder"
+
+PATH="$T_DIR/fakebin:$PATH" expect_exit 2 "--verbose: the same failure" \
+	"$HALLMARK" build tpl.yaml -o out --cache fcache --verbose
+expect_grep '^I: downloading packages with apt\.\.\.$' err.txt "--verbose shows its lines as they come"
+PATH="$T_DIR/fakebin:$PATH" expect_exit 2 "--quiet: the same failure" \
+	"$HALLMARK" build tpl.yaml -o out --cache fcache --quiet
+expect_grep 'E: Unable to locate package ca-certificats' err.txt "--quiet still says why it failed"
+
+# The real mmdebstrap, from Debian's archive.
+if ! command -v mmdebstrap >/dev/null 2>&1; then
+	skip "real mmdebstrap: not installed"
+elif ! getent hosts deb.debian.org >/dev/null 2>&1; then
+	skip "real mmdebstrap: deb.debian.org cannot be resolved (no network)"
+else
+	mkdir -p rcache
+	cache_list rcache > before.txt
+	expect_exit 2 "real mmdebstrap: a misspelt package fails the build" \
+		"$HALLMARK" build tpl.yaml -o out --cache rcache
+	if grep -q 'Temporary failure resolving\|Failed to fetch\|Could not connect' err.txt &&
+	   ! grep -q 'Unable to locate package' err.txt; then
+		skip "real mmdebstrap: Debian's archive cannot be reached"
+	else
+		expect_grep '^  E: Unable to locate package ca-certificats$' err.txt "real mmdebstrap: its error is quoted"
+	fi
+	cache_list rcache > after.txt
+	if cmp -s before.txt after.txt; then ok "real mmdebstrap: no new file in the cache"; else
+		fail "real mmdebstrap: no new file in the cache"; diff before.txt after.txt | sed 's/^/#   /'; fi
+fi
+done_testing
