@@ -29,6 +29,7 @@ cat > fakebin/mmdebstrap <<'S'
 if [ "$1" = --version ]; then echo 'mmdebstrap 0.0-t1007'; exit 0; fi
 while [ "$1" != -- ]; do shift; done
 echo 'I: downloading packages with apt...' >&2
+[ -z "${FAKE_SLEEP:-}" ] || sleep "$FAKE_SLEEP"
 echo 'E: Unable to locate package ca-certificats' >&2
 echo 'E: apt-get --yes install failed' >&2
 echo partial > "$3"
@@ -41,6 +42,7 @@ echo kept > fcache/other-file
 cache_list fcache > before.txt
 PATH="$T_DIR/fakebin:$PATH" expect_exit 2 "a failed bootstrap exits 2" \
 	"$HALLMARK" build tpl.yaml -o out --cache fcache
+cp err.txt err-plain.txt
 expect_grep '^hallmark: mmdebstrap failed \(exit 25\):$' err.txt "it says how mmdebstrap ended"
 expect_grep '^  E: Unable to locate package ca-certificats$' err.txt "and quotes its error lines"
 expect_grep '^  E: apt-get --yes install failed$' err.txt "all of them"
@@ -57,6 +59,26 @@ expect_grep '^I: downloading packages with apt\.\.\.$' err.txt "--verbose shows 
 PATH="$T_DIR/fakebin:$PATH" expect_exit 2 "--quiet: the same failure" \
 	"$HALLMARK" build tpl.yaml -o out --cache fcache --quiet
 expect_grep 'E: Unable to locate package ca-certificats' err.txt "--quiet still says why it failed"
+
+# On a terminal: a live line with the step, its elapsed seconds and what
+# mmdebstrap last said, redrawn in place (script(1) gives a terminal);
+# --quiet draws none.  Off a terminal (above) no such line.
+if command -v script >/dev/null 2>&1; then
+	FAKE_SLEEP=2 PATH="$T_DIR/fakebin:$PATH" TERM=xterm script -qec \
+		"'$HALLMARK' build tpl.yaml -o out --cache fcache" /dev/null > tty.txt 2>&1
+	tr '\r' '\n' < tty.txt > tty-lines.txt
+	expect_grep 'hallmark build: base [12] s: I: downloading packages with apt\.\.\.' tty-lines.txt \
+		"on a terminal, the heartbeat shows the step, its time and mmdebstrap's stage"
+	expect_grep 'E: Unable to locate package ca-certificats' tty-lines.txt "and the error after it"
+	FAKE_SLEEP=2 PATH="$T_DIR/fakebin:$PATH" TERM=xterm script -qec \
+		"'$HALLMARK' build tpl.yaml -o out --cache fcache --quiet" /dev/null > tty.txt 2>&1
+	if grep -q 'hallmark build: base' tty.txt; then fail "--quiet: no live line"; else ok "--quiet: no live line"; fi
+else
+	skip "live line: script(1) is not installed"
+	skip "live line: script(1) is not installed"
+	skip "live line: script(1) is not installed"
+fi
+if grep -q 'hallmark build: base [0-9]* s' err-plain.txt; then fail "off a terminal, no live line"; else ok "off a terminal, no live line"; fi
 
 # The real mmdebstrap, from Debian's archive.
 if ! command -v mmdebstrap >/dev/null 2>&1; then
