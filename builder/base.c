@@ -38,6 +38,7 @@
 #include "base.h"
 #include "base_private.h"
 #include "hallmark/buf.h"
+#include "hallmark/cleanup.h"
 #include "hallmark/digest.h"
 #include "hallmark/fsutil.h"
 #include "hallmark/manifest.h"
@@ -485,15 +486,17 @@ static int mmdebstrap_version(struct hm_buf *out, struct hm_error *err)
 /* Run mmdebstrap into a private temporary folder beside the cache file,
  * then rename the tar into place. */
 static int debian_build(const struct hm_tpl_base *b, const char *cache_dir,
-			const char *key, const char *cache_tar,
+			const char *key, const char *cache_tar, int inputs_slot,
 			struct hm_progress *progress, struct hm_error *err)
 {
+	sigset_t old;
 	struct hm_tool_log *log = NULL;
 	int p[2] = { -1, -1 };
 	enum { N_HOOKS = sizeof(debian_hooks) / sizeof(debian_hooks[0]) };
 	char *argv[10 + N_HOOKS];
 	struct hm_buf variant = HM_BUF_INIT, include = HM_BUF_INIT;
 	char *tmpdir = NULL, *out = NULL;
+	int slot;
 	size_t i, n = 0;
 	pid_t pid;
 	int r = 0;
@@ -508,6 +511,8 @@ static int debian_build(const struct hm_tpl_base *b, const char *cache_dir,
 		free(tmpdir);
 		return r;
 	}
+	/* Ctrl-C during the long bootstrap leaves no folder behind. */
+	slot = hm_cleanup_add(tmpdir, true);
 	if (asprintf(&out, "%s/base.tar", tmpdir) < 0) {
 		out = NULL;
 		r = hm_error_nomem(err);
@@ -566,10 +571,16 @@ static int debian_build(const struct hm_tpl_base *b, const char *cache_dir,
 	r = wait_child(pid, "mmdebstrap", log, err);
 	if (r < 0)
 		goto out;
-	if (rename(out, cache_tar) < 0) {
+	/* From the rename on, the inputs text belongs to a cached tar: no
+	 * signal may remove it in between. */
+	hm_cleanup_block(&old);
+	if (rename(out, cache_tar) < 0)
 		r = hm_error_set(err, HM_ERR_IO, errno, "cannot write '%s'", cache_tar);
+	else
+		hm_cleanup_forget(inputs_slot);
+	hm_cleanup_unblock(&old);
+	if (r < 0)
 		goto out;
-	}
 out:
 	if (p[0] >= 0)
 		close(p[0]);
@@ -577,6 +588,7 @@ out:
 	if (out)
 		unlink(out);
 	rmdir(tmpdir);
+	hm_cleanup_forget(slot);
 	free(out);
 	free(tmpdir);
 	hm_buf_free(&variant);
@@ -592,7 +604,7 @@ int hm_base_debian(const struct hm_tpl_base *b, const char *cache_dir,
 	struct hm_buf version = HM_BUF_INIT, text = HM_BUF_INIT;
 	char key[65], *tar = NULL, *inputs = NULL;
 	struct stat st;
-	int r, hit = 0;
+	int r, hit = 0, slot = -1;
 
 	if ((r = debian_check(b, err)) < 0)
 		return r;
@@ -618,11 +630,13 @@ int hm_base_debian(const struct hm_tpl_base *b, const char *cache_dir,
 		r = hm_write_file_atomic(inputs, text.data, text.len, 0644, true, err);
 		if (r < 0)
 			goto out;
-		r = debian_build(b, cache_dir, key, tar, progress, err);
+		/* Its text goes with the tar: a failed or interrupted
+		 * bootstrap leaves the cache as it found it. */
+		slot = hm_cleanup_add(inputs, false);
+		r = debian_build(b, cache_dir, key, tar, slot, progress, err);
 		if (r < 0) {
-			/* Its text goes with the tar: a failed bootstrap
-			 * leaves the cache as it found it. */
 			unlink(inputs);
+			hm_cleanup_forget(slot);
 			goto out;
 		}
 		hm_progress_detail(progress, "importing the new base");
