@@ -135,7 +135,7 @@ TEST(heartbeat_reports_a_silent_step)
 	CHECK(p != NULL);
 	hm_progress_begin(p, "base", NULL, 0);
 	hm_progress_detail(p, "I: downloading packages with apt...");
-	sleep_ms(2600);
+	sleep_ms(3300);
 	hm_progress_end(p, NULL);
 	hm_progress_free(p);
 	/* Two beats at least, each with the elapsed time and the detail. */
