@@ -15,11 +15,15 @@
  * machine type included, so that a second build with the same inputs does
  * not download again and a changed input never reuses a stale base.
  * mmdebstrap is run with posix_spawnp and an argv array (no shell of
- * ours), its output goes to our stderr, and SOURCE_DATE_EPOCH reaches it
- * through the environment, which makes its tar reproducible.
+ * ours), and SOURCE_DATE_EPOCH reaches it through the environment, which
+ * makes its tar reproducible.  Its output comes back through a pipe: each
+ * line is progress for the front-end (the live line shows the stage it is
+ * in, --verbose every line) and the last ones are kept in bounded memory,
+ * so that its failure says what it said ("E: Unable to locate package").
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -34,6 +38,7 @@
 #include "base.h"
 #include "base_private.h"
 #include "hallmark/buf.h"
+#include "hallmark/cleanup.h"
 #include "hallmark/digest.h"
 #include "hallmark/fsutil.h"
 #include "hallmark/manifest.h"
@@ -375,9 +380,14 @@ int hm_base_debian_cache_key(const struct hm_tpl_base *b, const char *version,
 	return 0;
 }
 
-/* Wait for pid; 0 if it exited 0, else HM_ERR_IO naming how it ended. */
-static int wait_child(pid_t pid, const char *what, struct hm_error *err)
+/*
+ * Wait for pid; 0 if it exited 0, else HM_ERR_IO naming how it ended and
+ * quoting what it said (log, may be NULL: then nothing is quoted).
+ */
+static int wait_child(pid_t pid, const char *what, const struct hm_tool_log *log,
+		      struct hm_error *err)
 {
+	char said[HM_ERROR_MSG_MAX / 2], how[64];
 	int status;
 
 	while (waitpid(pid, &status, 0) < 0) {
@@ -388,18 +398,22 @@ static int wait_child(pid_t pid, const char *what, struct hm_error *err)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFEXITED(status))
-		return hm_error_set(err, HM_ERR_IO, 0,
-				    "%s failed (exit %d): see its messages above",
-				    what, WEXITSTATUS(status));
-	return hm_error_set(err, HM_ERR_IO, 0,
-			    "%s failed (killed by signal %d): see its messages above",
-			    what, WTERMSIG(status));
+		snprintf(how, sizeof(how), "exit %d", WEXITSTATUS(status));
+	else
+		snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(status));
+	said[0] = '\0';
+	if (log)
+		hm_tool_log_summary(log, said, sizeof(said));
+	if (!said[0])
+		return hm_error_set(err, HM_ERR_IO, 0, "%s failed (%s) without a message",
+				    what, how);
+	return hm_error_set(err, HM_ERR_IO, 0, "%s failed (%s):\n%s", what, how, said);
 }
 
-/* Run argv with stdin from /dev/null and stdout on stderr (or on
- * stdout_fd when >= 0); stderr is ours, so its messages reach the user. */
-static int spawn(char *const argv[], int stdout_fd, pid_t *ret_pid,
-		 struct hm_error *err)
+/* Run argv with stdin from /dev/null, stdout on stdout_fd and stderr on
+ * stderr_fd (each: ours when < 0). */
+static int spawn(char *const argv[], int stdout_fd, int stderr_fd,
+		 pid_t *ret_pid, struct hm_error *err)
 {
 	posix_spawn_file_actions_t fa;
 	int r;
@@ -407,8 +421,10 @@ static int spawn(char *const argv[], int stdout_fd, pid_t *ret_pid,
 	if ((r = posix_spawn_file_actions_init(&fa)) != 0)
 		return hm_error_set(err, HM_ERR_NOMEM, r, "cannot run '%s'", argv[0]);
 	r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	if (!r)
-		r = posix_spawn_file_actions_adddup2(&fa, stdout_fd >= 0 ? stdout_fd : 2, 1);
+	if (!r && stdout_fd >= 0)
+		r = posix_spawn_file_actions_adddup2(&fa, stdout_fd, 1);
+	if (!r && stderr_fd >= 0)
+		r = posix_spawn_file_actions_adddup2(&fa, stderr_fd, 2);
 	if (!r)
 		r = posix_spawnp(ret_pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
@@ -429,7 +445,7 @@ static int mmdebstrap_version(struct hm_buf *out, struct hm_error *err)
 	hm_buf_reset(out);
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return hm_error_set(err, HM_ERR_IO, errno, "cannot create a pipe");
-	r = spawn(argv, p[1], &pid, err);
+	r = spawn(argv, p[1], -1, &pid, err);
 	close(p[1]);
 	if (r < 0) {
 		close(p[0]);
@@ -448,7 +464,7 @@ static int mmdebstrap_version(struct hm_buf *out, struct hm_error *err)
 			r = hm_error_nomem(err);
 	}
 	close(p[0]);
-	rw = wait_child(pid, "'mmdebstrap --version'", r < 0 ? NULL : err);
+	rw = wait_child(pid, "'mmdebstrap --version'", NULL, r < 0 ? NULL : err);
 	if (r < 0)
 		return r;
 	if (rw < 0)
@@ -470,13 +486,17 @@ static int mmdebstrap_version(struct hm_buf *out, struct hm_error *err)
 /* Run mmdebstrap into a private temporary folder beside the cache file,
  * then rename the tar into place. */
 static int debian_build(const struct hm_tpl_base *b, const char *cache_dir,
-			const char *key, const char *cache_tar,
-			struct hm_error *err)
+			const char *key, const char *cache_tar, int inputs_slot,
+			struct hm_progress *progress, struct hm_error *err)
 {
+	sigset_t old;
+	struct hm_tool_log *log = NULL;
+	int p[2] = { -1, -1 };
 	enum { N_HOOKS = sizeof(debian_hooks) / sizeof(debian_hooks[0]) };
 	char *argv[10 + N_HOOKS];
 	struct hm_buf variant = HM_BUF_INIT, include = HM_BUF_INIT;
 	char *tmpdir = NULL, *out = NULL;
+	int slot;
 	size_t i, n = 0;
 	pid_t pid;
 	int r = 0;
@@ -491,6 +511,8 @@ static int debian_build(const struct hm_tpl_base *b, const char *cache_dir,
 		free(tmpdir);
 		return r;
 	}
+	/* Ctrl-C during the long bootstrap leaves no folder behind. */
+	slot = hm_cleanup_add(tmpdir, true);
 	if (asprintf(&out, "%s/base.tar", tmpdir) < 0) {
 		out = NULL;
 		r = hm_error_nomem(err);
@@ -507,8 +529,9 @@ static int debian_build(const struct hm_tpl_base *b, const char *cache_dir,
 		r = hm_error_nomem(err);
 		goto out;
 	}
+	/* Not --quiet: its "I: downloading packages..." lines say which of
+	 * its stages a long bootstrap is in. */
 	argv[n++] = (char *)"mmdebstrap";
-	argv[n++] = (char *)"--quiet";
 	argv[n++] = variant.data;
 	if (b->n_packages)
 		argv[n++] = include.data;
@@ -520,20 +543,52 @@ static int debian_build(const struct hm_tpl_base *b, const char *cache_dir,
 	if (b->mirror)
 		argv[n++] = b->mirror;
 	argv[n] = NULL;
-	r = spawn(argv, -1, &pid, err);
-	if (r < 0)
-		goto out;
-	r = wait_child(pid, "mmdebstrap", err);
-	if (r < 0)
-		goto out;
-	if (rename(out, cache_tar) < 0) {
-		r = hm_error_set(err, HM_ERR_IO, errno, "cannot write '%s'", cache_tar);
+	if (!(log = calloc(1, sizeof(*log)))) {
+		r = hm_error_nomem(err);
 		goto out;
 	}
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		r = hm_error_set(err, HM_ERR_IO, errno, "cannot create a pipe");
+		goto out;
+	}
+	r = spawn(argv, p[1], p[1], &pid, err);
+	close(p[1]);
+	if (r < 0)
+		goto out;
+	/* To the end of its output, so that it never blocks on a full pipe;
+	 * the heartbeat shows the time while it is silent. */
+	for (;;) {
+		char buf[4096];
+		ssize_t got = read(p[0], buf, sizeof(buf));
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		hm_tool_log_feed(log, progress, buf, (size_t)got);
+	}
+	hm_tool_log_feed(log, progress, NULL, 0);
+	r = wait_child(pid, "mmdebstrap", log, err);
+	if (r < 0)
+		goto out;
+	/* From the rename on, the inputs text belongs to a cached tar: no
+	 * signal may remove it in between. */
+	hm_cleanup_block(&old);
+	if (rename(out, cache_tar) < 0)
+		r = hm_error_set(err, HM_ERR_IO, errno, "cannot write '%s'", cache_tar);
+	else
+		hm_cleanup_forget(inputs_slot);
+	hm_cleanup_unblock(&old);
+	if (r < 0)
+		goto out;
 out:
+	if (p[0] >= 0)
+		close(p[0]);
+	free(log);
 	if (out)
 		unlink(out);
 	rmdir(tmpdir);
+	hm_cleanup_forget(slot);
 	free(out);
 	free(tmpdir);
 	hm_buf_free(&variant);
@@ -543,12 +598,13 @@ out:
 
 int hm_base_debian(const struct hm_tpl_base *b, const char *cache_dir,
 		   struct hm_blobstore *store, struct hm_tree **ret,
-		   int *ret_cache_hit, struct hm_error *err)
+		   int *ret_cache_hit, struct hm_progress *progress,
+		   struct hm_error *err)
 {
 	struct hm_buf version = HM_BUF_INIT, text = HM_BUF_INIT;
 	char key[65], *tar = NULL, *inputs = NULL;
 	struct stat st;
-	int r, hit = 0;
+	int r, hit = 0, slot = -1;
 
 	if ((r = debian_check(b, err)) < 0)
 		return r;
@@ -568,14 +624,22 @@ int hm_base_debian(const struct hm_tpl_base *b, const char *cache_dir,
 	}
 	if (stat(tar, &st) == 0 && S_ISREG(st.st_mode)) {
 		hit = 1;
+		hm_progress_detail(progress, "importing the cached base");
 	} else {
 		/* The inputs first: a cached tar always has its text. */
 		r = hm_write_file_atomic(inputs, text.data, text.len, 0644, true, err);
 		if (r < 0)
 			goto out;
-		r = debian_build(b, cache_dir, key, tar, err);
-		if (r < 0)
+		/* Its text goes with the tar: a failed or interrupted
+		 * bootstrap leaves the cache as it found it. */
+		slot = hm_cleanup_add(inputs, false);
+		r = debian_build(b, cache_dir, key, tar, slot, progress, err);
+		if (r < 0) {
+			unlink(inputs);
+			hm_cleanup_forget(slot);
 			goto out;
+		}
+		hm_progress_detail(progress, "importing the new base");
 	}
 	r = hm_base_import_tar(tar, store, ret, err);
 	if (r < 0) {
@@ -651,14 +715,16 @@ out:
 
 int hm_base_load(const struct hm_template *t, const char *cache_dir,
 		 struct hm_blobstore *store, struct hm_tree **ret,
-		 int *ret_cache_hit, struct hm_error *err)
+		 int *ret_cache_hit, struct hm_progress *progress,
+		 struct hm_error *err)
 {
 	const struct hm_tpl_base *b = &t->base;
 	int r;
 
 	switch (b->kind) {
 	case HM_BASE_DEBIAN:
-		return hm_base_debian(b, cache_dir, store, ret, ret_cache_hit, err);
+		return hm_base_debian(b, cache_dir, store, ret, ret_cache_hit,
+				      progress, err);
 	case HM_BASE_TARBALL:
 	case HM_BASE_OCI:
 		r = base_file(b, b->kind == HM_BASE_OCI ? hm_base_import_oci :

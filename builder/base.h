@@ -8,6 +8,7 @@
 
 #include "blobstore.h"
 #include "hallmark/error.h"
+#include "hallmark/progress.h"
 #include "hallmark/tree.h"
 #include "template.h"
 
@@ -34,15 +35,20 @@ int hm_base_import_oci(const char *path, struct hm_blobstore *store,
  * `mmdebstrap --variant=V --include=P SUITE OUT.tar [MIRROR]`), cached in
  * cache_dir by the SHA-256 of its inputs so a second build does not
  * download again; then imported like a tarball.  ret_cache_hit tells
- * whether the cache was used.
+ * whether the cache was used.  mmdebstrap's lines go to progress (may be
+ * NULL) as it prints them and are kept, bounded, for its failure: the
+ * message then quotes its errors ("E: Unable to locate package x"), and
+ * the cache is left as it was (no tar, no inputs, no temporary folder).
  */
 int hm_base_debian(const struct hm_tpl_base *b, const char *cache_dir,
 		   struct hm_blobstore *store, struct hm_tree **ret,
-		   int *ret_cache_hit, struct hm_error *err);
+		   int *ret_cache_hit, struct hm_progress *progress,
+		   struct hm_error *err);
 
 /* Dispatch on b->kind. */
 int hm_base_load(const struct hm_template *t, const char *cache_dir,
 		 struct hm_blobstore *store, struct hm_tree **ret,
-		 int *ret_cache_hit, struct hm_error *err);
+		 int *ret_cache_hit, struct hm_progress *progress,
+		 struct hm_error *err);
 
 #endif

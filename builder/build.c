@@ -89,9 +89,17 @@ static double elapsed(const struct build *b)
 	       (double)(now.tv_nsec - b->t0.tv_nsec) / 1e9;
 }
 
+/* The progress handle of the front-end, or NULL. */
+static struct hm_progress *steps(const struct build *b)
+{
+	return b->progress ? b->progress->steps : NULL;
+}
+
 static void phase_done(struct build *b, const char *phase, double *since)
 {
 	double now = elapsed(b);
+
+	hm_progress_end(steps(b), NULL);
 
 	if (json_object_set_new(b->timings, phase,
 				json_integer((json_int_t)((now - *since) * 1000))) < 0)
@@ -284,6 +292,7 @@ static int build_disks(struct build *b, const struct hm_tree *disk_tree,
 	job.qcow2_path = b->t->outputs & HM_OUTPUT_QCOW2 ? b->paths[OUT_QCOW2] : NULL;
 	job.scratch_raw = b->paths[OUT_DSCRATCH];
 	job.mtime = b->sde;
+	job.progress = steps(b);
 	r = emit_disk_retry(b, &job, disk_tree, &made, &d->res, err);
 	unlink(b->paths[OUT_DTAR]);
 	if (r < 0)
@@ -746,9 +755,12 @@ int hm_build_run(const struct hm_build_options *opt, struct hm_build_result *res
 			goto out;
 		}
 
-	if ((r = hm_base_load(b.t, opt->cache_dir, store, &tree, &cache_hit, err)) < 0)
+	hm_progress_begin(steps(&b), "base", NULL, 0);
+	if ((r = hm_base_load(b.t, opt->cache_dir, store, &tree, &cache_hit,
+			      steps(&b), err)) < 0)
 		goto out;
 	phase_done(&b, "base", &since);
+	hm_progress_begin(steps(&b), "operations", NULL, 0);
 	if ((r = hm_ops_apply(b.t, tree, store, b.sde, &ops, err)) < 0)
 		goto out;
 	if ((r = hm_harden_apply(tree, store, b.t->harden, b.t->n_harden,
@@ -759,6 +771,7 @@ int hm_build_run(const struct hm_build_options *opt, struct hm_build_result *res
 	    (r = hm_disk_check(tree, &b.t->disk, err)) < 0)
 		goto out;
 	phase_done(&b, "operations", &since);
+	hm_progress_begin(steps(&b), "audit", NULL, 0);
 	if ((r = run_gate(&b, tree, store, &gate, &gate_failed, err)) < 0)
 		goto out;
 	phase_done(&b, "audit", &since);
@@ -780,6 +793,7 @@ int hm_build_run(const struct hm_build_options *opt, struct hm_build_result *res
 		    (r = remove_vm_only(tree, &b.t->disk, &disk.vm_only, err)) < 0)
 			goto out;
 	}
+	hm_progress_begin(steps(&b), "rootfs", NULL, 0);
 	if ((r = hm_write_output(b.paths[OUT_AUDIT], gate_report, &gate, err)) < 0)
 		goto out;
 	b.made[OUT_AUDIT] = true;
@@ -793,12 +807,14 @@ int hm_build_run(const struct hm_build_options *opt, struct hm_build_result *res
 	b.made[OUT_TAR] = true;
 	phase_done(&b, "rootfs", &since);
 	if (b.t->outputs & HM_OUTPUT_OCI) {
+		hm_progress_begin(steps(&b), "oci", NULL, 0);
 		if ((r = hm_emit_oci(b.paths[OUT_TAR], &b.t->config, b.t->name, b.sde,
 				     b.paths[OUT_OCI], &oci, err)) < 0)
 			goto out;
 		b.made[OUT_OCI] = true;
 		phase_done(&b, "oci", &since);
 	}
+	hm_progress_begin(steps(&b), "manifest", NULL, 0);
 	if ((r = write_manifest(&b, tree, &oci, tar_sha, serial, &entries, err)) < 0)
 		goto out;
 	b.made[OUT_MANIFEST] = true;
@@ -809,6 +825,7 @@ int hm_build_run(const struct hm_build_options *opt, struct hm_build_result *res
 	}
 	phase_done(&b, "manifest", &since);
 	if (b.t->outputs & HM_OUTPUT_DISK) {
+		hm_progress_begin(steps(&b), "disk", "bytes", 0);
 		if ((r = build_disks(&b, disk_tree, store, serial, &disk, err)) < 0)
 			goto out;
 		phase_done(&b, "disk", &since);

@@ -20,6 +20,7 @@
 
 #include "hallmark/audit.h"
 #include "hallmark/error.h"
+#include "hallmark/progress.h"
 
 /* Progress, for a front-end to show; every member may be NULL. */
 struct hm_build_progress {
@@ -30,6 +31,9 @@ struct hm_build_progress {
 	 * once. */
 	void (*retrying)(void *ctx, const char *why);
 	void *ctx;
+	/* Each phase as a step of this progress handle (NULL: none), with
+	 * what it can count (the disk's bytes, mmdebstrap's lines). */
+	struct hm_progress *steps;
 };
 
 struct hm_build_options {

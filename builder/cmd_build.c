@@ -1,7 +1,7 @@
 /*
  * `hallmark build TEMPLATE`: the options, the defaults a command line
- * has (SOURCE_DATE_EPOCH, the cache folder), the progress lines and the
- * exit code, over the build pipeline of build.c (build.h).
+ * has (SOURCE_DATE_EPOCH, the cache folder), the progress (lib/cli.c
+ * renders the pipeline's steps) and the exit code, over the build pipeline of build.c (build.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,7 +19,7 @@
 
 static const char build_usage[] =
 	"usage: hallmark build TEMPLATE [-o DIR] [--key KEY] [--passphrase-file F]\n"
-	"       [--serial N] [--source-date-epoch T] [--cache DIR]\n"
+	"       [--serial N] [--source-date-epoch T] [--cache DIR] [--quiet|--verbose]\n"
 	"\n"
 	"Build the gold image TEMPLATE describes (docs/template-format.md) and\n"
 	"write, in DIR (default: images/): NAME.oci.tar, NAME.rootfs.tar,\n"
@@ -40,6 +40,9 @@ static const char build_usage[] =
 	"      --cache DIR           bases and blobs (default: $HALLMARK_CACHE,\n"
 	"                            else /var/cache/hallmark as root, else\n"
 	"                            ~/.cache/hallmark)\n"
+	"  -q, --quiet               no progress, no step times: errors and the\n"
+	"                            paths written only\n"
+	"  -v, --verbose             also what mmdebstrap and the disk appliance say\n"
 	"  -h, --help                show this help\n";
 
 static char *default_cache(void)
@@ -54,12 +57,6 @@ static char *default_cache(void)
 	if (home && *home && asprintf(&p, "%s/.cache/hallmark", home) >= 0)
 		return p;
 	return NULL;
-}
-
-static void print_phase(void *ctx, const char *phase, double seconds)
-{
-	(void)ctx;
-	fprintf(stderr, "hallmark build: %s done (%.1f s)\n", phase, seconds);
 }
 
 static void print_retry(void *ctx, const char *why)
@@ -82,7 +79,8 @@ static int parse_u64(const char *s, unsigned long long max, unsigned long long *
 int cmd_build(int argc, char **argv)
 {
 	struct hm_build_options b = { .out_dir = "images" };
-	const struct hm_build_progress progress = { print_phase, print_retry, NULL };
+	struct hm_build_progress progress = { NULL, print_retry, NULL, NULL };
+	bool quiet = false, verbose = false;
 	const char *keypath = NULL, *passfile = NULL, *cache_arg = NULL, *sde_env;
 	unsigned long long v, serial = 0, sde_opt = 0;
 	bool have_serial = false, have_sde = false;
@@ -95,6 +93,8 @@ int cmd_build(int argc, char **argv)
 		HM_OPT_UINT_QUOTED(0, "source-date-epoch", &sde_opt, 0, 253402300799ULL,
 				   "seconds since 1970", &have_sde),
 		HM_OPT_STRING(0, "cache", &cache_arg),
+		HM_OPT_QUIET(&quiet),
+		HM_OPT_VERBOSE(&verbose),
 		HM_OPT_HELP(),
 		HM_OPT_END(),
 	};
@@ -104,7 +104,7 @@ int cmd_build(int argc, char **argv)
 	char *cache = NULL, sde_text[32];
 	struct hm_build_result res;
 	struct hm_error err = { 0 };
-	int nargs, rc;
+	int nargs, rc, r;
 	size_t i;
 
 	memset(&res, 0, sizeof(res));
@@ -138,8 +138,12 @@ int cmd_build(int argc, char **argv)
 	b.have_serial = have_serial;
 	b.serial = serial;
 	b.cache_dir = cache ? cache : (cache = default_cache());
+	/* Off a terminal, a line per step with its time, as before. */
+	progress.steps = hm_cli_progress_new("hallmark build", quiet, verbose, true);
 	b.progress = &progress;
-	if (hm_build_run(&b, &res, &err) < 0) {
+	r = hm_build_run(&b, &res, &err);
+	hm_cli_progress_done();
+	if (r < 0) {
 		rc = hm_cli_error(&err);
 		goto out;
 	}
@@ -154,9 +158,10 @@ int cmd_build(int argc, char **argv)
 	}
 	for (i = 0; i < res.n_published; i++)
 		printf("%s\n", res.published[i]);
-	fprintf(stderr, "hallmark build: %s serial %llu: %llu entries in %.1f s\n",
-		res.name, (unsigned long long)res.serial,
-		(unsigned long long)res.entries, res.seconds);
+	if (!quiet)
+		fprintf(stderr, "hallmark build: %s serial %llu: %llu entries in %.1f s\n",
+			res.name, (unsigned long long)res.serial,
+			(unsigned long long)res.entries, res.seconds);
 	rc = HM_EXIT_OK;
 out:
 	hm_build_result_free(&res);

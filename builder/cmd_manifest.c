@@ -10,12 +10,13 @@
 
 #include "builder.h"
 #include "hallmark/cli.h"
+#include "hallmark/progress.h"
 #include "hallmark/manifest.h"
 #include "hallmark/source.h"
 
 static const char manifest_usage[] =
 	"usage: hallmark manifest TARGET [-o FILE] [--name NAME] [--serial N]\n"
-	"       [--expires TIME | --valid-days N] [--threads N]\n"
+	"       [--expires TIME | --valid-days N] [--threads N] [--quiet|--verbose]\n"
 	"\n"
 	"Write the manifest of every entry of TARGET: dir:PATH (or a bare path\n"
 	"to a directory), tar:FILE, tar:-, oci:FILE, oci-dir:PATH or\n"
@@ -28,6 +29,8 @@ static const char manifest_usage[] =
 	"  -e, --expires TIME       refuse the manifest after TIME (2027-01-31T00:00:00Z)\n"
 	"  -d, --valid-days N       refuse it N days after its creation\n"
 	"  -j, --threads N          hashing threads (default: number of CPUs)\n"
+	"  -q, --quiet              no progress line on a terminal\n"
+	"  -v, --verbose            also the time it took\n"
 	"  -h, --help               show this help\n"
 	"\n"
 	"The creation time is $SOURCE_DATE_EPOCH when set, else now.\n";
@@ -63,6 +66,8 @@ int cmd_manifest(int argc, char **argv)
 					.expires = HM_EXPIRES_NEVER };
 	const char *out = "-", *name = "root", *sde;
 	unsigned long long v, serial = 1, valid_days = 0, threads = 0;
+	bool quiet = false, verbose = false;
+	struct hm_progress *progress;
 	const struct hm_option opts[] = {
 		HM_OPT_OUTPUT(&out),
 		HM_OPT_NAME(&name),
@@ -71,6 +76,8 @@ int cmd_manifest(int argc, char **argv)
 		HM_OPT_UINT('d', "valid-days", &valid_days, 1, 100000,
 			    "a number of days from 1 to 100000"),
 		HM_OPT_THREADS(&threads),
+		HM_OPT_QUIET(&quiet),
+		HM_OPT_VERBOSE(&verbose),
 		HM_OPT_HELP(),
 		HM_OPT_END(),
 	};
@@ -116,13 +123,20 @@ int cmd_manifest(int argc, char **argv)
 		if ((r = hm_cli_check_output(out, in, 1)))
 			return r;
 	}
+	/* Entries written, with their rate (how many is not known ahead). */
+	progress = hm_cli_progress_new("hallmark manifest", quiet, verbose, false);
+	hm_progress_begin(progress, "manifest", "entries", 0);
 	r = hm_source_open_target(argv[0], &scan, &src, &err);
+	if (r == 0)
+		r = hm_progress_source_take(progress, src, &src, &err);
 	if (r == 0)
 		r = hm_manifest_write(out, &h, src, &err);
 	hm_source_free(src);
+	hm_progress_end(progress, NULL);
+	hm_cli_progress_done();
 	if (r < 0)
 		return hm_cli_error(&err);
-	if (strcmp(out, "-") != 0)
+	if (strcmp(out, "-") != 0 && !quiet)
 		fprintf(stderr, "wrote '%s': %s serial %llu, %llu entries\n", out,
 			h.name, (unsigned long long)h.serial,
 			(unsigned long long)h.entries);

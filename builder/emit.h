@@ -98,6 +98,7 @@ struct hm_disk_job {
 	 * disk's bytes and not the order the kernel wrote them in. */
 	const char *scratch_raw;
 	time_t mtime;                 /* mkfs times (E2FSPROGS_FAKE_TIME) */
+	struct hm_progress *progress; /* NULL: none */
 };
 
 /*

@@ -465,6 +465,7 @@ int hm_emit_disk(const struct hm_disk_job *job, struct hm_tree *disk_tree,
 		.qcow2_path = job->qcow2_path,
 		.scratch_raw = job->scratch_raw,
 		.mtime = job->mtime,
+		.progress = job->progress,
 	};
 
 	return hm_disk_write(&w, disk_tree, ret, err);

@@ -208,9 +208,48 @@ int hm_appliance_launch(struct hm_appliance *a, struct hm_error *err)
 	return 0;
 }
 
+/*
+ * libguestfs's events, on the thread that called it.  PROGRESS: array
+ * (proc_nr, serial, position, total); the others: a message in buf.
+ */
+static void on_event(guestfs_h *g, void *opaque, uint64_t event, int event_handle,
+		     int flags, const char *buf, size_t buf_len,
+		     const uint64_t *array, size_t array_len)
+{
+	struct hm_appliance *a = opaque;
+
+	(void)g;
+	(void)event_handle;
+	(void)flags;
+	if (event == GUESTFS_EVENT_PROGRESS) {
+		if (array_len >= 4)
+			hm_progress_set(a->progress, array[2], array[3]);
+		return;
+	}
+	if (a->log && buf_len) {
+		hm_tool_log_feed(a->log, a->progress, buf, buf_len);
+		if (buf[buf_len - 1] != '\n')
+			hm_tool_log_feed(a->log, a->progress, "\n", 1);
+	}
+}
+
+void hm_appliance_set_progress(struct hm_appliance *a, struct hm_progress *p)
+{
+	a->progress = p;
+	if (!a->g || a->log || !(a->log = calloc(1, sizeof(*a->log))))
+		return;
+	/* A failure here costs only the progress: nothing to report. */
+	guestfs_set_event_callback(a->g, on_event,
+				   GUESTFS_EVENT_PROGRESS | GUESTFS_EVENT_WARNING |
+				   GUESTFS_EVENT_APPLIANCE | GUESTFS_EVENT_LIBRARY,
+				   0, a);
+}
+
 void hm_appliance_step(struct hm_appliance *a, const char *what,
 		       unsigned long long bytes, unsigned mib_s)
 {
+	hm_progress_detail(a->progress, what);
+	hm_progress_set(a->progress, 0, 0);
 	hm_watchdog_arm(a->wd, hm_watchdog_budget(a->wd, bytes, mib_s), what);
 }
 
@@ -226,6 +265,16 @@ int hm_appliance_fail(struct hm_appliance *a, int code, struct hm_error *err,
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
+	/* The appliance's own error lines, when it printed any, say more
+	 * than libguestfs's summary of them. */
+	if (a->log && a->log->n_errors) {
+		char said[HM_ERROR_MSG_MAX / 2];
+
+		hm_tool_log_summary(a->log, said, sizeof(said));
+		return hm_error_set(err, code, 0, "%.300s: %.300s; the appliance said:\n%s",
+				    what, hm_appliance_last_error(a->g, msg, sizeof(msg)),
+				    said);
+	}
 	return hm_error_set(err, code, 0, "%s: %s", what,
 			    hm_appliance_last_error(a->g, msg, sizeof(msg)));
 }
@@ -258,6 +307,7 @@ void hm_appliance_free(struct hm_appliance *a, bool *ret_hung)
 		}
 		guestfs_close(a->g);
 	}
+	free(a->log);
 	if (ret_hung)
 		*ret_hung = a->wd && hm_watchdog_fired(a->wd, NULL, NULL);
 	hm_watchdog_stop(a->wd);

@@ -15,11 +15,14 @@
 #include <stdbool.h>
 
 #include "hallmark/error.h"
+#include "hallmark/progress.h"
 
 struct hm_appliance {
 	guestfs_h *g;
 	struct hm_watchdog *wd;       /* kills qemu when a step hangs */
 	bool launched;
+	struct hm_progress *progress; /* hm_appliance_set_progress */
+	struct hm_tool_log *log;      /* libguestfs's and the appliance's lines */
 };
 
 /*
@@ -30,6 +33,14 @@ struct hm_appliance {
  * Free with hm_appliance_free() whatever happens.
  */
 int hm_appliance_new(struct hm_appliance *a, struct hm_error *err);
+
+/*
+ * Report each step (hm_appliance_step's what) as p's detail, libguestfs's
+ * progress events as its bytes done of how many, and libguestfs's
+ * warnings and the appliance's messages as tool lines; those lines are
+ * also kept (bounded) for hm_appliance_fail.  p may be NULL.
+ */
+void hm_appliance_set_progress(struct hm_appliance *a, struct hm_progress *p);
 
 /*
  * Launch.  A failure is HM_ERR_IO "cannot start the libguestfs appliance:

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "hallmark/error.h"
+#include "hallmark/progress.h"
 #include "hallmark/source.h"
 #include "hallmark/target.h"
 #include "hallmark/tree.h"
@@ -77,6 +78,9 @@ struct hm_disk_write_job {
 	 * disk's bytes and not the order the kernel wrote them in. */
 	const char *scratch_raw;
 	time_t mtime;                 /* mkfs times (E2FSPROGS_FAKE_TIME) */
+	/* The current step's detail and bytes (libguestfs's progress
+	 * events), and the appliance's messages; NULL: none. */
+	struct hm_progress *progress;
 };
 
 struct hm_disk_result {

@@ -810,6 +810,8 @@ int hm_disk_write(const struct hm_disk_write_job *job, struct hm_tree *disk_tree
 	tar_bytes = (unsigned long long)st.st_size;
 	if ((r = hm_appliance_new(&k.a, err)) < 0)
 		goto out;
+	hm_appliance_set_progress(&k.a, job->progress);
+	hm_progress_detail(job->progress, "start the appliance");
 	if ((r = create_disk(&k, k.build_path, "raw")) < 0 ||
 	    (job->qcow2_path && (r = create_disk(&k, job->qcow2_path, "qcow2")) < 0) ||
 	    (r = add_drive(&k, k.build_path, "raw")) < 0 ||

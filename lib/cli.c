@@ -8,10 +8,13 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "hallmark/cli.h"
+#include "hallmark/progress.h"
 
 const char *hm_cli_prog = "hallmark";
 
@@ -52,6 +55,7 @@ int hm_cli_error(const struct hm_error *err)
 	bool cut = err->sys_errno == EPIPE ||
 		   (err->code == HM_ERR_IO && ferror(stdout) && stdout_cut());
 
+	hm_cli_progress_done();   /* the live line gives way to the error */
 	fprintf(stderr, "%s: %s%s\n", hm_cli_prog, cut ? "output cut: " : "",
 		err->msg[0] ? err->msg : "unknown error");
 	return hm_error_exit_code(err->code);
@@ -77,6 +81,7 @@ int hm_cli_fail(const char *fmt, ...)
 {
 	va_list ap;
 
+	hm_cli_progress_done();
 	fprintf(stderr, "%s: ", hm_cli_prog);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -155,4 +160,148 @@ const char *hm_cli_target_file(const char *target, char *buf, size_t size)
 	memcpy(buf, file, len);
 	buf[len] = '\0';
 	return buf;
+}
+
+/* ---- progress on stderr ------------------------------------------------ */
+
+/*
+ * One renderer per process (a command runs one long job at a time).  On
+ * a terminal, a live line redrawn in place ("\r" and erase to the end),
+ * cut to the terminal's width; off one, no live line: at most a line per
+ * step.  The callback runs under the progress handle's lock, so two
+ * reports never interleave.
+ */
+static struct cli_progress {
+	struct hm_progress *p;
+	const char *prog;
+	bool tty, verbose, step_lines;
+	bool drawn;        /* a live line is on the terminal */
+} progress;
+
+static void live_clear(void)
+{
+	if (progress.drawn) {
+		fputs("\r\033[K", stderr);
+		progress.drawn = false;
+	}
+}
+
+/* 1234567 bytes: "1.2 MiB"; entries: "1234567". */
+static void fmt_count(char *buf, size_t size, double v, bool bytes)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	unsigned u = 0;
+
+	if (!bytes) {
+		snprintf(buf, size, "%.0f", v);
+		return;
+	}
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+static void live_draw(const struct hm_progress_report *r)
+{
+	char line[512], a[32], b[32], c[32];
+	struct winsize ws;
+	size_t width = 80, len;
+	bool bytes = r->unit && !strcmp(r->unit, "bytes");
+
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 10)
+		width = ws.ws_col;
+	len = (size_t)snprintf(line, sizeof(line), "%s: %s", progress.prog, r->step);
+	if (r->unit && (r->done || r->total)) {
+		fmt_count(a, sizeof(a), (double)r->done, bytes);
+		if (r->total) {
+			fmt_count(b, sizeof(b), (double)r->total, bytes);
+			len += (size_t)snprintf(line + len, sizeof(line) - len,
+						" %s of %s%s%s (%.0f%%)", a, b,
+						bytes ? "" : " ", bytes ? "" : r->unit,
+						r->done <= r->total ?
+						100.0 * (double)r->done / (double)r->total : 100.0);
+		} else {
+			len += (size_t)snprintf(line + len, sizeof(line) - len, " %s%s%s",
+						a, bytes ? "" : " ", bytes ? "" : r->unit);
+		}
+		if (len < sizeof(line) && r->rate > 0) {
+			fmt_count(c, sizeof(c), r->rate, bytes);
+			len += (size_t)snprintf(line + len, sizeof(line) - len, ", %s/s", c);
+		}
+		if (len < sizeof(line) && r->eta >= 0)
+			len += (size_t)snprintf(line + len, sizeof(line) - len,
+						", %.0f s left", r->eta);
+		if (len < sizeof(line))
+			len += (size_t)snprintf(line + len, sizeof(line) - len,
+						" [%.0f s]%s%s", r->elapsed,
+						r->message ? ": " : "",
+						r->message ? r->message : "");
+	} else {
+		/* No counts: the heartbeat, with what the step last said. */
+		len += (size_t)snprintf(line + len, sizeof(line) - len, " %.0f s%s%s",
+					r->elapsed, r->message ? ": " : "",
+					r->message ? r->message : "");
+	}
+	if (len >= sizeof(line))
+		len = sizeof(line) - 1;
+	if (len > width - 1)
+		len = width - 1;
+	fprintf(stderr, "\r\033[K%.*s", (int)len, line);
+	fflush(stderr);
+	progress.drawn = true;
+}
+
+static void render(void *ctx, const struct hm_progress_report *r)
+{
+	(void)ctx;
+	switch (r->event) {
+	case HM_PROGRESS_MESSAGE:
+		if (!progress.verbose)
+			break;
+		live_clear();
+		fprintf(stderr, "%s\n", r->message);
+		break;
+	case HM_PROGRESS_END:
+		live_clear();
+		if (progress.step_lines || progress.verbose)
+			fprintf(stderr, "%s: %s done (%.1f s)\n", progress.prog,
+				r->step, r->elapsed);
+		break;
+	case HM_PROGRESS_BEGIN:
+	case HM_PROGRESS_UPDATE:
+		if (progress.tty)
+			live_draw(r);
+		break;
+	}
+	fflush(stderr);
+}
+
+struct hm_progress *hm_cli_progress_new(const char *prog, bool quiet,
+					bool verbose, bool step_lines)
+{
+	hm_cli_progress_done();
+	if (quiet)
+		return NULL;
+	progress.prog = prog;
+	progress.tty = isatty(STDERR_FILENO) && getenv("TERM") &&
+		       strcmp(getenv("TERM"), "dumb") != 0;
+	progress.verbose = verbose;
+	progress.step_lines = step_lines;
+	progress.drawn = false;
+	progress.p = hm_progress_new(render, NULL, progress.tty);
+	return progress.p;
+}
+
+void hm_cli_progress_done(void)
+{
+	struct hm_progress *p = progress.p;
+
+	if (!p)
+		return;
+	progress.p = NULL;
+	hm_progress_free(p);   /* the heartbeat stops: nothing draws after */
+	live_clear();
+	fflush(stderr);
 }

@@ -4,8 +4,10 @@
 #   1. make a signing key (encrypted; key and passphrase file live in
 #      images/demo/, which git ignores: keys never live in a repo)
 #   2. build templates/debian-12-hardened.yaml: mmdebstrap base (cached by
-#      its inputs), operations, OCI image + rootfs tarball, manifest bound
-#      to their digests, signed
+#      its inputs in hallmark's default cache, /var/cache/hallmark, so
+#      that later builds of the same base reuse it), operations, OCI image
+#      + rootfs tarball, manifest bound to their digests, signed; on a
+#      terminal each long step shows a live progress line
 #   3. verify the OCI image against the signed manifest: exit 0
 #   4. deploy the rootfs (a folder stands in for a server) and verify it
 #      under the phoenix policy: exit 0
@@ -57,9 +59,11 @@ if [ -z "${LIBGUESTFS_BACKEND_SETTINGS:-}" ] && [ -w /dev/kvm ]; then
 	[ $? -eq 124 ] || export LIBGUESTFS_BACKEND_SETTINGS=force_tcg
 fi
 
-step "2. build the gold image (first run: about 3 minutes for mmdebstrap, then a few for the disk)"
+step "2. build the gold image (first run: 10 minutes or more for the Debian base, then a few for the disk)"
+# The default cache (root: /var/cache/hallmark, or $HALLMARK_CACHE): the
+# README's later builds of the same template reuse this base.
 "$hm" build "$top/templates/debian-12-hardened.yaml" -o "$work/out" \
-	--key ops.key --serial "$(date +%s)" --cache "$work/cache"
+	--key ops.key --serial "$(date +%s)"
 M=out/debian-12-hardened.manifest
 sed -n '1,9p' $M
 

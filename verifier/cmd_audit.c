@@ -18,6 +18,7 @@
 #include "hallmark/audit.h"
 #include "hallmark/audit_exceptions.h"
 #include "hallmark/cli.h"
+#include "hallmark/progress.h"
 #include "hallmark/fsutil.h"
 #include "hallmark/image.h"
 #include "hallmark/policy.h"
@@ -28,6 +29,7 @@
 static const char audit_usage[] =
 	"usage: hallmark audit TARGET [--rules FILE] [--vulns OSV.json]\n"
 	"       [--fail-on SEVERITY] [--format text|json|sarif] [-o REPORT]\n"
+	"       [--quiet|--verbose]\n"
 	"\n"
 	"Audit TARGET against the hardening rules (docs/audit-rules.md).\n"
 	"TARGET: dir:PATH (or a bare path to a directory), tar:FILE, tar:-,\n"
@@ -39,6 +41,8 @@ static const char audit_usage[] =
 	"  -F, --fail-on SEVERITY   info, low, medium, high (default) or critical\n"
 	"  -f, --format FORMAT      text (default), json or sarif\n"
 	"  -o, --output REPORT      write the report there, atomically (default: stdout)\n"
+	"  -q, --quiet              no progress line on a terminal\n"
+	"  -v, --verbose            also the time it took\n"
 	"  -h, --help               show this help\n"
 	"\n"
 	"exit: 0 pass, 1 findings at or above --fail-on, 2 usage/input/I/O error\n";
@@ -106,12 +110,16 @@ int cmd_audit(int argc, char **argv)
 	};
 	const char *rules_path = NULL, *vulns = NULL, *out_path = NULL, *target;
 	int fmt = HM_REPORT_TEXT, fail_on = -1, nargs, rc = HM_EXIT_ERROR, r;
+	bool quiet = false, verbose = false;
+	struct hm_progress *progress;
 	const struct hm_option opts[] = {
 		HM_OPT_STRING('r', "rules", &rules_path),
 		HM_OPT_STRING('V', "vulns", &vulns),
 		HM_OPT_ENUM('F', "fail-on", &fail_on, severities, "severity"),
 		HM_OPT_FORMAT(&fmt, formats, "audit report format"),
 		HM_OPT_OUTPUT(&out_path),
+		HM_OPT_QUIET(&quiet),
+		HM_OPT_VERBOSE(&verbose),
 		HM_OPT_HELP(),
 		HM_OPT_END(),
 	};
@@ -152,9 +160,15 @@ int cmd_audit(int argc, char **argv)
 	ao.target = target;
 	ao.fail_on = (enum hm_severity)fail_on;
 	ao.fmt = fmt;
+	/* Reading the target is the long part (a disk: the appliance). */
+	progress = hm_cli_progress_new("hallmark audit", quiet, verbose, false);
+	hm_progress_begin(progress, "audit", NULL, 0);
 	if ((r = hm_image_open(target, hm_audit_capture_globs(), &img, &err)) < 0 ||
-	    (r = hm_audit_run(img, &opt, &res, &err)) < 0 ||
-	    (r = hm_write_output(out_path, print_audit, &ao, &err)) < 0)
+	    (r = hm_audit_run(img, &opt, &res, &err)) < 0)
+		goto fail;
+	hm_progress_end(progress, NULL);
+	hm_cli_progress_done();
+	if ((r = hm_write_output(out_path, print_audit, &ao, &err)) < 0)
 		goto fail;
 	rc = hm_audit_fails(&res, (enum hm_severity)fail_on) ? HM_EXIT_DRIFT : HM_EXIT_OK;
 	goto out;

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "hallmark/cli.h"
+#include "hallmark/progress.h"
 #include "hallmark/fsutil.h"
 #include "hallmark/image.h"
 #include "hallmark/manifest.h"
@@ -17,7 +18,7 @@
 #include "verifier.h"
 
 static const char sbom_usage[] =
-	"usage: hallmark sbom TARGET [-o FILE] [--name NAME]\n"
+	"usage: hallmark sbom TARGET [-o FILE] [--name NAME] [--quiet|--verbose]\n"
 	"\n"
 	"Write an SPDX 2.3 JSON SBOM of the Debian packages installed in TARGET\n"
 	"(from its /var/lib/dpkg/status): dir:PATH (or a bare path to a\n"
@@ -27,6 +28,8 @@ static const char sbom_usage[] =
 	"  -o, --output FILE        where to write it, atomically (default: stdout)\n"
 	"  -n, --name NAME          document name: 1 to 128 of A-Z a-z 0-9 . _ + -\n"
 	"                           (default: root)\n"
+	"  -q, --quiet              no progress line on a terminal\n"
+	"  -v, --verbose            also the time it took\n"
 	"  -h, --help               show this help\n"
 	"\n"
 	"The creation time is $SOURCE_DATE_EPOCH when set, else now; the same\n"
@@ -50,9 +53,12 @@ int cmd_sbom(int argc, char **argv)
 {
 	static const char *const capture[] = { "/var/lib/dpkg/status", NULL };
 	const char *out = "-", *name = "root", *sde;
+	bool quiet = false, verbose = false;
 	const struct hm_option opts[] = {
 		HM_OPT_OUTPUT(&out),
 		HM_OPT_NAME(&name),
+		HM_OPT_QUIET(&quiet),
+		HM_OPT_VERBOSE(&verbose),
 		HM_OPT_HELP(),
 		HM_OPT_END(),
 	};
@@ -65,6 +71,7 @@ int cmd_sbom(int argc, char **argv)
 	time_t created;
 	size_t i;
 	int nargs, r;
+	struct hm_progress *progress;
 
 	if ((r = hm_cli_parse(&cmd, argc, argv, &nargs)) >= 0)
 		return r;
@@ -98,9 +105,13 @@ int cmd_sbom(int argc, char **argv)
 		if ((r = hm_cli_check_output(out, in, 1)))
 			return r;
 	}
+	progress = hm_cli_progress_new("hallmark sbom", quiet, verbose, false);
+	hm_progress_begin(progress, "sbom", NULL, 0);
 	r = hm_image_open(argv[0], capture, &img, &err);
 	if (r == 0)
 		r = hm_packages_load(img, &pkgs, &err);
+	hm_progress_end(progress, NULL);
+	hm_cli_progress_done();
 	if (r == 0) {
 		for (i = 0; i < pkgs.n_skipped; i++)
 			fprintf(stderr, "%s: skipped %s\n", hm_cli_prog, pkgs.skipped[i]);
@@ -108,7 +119,7 @@ int cmd_sbom(int argc, char **argv)
 
 		r = hm_write_output(out, print_sbom, &so, &err);
 	}
-	if (r == 0 && strcmp(out, "-") != 0)
+	if (r == 0 && strcmp(out, "-") != 0 && !quiet)
 		fprintf(stderr, "wrote '%s': %zu packages%s\n", out, pkgs.n,
 			pkgs.n_skipped ? " (some stanzas skipped)" : "");
 	hm_packages_free(&pkgs);

@@ -16,6 +16,7 @@
 #include "hallmark/history.h"
 #include "hallmark/manifest.h"
 #include "hallmark/policy.h"
+#include "hallmark/progress.h"
 #include "hallmark/report.h"
 #include "hallmark/sign.h"
 #include "hallmark/source.h"
@@ -28,6 +29,7 @@ static const char verify_usage[] =
 	"usage: %s TARGET --manifest FILE --pubkey FILE... [--signature FILE]\n"
 	"       [--policy FILE] [--db FILE] [--host NAME]\n"
 	"       [--format text|json|junit|sarif] [-o REPORT] [--threads N]\n"
+	"       [--quiet|--verbose]\n"
 	"\n"
 	"Verify TARGET against a signed manifest.  TARGET: dir:PATH (or a bare\n"
 	"path to a directory), tar:FILE, tar:- (stdin), oci:FILE (OCI archive or\n"
@@ -47,6 +49,8 @@ static const char verify_usage[] =
 	"  -f, --format FORMAT      text (default), json, junit or sarif\n"
 	"  -o, --output REPORT      write the report there, atomically (default: stdout)\n"
 	"  -j, --threads N          hashing threads (default: number of CPUs)\n"
+	"  -q, --quiet              no progress line on a terminal\n"
+	"  -v, --verbose            also the time the check took\n"
 	"  -h, --help               show this help\n"
 	"\n"
 	"exit: 0 match, 1 drift, 2 usage/input/I/O error, 3 trust failure\n"
@@ -88,6 +92,8 @@ int cmd_verify(int argc, char **argv)
 	struct hm_option_list pubkeys = { pubkey_paths, HM_MAX_PUBKEYS, 0 };
 	unsigned long long threads = 0;
 	int fmt = HM_REPORT_TEXT, nargs, rc = HM_EXIT_ERROR, r;
+	bool quiet = false, verbose = false;
+	struct hm_progress *progress;
 	const struct hm_option opts[] = {
 		HM_OPT_STRING('m', "manifest", &manifest),
 		HM_OPT_PUBKEYS(&pubkeys),
@@ -98,6 +104,8 @@ int cmd_verify(int argc, char **argv)
 		HM_OPT_FORMAT(&fmt, formats, "report format"),
 		HM_OPT_OUTPUT(&out_path),
 		HM_OPT_THREADS(&threads),
+		HM_OPT_QUIET(&quiet),
+		HM_OPT_VERBOSE(&verbose),
 		HM_OPT_HELP(),
 		HM_OPT_END(),
 	};
@@ -174,8 +182,12 @@ int cmd_verify(int argc, char **argv)
 		goto fail;
 	scan.threads = (unsigned)threads;
 	hm_policy_source_filter(policy, &scan.filter);
+	/* Entries checked of the manifest's count: a disk's appliance start
+	 * shows as the heartbeat, before the first entry. */
+	progress = hm_cli_progress_new(prog, quiet, verbose, false);
+	hm_progress_begin(progress, "verify", "entries", tm->header->entries);
 	r = hm_source_open_target(target, &scan, &src, &err);
-	if (r < 0)
+	if (r < 0 || (r = hm_progress_source_take(progress, src, &src, &err)) < 0)
 		goto fail;
 	/* Findings go to a temporary file as they are found: a run with
 	 * millions of them reports and records them in flat memory. */
@@ -188,6 +200,8 @@ int cmd_verify(int argc, char **argv)
 	/* The verdict stands only if what was compared is what was signed. */
 	if ((r = hm_trust_finish(tm, &err)) < 0)
 		goto fail;
+	hm_progress_end(progress, NULL);
+	hm_cli_progress_done();
 
 	rep.finished = time(NULL);
 	rep.tool_version = HM_VERSION;

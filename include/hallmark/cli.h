@@ -7,6 +7,7 @@
 #ifndef HALLMARK_CLI_H
 #define HALLMARK_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "hallmark/error.h"
@@ -76,6 +77,21 @@ int hm_cli_check_output(const char *out, const struct hm_cli_input *in,
  * copied into buf; NULL for directories, stdin and registries.
  */
 const char *hm_cli_target_file(const char *target, char *buf, size_t size);
+
+/*
+ * Progress of the command's long steps on stderr (hallmark/progress.h):
+ * on a terminal (and TERM not "dumb"), one live line with the step, its
+ * counts, rate and time left, or its elapsed seconds; off one, nothing
+ * but, with step_lines, "PROG: STEP done (T s)" as each step ends.
+ * verbose: the lines of the tools hallmark runs as they come, and the
+ * step lines.  quiet: NULL (nothing shown).  The handle is the
+ * front-end's: hm_cli_progress_done() (also called by hm_cli_error and
+ * hm_cli_fail, so an error never lands on a live line) stops it.
+ */
+struct hm_progress;
+struct hm_progress *hm_cli_progress_new(const char *prog, bool quiet,
+					bool verbose, bool step_lines);
+void hm_cli_progress_done(void);
 
 /* A command: argv[0] is the command name; returns the exit code. */
 typedef int (*hm_cmd_fn)(int argc, char **argv);

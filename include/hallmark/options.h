@@ -121,6 +121,14 @@ struct hm_option {
 	  .what = "passphrases are never taken on the command line: " \
 		  "use --passphrase-file or HALLMARK_PASSPHRASE_FILE" }
 
+/*
+ * How much a command doing long work shows on stderr (lib/cli.c's
+ * progress): --quiet nothing but errors and the result, --verbose the
+ * lines of the tools it runs and each step's time.
+ */
+#define HM_OPT_QUIET(v)           HM_OPT_FLAG('q', "quiet", v)
+#define HM_OPT_VERBOSE(v)         HM_OPT_FLAG('v', "verbose", v)
+
 /* Flags of hm_options_parse(): which messages a malformed line gets. */
 enum {
 	/* glibc's getopt_long texts, naming the program as argv[0]:

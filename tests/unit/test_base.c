@@ -371,7 +371,7 @@ TEST(tarball_pin)
 	tpl.base.path = (char *)"base.tar";
 	memcpy(tpl.base.sha256, hex, 65);
 	CHECK_OK(hm_blobstore_open("store", &s, &err), &err);
-	CHECK_OK(hm_base_load(&tpl, "cache", s, &t, &hit, &err), &err);
+	CHECK_OK(hm_base_load(&tpl, "cache", s, &t, &hit, NULL, &err), &err);
 	CHECK_EQ_INT(hit, 0);
 	CHECK(get(t, "/etc/passwd") != NULL);
 	hm_tree_free(t);
@@ -379,14 +379,14 @@ TEST(tarball_pin)
 
 	/* No pin: imported as well. */
 	tpl.base.sha256[0] = '\0';
-	CHECK_OK(hm_base_load(&tpl, "cache", s, &t, NULL, &err), &err);
+	CHECK_OK(hm_base_load(&tpl, "cache", s, &t, NULL, NULL, &err), &err);
 	hm_tree_free(t);
 	t = NULL;
 
 	/* A wrong pin: refused, saying both digests. */
 	memcpy(tpl.base.sha256, hex, 65);
 	tpl.base.sha256[0] = hex[0] == '0' ? '1' : '0';
-	CHECK_EQ_INT(hm_base_load(&tpl, "cache", s, &t, NULL, &err), HM_ERR_INPUT);
+	CHECK_EQ_INT(hm_base_load(&tpl, "cache", s, &t, NULL, NULL, &err), HM_ERR_INPUT);
 	CHECK(t == NULL);
 	CHECK(strstr(err.msg, "base 'base.tar' has sha256 ") != NULL);
 	CHECK(strstr(err.msg, hex) != NULL);
@@ -405,7 +405,7 @@ TEST(oci_base_missing_file)
 	memset(&tpl, 0, sizeof(tpl));
 	tpl.base.kind = HM_BASE_OCI;
 	tpl.base.path = (char *)"image.tar";
-	CHECK(hm_base_load(&tpl, "cache", s, &t, NULL, &err) < 0);
+	CHECK(hm_base_load(&tpl, "cache", s, &t, NULL, NULL, &err) < 0);
 	CHECK(strstr(err.msg, "image.tar") != NULL);
 	CHECK(t == NULL);
 	hm_blobstore_free(s);
@@ -506,16 +506,16 @@ TEST(debian_bad_inputs_refused)
 	char *bad[] = { (char *)"a,b" };
 
 	b.suite = (char *)"--help";
-	CHECK_EQ_INT(hm_base_debian(&b, "cache", NULL, &t, NULL, &err), HM_ERR_INPUT);
+	CHECK_EQ_INT(hm_base_debian(&b, "cache", NULL, &t, NULL, NULL, &err), HM_ERR_INPUT);
 	CHECK(strstr(err.msg, "suite '--help'") != NULL);
 	b = debian_base();
 	b.packages = bad;
 	b.n_packages = 1;
-	CHECK_EQ_INT(hm_base_debian(&b, "cache", NULL, &t, NULL, &err), HM_ERR_INPUT);
+	CHECK_EQ_INT(hm_base_debian(&b, "cache", NULL, &t, NULL, NULL, &err), HM_ERR_INPUT);
 	CHECK(strstr(err.msg, "package 'a,b'") != NULL);
 	b = debian_base();
 	b.mirror = (char *)"http://x\nsuite=y";
-	CHECK_EQ_INT(hm_base_debian(&b, "cache", NULL, &t, NULL, &err), HM_ERR_INPUT);
+	CHECK_EQ_INT(hm_base_debian(&b, "cache", NULL, &t, NULL, NULL, &err), HM_ERR_INPUT);
 	CHECK(t == NULL);
 }
 
@@ -524,7 +524,8 @@ TEST(debian_bad_inputs_refused)
 /*
  * A fake mmdebstrap in ./fakebin: prints FAKE_VERSION for --version;
  * otherwise records its arguments and SOURCE_DATE_EPOCH in ./args, counts
- * runs in ./runs, exits $FAKE_FAIL if set, else writes a tar of ./root to
+ * runs in ./runs, exits $FAKE_FAIL if set (after lines on stdout and
+ * stderr, two of them errors, and a partial output), else writes a tar of ./root to
  * the output argument (the second after "--").
  */
 static int make_fake_mmdebstrap(void)
@@ -535,8 +536,9 @@ static int make_fake_mmdebstrap(void)
 		"echo run >> \"$FAKE_DIR/runs\"\n"
 		"printf '%s\\n' \"$@\" > \"$FAKE_DIR/args\"\n"
 		"echo \"SDE=$SOURCE_DATE_EPOCH\" >> \"$FAKE_DIR/args\"\n"
-		"if [ -n \"$FAKE_FAIL\" ]; then echo 'E: fake failure' >&2; exit \"$FAKE_FAIL\"; fi\n"
 		"while [ \"$1\" != -- ]; do shift; done\n"
+		"if [ -n \"$FAKE_FAIL\" ]; then echo 'I: downloading packages'; echo 'E: Unable to locate package ca-certificats' >&2;\n"
+		"  echo 'I: a later line'; echo 'E: apt-get failed' >&2; echo partial > \"$3\"; exit \"$FAKE_FAIL\"; fi\n"
 		"exec tar --numeric-owner --owner=0 --group=0 -cf \"$3\" -C \"$FAKE_DIR/root\" .\n";
 	char cwd[4096];
 
@@ -565,7 +567,7 @@ static int debian_with_fake(const struct hm_tpl_base *b, bool only_fake,
 	snprintf(path, sizeof(path), "%s/fakebin%s%s", cwd, only_fake ? "" : ":",
 		 only_fake ? "" : old);
 	setenv("PATH", path, 1);
-	r = hm_base_debian(b, "cache", s, t, hit, err);
+	r = hm_base_debian(b, "cache", s, t, hit, NULL, err);
 	setenv("PATH", old, 1);
 	free(old);
 	return r;
@@ -603,7 +605,7 @@ TEST(debian_cache_miss_builds_then_hits)
 	struct hm_error err = { 0 };
 	struct hm_buf text = HM_BUF_INIT;
 	static const char want_args[] =
-		"--quiet\n--variant=minbase\n--include=openssh-server,systemd\n"
+		"--variant=minbase\n--include=openssh-server,systemd\n"
 		"--customize-hook=rm -f \"$1/etc/resolv.conf\" \"$1/etc/hostname\"\n"
 		"--\nbookworm\n";
 	char key[65], path[512], *got = NULL;
@@ -663,11 +665,14 @@ TEST(debian_mmdebstrap_failure)
 	CHECK_OK(hm_blobstore_open("store", &s, &err), &err);
 	CHECK_EQ_INT(debian_with_fake(&b, false, s, &t, &hit, &err), HM_ERR_IO);
 	unsetenv("FAKE_FAIL");
-	CHECK_EQ_STR(err.msg, "mmdebstrap failed (exit 3): see its messages above");
+	/* What it said on stderr, its error lines only, in its order. */
+	CHECK_EQ_STR(err.msg, "mmdebstrap failed (exit 3):\n"
+		     "  E: Unable to locate package ca-certificats\n"
+		     "  E: apt-get failed");
 	CHECK(t == NULL);
 	CHECK_EQ_INT(hit, -1);
-	/* Only the inputs text: no tar, no temporary folder. */
-	CHECK_EQ_INT(count_names("cache"), 1);
+	/* The cache as it was: no inputs text, no tar, no temporary folder. */
+	CHECK_EQ_INT(count_names("cache"), 0);
 	hm_blobstore_free(s);
 }
 

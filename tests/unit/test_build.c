@@ -110,7 +110,7 @@ static int count_names(const char *dir)
 TEST(publishes_and_reports_progress)
 {
 	struct seen seen = { "", 0 };
-	const struct hm_build_progress prog = { on_phase, on_retry, &seen };
+	const struct hm_build_progress prog = { on_phase, on_retry, &seen, NULL };
 	struct hm_build_options o;
 	struct hm_build_result res;
 	struct hm_error err = { 0 };
@@ -223,7 +223,7 @@ static char *build_json_head(void)
 
 TEST(build_json_out_of_memory)
 {
-	const struct hm_build_progress prog = { arm_after_manifest, NULL, NULL };
+	const struct hm_build_progress prog = { arm_after_manifest, NULL, NULL, NULL };
 	struct hm_build_options o;
 	struct hm_build_result res;
 	struct hm_error err = { 0 };

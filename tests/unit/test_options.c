@@ -246,3 +246,25 @@ TEST(cmd_messages)
 	CHECK_EQ_INT(PARSE_CMD("a", "-o", "v", "b", "-xD"), HM_ERR_USAGE);
 	CHECK_EQ_STR(E.msg, "cmd: unknown option 'b'");
 }
+
+/* --quiet and --verbose, the same on every command that does long work. */
+TEST(quiet_and_verbose)
+{
+	bool quiet = false, verbose = false;
+	const struct hm_option opts[] = {
+		HM_OPT_QUIET(&quiet),
+		HM_OPT_VERBOSE(&verbose),
+		HM_OPT_END(),
+	};
+	char *av[] = { (char *)"cmd", (char *)"-q", (char *)"x", (char *)"--verb", NULL };
+	char *bad[] = { (char *)"cmd", (char *)"--quiet=yes", NULL };
+	struct hm_error err = { 0 };
+	int n = -1;
+
+	CHECK_EQ_INT(hm_options_parse("cmd", opts, 0, 4, av, &n, &err), 0);
+	CHECK(quiet && verbose);
+	CHECK_EQ_INT(n, 1);
+	CHECK_EQ_STR(av[0], "x");
+	CHECK_EQ_INT(hm_options_parse("cmd", opts, 0, 2, bad, &n, &err), HM_ERR_USAGE);
+	CHECK_EQ_STR(err.msg, "cmd: option '--quiet' doesn't allow an argument");
+}
