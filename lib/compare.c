@@ -58,6 +58,7 @@ struct join {
 	uint64_t pend_below;
 	struct hm_buf pend_origin;
 	bool act_declined;            /* the digest of act.cur was declined */
+	bool saw_index;               /* /index.json was added */
 };
 
 static int advance(struct join *j, struct side *s)
@@ -85,6 +86,8 @@ static int advance(struct join *j, struct side *s)
 			return hm_error_nomem(j->err);
 		s->has_prev = true;
 		(*s->count)++;
+		if (s == &j->exp)
+			hm_policy_mark_manifest(j->policy, e->path, e->path_len);
 		if (hm_policy_ignored(j->policy, e->path, e->path_len)) {
 			j->stats->ignored++;
 			continue;
@@ -489,6 +492,14 @@ static int added(struct join *j)
 {
 	const struct hm_entry *b = j->act.cur;
 	int r;
+
+	/* index.json sorts before oci-layout: seeing the latter added
+	 * after the former says the target is an image layout. */
+	if (b->path_len == 11 && memcmp(b->path, "/index.json", 11) == 0)
+		j->saw_index = true;
+	if (j->saw_index && b->path_len == 11 &&
+	    memcmp(b->path, "/oci-layout", 11) == 0)
+		j->stats->oci_layout = true;
 
 	if (b->flags & HM_ENTRY_DELETED)     /* deleted, and never there */
 		return advance(j, &j->act);

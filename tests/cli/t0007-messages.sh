@@ -67,4 +67,40 @@ chmod 600 loose
 expect_exit 0 "the same file at mode 0600" \
 	"$HALLMARK" sign m --key ops.key --passphrase-file loose -o m.sig
 
+# Drift that is a mistake of the command line says what was meant.
+"$HALLMARK" sign m --key plain.key >/dev/null 2>&1 || fail "sign"
+mkdir -p layout/blobs/sha256
+printf '{"imageLayoutVersion":"1.0.0"}' > layout/oci-layout
+printf '{"schemaVersion":2,"manifests":[]}' > layout/index.json
+tar cf image.oci.tar -C layout .
+expect_exit 1 "tar: given an OCI archive drifts" "$HALLMARK" verify tar:image.oci.tar -m m -k plain.pub
+expect_grep "^hallmark: hint: 'image.oci.tar' is an OCI image archive \(it has oci-layout and index.json\): verify oci:image.oci.tar$" \
+	err.txt "and suggests oci:"
+expect_exit 1 "dir: given an OCI layout" "$HALLMARK_VERIFY" dir:layout -m m -k plain.pub
+expect_grep "^hallmark-verify: hint: .*verify oci-dir:layout$" err.txt "suggests oci-dir:"
+expect_exit 1 "a plain tree with drift" "$HALLMARK" verify dir:layout/blobs -m m -k plain.pub
+if grep -q hint err.txt; then fail "gets no hint"; else ok "gets no hint"; fi
+# A container manifest (its image lines: oci, tar) for a disk: said before
+# the disk is read (here it does not exist, so no appliance starts).
+sed "s/^template none\$/template none\nimage oci sha256:$(printf '%064d' 0)/" m > img.manifest
+"$HALLMARK" sign img.manifest --key plain.key >/dev/null 2>&1 || fail "sign img.manifest"
+expect_exit 2 "a disk against the container manifest" \
+	"$HALLMARK" verify disk:img.qcow2 -m img.manifest -k plain.pub
+expect_grep "^hallmark: hint: 'img.manifest' is a container manifest \(image lines oci, tar\): a disk is verified against img.disk.manifest$" \
+	err.txt "suggests NAME.disk.manifest"
+expect_exit 0 "the same manifest for its tree" "$HALLMARK" verify dir:tree -m img.manifest -k plain.pub
+if grep -q hint err.txt; then fail "gets no hint"; else ok "gets no hint"; fi
+
+# A policy glob that matches nothing in the manifest: a warning naming
+# the file, line and glob; the run goes on and passes.
+printf 'ignore:\n  - /proc/**\nmay_change:\n  - /f\n  - /etc/sshd_conf\nmay_add: [/opt/**]\n' > policy.yaml
+expect_exit 0 "a policy with a glob of no use" \
+	"$HALLMARK" verify dir:tree -m m -k plain.pub --policy policy.yaml
+expect_grep "^hallmark: warning: policy.yaml:5: may_change glob '/etc/sshd_conf' matches nothing in the manifest$" \
+	err.txt "is warned about"
+expect_grep "^hallmark: warning: policy.yaml:2: ignore glob '/proc/\*\*' matches nothing in the manifest$" \
+	err.txt "every one"
+[ "$(wc -l < err.txt)" -eq 2 ] && ok "and only those (/f is used, may_add is about new paths)" \
+	|| { fail "and only those"; sed 's/^/#   /' err.txt; }
+
 done_testing
