@@ -381,16 +381,24 @@ static int compare_pair(struct join *j)
 			j->stats->allowed_changes++;
 			break;
 		}
-		if (a->size != b->size &&
-		    (r = emit_num(j, HM_FINDING_SIZE, a, false, a->size, b->size)) < 0)
-			break;
+		/*
+		 * One changed file is one finding: kind "content" with the
+		 * digests, and the sizes in its detail when they differ too
+		 * ("size A -> B", which the text report reads back).  A size
+		 * finding is left for a size that differs under one digest.
+		 */
 		if (memcmp(a->sha256, b->sha256, HM_SHA256_LEN) != 0) {
 			char ha[2 * HM_SHA256_LEN + 1], hb[2 * HM_SHA256_LEN + 1];
+			char sizes[64];
 
 			hm_hex_encode(a->sha256, HM_SHA256_LEN, ha);
 			hm_hex_encode(b->sha256, HM_SHA256_LEN, hb);
+			snprintf(sizes, sizeof(sizes), "size %" PRIu64 " -> %" PRIu64,
+				 a->size, b->size);
 			r = emit(j, HM_FINDING_CONTENT, a->path, a->path_len,
-				 ha, hb, NULL);
+				 ha, hb, a->size != b->size ? sizes : NULL);
+		} else {
+			r = emit_num(j, HM_FINDING_SIZE, a, false, a->size, b->size);
 		}
 		break;
 	case HM_TYPE_SYMLINK:
