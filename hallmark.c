@@ -39,7 +39,8 @@ static void usage(FILE *out)
 {
 	size_t i;
 
-	fprintf(out, "usage: hallmark COMMAND [ARGS]\n\ncommands:\n");
+	fprintf(out, "usage: hallmark COMMAND [ARGS]\n"
+		     "       hallmark --help | --version\n\ncommands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\n'hallmark COMMAND --help' describes a command.\n"
@@ -54,8 +55,9 @@ int main(int argc, char **argv)
 	hm_cleanup_install();
 	hm_cli_init();
 	if (argc < 2) {
-		usage(stderr);
-		return 2;
+		hm_cli_fail("missing COMMAND");
+		fputs("Try 'hallmark --help'.\n", stderr);
+		return HM_EXIT_ERROR;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
@@ -69,6 +71,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return hm_cli_exit(commands[i].fn(argc - 1, argv + 1));
-	return hm_cli_fail("'%s' is not a hallmark command (see 'hallmark --help')",
-			   argv[1]);
+	hm_cli_fail("'%s' is not a hallmark command", argv[1]);
+	fputs("Try 'hallmark --help'.\n", stderr);
+	return HM_EXIT_ERROR;
 }

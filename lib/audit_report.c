@@ -118,6 +118,109 @@ static void text_write(struct actx *c, FILE *out)
 		fprintf(out, "skipped: %s\n", res->skipped[i]);
 }
 
+/* ---- JUnit ------------------------------------------------------------ */
+
+/* Text (already printable ASCII) as XML character data or attribute. */
+static void xml(FILE *out, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '&': fputs("&amp;", out); break;
+		case '<': fputs("&lt;", out); break;
+		case '>': fputs("&gt;", out); break;
+		case '"': fputs("&quot;", out); break;
+		case '\'': fputs("&apos;", out); break;
+		default: fputc(*s, out);
+		}
+	}
+}
+
+/*
+ * The shape of verify's JUnit (docs/report-format.md): one suite, one
+ * testcase per rule (classname hallmark.audit, name the rule id); a rule
+ * fails with the findings that fail the run (not excepted, at or above
+ * --fail-on), one line each; the other findings of a rule go to its
+ * system-out, so nothing is lost.
+ */
+static void junit_write(struct actx *c, FILE *out)
+{
+	const struct hm_audit_result *res = c->res;
+	const struct hm_audit_rule *rules;
+	size_t n_rules, i, k, failed = 0;
+
+	rules = hm_audit_rules(&n_rules);
+	for (k = 0; k < n_rules; k++)
+		for (i = 0; i < res->n_findings; i++)
+			if (res->findings[i].rule == &rules[k] &&
+			    !res->findings[i].excepted &&
+			    rules[k].severity >= c->fail_on) {
+				failed++;
+				break;
+			}
+	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<testsuites name=\"hallmark\" tests=\"%zu\" failures=\"%zu\" errors=\"0\">\n"
+		"  <testsuite name=\"hallmark audit\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"0\">\n"
+		"    <properties>\n      <property name=\"target\" value=\"",
+		n_rules, failed, n_rules, failed);
+	xml(out, printable(c, c->target));
+	fprintf(out, "\"/>\n      <property name=\"fail_on\" value=\"%s\"/>\n"
+		"      <property name=\"exit_code\" value=\"%d\"/>\n    </properties>\n",
+		hm_severity_name(c->fail_on), fails(c) ? 1 : 0);
+	for (k = 0; k < n_rules; k++) {
+		const struct hm_audit_rule *r = &rules[k];
+		size_t n_fail = 0, n_other = 0;
+
+		for (i = 0; i < res->n_findings; i++) {
+			const struct hm_audit_finding *f = &res->findings[i];
+
+			if (f->rule != r)
+				continue;
+			if (!f->excepted && r->severity >= c->fail_on)
+				n_fail++;
+			else
+				n_other++;
+		}
+		fprintf(out, "    <testcase classname=\"hallmark.audit\" name=\"%s\"", r->id);
+		if (!n_fail && !n_other) {
+			fputs("/>\n", out);
+			continue;
+		}
+		fputs(">\n", out);
+		for (int pass = 0; pass < 2; pass++) {
+			size_t n = pass ? n_other : n_fail;
+
+			if (!n)
+				continue;
+			if (pass)
+				fputs("      <system-out>", out);
+			else
+				fprintf(out, "      <failure message=\"%zu finding%s (%s)\" type=\"%s\">",
+					n, n == 1 ? "" : "s", hm_severity_name(r->severity), r->id);
+			for (i = 0; i < res->n_findings; i++) {
+				const struct hm_audit_finding *f = &res->findings[i];
+				bool failing = !f->excepted && r->severity >= c->fail_on;
+
+				if (f->rule != r || failing == (pass == 1))
+					continue;
+				if (f->path) {
+					xml(out, escaped_path(c, f));
+					fputs(": ", out);
+				}
+				xml(out, printable(c, f->message));
+				if (f->excepted) {
+					fputs(" [excepted: ", out);
+					xml(out, printable(c, f->exception_reason));
+					fputc(']', out);
+				}
+				fputc('\n', out);
+			}
+			fputs(pass ? "</system-out>\n" : "</failure>\n", out);
+		}
+		fputs("    </testcase>\n", out);
+	}
+	fputs("  </testsuite>\n</testsuites>\n", out);
+}
+
 /* ---- JSON and SARIF --------------------------------------------------- */
 
 /*
@@ -209,6 +312,31 @@ static const char *sarif_level(enum hm_severity s)
 	return s >= HM_SEV_HIGH ? "error" : s == HM_SEV_MEDIUM ? "warning" : "note";
 }
 
+/*
+ * Code-scanning views drop a result without a location, so a finding
+ * about the system rather than a file (a sysctl set nowhere) points at
+ * the file that should fix it: for a family, its main configuration.
+ */
+static const char *sarif_fallback_path(const char *rule_id)
+{
+	static const struct {
+		const char *prefix, *path;
+	} where[] = {
+		/* Where hallmark's hardening writes the kernel settings. */
+		{ "HM-SYS-002", "/etc/sysctl.d/90-hallmark-harden.conf" },
+		{ "HM-SYS-", "/etc/sysctl.conf" },
+		{ "HM-ACCT-", "/etc/passwd" },
+		{ "HM-SSH-", "/etc/ssh/sshd_config" },
+		{ "HM-VULN-", "/var/lib/dpkg/status" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(where) / sizeof(where[0]); i++)
+		if (strncmp(rule_id, where[i].prefix, strlen(where[i].prefix)) == 0)
+			return where[i].path;
+	return "/";
+}
+
 static void sarif_write(struct actx *c, struct hm_json_out *j)
 {
 	const struct hm_audit_result *res = c->res;
@@ -248,10 +376,13 @@ static void sarif_write(struct actx *c, struct hm_json_out *j)
 		const struct hm_audit_finding *x = &res->findings[i];
 		json_t *r, *sup;
 
+		const char *path = x->path ? x->path :
+				   sarif_fallback_path(x->rule->id);
+
 		r = hm_sarif_result_new(x->rule->id, (size_t)(x->rule - rules),
 					sarif_level(x->rule->severity),
-					hm_sarif_text(x->message), x->path,
-					x->path_len);
+					hm_sarif_text(x->message), path,
+					x->path ? x->path_len : strlen(path));
 		if (x->excepted) {
 			sup = json_object();
 			jset(c, sup, "kind", json_string("external"));
@@ -280,15 +411,17 @@ int hm_audit_report_write(const struct hm_audit_result *res, const char *target,
 	struct hm_json_out j;
 
 	if (format != HM_REPORT_TEXT && format != HM_REPORT_JSON &&
-	    format != HM_REPORT_SARIF)
+	    format != HM_REPORT_SARIF && format != HM_REPORT_JUNIT)
 		return hm_error_set(err, HM_ERR_USAGE, 0,
-				    "audit reports are text, json or sarif");
+				    "audit reports are text, json, junit or sarif");
 	if ((unsigned)fail_on > HM_SEV_CRITICAL)
 		return hm_error_set(err, HM_ERR_USAGE, 0, "unknown severity %d",
 				    (int)fail_on);
 	count(&c);
 	if (format == HM_REPORT_TEXT) {
 		text_write(&c, out);
+	} else if (format == HM_REPORT_JUNIT) {
+		junit_write(&c, out);
 	} else {
 		hm_json_out_init(&j, out);
 		if (format == HM_REPORT_JSON)

@@ -18,6 +18,16 @@
 
 const char *hm_cli_prog = "hallmark";
 
+/*
+ * What the last hm_cli_parse found, for hm_cli_usage: one command runs
+ * per process, and the commands call hm_cli_usage with no more than the
+ * command.  said: the command has already told what is wrong
+ * (hm_cli_fail), so hm_cli_usage only points at --help.
+ */
+static char *const *parsed_args;
+static int parsed_nargs = -1;
+static bool said;
+
 static void on_sigpipe(int sig)
 {
 	(void)sig;
@@ -87,12 +97,72 @@ int hm_cli_fail(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	said = true;
 	return HM_EXIT_ERROR;
+}
+
+/* "hallmark verify" or "hallmark-verify": how the user runs cmd. */
+static void full_name(const struct hm_cli_command *cmd, char *buf, size_t size)
+{
+	if (strcmp(hm_cli_prog, "hallmark") == 0)
+		snprintf(buf, size, "%s %s", hm_cli_prog, cmd->name);
+	else
+		snprintf(buf, size, "%s", hm_cli_prog);
+}
+
+/*
+ * The operands the usage line names: the upper-case words after the
+ * program and command, up to the first option ("usage: hallmark diff
+ * MANIFEST_A MANIFEST_B" gives two).  Returns how many, at most max.
+ */
+static size_t usage_operands(const char *usage, char names[][32], size_t max)
+{
+	const char *p = strchr(usage, ' '), *end;
+	size_t n = 0, len;
+	bool upper;
+
+	while (p && n < max) {
+		while (*p == ' ')
+			p++;
+		end = p + strcspn(p, " \n");
+		len = (size_t)(end - p);
+		if (len == 0 || *p == '-' || *p == '[' || *p == '\n')
+			break;
+		upper = *p >= 'A' && *p <= 'Z';
+		if (upper && len < 32) {
+			memcpy(names[n], p, len);
+			names[n++][len] = '\0';
+		} else if (n > 0 || upper) {
+			break;
+		}
+		if (*end != ' ')
+			break;
+		p = end;
+	}
+	return n;
 }
 
 int hm_cli_usage(const struct hm_cli_command *cmd)
 {
-	fputs(cmd->usage, stderr);
+	char names[4][32], prog[128], list[160] = "", what[64] = "";
+	size_t n, i;
+
+	full_name(cmd, prog, sizeof(prog));
+	/* hallmark-verify is the command: its name says which. */
+	if (strcmp(hm_cli_prog, "hallmark") == 0)
+		snprintf(what, sizeof(what), "%s: ", cmd->name);
+	n = usage_operands(cmd->usage, names, 4);
+	if (!said && parsed_nargs >= 0 && (size_t)parsed_nargs < n) {
+		for (i = (size_t)parsed_nargs; i < n; i++)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list),
+				 "%s%s", i == (size_t)parsed_nargs ? "" :
+				 i + 1 == n ? " and " : ", ", names[i]);
+		hm_cli_fail("%smissing %s", what, list);
+	} else if (!said && parsed_nargs >= 0 && (size_t)parsed_nargs > n) {
+		hm_cli_fail("%sunexpected argument '%s'", what,
+			    parsed_args[n]);
+	}
+	fprintf(stderr, "Try '%s --help'.\n", prog);
 	return HM_EXIT_ERROR;
 }
 
@@ -100,12 +170,18 @@ int hm_cli_parse(const struct hm_cli_command *cmd, int argc, char **argv,
 		 int *ret_nargs)
 {
 	struct hm_error err = { 0 };
+	/* Positionals move over argv[0] as they are read. */
+	const char *argv0 = argc > 0 ? argv[0] : "";
 	int r;
 
 	r = hm_options_parse(cmd->name, cmd->options, cmd->flags, argc, argv,
 			     ret_nargs, &err);
-	if (r == 0)
+	if (r == 0) {
+		parsed_args = argv;
+		parsed_nargs = *ret_nargs;
+		said = false;
 		return -1;
+	}
 	if (r > 0) {
 		fputs(cmd->usage, stdout);
 		if (cmd->help)
@@ -114,11 +190,16 @@ int hm_cli_parse(const struct hm_cli_command *cmd, int argc, char **argv,
 	}
 	if (err.code != HM_ERR_USAGE)
 		return hm_cli_error(&err);
-	/* getopt's own texts name the program themselves. */
-	if (cmd->flags & HM_OPTIONS_CMD_TEXT)
+	/*
+	 * getopt's texts name argv[0]: the program for hallmark-verify, the
+	 * command ("verify: unrecognized option") for hallmark's, which then
+	 * get the "hallmark: " every other message has.
+	 */
+	if ((cmd->flags & HM_OPTIONS_CMD_TEXT) || strcmp(argv0, hm_cli_prog) != 0)
 		hm_cli_error(&err);
 	else
 		fprintf(stderr, "%s\n", err.msg);
+	said = true;
 	return hm_cli_usage(cmd);
 }
 

@@ -58,6 +58,7 @@ struct join {
 	uint64_t pend_below;
 	struct hm_buf pend_origin;
 	bool act_declined;            /* the digest of act.cur was declined */
+	bool saw_index;               /* /index.json was added */
 };
 
 static int advance(struct join *j, struct side *s)
@@ -85,6 +86,8 @@ static int advance(struct join *j, struct side *s)
 			return hm_error_nomem(j->err);
 		s->has_prev = true;
 		(*s->count)++;
+		if (s == &j->exp)
+			hm_policy_mark_manifest(j->policy, e->path, e->path_len);
 		if (hm_policy_ignored(j->policy, e->path, e->path_len)) {
 			j->stats->ignored++;
 			continue;
@@ -378,16 +381,24 @@ static int compare_pair(struct join *j)
 			j->stats->allowed_changes++;
 			break;
 		}
-		if (a->size != b->size &&
-		    (r = emit_num(j, HM_FINDING_SIZE, a, false, a->size, b->size)) < 0)
-			break;
+		/*
+		 * One changed file is one finding: kind "content" with the
+		 * digests, and the sizes in its detail when they differ too
+		 * ("size A -> B", which the text report reads back).  A size
+		 * finding is left for a size that differs under one digest.
+		 */
 		if (memcmp(a->sha256, b->sha256, HM_SHA256_LEN) != 0) {
 			char ha[2 * HM_SHA256_LEN + 1], hb[2 * HM_SHA256_LEN + 1];
+			char sizes[64];
 
 			hm_hex_encode(a->sha256, HM_SHA256_LEN, ha);
 			hm_hex_encode(b->sha256, HM_SHA256_LEN, hb);
+			snprintf(sizes, sizeof(sizes), "size %" PRIu64 " -> %" PRIu64,
+				 a->size, b->size);
 			r = emit(j, HM_FINDING_CONTENT, a->path, a->path_len,
-				 ha, hb, NULL);
+				 ha, hb, a->size != b->size ? sizes : NULL);
+		} else {
+			r = emit_num(j, HM_FINDING_SIZE, a, false, a->size, b->size);
 		}
 		break;
 	case HM_TYPE_SYMLINK:
@@ -489,6 +500,14 @@ static int added(struct join *j)
 {
 	const struct hm_entry *b = j->act.cur;
 	int r;
+
+	/* index.json sorts before oci-layout: seeing the latter added
+	 * after the former says the target is an image layout. */
+	if (b->path_len == 11 && memcmp(b->path, "/index.json", 11) == 0)
+		j->saw_index = true;
+	if (j->saw_index && b->path_len == 11 &&
+	    memcmp(b->path, "/oci-layout", 11) == 0)
+		j->stats->oci_layout = true;
 
 	if (b->flags & HM_ENTRY_DELETED)     /* deleted, and never there */
 		return advance(j, &j->act);

@@ -80,6 +80,13 @@ static int from_file(const char *path, char *buf, struct hm_error *err)
 				 "passphrase file '%s' is not a file", path);
 		goto out;
 	}
+	/* A secret others can read is refused like a private key file. */
+	if (S_ISREG(st.st_mode) && (st.st_mode & 077)) {
+		r = hm_error_set(err, HM_ERR_TRUST, 0,
+				 "passphrase file '%s' is accessible by group or others (mode %04o): chmod 600 it",
+				 path, (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
 	while (len < BUF_SIZE - 1) {
 		ssize_t n = read(fd, buf + len, BUF_SIZE - 1 - len);
 

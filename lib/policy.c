@@ -24,6 +24,10 @@ struct glob {
 	 * Such a glob matches every path strictly below whatever PREFIX
 	 * matches, which is what hm_policy_ignores_below needs. */
 	char *below;
+	unsigned long line;   /* in the policy file; 0 if added in code */
+	/* Matched a manifest path (hm_policy_mark_manifest): the one thing
+	 * that changes in a loaded policy, written only by compare's join. */
+	bool used;
 };
 
 struct glob_list {
@@ -37,6 +41,7 @@ struct hm_policy {
 	struct glob_list lists[3];
 	size_t total;
 	char *description;
+	char *name;           /* the file, for warnings; or NULL */
 };
 
 static void glob_clear(struct glob *g)
@@ -73,6 +78,7 @@ void hm_policy_free(struct hm_policy *p)
 		free(l->exact);
 	}
 	free(p->description);
+	free(p->name);
 	free(p);
 }
 
@@ -143,8 +149,17 @@ static size_t exact_lower_bound(const struct glob_list *l, const char *s,
 	return lo;
 }
 
+static int add_glob(struct hm_policy *p, enum hm_policy_list list,
+		    const char *glob, unsigned long line, struct hm_error *err);
+
 int hm_policy_add(struct hm_policy *p, enum hm_policy_list list,
 		  const char *glob, struct hm_error *err)
+{
+	return add_glob(p, list, glob, 0, err);
+}
+
+static int add_glob(struct hm_policy *p, enum hm_policy_list list,
+		    const char *glob, unsigned long line, struct hm_error *err)
 {
 	struct glob g = { 0 };
 	struct glob_list *l;
@@ -168,6 +183,7 @@ int hm_policy_add(struct hm_policy *p, enum hm_policy_list list,
 	g.lit = malloc(len + 1);
 	if (!g.pat || !g.lit)
 		goto nomem;
+	g.line = line;
 	exact = literal_prefix(glob, g.lit, &g.lit_len);
 	g.lit[g.lit_len] = '\0';
 	if (len >= 3 && !strcmp(glob + len - 3, "/**")) {
@@ -228,6 +244,81 @@ static bool list_match(const struct hm_policy *p, enum hm_policy_list list,
 			return true;
 	}
 	return false;
+}
+
+/*
+ * A glob is of use if it matches a manifest path; "PREFIX/" "**" also if
+ * PREFIX does (ignore: [/proc/ "**"] is about the manifest's /proc, even
+ * when the manifest has nothing below it).
+ */
+static bool glob_of_use(const struct glob *g, const char *path, size_t len)
+{
+	size_t blen, n;
+
+	if (len >= g->lit_len && !memcmp(path, g->lit, g->lit_len) &&
+	    hm_glob_match(g->pat, path, len))
+		return true;
+	if (!g->below)
+		return false;
+	if (!g->below[0])
+		return len == 1 && path[0] == '/';      /* "/" "**" */
+	/* Whatever PREFIX matches starts with the literal prefix. */
+	blen = strlen(g->below);
+	n = g->lit_len < blen ? g->lit_len : blen;
+	return len >= n && !memcmp(path, g->lit, n) &&
+	       hm_glob_match(g->below, path, len);
+}
+
+void hm_policy_mark_manifest(const struct hm_policy *p, const char *path,
+			     size_t len)
+{
+	static const enum hm_policy_list lists[] = {
+		HM_POLICY_IGNORE, HM_POLICY_MAY_CHANGE,
+	};
+	size_t i, k, at;
+
+	if (!p)
+		return;
+	for (k = 0; k < 2; k++) {
+		const struct glob_list *l = &p->lists[lists[k]];
+
+		if (l->n_exact) {
+			at = exact_lower_bound(l, path, len);
+			if (at < l->n_exact && l->exact[at].lit_len == len &&
+			    !memcmp(l->exact[at].lit, path, len))
+				l->exact[at].used = true;
+		}
+		for (i = 0; i < l->n_wild; i++)
+			if (!l->wild[i].used && glob_of_use(&l->wild[i], path, len))
+				l->wild[i].used = true;
+	}
+}
+
+void hm_policy_each_unused(const struct hm_policy *p, hm_policy_unused_fn fn,
+			   void *ctx)
+{
+	static const struct {
+		enum hm_policy_list list;
+		const char *name;
+	} lists[] = {
+		{ HM_POLICY_IGNORE, "ignore" }, { HM_POLICY_MAY_CHANGE, "may_change" },
+	};
+	size_t i, k;
+
+	if (!p)
+		return;
+	for (k = 0; k < 2; k++) {
+		const struct glob_list *l = &p->lists[lists[k].list];
+
+		for (i = 0; i < l->n_wild; i++)
+			if (!l->wild[i].used)
+				fn(ctx, p->name, l->wild[i].line, lists[k].name,
+				   l->wild[i].pat);
+		for (i = 0; i < l->n_exact; i++)
+			if (!l->exact[i].used)
+				fn(ctx, p->name, l->exact[i].line, lists[k].name,
+				   l->exact[i].pat);
+	}
 }
 
 bool hm_policy_ignored(const struct hm_policy *p, const char *path, size_t len)
@@ -347,7 +438,7 @@ static int parse_list(struct hm_policy *p, const struct hm_yaml_doc *doc,
 		 * rest of the glob. */
 		r = hm_glob_check(it->str, it->len, err);
 		if (r >= 0)
-			r = hm_policy_add(p, list, it->str, err);
+			r = add_glob(p, list, it->str, it->line, err);
 		if (r < 0)
 			return hm_error_prefix(err, "%s:%lu:%lu", doc->name,
 					       it->line, it->col);
@@ -375,6 +466,10 @@ int hm_policy_parse(const char *data, size_t len, const char *name,
 	r = hm_policy_new(&p, err);
 	if (r < 0)
 		goto out;
+	if (name && !(p->name = strdup(name))) {
+		r = hm_error_nomem(err);
+		goto out;
+	}
 	v = hm_yaml_get(root, "version");
 	if (v) {
 		r = hm_yaml_uint(doc, v, "'version'", UINT64_MAX, &version, err);

@@ -216,9 +216,92 @@ static void flush(struct ctx *c)
 	hm_buf_reset(&c->b);
 }
 
-/* "expected X, found Y (detail)", each part only when present. */
-static void put_change(struct ctx *c, const struct hm_finding *f)
+/* A SHA-256 in hex, as compare writes a content finding's values. */
+static bool is_sha256_hex(const char *s)
 {
+	size_t i;
+
+	if (!s || strlen(s) != 64)
+		return false;
+	for (i = 0; i < 64; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* Sizes for people: "812 bytes", "1.2 KiB", "3.4 MiB". */
+static void iec_bytes(unsigned long long n, char out[32])
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	double v = (double)n;
+	size_t i = 0;
+
+	if (n < 1024) {
+		snprintf(out, 32, "%llu bytes", n);
+		return;
+	}
+	v /= 1024;
+	while (v >= 1024 && i + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(out, 32, "%.1f %s", v, units[i]);
+}
+
+/*
+ * A changed file, in one line: "content and size differ: 1.2 KiB ->
+ * 3.4 KiB, sha256 ab12cd34ef56... -> 9f8e7d6c5b4a..." (digests cut to 12
+ * digits when cut: JSON, SARIF and JUnit keep them whole).  The sizes come from
+ * the detail compare writes, "size A -> B", and what follows it ("; from
+ * layer ...") stays in parentheses.  Returns false for values of another
+ * shape, which are shown as any other finding's.
+ */
+static bool put_content(struct ctx *c, const struct hm_finding *f, bool cut)
+{
+	unsigned long long a, b;
+	const char *rest = f->detail;
+	char ha[32], hb[32];
+	int off = 0;
+
+	if (f->kind != HM_FINDING_CONTENT || !is_sha256_hex(f->expected) ||
+	    !is_sha256_hex(f->actual))
+		return false;
+	if (f->detail && sscanf(f->detail, "size %llu -> %llu%n", &a, &b, &off) == 2 &&
+	    off > 0) {
+		iec_bytes(a, ha);
+		iec_bytes(b, hb);
+		/* Rounded alike (125000 and 125001 bytes): the exact counts. */
+		if (strcmp(ha, hb) == 0) {
+			snprintf(ha, sizeof(ha), "%llu", a);
+			snprintf(hb, sizeof(hb), "%llu bytes", b);
+		}
+		put_fmt(c, "content and size differ: %s -> %s, ", ha, hb);
+		rest = f->detail + off;
+		if (rest[0] == ';' && rest[1] == ' ')
+			rest += 2;
+		if (!rest[0])
+			rest = NULL;
+	} else {
+		put_raw(c, "content differs: ");
+	}
+	if (cut)
+		put_fmt(c, "sha256 %.12s... -> %.12s...", f->expected, f->actual);
+	else
+		put_fmt(c, "sha256 %s -> %s", f->expected, f->actual);
+	if (rest) {
+		put_raw(c, " (");
+		put_safe(c, rest);
+		put_raw(c, ")");
+	}
+	return true;
+}
+
+/* "expected X, found Y (detail)", each part only when present; cut:
+ * digests shortened (the text report, not JUnit). */
+static void put_change(struct ctx *c, const struct hm_finding *f, bool cut)
+{
+	if (put_content(c, f, cut))
+		return;
 	if (f->expected) {
 		put_raw(c, "expected ");
 		put_safe(c, f->expected);
@@ -460,7 +543,7 @@ static void text_write(struct ctx *c)
 					put_fmt(c, "%*s", width -
 						(int)(c->b.len - start), "");
 				put_raw(c, "  ");
-				put_change(c, f);
+				put_change(c, f, true);
 			}
 			put_raw(c, "\n");
 			flush(c);
@@ -673,7 +756,7 @@ static int sarif_result(void *ctx, const struct hm_finding *x,
 	put_raw(c, hm_finding_kind_text(x->kind));
 	if (x->expected || x->actual || x->detail) {
 		put_raw(c, ": ");
-		put_change(c, x);
+		put_change(c, x, false);
 	}
 	if (c->err)
 		return c->err;
@@ -789,7 +872,7 @@ static int junit_line(void *ctx, const struct hm_finding *f,
 	put_path(c, f);
 	if (f->expected || f->actual || f->detail) {
 		put_raw(c, "  ");
-		put_change(c, f);
+		put_change(c, f, false);
 	}
 	put_raw(c, "\n");
 	if (c->err)

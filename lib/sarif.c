@@ -12,6 +12,9 @@
 
 /* Where SARIF consumers find the schema of the log. */
 #define HM_SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
+/* The tool's home, which code-scanning views link to (the namespace the
+ * attestations already use). */
+#define HM_SARIF_INFORMATION_URI "https://hallmark.dev/"
 
 /* json_object_set_new that remembers a failure (v is dropped on one). */
 static void set(json_t *o, const char *key, json_t *v, bool *ok)
@@ -108,6 +111,7 @@ void hm_sarif_begin(struct hm_json_out *j, const char *version, json_t *rules,
 
 	set(driver, "name", json_string("hallmark"), &ok);
 	set(driver, "version", json_string(version), &ok);
+	set(driver, "informationUri", json_string(HM_SARIF_INFORMATION_URI), &ok);
 	set(driver, "rules", rules, &ok);
 	set(tool, "driver", driver, &ok);
 	hm_json_out_member(j, "tool", done(tool, ok));

@@ -389,6 +389,40 @@ out:
 	return r;
 }
 
+/* A verifier never asks for a passphrase: OpenSSL's decoders would. */
+static int refuse_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+/*
+ * Any PEM block labelled "... PRIVATE KEY" (PKCS#8 as keygen writes it,
+ * encrypted or not, and the older "EC/RSA/OPENSSH PRIVATE KEY"): given
+ * as --pubkey, it is the wrong file of the pair, and OpenSSL 3 would
+ * derive the public key from it, prompting on the terminal when it is
+ * encrypted.
+ */
+static bool has_private_pem(const char *data, size_t len)
+{
+	static const char begin[] = "-----BEGIN ";
+	const char *p = data, *end = data + len, *eol;
+
+	while ((p = memmem(p, (size_t)(end - p), begin, strlen(begin)))) {
+		p += strlen(begin);
+		eol = memmem(p, (size_t)(end - p), "-----", 5);
+		if (!eol)
+			break;
+		if (memmem(p, (size_t)(eol - p), "PRIVATE KEY", 11))
+			return true;
+		p = eol + 5;
+	}
+	return false;
+}
+
 int hm_pubkey_load(const char *path, struct hm_pubkey **ret,
 		   struct hm_error *err)
 {
@@ -402,12 +436,17 @@ int hm_pubkey_load(const char *path, struct hm_pubkey **ret,
 	r = hm_read_file(path, HM_LIMIT_KEYFILE_BYTES, &data, &len, err);
 	if (r < 0)
 		return r;
+	if (has_private_pem(data, len)) {
+		r = hm_error_set(err, HM_ERR_INPUT, 0,
+				 "'%s' is a private key: pass the .pub file", path);
+		goto out;
+	}
 	bio = BIO_new_mem_buf(data, (int)len);
 	if (!bio) {
 		r = hm_error_nomem(err);
 		goto out;
 	}
-	pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	pkey = PEM_read_bio_PUBKEY(bio, NULL, refuse_passphrase, NULL);
 	if (!pkey) {
 		r = crypto_fail(err, HM_ERR_INPUT, "'%s' is not a PEM public key",
 				path);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The whole suite: unit tests, CLI tests, fuzz-corpus replay.
 # Environment: HM_BUILD (build folder), HM_BIN (folder of the programs).
-# Ends with "N passed, N failed[, N skipped]"; exit 1 if anything failed.
+# Ends with each skipped test's reason, then "N passed, N failed, N
+# skipped"; exit 1 if anything failed.
 # HM_SLOW=0 skips the slow tier (appliance and boot tests); HM_HEAVY=0
 # skips only its heaviest scripts (full Debian builds, the qemu boot).
 set -u
@@ -14,7 +15,8 @@ export HM_BUILD HM_BIN HM_TOP=$top
 
 passed=0 failed=0 skipped=0
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+skips=$(mktemp)   # "NAME: reason" of each skip, listed at the end
+trap 'rm -f "$log" "$skips"' EXIT
 
 count() {   # count LOG: add its "N passed, N failed, N skipped" line
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
@@ -63,6 +65,7 @@ for t in "$top"/tests/cli/t[0-9][0-9][0-9][0-9]-*.sh; do
 	timeout -k 30 "$limit" sh "$t" >"$log" 2>&1
 	rc=$?
 	grep -Ev '^ok ' "$log" | sed "s|^|$name: |"
+	sed -n "s|^ok [0-9]* - # skip *|$name: |p" "$log" >>"$skips"
 	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
 		echo "$name: not ok - timed out after $limit s (HM_TEST_TIMEOUT)"
 		failed=$((failed + 1))
@@ -73,5 +76,9 @@ for t in "$top"/tests/cli/t[0-9][0-9][0-9][0-9]-*.sh; do
 	[ $rc -eq 0 ] || grep -q ' failed' "$log" || failed=$((failed + 1))
 done
 
+if [ -s "$skips" ]; then
+	echo "== skipped, and why"
+	sed 's/^/  /' "$skips"
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

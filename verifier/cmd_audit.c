@@ -28,8 +28,8 @@
 
 static const char audit_usage[] =
 	"usage: hallmark audit TARGET [--rules FILE] [--vulns OSV.json]\n"
-	"       [--fail-on SEVERITY] [--format text|json|sarif] [-o REPORT]\n"
-	"       [--quiet|--verbose]\n"
+	"       [--fail-on SEVERITY] [--format text|json|junit|sarif]\n"
+	"       [-o REPORT] [--quiet|--verbose]\n"
 	"\n"
 	"Audit TARGET against the hardening rules (docs/audit-rules.md).\n"
 	"TARGET: dir:PATH (or a bare path to a directory), tar:FILE, tar:-,\n"
@@ -39,7 +39,7 @@ static const char audit_usage[] =
 	"                           and fail_on\n"
 	"  -V, --vulns FILE         match installed packages against this OSV feed\n"
 	"  -F, --fail-on SEVERITY   info, low, medium, high (default) or critical\n"
-	"  -f, --format FORMAT      text (default), json or sarif\n"
+	"  -f, --format FORMAT      text (default), json, junit or sarif\n"
 	"  -o, --output REPORT      write the report there, atomically (default: stdout)\n"
 	"  -q, --quiet              no progress line on a terminal\n"
 	"  -v, --verbose            also the time it took\n"
@@ -101,7 +101,7 @@ int cmd_audit(int argc, char **argv)
 {
 	static const struct hm_option_word formats[] = {
 		{ "text", HM_REPORT_TEXT }, { "json", HM_REPORT_JSON },
-		{ "sarif", HM_REPORT_SARIF }, { NULL, 0 },
+		{ "junit", HM_REPORT_JUNIT }, { "sarif", HM_REPORT_SARIF }, { NULL, 0 },
 	};
 	static const struct hm_option_word severities[] = {
 		{ "info", HM_SEV_INFO }, { "low", HM_SEV_LOW },

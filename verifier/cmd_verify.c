@@ -78,6 +78,64 @@ static bool is_drift(const struct hm_compare_stats *s)
 	return s->total_findings > 0;
 }
 
+static void warn_unused_glob(void *ctx, const char *file, unsigned long line,
+			     const char *list, const char *glob)
+{
+	(void)ctx;
+	fprintf(stderr, "%s: warning: %s:%lu: %s glob '%s' matches nothing in the manifest\n",
+		hm_cli_prog, file ? file : "the policy", line, list, glob);
+}
+
+static bool has_image(const struct hm_manifest_header *h, const char *kind)
+{
+	size_t i;
+
+	for (i = 0; i < h->n_images; i++)
+		if (strcmp(h->images[i].kind, kind) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A build's NAME.manifest has the oci and tar image lines, its
+ * NAME.disk.manifest the qcow2 and raw ones (the disk tree has /boot and
+ * the kernel the container tree lacks): said before a long disk read.
+ */
+static void hint_manifest(const char *target, const char *manifest,
+			  const struct hm_manifest_header *h)
+{
+	size_t n = strlen(manifest);
+	bool disk = has_image(h, "qcow2") || has_image(h, "raw");
+	bool container = has_image(h, "oci") || has_image(h, "tar");
+
+	if (strncmp(target, "disk:", 5) == 0 && container && !disk) {
+		if (n > 9 && strcmp(manifest + n - 9, ".manifest") == 0)
+			fprintf(stderr, "%s: hint: '%s' is a container manifest (image lines oci, tar): a disk is verified against %.*s.disk.manifest\n",
+				hm_cli_prog, manifest, (int)(n - 9), manifest);
+		else
+			fprintf(stderr, "%s: hint: '%s' is a container manifest (image lines oci, tar): a disk is verified against NAME.disk.manifest\n",
+				hm_cli_prog, manifest);
+	} else if (strncmp(target, "disk:", 5) != 0 && disk && !container) {
+		fprintf(stderr, "%s: hint: '%s' is a disk manifest (image lines qcow2, raw): verify a disk: target against it, other targets against NAME.manifest\n",
+			hm_cli_prog, manifest);
+	}
+}
+
+/* An OCI image read as a plain tree: drift that is a mistake of the
+ * command line, not of the target. */
+static void hint_target(const char *target, const struct hm_compare_stats *s)
+{
+	if (!s->oci_layout)
+		return;
+	if (strncmp(target, "tar:", 4) == 0)
+		fprintf(stderr, "%s: hint: '%s' is an OCI image archive (it has oci-layout and index.json): verify oci:%s\n",
+			hm_cli_prog, target + 4, target + 4);
+	else if (strncmp(target, "oci", 3) != 0)
+		fprintf(stderr, "%s: hint: '%s' is an OCI image layout (it has oci-layout and index.json): verify oci-dir:%s\n",
+			hm_cli_prog, target, strncmp(target, "dir:", 4) == 0 ?
+			target + 4 : target);
+}
+
 int cmd_verify(int argc, char **argv)
 {
 	static const struct hm_option_word formats[] = {
@@ -165,6 +223,7 @@ int cmd_verify(int argc, char **argv)
 	r = hm_trust_open(manifest, sig, keys, n_keys, rep.started, &tm, &err);
 	if (r < 0)
 		goto fail;
+	hint_manifest(target, manifest, tm->header);
 	/* Rollback is refused before anything is compared. */
 	if (db_path) {
 		if ((r = hm_history_open(db_path, HM_HISTORY_CREATE, &hist, &err)) < 0 ||
@@ -203,6 +262,9 @@ int cmd_verify(int argc, char **argv)
 	hm_progress_end(progress, NULL);
 	hm_cli_progress_done();
 
+	hm_policy_each_unused(policy, warn_unused_glob, NULL);
+	if (is_drift(&stats))
+		hint_target(target, &stats);
 	rep.finished = time(NULL);
 	rep.tool_version = HM_VERSION;
 	rep.target = target;

@@ -54,7 +54,12 @@ struct hm_cli_command {
  */
 int hm_cli_parse(const struct hm_cli_command *cmd, int argc, char **argv,
 		 int *ret_nargs);
-/* The usage to stderr; returns 2. */
+/*
+ * After a bad command line: say which operand the usage line names is
+ * missing, or which argument is one too many (after hm_cli_parse, unless
+ * the command has said what is wrong with hm_cli_fail), then one line
+ * "Try 'hallmark CMD --help'."; returns 2.
+ */
 int hm_cli_usage(const struct hm_cli_command *cmd);
 
 /*

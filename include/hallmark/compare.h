@@ -61,6 +61,9 @@ struct hm_compare_stats {
 	uint64_t bytes_hashed;   /* sum of sizes of files compared by digest */
 	uint64_t findings[HM_FINDING__COUNT];
 	uint64_t total_findings;
+	/* The target has /oci-layout and /index.json the manifest lacks: an
+	 * OCI image layout read as a plain tree (tar:, dir:), not oci:. */
+	bool oci_layout;
 };
 
 /*

@@ -55,6 +55,22 @@ bool hm_policy_ignores_below(const struct hm_policy *p, const char *dir, size_t 
  * added directory is allowed when this holds, since what it holds is. */
 bool hm_policy_may_add_below(const struct hm_policy *p, const char *dir, size_t len);
 
+/*
+ * Globs that match nothing are mistakes (a typo, a path of another image).
+ * compare calls hm_policy_mark_manifest for each manifest path (one
+ * thread; the marks are the only state a loaded policy changes);
+ * hm_policy_each_unused then calls fn for each ignore or may_change glob
+ * that matched none, with the policy's file name (or NULL) and the glob's
+ * line (0 for hm_policy_add).  may_add globs are about paths the manifest
+ * does not have, so they are never reported.
+ */
+void hm_policy_mark_manifest(const struct hm_policy *p, const char *path,
+			     size_t len);
+typedef void (*hm_policy_unused_fn)(void *ctx, const char *file,
+				    unsigned long line, const char *list,
+				    const char *glob);
+void hm_policy_each_unused(const struct hm_policy *p, hm_policy_unused_fn fn,
+			   void *ctx);
 /* A source filter that skips ignored entries and ignored subtrees. */
 struct hm_source_filter;
 void hm_policy_source_filter(const struct hm_policy *p,

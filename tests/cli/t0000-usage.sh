@@ -36,14 +36,14 @@ first_line() {  # first_line WHAT TEXT: err.txt's first line is TEXT
 	else fail "$1"; sed 's/^/#   /' err.txt | head -n 3; fi
 }
 expect_exit 2 "an unknown option is a usage error" "$HALLMARK" verify --frobnicate
-first_line "named as getopt did" "verify: unrecognized option '--frobnicate'"
-expect_grep '^usage: hallmark verify TARGET' err.txt "and the usage follows"
+first_line "named as getopt did, after the program" "hallmark: verify: unrecognized option '--frobnicate'"
+expect_grep "^Try 'hallmark verify --help'.\$" err.txt "and one line points at --help"
 expect_exit 2 "an ambiguous abbreviation is refused" "$HALLMARK_VERIFY" --p x
 first_line "with the candidates" "hallmark-verify: option '--p' is ambiguous; possibilities: '--pubkey' '--policy'"
 expect_exit 2 "a missing value is a usage error" "$HALLMARK" audit dir:. --format
-first_line "named by its long name" "audit: option '--format' requires an argument"
+first_line "named by its long name" "hallmark: audit: option '--format' requires an argument"
 expect_exit 2 "a bad letter in a bundle" "$HALLMARK" history -Dx
-first_line "is named" "history: invalid option -- 'x'"
+first_line "is named" "hallmark: history: invalid option -- 'x'"
 expect_exit 2 "keygen's own words" "$HALLMARK" keygen --no-passphrase -o
 first_line "name the option" "hallmark: keygen: option '-o' needs a value"
 expect_exit 2 "sign: unknown option" "$HALLMARK" sign m --frob

@@ -91,6 +91,7 @@ expect_grep "never taken on the command line" err.txt "--passphrase is refused w
 grep -q s3cr3t err.txt && fail "the refused value is not echoed" || ok "the refused value is not echoed"
 [ ! -e p1.key ] && ok "nothing written for a bad option" || fail "nothing written for a bad option"
 printf '\n' > empty
+chmod 600 empty
 expect_exit 2 "empty passphrase refused" "$HALLMARK" keygen -o p2 --passphrase-file empty
 [ ! -e p2.key ] && [ ! -e p2.pub ] && ok "nothing written for an empty passphrase" \
 	|| fail "nothing written for an empty passphrase"

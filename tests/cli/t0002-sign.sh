@@ -102,6 +102,7 @@ expect_exit 3 "a private key readable by others is refused" "$HALLMARK" sign bas
 expect_grep "chmod 600" err.txt "the refusal says how to fix it"
 [ ! -e loose.sig ] && ok "no signature written with a loose key" || fail "no signature written with a loose key"
 printf 'wrong horse\n' > wrong
+chmod 600 wrong
 expect_exit 3 "wrong passphrase" "$HALLMARK" sign base.manifest --key ops.key --passphrase-file wrong -o w.sig
 expect_grep "wrong passphrase" err.txt "wrong passphrase is named"
 [ ! -e w.sig ] && ok "no signature written with a wrong passphrase" \

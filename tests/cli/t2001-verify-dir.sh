@@ -27,7 +27,7 @@ expect_exit 0 "a bare directory path is a dir: target" "$HALLMARK" verify root $
 
 # One change of each kind, then one run that must report them all.
 printf 'hellp\n' > root/usr/bin/tool                  # content
-printf 'same, longer\n' > root/usr/bin/other          # size + content
+printf 'same, longer\n' > root/usr/bin/other          # content, with its size
 chgrp 1000 root/usr/bin/other                         # gid
 chmod 4755 root/usr/bin/other                         # (chgrp clears setuid)
 chmod 0600 root/etc/hosts                              # mode
@@ -40,7 +40,15 @@ setfattr -n user.note -v two root/usr/bin/tool 2>/dev/null && xattr_ok=1 || xatt
 expect_exit 1 "drift exits 1" timeout 60 "$HALLMARK" verify dir:root $V --format json -o report.json
 expect_exit 1 "the text report too" timeout 60 "$HALLMARK" verify dir:root $V
 expect_grep '^DRIFT' out.txt "the first line says drift"
-for kind in content size mode uid gid target type missing added; do
+# A changed file is one finding: content, its sizes in the detail (issue 14).
+python3 - <<'PY' && ok "size and content of one file: one content finding" || fail "size and content of one file: one content finding"
+import json
+r = json.load(open("report.json"))
+f = [f for f in r["findings"] if f["path"] == "/usr/bin/other" and f["kind"] in ("content", "size")]
+assert len(f) == 1 and f[0]["kind"] == "content", f
+assert f[0]["detail"].startswith("size ") and len(f[0]["expected"]) == 64, f
+PY
+for kind in content mode uid gid target type missing added; do
 	if python3 - "$kind" <<'PY'
 import json, sys
 r = json.load(open("report.json"))

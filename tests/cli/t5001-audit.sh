@@ -196,6 +196,8 @@ expect_grep 'bad.yaml:4:[0-9]+: ' err.txt "named with line and column"
 printf 'exceptions:\n  - rule: HM-SSH-001\n' > noreason.yaml
 expect_exit 2 "an exception without a reason is an error" \
 	"$HALLMARK" audit root --rules noreason.yaml
-expect_exit 2 "junit is not an audit format" "$HALLMARK" audit root --format junit
+# JUnit is an audit format since issue 14 (its shape: t5002).
+expect_exit 1 "junit is an audit format" "$HALLMARK" audit root --format junit
+expect_exit 2 "yaml is not an audit format" "$HALLMARK" audit root --format yaml
 expect_exit 2 "an unknown severity is a usage error" "$HALLMARK" audit root --fail-on severe
 done_testing

@@ -49,7 +49,7 @@ expect_grep '^host web1: run 3 .* against run 2' diff.txt "compares web1's last 
 expect_grep '^  new +mode +/etc/b' diff.txt "the mode change is new"
 expect_grep '^  fixed +content +/etc/a' diff.txt "the content change is fixed"
 expect_grep '^  persisting +added +/srv/new\\012line' diff.txt "the added file persists, its name escaped"
-expect_grep '1 new, 2 fixed, 1 persisting' diff.txt "and the totals add up"
+expect_grep '1 new, 1 fixed, 1 persisting' diff.txt "and the totals add up"
 
 expect_exit 0 "history --format json" "$HALLMARK" history --db h.db --format json --limit 1
 python3 - out.txt <<'PY' && ok "json: one run per host with --limit 1, counts by kind" || fail "json: one run per host with --limit 1"
@@ -71,7 +71,7 @@ h = {x["host"]: x for x in d["hosts"]}
 w = h["web1"]
 assert w["last"]["id"] == 3 and w["previous"]["id"] == 2
 assert [f["path"] for f in w["new"]] == ["/etc/b"]
-assert sorted(f["kind"] for f in w["fixed"]) == ["content", "size"]
+assert sorted(f["kind"] for f in w["fixed"]) == ["content"]
 assert [f["path"] for f in w["persisting"]] == ["/srv/new\\012line"]
 w = h["web2"]
 assert w["previous"] is None and w["fixed"] == [] and w["persisting"] == []

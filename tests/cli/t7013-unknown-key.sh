@@ -50,6 +50,6 @@ if openssl genpkey -algorithm ed448 -out e448.key 2>/dev/null && openssl pkey -i
 else
 	skip "an Ed448 key pinned (no openssl)"
 fi
-refused 2 "a private key given as --pubkey" "'ops\.key' is not a PEM public key" \
+refused 2 "a private key given as --pubkey" "'ops\.key' is a private key: pass the \.pub file" \
 	"$HALLMARK" verify dir:base --manifest base.manifest --pubkey ops.key
 done_testing

@@ -459,10 +459,11 @@ TEST(attribute_findings)
 		  "rdev /dev/null 1,3->1,5\n"
 		  "rdev /dev/sda 8,0->9,0\n"
 		  "target /etc/localtime /usr/share/zoneinfo/UTC->../a\\040b\n"
-		  "size /usr/bin/sh 125000->125001\n"
+		  /* Content and size in one finding (issue 14, item 7). */
 		  "content /usr/bin/sh "
 		  "2222222222222222222222222222222222222222222222222222222222222222->"
-		  "9999999999999999999999999999999999999999999999999999999999999999\n"
+		  "9999999999999999999999999999999999999999999999999999999999999999"
+		  " (size 125000 -> 125001)\n"
 		  "content /usr/bin/true "
 		  "2323232323232323232323232323232323232323232323232323232323232323->"
 		  "2323232323232323232323232323232323232323232323232323232323232322\n"
@@ -472,9 +473,9 @@ TEST(attribute_findings)
 	CHECK_EQ_INT(R.st.findings[HM_FINDING_GID], 1);
 	CHECK_EQ_INT(R.st.findings[HM_FINDING_RDEV], 2);
 	CHECK_EQ_INT(R.st.findings[HM_FINDING_TARGET], 1);
-	CHECK_EQ_INT(R.st.findings[HM_FINDING_SIZE], 2);
+	CHECK_EQ_INT(R.st.findings[HM_FINDING_SIZE], 1);
 	CHECK_EQ_INT(R.st.findings[HM_FINDING_CONTENT], 2);
-	CHECK_EQ_INT(R.st.total_findings, 10);
+	CHECK_EQ_INT(R.st.total_findings, 9);
 	CHECK_EQ_INT(R.st.matched, e.n);
 	CHECK_EQ_INT(R.st.bytes_hashed, 3 + 1000 + 125001 + 20000 + 7);
 	run_free(&R);
@@ -863,10 +864,10 @@ TEST(ignore_is_not_compared_at_all)
 		  "0202020202020202020202020202020202020202020202020202020202020202\n"
 		  "mode /tmp 0755->1777\n"
 		  "uid /var 0->1\n"
-		  "size /var/log/syslog 1->2\n"
 		  "content /var/log/syslog "
 		  "0101010101010101010101010101010101010101010101010101010101010101->"
-		  "0202020202020202020202020202020202020202020202020202020202020202\n");
+		  "0202020202020202020202020202020202020202020202020202020202020202"
+		  " (size 1 -> 2)\n");
 	/* /run, 2 below /tmp, /var/a, /var/log: 5 in the manifest;
 	 * /run, 3 below /tmp, /var/a, /var/log, /var/new: 7 in the target. */
 	CHECK_EQ_INT(R.st.ignored, 5 + 7);
@@ -1495,16 +1496,20 @@ static void ref_pair(struct lines *l, struct hm_compare_stats *st,
 			if (mc) {
 				st->allowed_changes++;
 			} else {
-				if (a->size != b->size) {
-					snprintf(x, sizeof(x), "%" PRIu64, a->size);
-					snprintf(y, sizeof(y), "%" PRIu64, b->size);
-					ref_finding(l, st, HM_FINDING_SIZE, a->path,
-						    x, y, NULL, o);
-				}
+				/* One finding per changed file (issue 14). */
 				if (memcmp(a->sha256, b->sha256, HM_SHA256_LEN)) {
+					char sz[64];
+
+					snprintf(sz, sizeof(sz), "size %" PRIu64
+						 " -> %" PRIu64, a->size, b->size);
 					hm_hex_encode(a->sha256, HM_SHA256_LEN, x);
 					hm_hex_encode(b->sha256, HM_SHA256_LEN, y);
 					ref_finding(l, st, HM_FINDING_CONTENT, a->path,
+						    x, y, a->size != b->size ? sz : NULL, o);
+				} else {
+					snprintf(x, sizeof(x), "%" PRIu64, a->size);
+					snprintf(y, sizeof(y), "%" PRIu64, b->size);
+					ref_finding(l, st, HM_FINDING_SIZE, a->path,
 						    x, y, NULL, o);
 				}
 			}

@@ -397,3 +397,53 @@ TEST(policy_may_add_below)
 	CHECK(!Q(NULL, may_add_below, "/srv/app"));
 	hm_policy_free(p);
 }
+
+struct unused {
+	char text[1024];
+};
+
+static void note_unused(void *ctx, const char *file, unsigned long line,
+			const char *list, const char *glob)
+{
+	struct unused *u = ctx;
+	size_t n = strlen(u->text);
+
+	snprintf(u->text + n, sizeof(u->text) - n, "%s:%lu %s %s\n",
+		 file ? file : "-", line, list, glob);
+}
+
+/* Globs that match no manifest path are reported, with their line. */
+TEST(policy_unused_globs)
+{
+	static const char yaml[] =
+		"ignore:\n"
+		"  - /proc/**\n"          /* the manifest has /proc: of use */
+		"  - /nothing/**\n"
+		"may_change:\n"
+		"  - /etc/machine-id\n"
+		"  - /etc/sshd_conf\n"    /* a typo */
+		"  - /etc/ssh/ssh_host_*_key\n"
+		"  - /var/x*\n"
+		"may_add:\n"
+		"  - /opt/app/**\n";      /* about added paths: never reported */
+	static const char *const manifest[] = {
+		"/", "/etc", "/etc/machine-id", "/etc/ssh",
+		"/etc/ssh/ssh_host_ed25519_key", "/proc", "/var",
+	};
+	struct hm_policy *p;
+	struct hm_error err;
+	struct unused u = { "" };
+	size_t i;
+
+	CHECK_OK(parse(yaml, &p, &err), &err);
+	for (i = 0; i < sizeof(manifest) / sizeof(manifest[0]); i++)
+		hm_policy_mark_manifest(p, manifest[i], strlen(manifest[i]));
+	hm_policy_each_unused(p, note_unused, &u);
+	CHECK_EQ_STR(u.text, "p.yaml:3 ignore /nothing/**\n"
+			     "p.yaml:8 may_change /var/x*\n"
+			     "p.yaml:6 may_change /etc/sshd_conf\n");
+	hm_policy_free(p);
+	/* No policy: nothing to report, nothing to mark. */
+	hm_policy_mark_manifest(NULL, "/", 1);
+	hm_policy_each_unused(NULL, note_unused, &u);
+}

@@ -277,6 +277,33 @@ TEST(bad_key_files)
 	CHECK(k == NULL && p == NULL);
 }
 
+/*
+ * A private key given as the public one (issue 14, item 3): refused by
+ * its PEM label before OpenSSL sees it, so an encrypted one never makes
+ * OpenSSL ask for its passphrase.
+ */
+TEST(private_key_as_public_key)
+{
+	struct hm_error err = { 0 };
+	struct hm_privkey *k = NULL;
+	struct hm_pubkey *p = NULL;
+
+	CHECK_OK(hm_privkey_generate(&k, &err), &err);
+	CHECK_OK(hm_privkey_save(k, "plain.key", NULL, &err), &err);
+	CHECK_OK(hm_privkey_save(k, "enc.key", PASS, &err), &err);
+	hm_privkey_free(k);
+	CHECK_EQ_INT(hm_pubkey_load("plain.key", &p, &err), HM_ERR_INPUT);
+	CHECK_EQ_STR(err.msg, "'plain.key' is a private key: pass the .pub file");
+	CHECK_EQ_INT(hm_pubkey_load("enc.key", &p, &err), HM_ERR_INPUT);
+	CHECK_EQ_STR(err.msg, "'enc.key' is a private key: pass the .pub file");
+	CHECK_EQ_INT(write_text("ssh.key", "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+				"b3BlbnNzaC1rZXktdjEAAAAA\n"
+				"-----END OPENSSH PRIVATE KEY-----\n", 0600), 0);
+	CHECK_EQ_INT(hm_pubkey_load("ssh.key", &p, &err), HM_ERR_INPUT);
+	CHECK(strstr(err.msg, "is a private key") != NULL);
+	CHECK(p == NULL);
+}
+
 TEST(foreign_public_keys_refused)
 {
 	struct hm_error err = { 0 };
@@ -505,6 +532,12 @@ TEST(passphrase_from_file)
 
 	CHECK_EQ_INT(write_text("empty", "\n", 0600), 0);
 	CHECK_EQ_INT(hm_passphrase_get("empty", NULL, false, &p, &err), HM_ERR_USAGE);
+	/* Readable by others: refused as a private key file is (issue 14). */
+	CHECK_EQ_INT(write_text("loose", PASS "\n", 0640), 0);
+	CHECK_EQ_INT(chmod("loose", 0640), 0);
+	CHECK_EQ_INT(hm_passphrase_get("loose", NULL, false, &p, &err), HM_ERR_TRUST);
+	CHECK_EQ_STR(err.msg, "passphrase file 'loose' is accessible by group or others (mode 0640): chmod 600 it");
+	CHECK(p == NULL);
 	CHECK_EQ_INT(hm_passphrase_get("none", NULL, false, &p, &err), HM_ERR_IO);
 	/* Exactly at the limit (plus newline) is fine, one more byte is not. */
 	memset(big, 'x', HM_LIMIT_PASSPHRASE_BYTES);
