@@ -157,11 +157,13 @@ int cmd_verify(int argc, char **argv)
 	r = hm_trust_open(manifest, sig, keys, n_keys, rep.started, &tm, &err);
 	if (r < 0)
 		goto fail;
-	/* Rollback is refused before anything is compared. */
+	/* Rollback is refused before anything is compared, and the serial
+	 * (its signature checked) is claimed at once: a run of an older one
+	 * racing with this one is refused whichever records first. */
 	if (db_path) {
 		if ((r = hm_history_open(db_path, HM_HISTORY_CREATE, &hist, &err)) < 0 ||
-		    (r = hm_history_check_serial(hist, tm->header->name, tm->key_id,
-						 tm->header->serial, NULL, &err)) < 0)
+		    (r = hm_history_claim_serial(hist, tm->header->name, tm->key_id,
+						 tm->header->serial, &err)) < 0)
 			goto fail;
 		if (!host) {
 			if (gethostname(hostname, sizeof(hostname)) < 0)
