@@ -28,7 +28,7 @@ pg_start_server() {
 }
 
 pg_psql() {   # pg_psql USER DB SQL
-	"$PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$PG_DIR" -p "$PG_PORT" \
+	PGOPTIONS="-c client_min_messages=warning" "$PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$PG_DIR" -p "$PG_PORT" \
 		-U "$1" -d "$2" -c "$3"
 }
 
