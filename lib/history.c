@@ -188,7 +188,7 @@ int hm_history_each_manifest_host(struct hm_history *h,
 	return h->ops->each_manifest_host(h->be, fn, ctx, err);
 }
 
-void hm_history_iso_utc(time_t t, char out[32])
+void hm_history_format_time(time_t t, char out[32])
 {
 	struct tm tm;
 

@@ -520,8 +520,8 @@ static int insert_run(struct pg *h, const struct hm_report *rep,
 	PGresult *res = NULL;
 	int r;
 
-	hm_history_iso_utc(rep->started, started);
-	hm_history_iso_utc(rep->finished, finished);
+	hm_history_format_time(rep->started, started);
+	hm_history_format_time(rep->finished, finished);
 	snprintf(serial, sizeof(serial), "%" PRIu64, (uint64_t)rep->serial);
 	snprintf(code, sizeof(code), "%d", rep->exit_code);
 	snprintf(ent, sizeof(ent), "%" PRId64, clamp64(s->expected));

@@ -60,8 +60,6 @@ int hm_history_rollback_error(const char *name, uint64_t serial,
 			      struct hm_error *err);
 /* Finding kind by name, -1 if this version does not know it. */
 int hm_history_kind_from_name(const char *name);
-/* "YYYY-MM-DDTHH:MM:SSZ" */
-void hm_history_iso_utc(time_t t, char out[32]);
 
 /*
  * Queries both dialects read alike ($1 is positional in SQLite too when

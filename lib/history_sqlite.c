@@ -747,8 +747,8 @@ static int insert_run(struct sq *h, const struct hm_report *rep,
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	hm_history_iso_utc(rep->started, started);
-	hm_history_iso_utc(rep->finished, finished);
+	hm_history_format_time(rep->started, started);
+	hm_history_format_time(rep->finished, finished);
 	if ((r = prep(h, "INSERT INTO runs (host, target, manifest_name, serial,"
 		      " manifest_sha256, key_id, policy, started, finished, result,"
 		      " exit_code, entries, target_entries, findings, tool_version)"

@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "hallmark/compare.h"
 #include "hallmark/error.h"
@@ -113,6 +114,9 @@ bool hm_history_is_uri(const char *db);
  */
 int hm_history_record(struct hm_history *h, const struct hm_report *rep,
 		      int64_t *ret_id, struct hm_error *err);
+
+/* t as recorded: "YYYY-MM-DDTHH:MM:SSZ" (UTC). */
+void hm_history_format_time(time_t t, char out[32]);
 
 /* A recorded run; the strings are owned by it. */
 struct hm_history_run {
