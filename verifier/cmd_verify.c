@@ -28,7 +28,7 @@
 
 static const char verify_usage[] =
 	"usage: %s TARGET --manifest FILE --pubkey FILE... [--signature FILE]\n"
-	"       [--policy FILE] [--db FILE] [--host NAME]\n"
+	"       [--policy FILE] [--db FILE|URI] [--host NAME]\n"
 	"       [--format text|json|junit|sarif] [-o REPORT] [--threads N]\n"
 	"       [--prometheus FILE] [--syslog]\n"
 	"\n"
@@ -43,7 +43,8 @@ static const char verify_usage[] =
 	"  -k, --pubkey FILE        a pinned public key; repeat for several (required)\n"
 	"  -s, --signature FILE     the signature (default: MANIFEST.sig)\n"
 	"  -p, --policy FILE        paths ignored, allowed to change or to be added\n"
-	"  -d, --db FILE            record the run in this history database, and\n"
+	"  -d, --db FILE|URI        record the run in this history database (an\n"
+	"                           SQLite file or a postgresql:// URI), and\n"
 	"                           refuse a serial older than one already seen\n"
 	"  -H, --host NAME          host name recorded in the report and the history\n"
 	"                           (with --db, default: this machine's name)\n"
