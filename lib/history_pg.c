@@ -11,9 +11,10 @@
  * of hosts opening a new database at once creates it exactly once.
  *
  * Rollback protection under races: the serials row of (name, key) is
- * locked (SELECT ... FOR UPDATE) inside the transaction that checks and
- * raises it; a second run of the same (name, key) waits for the first to
- * commit and then sees its serial.  Every statement is PQexecParams or a
+ * checked and raised by one upsert whose update has a check
+ * (lock_check_raise); its row lock is held to the end of the run's
+ * transaction, so a second run of the same (name, key) waits for the
+ * first to commit and then sees its serial.  Every statement is PQexecParams or a
  * prepared statement: no value is ever spliced into SQL.
  *
  * Credentials are libpq's: ~/.pgpass, PGPASSFILE, a service file.  A URI
@@ -238,17 +239,21 @@ static int timeout_setting(char *out, size_t size, struct hm_error *err)
 }
 
 /* The version in hallmark_schema, 0 for a database without our tables. */
-static int read_version(struct pg *h, int *ret, struct hm_error *err)
+static int read_version(struct pg *h, const char *lock_timeout, int *ret,
+			struct hm_error *err)
 {
+	const char *v[1] = { lock_timeout };
 	PGresult *res = NULL;
 	int64_t ours;
 	int r;
 
+	/* lock_timeout set in the same round trip: every run opens. */
 	if ((r = run(h, "SELECT to_regclass('hallmark_schema') IS NOT NULL,"
 		     " (SELECT count(*) FROM pg_catalog.pg_tables WHERE"
 		     " schemaname = current_schema() AND tablename IN"
-		     " ('runs', 'run_counts', 'findings', 'serials'))",
-		     0, NULL, NULL, NULL, "cannot read it", &res, err)) < 0)
+		     " ('runs', 'run_counts', 'findings', 'serials')),"
+		     " set_config('lock_timeout', $1, false)",
+		     1, v, NULL, NULL, "cannot read it", &res, err)) < 0)
 		return r;
 	ours = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	if (PQgetvalue(res, 0, 0)[0] != 't') {
@@ -348,11 +353,12 @@ static int migrate(struct pg *h, int from, struct hm_error *err)
  * Check the schema, creating or migrating it for a writer, in the current
  * transaction.  A newer version is refused and nothing is written.
  */
-static int check_schema(struct pg *h, struct hm_error *err)
+static int check_schema(struct pg *h, const char *lock_timeout,
+			struct hm_error *err)
 {
 	int version, r;
 
-	if ((r = read_version(h, &version, err)) < 0)
+	if ((r = read_version(h, lock_timeout, &version, err)) < 0)
 		return r;
 	if (version > HM_HISTORY_SCHEMA)
 		return hm_error_set(err, HM_ERR_INPUT, 0,
@@ -385,7 +391,6 @@ static int pg_open(struct hm_history *hh, unsigned flags, struct hm_error *err)
 	static const char *const keys[] = { "dbname", "fallback_application_name", NULL };
 	const char *vals[] = { hh->path, "hallmark", NULL };
 	char tmo[32], line[512];
-	const char *v[1] = { tmo };
 	struct pg *h;
 	int version, r;
 
@@ -408,15 +413,12 @@ static int pg_open(struct hm_history *hh, unsigned flags, struct hm_error *err)
 				    h->path, line);
 	}
 	PQsetNoticeProcessor(h->conn, no_notice, NULL);
-	if ((r = run(h, "SELECT set_config('lock_timeout', $1, false)", 1, v,
-		     NULL, NULL, "cannot configure it", NULL, err)) < 0)
-		return r;
 	if (h->readonly) {
 		/* One snapshot for every read of this handle, never a write. */
 		if ((r = simple(h, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 				"cannot read it", err)) < 0)
 			return r;
-		return check_schema(h, err);
+		return check_schema(h, tmo, err);
 	}
 	/* The usual case, a current schema, needs no lock: it is only
 	 * read.  Otherwise the check is made again under the lock.  A
@@ -425,7 +427,7 @@ static int pg_open(struct hm_history *hh, unsigned flags, struct hm_error *err)
 	 * and the catalog query costs a new backend more than the run); a
 	 * table that does not match then fails the run's INSERT, all or
 	 * nothing, with the server's message. */
-	if ((r = read_version(h, &version, err)) < 0)
+	if ((r = read_version(h, tmo, &version, err)) < 0)
 		return r;
 	if (version == HM_HISTORY_SCHEMA)
 		return 0;
@@ -433,7 +435,7 @@ static int pg_open(struct hm_history *hh, unsigned flags, struct hm_error *err)
 		return r;
 	if ((r = simple(h, "SELECT pg_advisory_xact_lock(x'68616c6c'::int, x'6d61726b'::int)",
 			"cannot lock it", err)) < 0 ||
-	    (r = check_schema(h, err)) < 0 ||
+	    (r = check_schema(h, tmo, err)) < 0 ||
 	    (r = simple(h, "COMMIT", "cannot create the schema", err)) < 0) {
 		pg_rollback(h);
 		return r;
@@ -449,8 +451,7 @@ static int pg_check_snapshot(void *be, struct hm_error *err)
 }
 
 static int get_serial(struct pg *h, const char *name, const char *key_id,
-		      bool lock, uint64_t *ret, bool *found,
-		      struct hm_error *err)
+		      uint64_t *ret, bool *found, struct hm_error *err)
 {
 	const char *v[2] = { name, key_id };
 	PGresult *res = NULL;
@@ -458,9 +459,7 @@ static int get_serial(struct pg *h, const char *name, const char *key_id,
 
 	*ret = 0;
 	*found = false;
-	if ((r = run(h, lock ? "SELECT max_serial FROM serials WHERE"
-		     " manifest_name = $1 AND key_id = $2 FOR UPDATE" :
-		     "SELECT max_serial FROM serials WHERE"
+	if ((r = run(h, "SELECT max_serial FROM serials WHERE"
 		     " manifest_name = $1 AND key_id = $2",
 		     2, v, NULL, NULL, "cannot read the serials", &res, err)) < 0)
 		return r;
@@ -477,49 +476,50 @@ static int get_serial(struct pg *h, const char *name, const char *key_id,
 static int pg_max_serial(void *be, const char *name, const char *key_id,
 			 uint64_t *ret, bool *found, struct hm_error *err)
 {
-	return get_serial(be, name, key_id, false, ret, found, err);
+	return get_serial(be, name, key_id, ret, found, err);
 }
 
 /*
- * In the current transaction: lock the (name, key) row (created first if
- * missing: ON CONFLICT waits for a concurrent creator), refuse a lower
- * serial, raise it.  The lock is held to the end of the transaction.
+ * The (name, key) serial raised to serial, or refused if it is higher,
+ * in one statement: an upsert whose update has a check.  ON CONFLICT
+ * locks the row and evaluates the WHERE on its latest committed version
+ * (a concurrent raise is waited for, then seen), so the check and the
+ * raise are atomic under races from any number of hosts.  No row back:
+ * the recorded serial is higher; it is then read for the message.  In a
+ * transaction, the row lock is held to its end.
  */
 static int lock_check_raise(struct pg *h, const char *name, const char *key_id,
 			    uint64_t serial, struct hm_error *err)
 {
 	char sv[32];
 	const char *v[3] = { name, key_id, sv };
+	PGresult *res = NULL;
 	uint64_t max;
 	bool found;
-	int r;
+	int r, n;
 
 	snprintf(sv, sizeof(sv), "%" PRIu64, serial);
 	if ((r = run(h, "INSERT INTO serials (manifest_name, key_id, max_serial)"
 		     " VALUES ($1, $2, $3) ON CONFLICT (manifest_name, key_id)"
-		     " DO NOTHING", 3, v, NULL, NULL, "cannot record the serial",
-		     NULL, err)) < 0 ||
-	    (r = get_serial(h, name, key_id, true, &max, &found, err)) < 0)
+		     " DO UPDATE SET max_serial = excluded.max_serial"
+		     " WHERE serials.max_serial <= excluded.max_serial"
+		     " RETURNING max_serial", 3, v, NULL, NULL,
+		     "cannot record the serial", &res, err)) < 0)
 		return r;
-	if (found && serial < max)
-		return hm_history_rollback_error(name, serial, max, key_id, err);
-	return run(h, "UPDATE serials SET max_serial = greatest(max_serial, $3::bigint)"
-		   " WHERE manifest_name = $1 AND key_id = $2", 3, v, NULL, NULL,
-		   "cannot record the serial", NULL, err);
+	n = PQntuples(res);
+	PQclear(res);
+	if (n == 1)
+		return 0;
+	if ((r = get_serial(h, name, key_id, &max, &found, err)) < 0)
+		return r;
+	return hm_history_rollback_error(name, serial, max, key_id, err);
 }
 
+/* One statement, so one transaction of its own (autocommit). */
 static int pg_claim_serial(void *be, const char *name, const char *key_id,
 			   uint64_t serial, struct hm_error *err)
 {
-	struct pg *h = be;
-	int r;
-
-	if ((r = simple(h, "BEGIN", "cannot record the serial", err)) < 0)
-		return r;
-	if ((r = lock_check_raise(h, name, key_id, serial, err)) < 0 ||
-	    (r = simple(h, "COMMIT", "cannot record the serial", err)) < 0)
-		pg_rollback(h);
-	return r;
+	return lock_check_raise(be, name, key_id, serial, err);
 }
 
 static int64_t clamp64(uint64_t v)
