@@ -12,8 +12,8 @@
  *
  * Rollback protection under races: the serials row of (name, key) is
  * checked and raised by one upsert whose update has a check
- * (lock_check_raise); its row lock is held to the end of the run's
- * transaction, so a second run of the same (name, key) waits for the
+ * (SQL_RAISE_SERIAL); in a run's transaction its row lock is held to the
+ * end, so a second run of the same (name, key) waits for the
  * first to commit and then sees its serial.  Every statement is PQexecParams or a
  * prepared statement: no value is ever spliced into SQL.
  *
@@ -41,7 +41,6 @@ struct pg {
 	PGconn *conn;
 	const char *path;       /* the URI (without a password), for messages */
 	bool readonly;
-	bool finding_prepared;  /* the insert of a finding is prepared */
 };
 
 /*
@@ -488,6 +487,12 @@ static int pg_max_serial(void *be, const char *name, const char *key_id,
  * the recorded serial is higher; it is then read for the message.  In a
  * transaction, the row lock is held to its end.
  */
+#define SQL_RAISE_SERIAL \
+	"INSERT INTO serials (manifest_name, key_id, max_serial)" \
+	" VALUES ($1, $2, $3) ON CONFLICT (manifest_name, key_id)" \
+	" DO UPDATE SET max_serial = excluded.max_serial" \
+	" WHERE serials.max_serial <= excluded.max_serial RETURNING max_serial"
+
 static int lock_check_raise(struct pg *h, const char *name, const char *key_id,
 			    uint64_t serial, struct hm_error *err)
 {
@@ -499,11 +504,7 @@ static int lock_check_raise(struct pg *h, const char *name, const char *key_id,
 	int r, n;
 
 	snprintf(sv, sizeof(sv), "%" PRIu64, serial);
-	if ((r = run(h, "INSERT INTO serials (manifest_name, key_id, max_serial)"
-		     " VALUES ($1, $2, $3) ON CONFLICT (manifest_name, key_id)"
-		     " DO UPDATE SET max_serial = excluded.max_serial"
-		     " WHERE serials.max_serial <= excluded.max_serial"
-		     " RETURNING max_serial", 3, v, NULL, NULL,
+	if ((r = run(h, SQL_RAISE_SERIAL, 3, v, NULL, NULL,
 		     "cannot record the serial", &res, err)) < 0)
 		return r;
 	n = PQntuples(res);
@@ -522,20 +523,77 @@ static int pg_claim_serial(void *be, const char *name, const char *key_id,
 	return lock_check_raise(be, name, key_id, serial, err);
 }
 
+/*
+ * Pipeline mode (libpq 14+): a run is recorded in two round trips, not
+ * one per statement.  pipe_sync ends a batch and reads every result of
+ * it: the first error is returned (later statements of the batch are
+ * then aborted by the server); *ret_rows and *ret_id (may be NULL) get
+ * the row count and first value of the batch's first result with rows.
+ */
+static int pipe_sync(struct pg *h, const char *what, int *ret_rows,
+		     int64_t *ret_id, struct hm_error *err)
+{
+	bool seen_rows = false;
+	int r = 0, nulls = 0;
+	PGresult *res;
+
+	if (!PQpipelineSync(h->conn))
+		return pg_error(h, NULL, what, err);
+	for (;;) {
+		if (!(res = PQgetResult(h->conn))) {
+			/* One NULL ends each statement; two in a row, a lost
+			 * connection: there is nothing more to read. */
+			if (++nulls > 1)
+				return r ? r : pg_error(h, NULL, what, err);
+			continue;
+		}
+		nulls = 0;
+		switch (PQresultStatus(res)) {
+		case PGRES_PIPELINE_SYNC:
+			PQclear(res);
+			return r;
+		case PGRES_TUPLES_OK:
+			if (!seen_rows) {
+				seen_rows = true;
+				if (ret_rows)
+					*ret_rows = PQntuples(res);
+				if (ret_id && PQntuples(res) == 1)
+					*ret_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+			}
+			break;
+		case PGRES_COMMAND_OK:
+		case PGRES_PIPELINE_ABORTED:
+			break;
+		default:
+			if (r == 0)
+				r = pg_error(h, res, what, err);
+			break;
+		}
+		PQclear(res);
+	}
+}
+
+static int pipe_send(struct pg *h, const char *sql, int n,
+		     const char *const *vals, const int *lens, const int *fmts,
+		     const char *what, struct hm_error *err)
+{
+	if (!PQsendQueryParams(h->conn, sql, n, NULL, vals, lens, fmts, 0))
+		return pg_error(h, NULL, what, err);
+	return 0;
+}
+
 static int64_t clamp64(uint64_t v)
 {
 	return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
 }
 
-static int insert_run(struct pg *h, const struct hm_report *rep,
-		      int64_t *ret_id, struct hm_error *err)
+static int send_run(struct pg *h, const struct hm_report *rep,
+		    struct hm_error *err)
 {
 	const struct hm_compare_stats *s = rep->stats;
 	char started[32], finished[32], serial[32], code[16], ent[32], tent[32],
 	     fnd[32];
 	const char *v[15];
-	PGresult *res = NULL;
-	int r;
 
 	hm_history_format_time(rep->started, started);
 	hm_history_format_time(rep->finished, finished);
@@ -559,101 +617,126 @@ static int insert_run(struct pg *h, const struct hm_report *rep,
 	v[12] = tent;
 	v[13] = fnd;
 	v[14] = rep->tool_version ? rep->tool_version : HM_VERSION;
-	if ((r = run(h, "INSERT INTO runs (host, target, manifest_name, serial,"
-		     " manifest_sha256, key_id, policy, started, finished, result,"
-		     " exit_code, entries, target_entries, findings, tool_version)"
-		     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
-		     " $13, $14, $15) RETURNING id", 15, v, NULL, NULL,
-		     "cannot record the run", &res, err)) < 0)
-		return r;
-	*ret_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return 0;
+	return pipe_send(h, "INSERT INTO runs (host, target, manifest_name, serial,"
+			 " manifest_sha256, key_id, policy, started, finished, result,"
+			 " exit_code, entries, target_entries, findings, tool_version)"
+			 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+			 " $13, $14, $15) RETURNING id", 15, v, NULL, NULL,
+			 "cannot record the run", err);
 }
 
-static int insert_counts(struct pg *h, const char *id,
-			 const struct hm_compare_stats *s, struct hm_error *err)
+/* The run's id, in the same batch: the session's value of its sequence. */
+#define RUN_ID "currval(pg_get_serial_sequence('runs', 'id'))"
+
+static int send_counts(struct pg *h, const struct hm_compare_stats *s,
+		       struct hm_error *err)
 {
 	char n[32];
-	const char *v[3] = { id, NULL, n };
+	const char *v[2] = { NULL, n };
 	int k, r = 0;
 
 	for (k = 0; k < HM_FINDING__COUNT && r == 0; k++) {
 		if (!s->findings[k])
 			continue;
-		v[1] = hm_finding_kind_name((enum hm_finding_kind)k);
+		v[0] = hm_finding_kind_name((enum hm_finding_kind)k);
 		snprintf(n, sizeof(n), "%" PRId64, clamp64(s->findings[k]));
-		r = run(h, "INSERT INTO run_counts (run_id, kind, count)"
-			" VALUES ($1, $2, $3)", 3, v, NULL, NULL,
-			"cannot record the counts", NULL, err);
+		r = pipe_send(h, "INSERT INTO run_counts (run_id, kind, count)"
+			      " VALUES (" RUN_ID ", $1, $2)", 2, v, NULL, NULL,
+			      "cannot record the counts", err);
 	}
 	return r;
 }
 
+/* Findings are sent in batches: libpq and the server buffer a batch's
+ * statements and results, so memory stays bounded for millions. */
+#define FINDING_BATCH 256
+
 struct insert {
 	struct pg *h;
-	const char *id;
+	size_t pending;
 };
 
-static int insert_finding(void *ctx, const struct hm_finding *f,
-			  struct hm_error *err)
+static int send_finding(void *ctx, const struct hm_finding *f,
+			struct hm_error *err)
 {
 	struct insert *in = ctx;
-	struct pg *h = in->h;
-	const char *v[6] = { in->id, hm_finding_kind_name(f->kind), f->path,
+	const char *v[5] = { hm_finding_kind_name(f->kind), f->path,
 			     f->expected, f->actual, f->detail };
-	int lens[6] = { 0, 0, (int)f->path_len, 0, 0, 0 };
+	int lens[5] = { 0, (int)f->path_len, 0, 0, 0 };
 	/* The path is bytes: sent binary, never escaped. */
-	int fmts[6] = { 0, 0, 1, 0, 0, 0 };
-	PGresult *res;
-	int r = 0;
+	int fmts[5] = { 0, 1, 0, 0, 0 };
+	int r;
 
 	if (f->path_len > INT32_MAX)
 		return hm_error_set(err, HM_ERR_LIMIT, 0,
 				    "a finding's path is too long for the history");
-	if (!h->finding_prepared) {
-		res = PQprepare(h->conn, "hm_finding", "INSERT INTO findings"
-				" (run_id, kind, path, expected, actual, detail)"
-				" VALUES ($1, $2, $3::bytea, $4, $5, $6)", 6, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
-			r = pg_error(h, res, "cannot record the findings", err);
-		PQclear(res);
-		if (r < 0)
-			return r;
-		h->finding_prepared = true;
-	}
-	res = PQexecPrepared(h->conn, "hm_finding", 6, v, lens, fmts, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		r = pg_error(h, res, "cannot record the findings", err);
-	PQclear(res);
-	return r;
+	if ((r = pipe_send(in->h, "INSERT INTO findings (run_id, kind, path,"
+			   " expected, actual, detail) VALUES (" RUN_ID ", $1,"
+			   " $2::bytea, $3, $4, $5)", 5, v, lens, fmts,
+			   "cannot record the findings", err)) < 0)
+		return r;
+	if (++in->pending < FINDING_BATCH)
+		return 0;
+	in->pending = 0;
+	return pipe_sync(in->h, "cannot record the findings", NULL, NULL, err);
 }
 
+/*
+ * Two batches: BEGIN and the serial's upsert with a check (its row lock
+ * then held to the end), and, if the serial passed, the run, its counts,
+ * its findings and COMMIT.  Any error, and the end of the connection,
+ * leave nothing: the transaction is rolled back.
+ */
 static int pg_record(void *be, const struct hm_report *rep, int64_t *ret_id,
 		     struct hm_error *err)
 {
 	struct pg *h = be;
 	struct insert in = { .h = h };
-	char id_s[32];
+	char sv[32];
+	const char *v[3] = { rep->manifest_name, rep->key_id, sv };
 	int64_t id = 0;
-	int r;
+	uint64_t max;
+	bool found;
+	int rows = 0, r;
 
-	if ((r = simple(h, "BEGIN", "cannot record the run", err)) < 0)
-		return r;
-	if ((r = lock_check_raise(h, rep->manifest_name, rep->key_id,
-				  rep->serial, err)) < 0 ||
-	    (r = insert_run(h, rep, &id, err)) < 0)
+	snprintf(sv, sizeof(sv), "%" PRIu64, (uint64_t)rep->serial);
+	if (!PQenterPipelineMode(h->conn))
+		return pg_error(h, NULL, "cannot record the run", err);
+	if ((r = pipe_send(h, "BEGIN", 0, NULL, NULL, NULL,
+			   "cannot record the run", err)) < 0 ||
+	    (r = pipe_send(h, SQL_RAISE_SERIAL, 3, v, NULL, NULL,
+			   "cannot record the serial", err)) < 0 ||
+	    (r = pipe_sync(h, "cannot record the run", &rows, NULL, err)) < 0)
 		goto fail;
-	snprintf(id_s, sizeof(id_s), "%" PRId64, id);
-	in.id = id_s;
-	if ((r = insert_counts(h, id_s, rep->stats, err)) < 0 ||
+	if (rows != 1) {
+		PQexitPipelineMode(h->conn);
+		pg_rollback(h);
+		if ((r = get_serial(h, rep->manifest_name, rep->key_id, &max,
+				    &found, err)) < 0)
+			return r;
+		return hm_history_rollback_error(rep->manifest_name, rep->serial,
+						 max, rep->key_id, err);
+	}
+	if ((r = send_run(h, rep, err)) < 0 ||
+	    (r = send_counts(h, rep->stats, err)) < 0 ||
 	    ((rep->spool || (rep->findings && rep->findings->n)) &&
-	     (r = hm_report_each_finding(rep, insert_finding, &in, err)) < 0) ||
-	    (r = simple(h, "COMMIT", "cannot record the run", err)) < 0)
+	     (r = hm_report_each_finding(rep, send_finding, &in, err)) < 0) ||
+	    (r = pipe_send(h, "COMMIT", 0, NULL, NULL, NULL,
+			   "cannot record the run", err)) < 0 ||
+	    (r = pipe_sync(h, "cannot record the run", NULL, &id, err)) < 0)
 		goto fail;
+	PQexitPipelineMode(h->conn);
 	*ret_id = id;
 	return 0;
 fail:
+	/* Read what is left of the batch, so that the mode can end. */
+	if (PQstatus(h->conn) == CONNECTION_OK &&
+	    PQpipelineStatus(h->conn) != PQ_PIPELINE_OFF) {
+		struct hm_error ignored = { 0 };
+
+		pipe_sync(h, "cannot record the run", NULL, NULL, &ignored);
+		PQexitPipelineMode(h->conn);
+	}
 	pg_rollback(h);
 	return r;
 }
