@@ -17,9 +17,11 @@
 #include "hallmark/manifest.h"
 #include "hallmark/policy.h"
 #include "hallmark/progress.h"
+#include "hallmark/prometheus.h"
 #include "hallmark/report.h"
 #include "hallmark/sign.h"
 #include "hallmark/source.h"
+#include "hallmark/syslog.h"
 #include "hallmark/trust.h"
 #include "verifier.h"
 
@@ -27,9 +29,9 @@
 
 static const char verify_usage[] =
 	"usage: %s TARGET --manifest FILE --pubkey FILE... [--signature FILE]\n"
-	"       [--policy FILE] [--db FILE] [--host NAME]\n"
+	"       [--policy FILE] [--db FILE|URI] [--host NAME]\n"
 	"       [--format text|json|junit|sarif] [-o REPORT] [--threads N]\n"
-	"       [--quiet|--verbose]\n"
+	"       [--prometheus FILE] [--syslog] [--quiet|--verbose]\n"
 	"\n"
 	"Verify TARGET against a signed manifest.  TARGET: dir:PATH (or a bare\n"
 	"path to a directory), tar:FILE, tar:- (stdin), oci:FILE (OCI archive or\n"
@@ -42,7 +44,8 @@ static const char verify_usage[] =
 	"  -k, --pubkey FILE        a pinned public key; repeat for several (required)\n"
 	"  -s, --signature FILE     the signature (default: MANIFEST.sig)\n"
 	"  -p, --policy FILE        paths ignored, allowed to change or to be added\n"
-	"  -d, --db FILE            record the run in this history database, and\n"
+	"  -d, --db FILE|URI        record the run in this history database (an\n"
+	"                           SQLite file or a postgresql:// URI), and\n"
 	"                           refuse a serial older than one already seen\n"
 	"  -H, --host NAME          host name recorded in the report and the history\n"
 	"                           (with --db, default: this machine's name)\n"
@@ -51,6 +54,10 @@ static const char verify_usage[] =
 	"  -j, --threads N          hashing threads (default: number of CPUs)\n"
 	"  -q, --quiet              no progress line on a terminal\n"
 	"  -v, --verbose            also the time the check took\n"
+	"      --prometheus FILE    write the run's metrics there, atomically\n"
+	"                           (Prometheus text format, for node_exporter)\n"
+	"      --syslog             one line per finding and one per run to\n"
+	"                           syslog (JSON with ECS field names)\n"
 	"  -h, --help               show this help\n"
 	"\n"
 	"exit: 0 match, 1 drift, 2 usage/input/I/O error, 3 trust failure\n"
@@ -136,6 +143,75 @@ static void hint_target(const char *target, const struct hm_compare_stats *s)
 			target + 4 : target);
 }
 
+/* --prometheus and --syslog: what monitoring reads (issue 16). */
+struct feeds {
+	const char *prometheus;        /* --prometheus FILE or NULL */
+	bool syslog;
+	struct timespec t0;
+};
+
+static int syslog_finding(void *ctx, const struct hm_finding *f,
+			  struct hm_error *err)
+{
+	return hm_syslog_finding(ctx, f, err);
+}
+
+/*
+ * Every run ends here, an error too (exit 2 or 3 is what monitoring must
+ * see).  A feed that cannot be written makes the exit code 2, as a
+ * history that cannot be written does: a run must not look green while
+ * its metrics silently stop.
+ */
+static int feeds_finish(const struct feeds *fd, const struct hm_report *rep,
+			const struct hm_error *run_err, int rc)
+{
+	struct timespec t1;
+	struct hm_error err = { 0 };
+	double dur;
+	int r;
+
+	if (!fd->prometheus && !fd->syslog)
+		return rc;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	dur = (double)(t1.tv_sec - fd->t0.tv_sec) +
+	      (double)(t1.tv_nsec - fd->t0.tv_nsec) / 1e9;
+	if (fd->syslog) {
+		struct hm_syslog_run sr = {
+			.host = rep->host, .target = rep->target,
+			.manifest_name = rep->manifest_name, .serial = rep->serial,
+			.exit_code = rc, .error = run_err->code ? run_err->msg : NULL,
+			.findings = rep->stats ? rep->stats->total_findings : 0,
+			.started = rep->started,
+			.finished = rep->finished ? rep->finished : time(NULL),
+			.duration = dur,
+		};
+
+		hm_syslog_open();
+		r = 0;
+		if (rep->stats && rep->exit_code == HM_EXIT_DRIFT)
+			r = hm_report_each_finding(rep, syslog_finding, &sr, &err);
+		if (r == 0)
+			r = hm_syslog_run(&sr, &err);
+		hm_syslog_close();
+		if (r < 0)
+			rc = hm_cli_error(&err);
+	}
+	if (fd->prometheus) {
+		struct hm_prometheus_run pr = {
+			.host = rep->host, .target = rep->target,
+			.manifest_name = rep->manifest_name,
+			.have_serial = rep->manifest_name != NULL,
+			.serial = rep->serial, .exit_code = rc, .stats = rep->stats,
+			.finished = rep->finished ? rep->finished : time(NULL),
+			.duration = dur,
+		};
+
+		if (hm_prometheus_write(fd->prometheus, &pr, &err) < 0)
+			rc = hm_cli_error(&err);
+	}
+	return rc;
+}
+
 int cmd_verify(int argc, char **argv)
 {
 	static const struct hm_option_word formats[] = {
@@ -152,6 +228,7 @@ int cmd_verify(int argc, char **argv)
 	int fmt = HM_REPORT_TEXT, nargs, rc = HM_EXIT_ERROR, r;
 	bool quiet = false, verbose = false;
 	struct hm_progress *progress;
+	struct feeds feeds = { 0 };
 	const struct hm_option opts[] = {
 		HM_OPT_STRING('m', "manifest", &manifest),
 		HM_OPT_PUBKEYS(&pubkeys),
@@ -164,6 +241,8 @@ int cmd_verify(int argc, char **argv)
 		HM_OPT_THREADS(&threads),
 		HM_OPT_QUIET(&quiet),
 		HM_OPT_VERBOSE(&verbose),
+		HM_OPT_STRING(0, "prometheus", &feeds.prometheus),
+		HM_OPT_FLAG(0, "syslog", &feeds.syslog),
 		HM_OPT_HELP(),
 		HM_OPT_END(),
 	};
@@ -216,27 +295,36 @@ int cmd_verify(int argc, char **argv)
 			return r;
 	}
 
+	clock_gettime(CLOCK_MONOTONIC, &feeds.t0);
+	rep.started = time(NULL);
+	rep.target = target;
+	rep.host = host;
 	for (i = 0; i < n_keys; i++)
 		if ((r = hm_pubkey_load(pubkey_paths[i], &keys[i], &err)) < 0)
 			goto fail;
-	rep.started = time(NULL);
 	r = hm_trust_open(manifest, sig, keys, n_keys, rep.started, &tm, &err);
 	if (r < 0)
 		goto fail;
 	hint_manifest(target, manifest, tm->header);
-	/* Rollback is refused before anything is compared. */
+	/* Rollback is refused before anything is compared, and the serial
+	 * (its signature checked) is claimed at once: a run of an older one
+	 * racing with this one is refused whichever records first. */
 	if (db_path) {
 		if ((r = hm_history_open(db_path, HM_HISTORY_CREATE, &hist, &err)) < 0 ||
-		    (r = hm_history_check_serial(hist, tm->header->name, tm->key_id,
-						 tm->header->serial, NULL, &err)) < 0)
+		    (r = hm_history_claim_serial(hist, tm->header->name, tm->key_id,
+						 tm->header->serial, &err)) < 0)
 			goto fail;
-		if (!host) {
-			if (gethostname(hostname, sizeof(hostname)) < 0)
-				snprintf(hostname, sizeof(hostname), "localhost");
-			hostname[sizeof(hostname) - 1] = '\0';
-			host = hostname;
-		}
 	}
+	/* The history and the feeds always name a host. */
+	if (!host && (db_path || feeds.prometheus || feeds.syslog)) {
+		if (gethostname(hostname, sizeof(hostname)) < 0)
+			snprintf(hostname, sizeof(hostname), "localhost");
+		hostname[sizeof(hostname) - 1] = '\0';
+		host = hostname;
+	}
+	rep.host = host;
+	rep.manifest_name = tm->header->name;
+	rep.serial = tm->header->serial;
 	if (policy_path && (r = hm_policy_load(policy_path, &policy, &err)) < 0)
 		goto fail;
 	scan.threads = (unsigned)threads;
@@ -302,9 +390,12 @@ int cmd_verify(int argc, char **argv)
 		goto fail;
 	}
 	rc = cut.code ? hm_cli_error(&cut) : rep.exit_code;
+	rc = feeds_finish(&feeds, &rep, &cut, rc);
 	goto out;
 fail:
 	rc = hm_cli_error(&err);
+	rep.exit_code = rc;
+	rc = feeds_finish(&feeds, &rep, &err, rc);
 out:
 	hm_history_free(hist);
 	hm_source_free(src);

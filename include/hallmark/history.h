@@ -1,7 +1,11 @@
 /*
- * Drift history: one SQLite database (docs/history.md is the spec) that
- * keeps every verification run with its findings, and the highest
- * manifest serial seen per (name, key id) for rollback protection.
+ * Drift history: one database (docs/history.md is the spec) that keeps
+ * every verification run with its findings, and the highest manifest
+ * serial seen per (name, key id) for rollback protection.  A --db value
+ * starting with "postgresql://" or "postgres://" is a PostgreSQL
+ * connection URI (lib/history_pg.c, through libpq: same schema, same
+ * guarantees); any other value is the path of an SQLite file
+ * (lib/history_sqlite.c), to which the rest of this paragraph applies.
  *
  * The schema is versioned (PRAGMA user_version = HM_HISTORY_SCHEMA).  A
  * database with a newer schema, a file that is not SQLite and an SQLite
@@ -13,7 +17,8 @@
  * (HM_HISTORY_TIMEOUT_MS, or HALLMARK_DB_TIMEOUT_MS from the environment),
  * then HM_ERR_IO "history database 'F' is locked by another process".
  *
- * lib/history.c is the only file that calls SQLite.
+ * lib/history_sqlite.c is the only file that calls SQLite, and
+ * lib/history_pg.c the only one that calls libpq.
  */
 #ifndef HALLMARK_HISTORY_H
 #define HALLMARK_HISTORY_H
@@ -21,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "hallmark/compare.h"
 #include "hallmark/error.h"
@@ -83,6 +89,22 @@ int hm_history_check_serial(struct hm_history *h, const char *name,
 			    uint64_t *ret_max, struct hm_error *err);
 
 /*
+ * hm_history_check_serial, and raise the highest serial of (name, key_id)
+ * to serial, in one transaction holding the (name, key) lock.  verify
+ * claims the serial of a manifest whose signature it checked before
+ * comparing anything, so of two runs racing with serials 4 and 5 the
+ * lower is refused whichever commits first: at its claim if the higher
+ * claimed first, at its record otherwise.
+ */
+int hm_history_claim_serial(struct hm_history *h, const char *name,
+			    const char *key_id, uint64_t serial,
+			    struct hm_error *err);
+
+/* true when the handle is a PostgreSQL database (a URI was given). */
+bool hm_history_is_postgresql(const struct hm_history *h);
+bool hm_history_is_uri(const char *db);
+
+/*
  * Record a finished run (rep->exit_code 0 = pass, 1 = drift), its findings
  * and counts, and raise the highest serial of (manifest name, key id), in
  * one transaction: all of it is stored or none.  rep->host NULL records
@@ -92,6 +114,9 @@ int hm_history_check_serial(struct hm_history *h, const char *name,
  */
 int hm_history_record(struct hm_history *h, const struct hm_report *rep,
 		      int64_t *ret_id, struct hm_error *err);
+
+/* t as recorded: "YYYY-MM-DDTHH:MM:SSZ" (UTC). */
+void hm_history_format_time(time_t t, char out[32]);
 
 /* A recorded run; the strings are owned by it. */
 struct hm_history_run {
@@ -124,6 +149,47 @@ typedef int (*hm_history_run_fn)(void *ctx, const struct hm_history_run *run,
 				 struct hm_error *err);
 int hm_history_each_run(struct hm_history *h, const char *host, size_t limit,
 			hm_history_run_fn fn, void *ctx, struct hm_error *err);
+
+/*
+ * Fleet view: the last run of each host, sorted by host bytewise (one
+ * query).  The counts by kind are not read (left 0): x->findings is
+ * the total.
+ */
+int hm_history_each_last_run(struct hm_history *h, hm_history_run_fn fn,
+			     void *ctx, struct hm_error *err);
+
+/* Per path: a host that had a finding at that path. */
+struct hm_history_path_host {
+	const char *host;
+	const char *first_seen;        /* start of its first run with one */
+	const char *last_seen;         /* start of its last run with one */
+	uint64_t runs;                 /* its runs with a finding there */
+	bool open;                     /* its last run has one there */
+};
+typedef int (*hm_history_path_fn)(void *ctx,
+				  const struct hm_history_path_host *p,
+				  struct hm_error *err);
+/* The hosts with findings at path (raw bytes), sorted by host. */
+int hm_history_each_path_host(struct hm_history *h, const char *path,
+			      size_t path_len, hm_history_path_fn fn,
+			      void *ctx, struct hm_error *err);
+
+/* Per manifest: the last run of a host with that manifest name. */
+struct hm_history_manifest_host {
+	const char *manifest_name;
+	uint64_t serial;
+	const char *key_id;
+	const char *host;
+	const char *started;
+	bool drift;
+};
+typedef int (*hm_history_manifest_fn)(void *ctx,
+				      const struct hm_history_manifest_host *m,
+				      struct hm_error *err);
+/* Sorted by manifest name, serial (highest first), then host. */
+int hm_history_each_manifest_host(struct hm_history *h,
+				  hm_history_manifest_fn fn, void *ctx,
+				  struct hm_error *err);
 
 /*
  * The same runs collected in an array (memory grows with limit).

@@ -39,7 +39,7 @@ expect_exit 2 "an unknown option is a usage error" "$HALLMARK" verify --frobnica
 first_line "named as getopt did, after the program" "hallmark: verify: unrecognized option '--frobnicate'"
 expect_grep "^Try 'hallmark verify --help'.\$" err.txt "and one line points at --help"
 expect_exit 2 "an ambiguous abbreviation is refused" "$HALLMARK_VERIFY" --p x
-first_line "with the candidates" "hallmark-verify: option '--p' is ambiguous; possibilities: '--pubkey' '--policy'"
+first_line "with the candidates" "hallmark-verify: option '--p' is ambiguous; possibilities: '--pubkey' '--policy' '--prometheus'"
 expect_exit 2 "a missing value is a usage error" "$HALLMARK" audit dir:. --format
 first_line "named by its long name" "hallmark: audit: option '--format' requires an argument"
 expect_exit 2 "a bad letter in a bundle" "$HALLMARK" history -Dx

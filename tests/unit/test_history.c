@@ -6,6 +6,7 @@
 #include "harness.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -641,4 +642,117 @@ TEST(linked_folder_followed_link_file_refused)
 	CHECK_EQ_INT(hm_history_open("lnk/l.db", HM_HISTORY_READONLY, &h, &err),
 		     HM_ERR_IO);
 	CHECK(strstr(err.msg, "symbolic link"));
+}
+
+TEST(claim_serial_raises_at_once)
+{
+	struct hm_error err = { 0 };
+	struct hm_history *h = NULL, *ro = NULL;
+	uint64_t max = 0;
+
+	CHECK_OK(hm_history_open("c.db", HM_HISTORY_CREATE, &h, &err), &err);
+	/* A claim is recorded before any run: serial 4 racing serial 5,
+	 * both claimed, 4 cannot record whichever order they finish in. */
+	CHECK_OK(hm_history_claim_serial(h, "web-base", "00112233aabbccdd", 4,
+					 &err), &err);
+	CHECK_OK(hm_history_check_serial(h, "web-base", "00112233aabbccdd", 4,
+					 &max, &err), &err);
+	CHECK_EQ_INT(max, 4);
+	CHECK_OK(hm_history_claim_serial(h, "web-base", "00112233aabbccdd", 5,
+					 &err), &err);
+	CHECK_EQ_INT(record(h, NULL, "web1", 4, &err), -1);
+	CHECK_EQ_INT(err.code, HM_ERR_TRUST);
+	CHECK(record(h, NULL, "web2", 5, &err) > 0);
+	CHECK_EQ_INT(hm_history_claim_serial(h, "web-base", "00112233aabbccdd",
+					     3, &err), HM_ERR_TRUST);
+	CHECK_EQ_STR(err.msg, "rollback: 'web-base' serial 3 is older than "
+		     "serial 5 already seen with key 00112233aabbccdd");
+	CHECK_EQ_INT(hm_history_claim_serial(h, "web-base", "00112233aabbccdd",
+					     (uint64_t)INT64_MAX + 1, &err),
+		     HM_ERR_INPUT);
+	hm_history_free(h);
+	CHECK_OK(hm_history_open("c.db", HM_HISTORY_READONLY, &ro, &err), &err);
+	CHECK_EQ_INT(hm_history_claim_serial(ro, "web-base", "00112233aabbccdd",
+					     9, &err), HM_ERR_USAGE);
+	CHECK(!hm_history_is_postgresql(ro));
+	hm_history_free(ro);
+	CHECK(hm_history_is_uri("postgresql://db/fleet"));
+	CHECK(hm_history_is_uri("postgres://db/fleet"));
+	CHECK(!hm_history_is_uri("postgresql.db"));
+	CHECK(!hm_history_is_uri("./postgres://x"));
+}
+
+struct fseen {
+	char text[1024];
+	size_t n;
+};
+
+static int see_run(void *ctx, const struct hm_history_run *x,
+		   struct hm_error *err)
+{
+	struct fseen *s = ctx;
+	size_t len = strlen(s->text);
+
+	(void)err;
+	snprintf(s->text + len, sizeof(s->text) - len, "%s:%" PRId64 ":%s:%" PRIu64 ";",
+		 x->host, x->id, x->drift ? "drift" : "pass", x->findings);
+	s->n++;
+	return 0;
+}
+
+static int see_path(void *ctx, const struct hm_history_path_host *p,
+		    struct hm_error *err)
+{
+	struct fseen *s = ctx;
+	size_t len = strlen(s->text);
+
+	(void)err;
+	snprintf(s->text + len, sizeof(s->text) - len, "%s:%s:%" PRIu64 ";",
+		 p->host, p->open ? "open" : "fixed", p->runs);
+	return 0;
+}
+
+static int see_manifest(void *ctx, const struct hm_history_manifest_host *m,
+			struct hm_error *err)
+{
+	struct fseen *s = ctx;
+	size_t len = strlen(s->text);
+
+	(void)err;
+	snprintf(s->text + len, sizeof(s->text) - len, "%s#%" PRIu64 "@%s;",
+		 m->manifest_name, m->serial, m->host);
+	return 0;
+}
+
+TEST(fleet_views)
+{
+	struct hm_error err = { 0 };
+	struct hm_history *h = NULL;
+	struct hm_findings a = { 0 }, none = { 0 };
+	struct fseen s;
+
+	ADD(&a, HM_FINDING_CONTENT, "/etc/a", "x", "y", NULL);
+	ADD(&a, HM_FINDING_MODE, "/etc/a", "0644", "0600", NULL);
+	CHECK_OK(hm_history_open("f.db", HM_HISTORY_CREATE, &h, &err), &err);
+	CHECK(record(h, &none, "web2", 1, &err) == 1);
+	CHECK(record(h, &a, "web1", 1, &err) == 2);
+	CHECK(record(h, &a, "web2", 2, &err) == 3);
+	CHECK(record(h, &a, "web1", 2, &err) == 4);
+	CHECK(record(h, &none, "web1", 2, &err) == 5);
+	/* A name that sorts after by bytes, before in a locale. */
+	CHECK(record(h, &none, "Web3", 2, &err) == 6);
+	memset(&s, 0, sizeof(s));
+	CHECK_OK(hm_history_each_last_run(h, see_run, &s, &err), &err);
+	CHECK_EQ_STR(s.text, "Web3:6:pass:0;web1:5:pass:0;web2:3:drift:2;");
+	memset(&s, 0, sizeof(s));
+	CHECK_OK(hm_history_each_path_host(h, "/etc/a", 6, see_path, &s, &err), &err);
+	CHECK_EQ_STR(s.text, "web1:fixed:2;web2:open:1;");
+	memset(&s, 0, sizeof(s));
+	CHECK_OK(hm_history_each_path_host(h, "/etc/a\0", 7, see_path, &s, &err), &err);
+	CHECK_EQ_STR(s.text, "");
+	memset(&s, 0, sizeof(s));
+	CHECK_OK(hm_history_each_manifest_host(h, see_manifest, &s, &err), &err);
+	CHECK_EQ_STR(s.text, "web-base#2@Web3;web-base#2@web1;web-base#2@web2;");
+	hm_history_free(h);
+	hm_findings_free(&a);
 }
