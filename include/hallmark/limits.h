@@ -71,4 +71,8 @@
 /* Logical size of one file in a layer. */
 #define HM_LIMIT_OCI_FILE_BYTES     (64ull * 1024 * 1024 * 1024)
 
+/* Changed paths `hallmark watch` holds between two checks; a burst of
+ * more is checked by a full verify instead (memory stays bounded). */
+#define HM_LIMIT_WATCH_PENDING      (64u * 1024)
+
 #endif
