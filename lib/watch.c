@@ -750,10 +750,10 @@ static const char *image_path(const struct hm_watch *w, const char *host)
  * scratch buffer of PATH_MAX * 2.
  */
 static int take_event(struct hm_watch *w, const struct fanotify_event_metadata *m,
-		      char *host, struct hm_error *err)
+		      const char *ev, char *host, struct hm_error *err)
 {
-	const char *p = (const char *)m + m->metadata_len;
-	const char *end = (const char *)m + m->event_len;
+	const char *p = ev + m->metadata_len;
+	const char *end = ev + m->event_len;
 	const struct fanotify_event_info_fid *dfid = NULL, *fid = NULL;
 	const char *name = NULL, *img;
 	struct file_handle *fh;
@@ -846,10 +846,15 @@ int hm_watch_run(struct hm_watch *w, int stop_fd,
 			break;
 		/* Drain what is queued, so a burst is seen whole. */
 		while ((n = read(w->fan_fd, buf, sizeof(buf))) > 0) {
-			const struct fanotify_event_metadata *m = (const void *)buf;
-			size_t left = (size_t)n;
+			struct fanotify_event_metadata mbuf, *m = &mbuf;
+			size_t left = (size_t)n, off = 0;
 
-			for (; FAN_EVENT_OK(m, left); m = FAN_EVENT_NEXT(m, left)) {
+			/* Records are packed to 4 bytes, the metadata wants 8
+			 * (its mask is a u64): each is copied out before use. */
+			for (; left >= sizeof(mbuf); off += m->event_len, left -= m->event_len) {
+				memcpy(&mbuf, buf + off, sizeof(mbuf));
+				if (m->event_len < sizeof(mbuf) || m->event_len > left)
+					break;
 				if (m->vers != FANOTIFY_METADATA_VERSION) {
 					r = hm_error_set(err, HM_ERR_IO, 0,
 							 "fanotify metadata version %u, expected %u",
@@ -865,7 +870,7 @@ int hm_watch_run(struct hm_watch *w, int stop_fd,
 				 * ours is not the host's drift. */
 				if (m->pid == w->self || overflow || full)
 					continue;
-				if ((r = take_event(w, m, host, err)) < 0)
+				if ((r = take_event(w, m, buf + off, host, err)) < 0)
 					goto out;
 				if (r == 1)
 					full = true;
