@@ -67,6 +67,13 @@ struct hm_watch {
 	size_t n_slots;
 	struct timespec first;      /* when the oldest pending change came */
 	struct cause *last_cause;   /* the cause of the last event read */
+	/* The last directory handle resolved, and its path: a burst in one
+	 * directory costs one open_by_handle_at per read(), not per event.
+	 * Valid for one read() only (a rename later in the same read has its
+	 * own events, which cover both places). */
+	unsigned char last_fh[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+	size_t last_fh_len;
+	char *last_dir;
 };
 
 const char *hm_watch_scan_reason_text(enum hm_watch_scan_reason r)
@@ -331,7 +338,8 @@ int hm_watch_new(const char *root, const struct hm_policy *policy,
 		w->n_slots <<= 1;
 	w->slots = calloc(w->n_slots, sizeof(*w->slots));
 	w->pend = calloc(w->max_pending, sizeof(*w->pend));
-	if (!w->slots || !w->pend) {
+	w->last_dir = malloc(PATH_MAX);
+	if (!w->slots || !w->pend || !w->last_dir) {
 		r = hm_error_nomem(err);
 		goto fail;
 	}
@@ -350,6 +358,7 @@ void hm_watch_free(struct hm_watch *w)
 		pend_clear(w);
 	free(w->pend);
 	free(w->slots);
+	free(w->last_dir);
 	cause_unref(w->last_cause);
 	for (size_t i = 0; i < w->n_ents; i++)
 		hm_entry_clear(&w->ents[i]);
@@ -758,7 +767,7 @@ static int take_event(struct hm_watch *w, const struct fanotify_event_metadata *
 	const char *name = NULL, *img;
 	struct file_handle *fh;
 	bool subtree;
-	size_t len;
+	size_t len, hlen;
 
 	while (p + sizeof(struct fanotify_event_info_header) <= end) {
 		const struct fanotify_event_info_header *h = (const void *)p;
@@ -780,8 +789,20 @@ static int take_event(struct hm_watch *w, const struct fanotify_event_metadata *
 	if (memcmp(&(dfid ? dfid : fid)->fsid, &w->fsid, sizeof(w->fsid)) != 0)
 		return 0;
 	fh = (struct file_handle *)(dfid ? dfid : fid)->handle;
-	if (handle_path(w, fh, host, PATH_MAX) < 0)
-		return 0;
+	hlen = sizeof(*fh) + fh->handle_bytes;
+	if (hlen <= sizeof(w->last_fh) && hlen == w->last_fh_len &&
+	    memcmp(w->last_fh, fh, hlen) == 0) {
+		strcpy(host, w->last_dir);
+	} else {
+		w->last_fh_len = 0;
+		if (handle_path(w, fh, host, PATH_MAX) < 0)
+			return 0;
+		if (hlen <= sizeof(w->last_fh)) {
+			memcpy(w->last_fh, fh, hlen);
+			w->last_fh_len = hlen;
+			strcpy(w->last_dir, host);
+		}
+	}
 	len = strlen(host);
 	if (dfid && name && *name && strcmp(name, ".") != 0) {
 		if (len + 1 + strlen(name) >= (size_t)PATH_MAX * 2)
@@ -848,6 +869,8 @@ int hm_watch_run(struct hm_watch *w, int stop_fd,
 		while ((n = read(w->fan_fd, buf, sizeof(buf))) > 0) {
 			struct fanotify_event_metadata mbuf, *m = &mbuf;
 			size_t left = (size_t)n, off = 0;
+
+			w->last_fh_len = 0;
 
 			/* Records are packed to 4 bytes, the metadata wants 8
 			 * (its mask is a u64): each is copied out before use. */
