@@ -123,7 +123,26 @@ static char *escaped(const char *s, size_t len)
  * reused pid would need the directory reopened).  NULL only when out of
  * memory; a process that is gone gives an "exited" cause.
  */
-static struct cause *cause_read(pid_t pid)
+/* Is the process behind pidfd still pid (not exited, so not reused)? */
+static bool pidfd_alive(int pidfd, pid_t pid)
+{
+	char p[64], line[128];
+	bool alive = false;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/proc/self/fdinfo/%d", pidfd);
+	if (!(f = fopen(p, "re")))
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "Pid:", 4) == 0) {
+			alive = atoi(line + 4) == (int)pid;
+			break;
+		}
+	fclose(f);
+	return alive;
+}
+
+static struct cause *cause_read(pid_t pid, int pidfd)
 {
 	struct cause *c = calloc(1, sizeof(*c));
 	char p[64], buf[4096], *line;
@@ -139,7 +158,8 @@ static struct cause *cause_read(pid_t pid)
 	c->refs = 1;
 	c->pub.pid = pid;
 	snprintf(p, sizeof(p), "/proc/%d", (int)pid);
-	dfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* FAN_NOPIDFD: gone before the event was read. */
+	dfd = pidfd == FAN_NOPIDFD ? -1 : open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0 && (fd = openat(dfd, "status", O_RDONLY | O_CLOEXEC)) >= 0 &&
 	    (f = fdopen(fd, "r"))) {
 		bool found = false;
@@ -162,6 +182,11 @@ static struct cause *cause_read(pid_t pid)
 	}
 	if (!c->pub.exited) {
 		n = readlinkat(dfd, "exe", buf, sizeof(buf) - 1);
+		/* Read while the writer lived: the pid was not reused. */
+		if (pidfd >= 0 && !pidfd_alive(pidfd, pid))
+			c->pub.exited = true;
+	}
+	if (!c->pub.exited) {
 		c->exe = n >= 0 ? escaped(buf, (size_t)n) : strdup("?");
 		n = -1;
 		if ((fd = openat(dfd, "cmdline", O_RDONLY | O_CLOEXEC)) >= 0) {
@@ -296,9 +321,16 @@ int hm_watch_new(const char *root, const struct hm_policy *policy,
 		goto fail;
 	}
 	w->fsid = sfs.f_fsid;
+	/* A pidfd per event (Linux 5.15) tells whether what /proc said was
+	 * the writer's or a later process's with a reused pid. */
 	w->fan_fd = fanotify_init(FAN_CLASS_NOTIF | FAN_REPORT_DFID_NAME |
-				  FAN_REPORT_FID | FAN_CLOEXEC | FAN_NONBLOCK,
+				  FAN_REPORT_FID | FAN_REPORT_PIDFD |
+				  FAN_CLOEXEC | FAN_NONBLOCK,
 				  O_RDONLY | O_LARGEFILE);
+	if (w->fan_fd < 0 && errno == EINVAL)
+		w->fan_fd = fanotify_init(FAN_CLASS_NOTIF | FAN_REPORT_DFID_NAME |
+					  FAN_REPORT_FID | FAN_CLOEXEC | FAN_NONBLOCK,
+					  O_RDONLY | O_LARGEFILE);
 	if (w->fan_fd < 0) {
 		if (errno == EPERM)
 			r = hm_error_set(err, HM_ERR_USAGE, 0,
@@ -677,10 +709,6 @@ out:
 	return r;
 }
 
-struct scan_ctx {
-	const struct hm_watch_callbacks *cb;
-};
-
 static int scan_finding(void *ctx, const struct hm_finding *f,
 			struct hm_error *err)
 {
@@ -754,12 +782,33 @@ static const char *image_path(const struct hm_watch *w, const char *host)
 	return host[w->root_len] == '/' ? host + w->root_len : NULL;
 }
 
+/* The event's pidfd record: an fd the caller closes, FAN_NOPIDFD (the
+ * process was gone), FAN_EPIDFD, or -3 when there is no such record. */
+static int event_pidfd(const struct fanotify_event_metadata *m, const char *ev)
+{
+	const char *p = ev + m->metadata_len, *end = ev + m->event_len;
+	struct fanotify_event_info_pidfd rec;
+
+	while (p + sizeof(struct fanotify_event_info_header) <= end) {
+		const struct fanotify_event_info_header *h = (const void *)p;
+
+		if (h->len < sizeof(*h) || p + h->len > end)
+			break;
+		if (h->info_type == FAN_EVENT_INFO_TYPE_PIDFD && h->len >= sizeof(rec)) {
+			memcpy(&rec, p, sizeof(rec));
+			return rec.pidfd;
+		}
+		p += h->len;
+	}
+	return -3;
+}
+
 /*
  * One event: 0 noted or ignored, 1 the table is full, <0 error.  host is a
  * scratch buffer of PATH_MAX * 2.
  */
 static int take_event(struct hm_watch *w, const struct fanotify_event_metadata *m,
-		      const char *ev, char *host, struct hm_error *err)
+		      const char *ev, int pidfd, char *host, struct hm_error *err)
 {
 	const char *p = ev + m->metadata_len;
 	const char *end = ev + m->event_len;
@@ -819,7 +868,7 @@ static int take_event(struct hm_watch *w, const struct fanotify_event_metadata *
 			      FAN_MOVED_TO | FAN_MOVE_SELF | FAN_DELETE_SELF));
 	if (!w->last_cause || w->last_cause->pub.pid != m->pid) {
 		cause_unref(w->last_cause);
-		if (!(w->last_cause = cause_read(m->pid)))
+		if (!(w->last_cause = cause_read(m->pid, pidfd)))
 			return hm_error_nomem(err);
 	}
 	return pend_add(w, img, strlen(img), subtree, w->last_cause, err);
@@ -849,7 +898,7 @@ int hm_watch_run(struct hm_watch *w, int stop_fd,
 	pfd[1] = (struct pollfd){ .fd = stop_fd, .events = POLLIN };
 	for (;;) {
 		bool overflow = false, full = false;
-		int timeout = -1;
+		int timeout = -1, pidfd;
 		ssize_t n;
 
 		if (w->n_pend) {
@@ -888,12 +937,15 @@ int hm_watch_run(struct hm_watch *w, int stop_fd,
 					overflow = true;
 					continue;
 				}
+				pidfd = event_pidfd(m, buf + off);
 				/* Our own reads make no events (no access
 				 * events in this class); anything else of
 				 * ours is not the host's drift. */
-				if (m->pid == w->self || overflow || full)
-					continue;
-				if ((r = take_event(w, m, buf + off, host, err)) < 0)
+				if (m->pid != w->self && !overflow && !full)
+					r = take_event(w, m, buf + off, pidfd, host, err);
+				if (pidfd >= 0)
+					close(pidfd);
+				if (r < 0)
 					goto out;
 				if (r == 1)
 					full = true;

@@ -140,6 +140,18 @@ else
 	ok "every finding came from a change"
 fi
 
+# A writer gone before its event is read is said to have exited.
+kill -STOP "$WPID"
+"$WRITER" -c "import os; os.chmod('$R/etc/issue', 0o640)" &
+gone=$!
+wait $gone
+kill -CONT "$WPID"
+wait_json w1.json 2 "j['event'] == 'finding' and j['path'] == '/etc/issue' and j['process'] == {'pid': $gone, 'exited': True}" &&
+	grep -q "\"detail\":\"pid $gone exited\"" found.json &&
+	ok "a writer already gone is named by pid, 'exited'" ||
+	{ fail "a writer already gone is named by pid, 'exited'"; grep issue w1.json | sed 's/^/#   /'; }
+chmod 0644 $R/etc/issue
+
 stop_watch && ok "SIGTERM stops the watcher with exit 0" || fail "SIGTERM stops the watcher with exit 0 (exit $wrc)"
 sed 's/^/#   /' w1.json.err | head -n 5
 
