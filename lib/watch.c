@@ -142,16 +142,29 @@ static bool pidfd_alive(int pidfd, pid_t pid)
 	return alive;
 }
 
+/* Read /proc/PID/NAME (relative to its directory fd) into buf. */
+static ssize_t proc_read(int dfd, const char *name, char *buf, size_t size)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size);
+	close(fd);
+	return n;
+}
+
 static struct cause *cause_read(pid_t pid, int pidfd)
 {
 	struct cause *c = calloc(1, sizeof(*c));
-	char p[64], buf[4096], *line;
+	char p[64], status[4096], exe[4096], args[4096], *uid;
+	ssize_t n_status = -1, n_exe = -1, n_args = -1;
 	struct hm_buf b = HM_BUF_INIT;
 	struct passwd pw, *pwp = NULL;
+	unsigned long ruid, euid = 0;
 	char pwbuf[1024];
-	ssize_t n;
-	int dfd, fd;
-	FILE *f;
+	int dfd;
 
 	if (!c)
 		return NULL;
@@ -160,47 +173,33 @@ static struct cause *cause_read(pid_t pid, int pidfd)
 	snprintf(p, sizeof(p), "/proc/%d", (int)pid);
 	/* FAN_NOPIDFD: gone before the event was read. */
 	dfd = pidfd == FAN_NOPIDFD ? -1 : open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0 && (fd = openat(dfd, "status", O_RDONLY | O_CLOEXEC)) >= 0 &&
-	    (f = fdopen(fd, "r"))) {
-		bool found = false;
-
-		while ((line = fgets(buf, sizeof(buf), f)))
-			if (strncmp(line, "Uid:", 4) == 0) {
-				unsigned long ruid, euid;
-
-				/* The effective uid is the one the kernel
-				 * checked the write against. */
-				found = sscanf(line + 4, "%lu %lu", &ruid, &euid) == 2;
-				c->pub.uid = (uint32_t)euid;
-				break;
-			}
-		fclose(f);
-		if (!found)
-			c->pub.exited = true;
-	} else {
+	if (dfd >= 0) {
+		n_status = proc_read(dfd, "status", status, sizeof(status) - 1);
+		n_exe = readlinkat(dfd, "exe", exe, sizeof(exe) - 1);
+		n_args = proc_read(dfd, "cmdline", args, sizeof(args));
+		close(dfd);
+	}
+	/* All of it read while the writer lived, so none of it is of a
+	 * later process that got the pid. */
+	if (n_status <= 0 || (pidfd >= 0 && !pidfd_alive(pidfd, pid)))
 		c->pub.exited = true;
-	}
 	if (!c->pub.exited) {
-		n = readlinkat(dfd, "exe", buf, sizeof(buf) - 1);
-		/* Read while the writer lived: the pid was not reused. */
-		if (pidfd >= 0 && !pidfd_alive(pidfd, pid))
-			c->pub.exited = true;
-	}
-	if (!c->pub.exited) {
-		c->exe = n >= 0 ? escaped(buf, (size_t)n) : strdup("?");
-		n = -1;
-		if ((fd = openat(dfd, "cmdline", O_RDONLY | O_CLOEXEC)) >= 0) {
-			n = read(fd, buf, sizeof(buf));
-			close(fd);
-		}
+		status[n_status] = '\0';
+		/* The effective uid is the one the kernel checked the write
+		 * against. */
+		if ((uid = strstr(status, "\nUid:")) &&
+		    sscanf(uid + 5, "%lu %lu", &ruid, &euid) != 2)
+			euid = 0;
+		c->pub.uid = (uint32_t)euid;
+		c->exe = n_exe >= 0 ? escaped(exe, (size_t)n_exe) : strdup("?");
 		/* Each argument escaped (a space inside one shows as \040),
 		 * the arguments joined by spaces. */
-		for (ssize_t i = 0, start = 0; i <= n && n > 0; i++) {
-			if (i == n || buf[i] == '\0') {
-				if (i > start || i < n) {
+		for (ssize_t i = 0, start = 0; i <= n_args && n_args > 0; i++) {
+			if (i == n_args || args[i] == '\0') {
+				if (i > start || i < n_args) {
 					if (b.len)
 						hm_buf_addc(&b, ' ');
-					hm_escape(&b, buf + start,
+					hm_escape(&b, args + start,
 						  (size_t)(i - start), 0);
 				}
 				start = i + 1;
@@ -219,11 +218,8 @@ static struct cause *cause_read(pid_t pid, int pidfd)
 	} else if (asprintf(&c->text, "pid %d exited", (int)pid) < 0) {
 		c->text = NULL;
 	}
-	if (dfd >= 0)
-		close(dfd);
 	hm_buf_free(&b);
 	if (!c->text) {
-		c->refs = 1;
 		cause_unref(c);
 		return NULL;
 	}
