@@ -862,12 +862,18 @@ static int take_event(struct hm_watch *w, const struct fanotify_event_metadata *
 	subtree = (m->mask & FAN_ONDIR) &&
 		  (m->mask & (FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM |
 			      FAN_MOVED_TO | FAN_MOVE_SELF | FAN_DELETE_SELF));
+	/* What the policy ignores costs nothing more: a host's logs and
+	 * spools change all the time. */
+	len = strlen(img);
+	if (hm_policy_ignored(w->policy, img, len) &&
+	    (!subtree || hm_policy_ignores_below(w->policy, img, len)))
+		return 0;
 	if (!w->last_cause || w->last_cause->pub.pid != m->pid) {
 		cause_unref(w->last_cause);
 		if (!(w->last_cause = cause_read(m->pid, pidfd)))
 			return hm_error_nomem(err);
 	}
-	return pend_add(w, img, strlen(img), subtree, w->last_cause, err);
+	return pend_add(w, img, len, subtree, w->last_cause, err);
 }
 
 static long ms_since(const struct timespec *t)

@@ -31,12 +31,12 @@ trap 'stop_watch; umount "$T_DIR/fs" 2>/dev/null; chmod -R u+rwx "$T_DIR" 2>/dev
 
 mkdir fs && mount -t tmpfs -o mode=0755 hm-t8101 fs || { echo "cannot mount a tmpfs"; exit 2; }
 R=fs/root
-mkdir -p $R/etc $R/usr/bin $R/opt $R/srv/data/sub
+mkdir -p $R/etc $R/usr/bin $R/opt $R/srv/data/sub $R/var/log
 for f in passwd hosts motd shadow resolv issue group; do printf '%s\n' "$f" > $R/etc/$f; done
 printf 'tool\n' > $R/usr/bin/tool
 printf 'a\n' > $R/srv/data/a; printf 'b\n' > $R/srv/data/sub/b
 printf 'outside\n' > fs/outside
-printf 'may_add: [/opt/**]\n' > policy.yaml
+printf 'may_add: [/opt/**]\nignore: [/var/log/**]\n' > policy.yaml
 "$HALLMARK" keygen -o ops --no-passphrase >/dev/null 2>&1
 "$HALLMARK" manifest dir:$R --name t8101 --serial 1 -o m 2>/dev/null
 "$HALLMARK" sign m --key ops.key >/dev/null 2>&1
@@ -122,12 +122,12 @@ wait_json w1.json 2 'j["event"] == "finding" and j["kind"] == "added" and j["pat
 	ok "a directory renamed: its new place" || fail "a directory renamed: its new place"
 
 # Allowed additions and changes outside the root are not drift.
-"$WRITER" -c "import os; os.makedirs('$R/opt/app'); open('$R/opt/app/x', 'w').write('x'); open('fs/outside', 'a').write('y')"
+"$WRITER" -c "import os; os.makedirs('$R/opt/app'); open('$R/opt/app/x', 'w').write('x'); open('fs/outside', 'a').write('y'); open('$R/var/log/syslog', 'a').write('z')"
 write content /etc/group "a last change" "open('etc/group', 'a').write('x')"
-if grep -q '"path":"/opt\|"path":"/outside\|outside' w1.json; then
-	fail "an allowed addition and a change outside the root are quiet"; grep 'opt\|outside' w1.json | sed 's/^/#   /'
+if grep -q '"path":"/opt\|"path":"/var/log\|outside' w1.json; then
+	fail "an allowed addition, an ignored path and a change outside the root are quiet"; grep 'opt\|log\|outside' w1.json | sed 's/^/#   /'
 else
-	ok "an allowed addition and a change outside the root are quiet"
+	ok "an allowed addition, an ignored path and a change outside the root are quiet"
 fi
 if grep -q "\"process\":{\"pid\":$WPID," w1.json; then
 	fail "nothing the watcher did itself is reported"
