@@ -33,6 +33,7 @@ static const struct {
 	{ "sbom", cmd_sbom, "write an SPDX 2.3 SBOM of a target's packages" },
 	{ "diff", cmd_diff, "show what differs between two manifests" },
 	{ "history", cmd_history, "list recorded runs and what changed between them" },
+	{ "watch", cmd_watch, "check a live tree against a signed manifest as it changes" },
 };
 
 static void usage(FILE *out)

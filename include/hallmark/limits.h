@@ -76,5 +76,8 @@
  * a full Debian system. */
 #define HM_LIMIT_BUILD_RECORD_BYTES (1u * 1024 * 1024)
 #define HM_LIMIT_SBOM_BYTES         (64u * 1024 * 1024)
+/* Changed paths `hallmark watch` holds between two checks; a burst of
+ * more is checked by a full verify instead (memory stays bounded). */
+#define HM_LIMIT_WATCH_PENDING      (64u * 1024)
 
 #endif
