@@ -93,11 +93,17 @@ static la_ssize_t tar_read(struct archive *a, void *ctx, const void **buf)
 	la_int64_t off;
 	int r;
 
-	if (l->par) {
-		r = hm_pgunzip_next(l->par, &p, &len, &l->par_why);
+	if (l->par_used) {
+		const char *why;
+
+		/* Finished (or stopped by the verify step below): the end. */
+		if (!l->par)
+			return l->raw_failed ? -1 : 0;
+		r = hm_pgunzip_next(l->par, &p, &len, &why);
 		if (r == 0)
 			return 0;
 		if (r < 0) {
+			snprintf(l->par_why, sizeof(l->par_why), "%s", why);
 			l->raw_failed = true;
 			return -1;
 		}
@@ -899,6 +905,16 @@ int hm_oci_do_layer(struct oci *o, unsigned idx, const char *name,
 					   &l.par, o->err);
 			if (r < 0)
 				goto out;
+			l.par_used = true;
+			goto open_tar;
+		}
+		/* Any other gzip stream: ISA-L's inflater on a thread of its
+		 * own, ahead of the tar reader and the hashing. */
+		if (n >= 3 && hdr[0] == 0x1f && hdr[1] == 0x8b && hdr[2] == 8) {
+			r = hm_pgunzip_new_stream(blob_take, &l, &l.par, o->err);
+			if (r < 0)
+				goto out;
+			l.par_used = true;
 			goto open_tar;
 		}
 	}
@@ -934,6 +950,10 @@ open_tar:
 		ta_failed = true;
 	}
 verify:
+	/* The inflater's thread reads the blob: stop it before reading the
+	 * rest here. */
+	hm_pgunzip_free(l.par);
+	l.par = NULL;
 	/* The digest first: a blob that is not what the manifest says is
 	 * reported as such, whatever else is wrong with its content. */
 	if (l.blob_hash) {
@@ -968,7 +988,7 @@ verify:
 		goto out;
 	}
 	if (l.raw_failed) {
-		const char *why = l.par ? l.par_why : archive_error_string(l.raw);
+		const char *why = l.par_used ? l.par_why : archive_error_string(l.raw);
 
 		r = layer_error(&l, HM_ERR_INPUT, "cannot decompress: %s",
 				why && why[0] ? why : "corrupt data");

@@ -91,7 +91,8 @@ struct layer {
 	 * hallmark's independent gzip members, inflated on every core */
 	struct archive *raw;
 	struct hm_pgunzip *par;
-	const char *par_why;
+	bool par_used;
+	char par_why[160];
 	struct hm_tar_guard *guard;  /* the tar reader's header checks */
 	struct hm_hash *diff_hash;
 	uint64_t tar_bytes;

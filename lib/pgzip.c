@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
 
 #include "hallmark/digest.h"
@@ -323,6 +324,10 @@ struct hm_pgunzip {
 	hm_pgunzip_read_fn rd;
 	void *rd_ctx;
 	char why[160];
+	/* Stream mode: one thread reads and inflates any gzip stream (ISA-L)
+	 * into the slots in order, while the caller consumes them. */
+	bool stream, produced_all;
+	uint64_t produced;
 };
 
 static void *uworker(void *arg)
@@ -466,12 +471,16 @@ static int read_member(struct hm_pgunzip *z, struct uslot *s)
 	return 1;
 }
 
+static int stream_next(struct hm_pgunzip *z, const void **buf, size_t *len);
+
 int hm_pgunzip_next(struct hm_pgunzip *z, const void **buf, size_t *len,
 		    const char **why)
 {
 	struct uslot *s;
 
 	*why = z->why;
+	if (z->stream)
+		return stream_next(z, buf, len);
 	for (;;) {
 		if (z->held) {
 			pthread_mutex_lock(&z->mu);
@@ -547,4 +556,196 @@ void hm_pgunzip_free(struct hm_pgunzip *z)
 	pthread_cond_destroy(&z->done);
 	pthread_mutex_destroy(&z->mu);
 	free(z);
+}
+
+/* ---- one gzip stream, inflated ahead on a thread of its own ------------- */
+
+#define STREAM_IN (256u * 1024)
+#define STREAM_OUT (1024u * 1024)
+
+static const char *isal_why(int r)
+{
+	switch (r) {
+	case ISAL_INVALID_BLOCK: return "invalid deflate block";
+	case ISAL_INVALID_SYMBOL: return "invalid deflate symbol";
+	case ISAL_INVALID_LOOKBACK: return "invalid lookback distance";
+	case ISAL_INVALID_WRAPPER: return "invalid gzip header";
+	case ISAL_UNSUPPORTED_METHOD: return "not deflate";
+	case ISAL_INCORRECT_CHECKSUM: return "CRC-32 or length mismatch";
+	default: return "corrupt data";
+	}
+}
+
+/*
+ * Members follow one another; what follows the last one is left to the
+ * caller's digest, unread by the inflater, as libarchive's gzip reader
+ * does (the two readers agree on every stream).
+ */
+static void *sworker(void *arg)
+{
+	struct hm_pgunzip *z = arg;
+	struct inflate_state *st = malloc(sizeof(*st));
+	unsigned char *in = malloc(STREAM_IN);
+	bool in_eof = false, done = false;
+	uint64_t seq = 0, consumed = 0;
+
+	if (!st || !in) {
+		pthread_mutex_lock(&z->mu);
+		broken(z, "out of memory");
+		goto out;
+	}
+	isal_inflate_init(st);
+	st->crc_flag = ISAL_GZIP;
+	st->next_in = in;
+	st->avail_in = 0;
+	pthread_mutex_lock(&z->mu);
+	while (!done && !z->stop) {
+		struct uslot *s = &z->slots[seq % z->n_slots];
+
+		while (s->state != SLOT_FREE && !z->stop)
+			pthread_cond_wait(&z->work, &z->mu);
+		if (z->stop)
+			break;
+		pthread_mutex_unlock(&z->mu);
+		if (!s->out && !grow(&s->out, &s->out_cap, STREAM_OUT)) {
+			pthread_mutex_lock(&z->mu);
+			broken(z, "out of memory");
+			break;
+		}
+		st->next_out = s->out;
+		st->avail_out = STREAM_OUT;
+		while (st->avail_out > 0 && !done) {
+			int r;
+
+			if (st->block_state == ISAL_BLOCK_FINISH) {
+				/* A member ended: another one, or the end. */
+				if (st->avail_in < 2 && !in_eof) {
+					ssize_t n;
+
+					memmove(in, st->next_in, st->avail_in);
+					n = z->rd(z->rd_ctx, in + st->avail_in, STREAM_IN - st->avail_in);
+					if (n < 0) {
+						pthread_mutex_lock(&z->mu);
+						broken(z, "read error");
+						goto out;
+					}
+					in_eof = n == 0;
+					st->next_in = in;
+					st->avail_in += (uint32_t)n;
+					continue;
+				}
+				if (st->avail_in < 2 || st->next_in[0] != 0x1f || st->next_in[1] != 0x8b) {
+					done = true;
+					break;
+				}
+				{
+					uint8_t *next = st->next_in;
+					uint32_t avail = st->avail_in;
+
+					isal_inflate_reset(st);
+					st->crc_flag = ISAL_GZIP;
+					st->next_in = next;
+					st->avail_in = avail;
+				}
+			}
+			if (st->avail_in == 0) {
+				ssize_t n;
+
+				if (in_eof) {
+					pthread_mutex_lock(&z->mu);
+					broken(z, "at offset %llu: the gzip stream ends inside a member",
+					       (unsigned long long)consumed);
+					goto out;
+				}
+				n = z->rd(z->rd_ctx, in, STREAM_IN);
+				if (n < 0) {
+					pthread_mutex_lock(&z->mu);
+					broken(z, "read error");
+					goto out;
+				}
+				in_eof = n == 0;
+				st->next_in = in;
+				st->avail_in = (uint32_t)n;
+				consumed += (uint64_t)n;
+				continue;
+			}
+			r = isal_inflate(st);
+			if (r < 0) {
+				pthread_mutex_lock(&z->mu);
+				broken(z, "%s", isal_why(r));
+				goto out;
+			}
+		}
+		pthread_mutex_lock(&z->mu);
+		s->out_len = STREAM_OUT - st->avail_out;
+		s->seq = seq++;
+		s->state = SLOT_DONE;
+		z->produced = seq;
+		pthread_cond_broadcast(&z->done);
+	}
+out:
+	z->produced_all = true;
+	pthread_cond_broadcast(&z->done);
+	pthread_mutex_unlock(&z->mu);
+	free(st);
+	free(in);
+	return NULL;
+}
+
+static int stream_next(struct hm_pgunzip *z, const void **buf, size_t *len)
+{
+	pthread_mutex_lock(&z->mu);
+	for (;;) {
+		struct uslot *s;
+
+		if (z->held) {
+			z->held->state = SLOT_FREE;
+			z->held = NULL;
+			pthread_cond_broadcast(&z->work);
+		}
+		while (z->next_out == z->produced && !z->produced_all)
+			pthread_cond_wait(&z->done, &z->mu);
+		if (z->next_out == z->produced) {
+			/* Everything handed out: the end, or why not. */
+			pthread_mutex_unlock(&z->mu);
+			return z->broken ? -1 : 0;
+		}
+		s = &z->slots[z->next_out % z->n_slots];
+		z->next_out++;
+		z->held = s;
+		if (s->out_len == 0)
+			continue;
+		pthread_mutex_unlock(&z->mu);
+		*buf = s->out;
+		*len = s->out_len;
+		return 1;
+	}
+}
+
+int hm_pgunzip_new_stream(hm_pgunzip_read_fn rd, void *ctx,
+			  struct hm_pgunzip **ret, struct hm_error *err)
+{
+	struct hm_pgunzip *z = calloc(1, sizeof(*z));
+
+	if (!z)
+		return hm_error_nomem(err);
+	z->rd = rd;
+	z->rd_ctx = ctx;
+	z->stream = true;
+	z->n_slots = 4;
+	z->slots = calloc(z->n_slots, sizeof(*z->slots));
+	pthread_mutex_init(&z->mu, NULL);
+	pthread_cond_init(&z->work, NULL);
+	pthread_cond_init(&z->done, NULL);
+	if (!z->slots) {
+		hm_pgunzip_free(z);
+		return hm_error_nomem(err);
+	}
+	if (pthread_create(&z->tids[0], NULL, sworker, z) != 0) {
+		hm_pgunzip_free(z);
+		return hm_error_set(err, HM_ERR_NOMEM, 0, "cannot start a decompression thread");
+	}
+	z->n_workers = 1;
+	*ret = z;
+	return 0;
 }

@@ -78,6 +78,16 @@ int hm_pgunzip_new(hm_pgunzip_read_fn rd, void *ctx, unsigned threads,
  */
 int hm_pgunzip_next(struct hm_pgunzip *z, const void **buf, size_t *len,
 		    const char **why);
+/*
+ * The same reader for any gzip stream (one member or many, any header):
+ * one thread reads through rd and inflates ahead with ISA-L's igzip while
+ * the caller consumes.  rd is called from that thread until
+ * hm_pgunzip_next() returned 0 or -1, or hm_pgunzip_free() returned.
+ * Bytes after the last member are not read (the caller's digest covers
+ * them), as libarchive's gzip reader leaves them.
+ */
+int hm_pgunzip_new_stream(hm_pgunzip_read_fn rd, void *ctx,
+			  struct hm_pgunzip **ret, struct hm_error *err);
 void hm_pgunzip_free(struct hm_pgunzip *z);   /* accepts NULL */
 
 #endif

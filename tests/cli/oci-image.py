@@ -16,7 +16,10 @@ Options that break the image on purpose (N is a 1-based layer index):
                               hm-members: hallmark's gzip members, lib/pgzip.c)
   --break-members HOW         hm-members damaged on purpose, before hashing:
                               crc, deflate, claim-more, claim-huge,
-                              member-size, truncated, trailing, plain-after
+                              member-size, truncated, trailing, plain-after;
+                              with --compress gzip: two-members,
+                              trailing-zeros, header-fields (valid), and
+                              bad-crc, bad-isize, bad-deflate, cut
   --corrupt-layer N           change one byte of the blob after hashing
   --wrong-size N              descriptor size one more than the blob's
   --missing-layer N           leave the blob out
@@ -113,9 +116,36 @@ def hm_members(data, brk=None):
     return b"".join(out)
 
 
+def gzip_variant(data, brk):
+    """Plain gzip, as other writers make it, odd on purpose."""
+    if brk == "two-members":
+        h = len(data) // 2
+        return gzip.compress(data[:h], 6, mtime=0) + gzip.compress(data[h:], 6, mtime=0)
+    if brk == "trailing-zeros":
+        return gzip.compress(data, 6, mtime=0) + b"\0" * 512
+    if brk == "header-fields":
+        # FNAME and FCOMMENT, as gzip(1) and some registries write them.
+        c = zlib.compressobj(6, zlib.DEFLATED, -15)
+        body = c.compress(data) + c.flush()
+        return (b"\x1f\x8b\x08\x18\0\0\0\0\x00\x03layer.tar\0a comment\0" + body
+                + struct.pack("<II", zlib.crc32(data), len(data) & 0xffffffff))
+    z = bytearray(gzip.compress(data, 6, mtime=0))
+    if brk == "bad-crc":
+        z[-8] ^= 1
+    elif brk == "bad-isize":
+        z[-1] ^= 1
+    elif brk == "bad-deflate":
+        z[len(z) // 2] ^= 0xff
+    elif brk == "cut":
+        z = z[:len(z) - 5]
+    return bytes(z)
+
+
 def compress(data, how, brk=None):
     if how == "hm-members":
         return hm_members(data, brk)
+    if how == "gzip" and brk:
+        return gzip_variant(data, brk)
     if how == "gzip":
         return gzip.compress(data, 6, mtime=0)
     if how == "zstd":
@@ -132,7 +162,9 @@ def main():
     ap.add_argument("--compress", choices=["gzip", "zstd", "none", "hm-members"])
     ap.add_argument("--break-members", choices=["crc", "deflate", "claim-more",
                     "claim-huge", "member-size", "truncated", "trailing",
-                    "plain-after"])
+                    "plain-after", "two-members", "trailing-zeros",
+                    "header-fields", "bad-crc", "bad-isize", "bad-deflate",
+                    "cut"])
     for opt in ["corrupt-layer", "wrong-size", "missing-layer",
                 "truncate-layer", "wrong-diff-id"]:
         ap.add_argument("--" + opt, type=int, default=0)
