@@ -32,6 +32,7 @@ static const struct {
 	{ "sbom", cmd_sbom, "write an SPDX 2.3 SBOM of a target's packages" },
 	{ "diff", cmd_diff, "show what differs between two manifests" },
 	{ "history", cmd_history, "list recorded runs and what changed between them" },
+	{ "runtime", cmd_runtime, "capture a running system's footprint as a template section" },
 };
 
 static void usage(FILE *out)

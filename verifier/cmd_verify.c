@@ -17,6 +17,7 @@
 #include "hallmark/manifest.h"
 #include "hallmark/policy.h"
 #include "hallmark/report.h"
+#include "hallmark/runtime.h"
 #include "hallmark/sign.h"
 #include "hallmark/source.h"
 #include "hallmark/trust.h"
@@ -27,12 +28,15 @@
 static const char verify_usage[] =
 	"usage: %s TARGET --manifest FILE --pubkey FILE... [--signature FILE]\n"
 	"       [--policy FILE] [--db FILE] [--host NAME]\n"
-	"       [--format text|json|junit|sarif] [-o REPORT] [--threads N]\n"
+	"       [--format text|json|junit|sarif] [-o REPORT] [--threads N] [--runtime]\n"
 	"\n"
 	"Verify TARGET against a signed manifest.  TARGET: dir:PATH (or a bare\n"
 	"path to a directory), tar:FILE, tar:- (stdin), oci:FILE (OCI archive or\n"
 	"docker-archive), oci-dir:PATH, disk:FILE[,format=raw|qcow2] (a VM disk\n"
-	"image, read-only; 'hallmark verify' only).  The signature is checked\n"
+	"image, read-only; 'hallmark verify' only); or a running system against\n"
+	"the manifest's runtime section: runtime: (this machine's processes,\n"
+	"listeners, kernel modules and settings, mounts) or runtime:PID (those\n"
+	"of the container whose process PID is).  The signature is checked\n"
 	"over the manifest's bytes, with the pinned keys only, before a line of\n"
 	"it is read; there is no way to skip it.\n"
 	"\n"
@@ -47,6 +51,8 @@ static const char verify_usage[] =
 	"  -f, --format FORMAT      text (default), json, junit or sarif\n"
 	"  -o, --output REPORT      write the report there, atomically (default: stdout)\n"
 	"  -j, --threads N          hashing threads (default: number of CPUs)\n"
+	"  -r, --runtime            with dir:, check this machine's running state too,\n"
+	"                           in the same report\n"
 	"  -h, --help               show this help\n"
 	"\n"
 	"exit: 0 match, 1 drift, 2 usage/input/I/O error, 3 trust failure\n"
@@ -74,6 +80,33 @@ static bool is_drift(const struct hm_compare_stats *s)
 	return s->total_findings > 0;
 }
 
+/* runtime: and --runtime: the manifest must carry a runtime baseline. */
+static int check_runtime(const struct hm_trusted_manifest *tm, pid_t pid,
+			 const struct hm_runtime_image *img,
+			 struct hm_finding_spool *spool, struct hm_compare_stats *stats,
+			 struct hm_error *err)
+{
+	struct hm_runtime_options o = { .pid = pid };
+	struct hm_runtime_stats rs;
+	struct hm_compare_stats rc;
+	size_t k;
+	int r;
+
+	r = hm_runtime_check(&o, tm->header->runtime, img, hm_finding_spool_add, spool,
+			     &rs, &rc, err);
+	if (r < 0)
+		return r;
+	for (k = 0; k < HM_FINDING__COUNT; k++)
+		stats->findings[k] += rc.findings[k];
+	stats->total_findings += rc.total_findings;
+	stats->bytes_hashed += rs.hashed_bytes;
+	stats->actual += rs.processes;
+	if (rs.modules_skipped)
+		fprintf(stderr, "%s: kernel modules not inspected: the image ships no "
+			"module files, so those loaded are the host's\n", hm_cli_prog);
+	return 0;
+}
+
 int cmd_verify(int argc, char **argv)
 {
 	static const struct hm_option_word formats[] = {
@@ -88,6 +121,10 @@ int cmd_verify(int argc, char **argv)
 	struct hm_option_list pubkeys = { pubkey_paths, HM_MAX_PUBKEYS, 0 };
 	unsigned long long threads = 0;
 	int fmt = HM_REPORT_TEXT, nargs, rc = HM_EXIT_ERROR, r;
+	bool runtime = false, rt_target;
+	pid_t rt_pid = 0;
+	struct hm_runtime_image *img = NULL;
+	struct hm_source *tee = NULL;
 	const struct hm_option opts[] = {
 		HM_OPT_STRING('m', "manifest", &manifest),
 		HM_OPT_PUBKEYS(&pubkeys),
@@ -98,6 +135,7 @@ int cmd_verify(int argc, char **argv)
 		HM_OPT_FORMAT(&fmt, formats, "report format"),
 		HM_OPT_OUTPUT(&out_path),
 		HM_OPT_THREADS(&threads),
+		HM_OPT_FLAG('r', "runtime", &runtime),
 		HM_OPT_HELP(),
 		HM_OPT_END(),
 	};
@@ -131,6 +169,19 @@ int cmd_verify(int argc, char **argv)
 		return hm_cli_fail("--manifest is required");
 	if (n_keys == 0)
 		return hm_cli_fail("--pubkey is required: verify never skips the signature check");
+	/* A running system is not a tree: runtime: is checked by its own
+	 * engine (lib/runtime*.c), not opened through the table of targets. */
+	rt_target = hm_runtime_is_target(target);
+	if (rt_target && (r = hm_runtime_parse_target(target, &rt_pid, &err)) < 0)
+		return hm_cli_error(&err);
+	if (rt_target && runtime)
+		return hm_cli_fail("--runtime goes with a dir: target: '%s' is already "
+				   "a runtime check", target);
+	if (rt_target && policy_path)
+		return hm_cli_fail("--policy applies to file trees, not to '%s'", target);
+	if (runtime && strncmp(target, "dir:", 4) != 0 && target[0] != '/')
+		return hm_cli_fail("--runtime checks this machine: it goes with a dir: "
+				   "target, not '%s'", target);
 	{
 		/* -o never replaces what this run reads (issue 11, item 11). */
 		struct hm_cli_input in[HM_MAX_PUBKEYS + 5] = {
@@ -157,6 +208,14 @@ int cmd_verify(int argc, char **argv)
 	r = hm_trust_open(manifest, sig, keys, n_keys, rep.started, &tm, &err);
 	if (r < 0)
 		goto fail;
+	if ((rt_target || runtime) && !tm->header->runtime) {
+		r = hm_error_set(&err, HM_ERR_USAGE, 0, "manifest %s has no runtime "
+				 "baseline: build its image from a template with a "
+				 "runtime: section", tm->header->name);
+		goto fail;
+	}
+	if ((rt_target || runtime) && (r = hm_runtime_image_new(&img, &err)) < 0)
+		goto fail;
 	/* Rollback is refused before anything is compared. */
 	if (db_path) {
 		if ((r = hm_history_open(db_path, HM_HISTORY_CREATE, &hist, &err)) < 0 ||
@@ -174,20 +233,36 @@ int cmd_verify(int argc, char **argv)
 		goto fail;
 	scan.threads = (unsigned)threads;
 	hm_policy_source_filter(policy, &scan.filter);
-	r = hm_source_open_target(target, &scan, &src, &err);
-	if (r < 0)
-		goto fail;
 	/* Findings go to a temporary file as they are found: a run with
 	 * millions of them reports and records them in flat memory. */
 	if ((r = hm_finding_spool_new(NULL, &spool, &err)) < 0)
 		goto fail;
-	r = hm_compare(hm_manifest_reader_source(tm->reader), src, policy,
-		       hm_finding_spool_add, spool, &stats, &err);
-	if (r < 0)
-		goto fail;
-	/* The verdict stands only if what was compared is what was signed. */
-	if ((r = hm_trust_finish(tm, &err)) < 0)
-		goto fail;
+	if (rt_target) {
+		memset(&stats, 0, sizeof(stats));
+		if ((r = hm_runtime_image_load(hm_manifest_reader_source(tm->reader),
+					       img, &err)) < 0 ||
+		    (r = hm_trust_finish(tm, &err)) < 0)
+			goto fail;
+		/* Only what was signed is checked against. */
+		if ((r = check_runtime(tm, rt_pid, img, spool, &stats, &err)) < 0)
+			goto fail;
+	} else {
+		r = hm_source_open_target(target, &scan, &src, &err);
+		if (r < 0)
+			goto fail;
+		if (runtime && (r = hm_runtime_image_tee(hm_manifest_reader_source(tm->reader),
+							 img, &tee, &err)) < 0)
+			goto fail;
+		r = hm_compare(tee ? tee : hm_manifest_reader_source(tm->reader), src,
+			       policy, hm_finding_spool_add, spool, &stats, &err);
+		if (r < 0)
+			goto fail;
+		/* The verdict stands only if what was compared is what was signed. */
+		if ((r = hm_trust_finish(tm, &err)) < 0)
+			goto fail;
+		if (runtime && (r = check_runtime(tm, 0, img, spool, &stats, &err)) < 0)
+			goto fail;
+	}
 
 	rep.finished = time(NULL);
 	rep.tool_version = HM_VERSION;
@@ -231,6 +306,8 @@ fail:
 	rc = hm_cli_error(&err);
 out:
 	hm_history_free(hist);
+	hm_source_free(tee);
+	hm_runtime_image_free(img);
 	hm_source_free(src);
 	hm_trust_free(tm);
 	hm_policy_free(policy);
