@@ -676,6 +676,40 @@ static int cmp_pid(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * hidepid hides other users' processes from all but root (and the gid=
+ * group): they are not even listed, so their absence must be said.
+ */
+static int check_hidepid(struct rt_ctx *c, struct hm_error *err)
+{
+	char *data, *line, *save = NULL, real[PATH_MAX];
+	const char *hp = NULL;
+	int r = 0;
+
+	if (geteuid() == 0 || !realpath(c->proc, real) ||
+	    rt_read_at(c->proc_fd, "self/mountinfo", 64u << 20, &data, NULL) < 0)
+		return 0;
+	for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		struct hm_proc_mount m;
+
+		if (hm_proc_parse_mountinfo(line, &m) < 0)
+			continue;
+		if (strcmp(m.point, real) == 0 && strcmp(m.fstype, "proc") == 0) {
+			const char *o = strstr(m.options, "hidepid=");
+
+			hp = o && strncmp(o + 8, "0", 1) != 0 && strncmp(o + 8, "off", 3) != 0 ?
+			     "x" : NULL;
+		}
+		hm_proc_mount_clear(&m);
+	}
+	free(data);
+	if (hp)
+		r = rt_finding(c, HM_FINDING_NOT_INSPECTED, c->proc, NULL, NULL,
+			       "processes of other users not inspected: /proc is "
+			       "mounted with hidepid and this is not root", err);
+	return r;
+}
+
 int rt_check_processes(struct rt_ctx *c, struct hm_error *err)
 {
 	struct proc_pass p = { .c = c };
@@ -695,7 +729,7 @@ int rt_check_processes(struct rt_ctx *c, struct hm_error *err)
 		if (fd >= 0)
 			close(fd);
 	}
-	if ((r = load_accounts(&p, err)) < 0)
+	if ((r = check_hidepid(c, err)) < 0 || (r = load_accounts(&p, err)) < 0)
 		goto out;
 	fd = openat(c->proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || !(d = fdopendir(fd))) {

@@ -10,7 +10,9 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "hallmark/buf.h"
 #include "hallmark/fsutil.h"
@@ -213,4 +215,100 @@ TEST(no_such_pid_is_an_error)
 	CHECK_EQ_INT(hm_runtime_check(&opt, &spec, NULL, record, NULL, &rs, &st, &err),
 		     HM_ERR_IO);
 	CHECK_EQ_STR(err.msg, "no process 4194304: runtime:4194304 names no running process");
+}
+
+struct about {
+	const char *path;
+	struct hm_buf b;
+};
+
+/* Only the findings about one path: the host runs much else. */
+static int record_path(void *ctx, const struct hm_finding *f, struct hm_error *err)
+{
+	struct about *a = ctx;
+
+	(void)err;
+	if (strcmp(f->path, a->path) != 0)
+		return 0;
+	return hm_buf_addf(&a->b, "%s %s|", hm_finding_kind_name(f->kind),
+			   f->detail ? f->detail : "-");
+}
+
+TEST(a_real_process_is_hashed_not_named)
+{
+	struct hm_runtime_spec spec = { 0 };
+	struct hm_runtime_options opt = { .no_listeners = true, .no_modules = true,
+					  .no_sysctl = true, .no_mounts = true };
+	struct hm_runtime_image *img = NULL;
+	struct hm_runtime_stats rs;
+	struct hm_compare_stats st;
+	struct hm_error err = { 0 };
+	char cwd[4096], path[4200], want[200];
+	struct hm_entry e = { .type = HM_TYPE_FILE, .flags = HM_ENTRY_HAS_DIGEST };
+	struct about a = { path, HM_BUF_INIT };
+	pid_t child;
+
+	CHECK(getcwd(cwd, sizeof(cwd)) != NULL);
+	snprintf(path, sizeof(path), "%s/mysleep", cwd);
+	CHECK(system("cp /usr/bin/sleep mysleep") == 0);
+	child = fork();
+	if (child == 0) {
+		execl(path, "mysleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	usleep(200000);
+	/* The manifest has the path, with another content. */
+	e.path = path;
+	e.path_len = strlen(path);
+	memset(e.sha256, 0xab, sizeof(e.sha256));
+	CHECK_OK(hm_runtime_image_new(&img, &err), &err);
+	CHECK_OK(hm_runtime_image_add(img, &e, &err), &err);
+	CHECK_OK(hm_runtime_check(&opt, &spec, img, record_path, &a, &rs, &st, &err), &err);
+	snprintf(want, sizeof(want), "exe-content pid %ld uid %lu (", (long)child,
+		 (unsigned long)getuid());
+	CHECK(a.b.data && strncmp(a.b.data, want, strlen(want)) == 0);
+	CHECK(strstr(a.b.data, "cmdline mysleep 30|") != NULL);
+	CHECK(rs.executables >= 1);
+	/* Deleted while it runs: the kernel still knows the file. */
+	hm_buf_reset(&a.b);
+	CHECK(unlink("mysleep") == 0);
+	CHECK_OK(hm_runtime_check(&opt, &spec, img, record_path, &a, &rs, &st, &err), &err);
+	CHECK(a.b.data && strncmp(a.b.data, "exe-deleted pid ", 16) == 0);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	/* Gone: nothing about it, and no error. */
+	hm_buf_reset(&a.b);
+	CHECK_OK(hm_runtime_check(&opt, &spec, img, record_path, &a, &rs, &st, &err), &err);
+	CHECK(a.b.len == 0);
+	hm_buf_free(&a.b);
+	hm_runtime_image_free(img);
+}
+
+TEST(a_captured_section_as_yaml)
+{
+	struct hm_runtime_listen l[2] = {
+		{ .proto = "tcp", .port = 22, .exe = (char *)"/usr/sbin/sshd" },
+		{ .proto = "udp", .port = 53, .addr = (char *)"::1" },
+	};
+	char *procs[] = { (char *)"/usr/bin/a b", (char *)"/usr/sbin/sshd" };
+	char *opts[] = { (char *)"nosuid", (char *)"ro" };
+	struct hm_runtime_mount m[1] = { { (char *)"/", opts, 2 } };
+	struct hm_runtime_spec s = {
+		.listen = l, .n_listen = 2, .processes_listed = true, .processes = procs,
+		.n_processes = 2, .mounts = m, .n_mounts = 1,
+	};
+	struct hm_buf b = HM_BUF_INIT;
+	struct hm_error err = { 0 };
+
+	CHECK_OK(hm_runtime_spec_yaml(&s, &b, &err), &err);
+	CHECK_EQ_STR(b.data, "runtime:\n"
+		     "  listen:\n"
+		     "  - {proto: tcp, port: 22, exe: /usr/sbin/sshd}\n"
+		     "  - {proto: udp, port: 53, addr: '::1'}\n"
+		     "  processes:\n"
+		     "  - /usr/bin/a b\n"
+		     "  - /usr/sbin/sshd\n"
+		     "  mounts:\n"
+		     "  - {path: /, options: [nosuid, ro]}\n");
+	hm_buf_free(&b);
 }
