@@ -180,123 +180,114 @@ static void squeeze(char *s)
 	*w = '\0';
 }
 
-/* One value per key, "=VALUE\n" or "!ERRNO\n", to fd. */
-static void read_settings(int proc_fd, const struct hm_runtime_spec *spec, int fd)
+/* One value per key, "=VALUE\n" or "!ERRNO\n", appended to out. */
+static int read_settings(int proc_fd, const struct hm_runtime_spec *spec,
+			 struct hm_buf *out)
 {
 	size_t i;
 
 	for (i = 0; i < spec->n_sysctl; i++) {
-		char file[512], *v = NULL, line[SYSCTL_VALUE_MAX + 32];
+		char file[512], *v = NULL;
 		int r;
 
 		sysctl_file(spec->sysctl[i].key, file, sizeof(file));
 		r = rt_read_at(proc_fd, file, SYSCTL_VALUE_MAX, &v, NULL);
 		if (r < 0) {
-			snprintf(line, sizeof(line), "!%d\n", -r);
+			r = hm_buf_addf(out, "!%d\n", -r);
 		} else {
-			squeeze(v);
-			/* A value holds no newline once squeezed. */
-			snprintf(line, sizeof(line), "=%s\n", v);
+			squeeze(v);     /* a value holds no newline once squeezed */
+			r = hm_buf_addf(out, "=%s\n", v);
 		}
 		free(v);
-		if (hm_write_all(fd, line, strlen(line)) < 0)
-			return;
+		if (r < 0)
+			return -ENOMEM;
 	}
+	return 0;
 }
 
-/* The values, read in the scope's network namespace: "=V\n"/"!E\n" lines. */
-static int settings_of(struct rt_ctx *c, char **ret, struct hm_error *err)
+/*
+ * The values, read in the scope's network namespace: "=V\n"/"!E\n" lines,
+ * or "#ERRNO\n" if it could not be entered.  This host's are read here;
+ * another namespace's by a child that enters it, so hallmark itself never
+ * changes namespace.
+ */
+static int settings_of(struct rt_ctx *c, struct hm_buf *b, struct hm_error *err)
 {
-	struct hm_buf b = HM_BUF_INIT;
 	char ns[64];
 	int p[2], nsfd, status, e = 0;
 	pid_t child;
 
-	if (!c->opt->pid) {
-		if (pipe2(p, O_CLOEXEC) < 0)
-			return hm_error_set(err, HM_ERR_IO, errno, "cannot make a pipe");
-		/* Small: a pipe holds it (keys are few, values short). */
-		child = fork();
-		if (child == 0) {
-			close(p[0]);
-			read_settings(c->proc_fd, c->spec, p[1]);
-			_exit(0);
-		}
-	} else {
-		snprintf(ns, sizeof(ns), "%s/ns/net", c->scope);
-		nsfd = openat(c->proc_fd, ns, O_RDONLY | O_CLOEXEC);
-		if (nsfd < 0)
-			return -errno;
-		if (pipe2(p, O_CLOEXEC) < 0) {
-			close(nsfd);
-			return hm_error_set(err, HM_ERR_IO, errno, "cannot make a pipe");
-		}
-		child = fork();
-		if (child == 0) {
-			close(p[0]);
-			if (setns(nsfd, CLONE_NEWNET) < 0) {
-				char line[32];
-
-				snprintf(line, sizeof(line), "#%d\n", errno);
-				(void)hm_write_all(p[1], line, strlen(line));
-				_exit(1);
-			}
-			read_settings(c->proc_fd, c->spec, p[1]);
-			_exit(0);
-		}
-		close(nsfd);
-	}
-	if (child < 0) {
+	if (!c->opt->pid)
+		return read_settings(c->proc_fd, c->spec, b) < 0 ? hm_error_nomem(err) : 0;
+	snprintf(ns, sizeof(ns), "%s/ns/net", c->scope);
+	nsfd = openat(c->proc_fd, ns, O_RDONLY | O_CLOEXEC);
+	if (nsfd < 0)
+		return hm_buf_addf(b, "#%d\n", errno) < 0 ? hm_error_nomem(err) : 0;
+	if (pipe2(p, O_CLOEXEC) < 0) {
 		e = errno;
+		close(nsfd);
+		return hm_error_set(err, HM_ERR_IO, e, "cannot make a pipe");
+	}
+	child = fork();
+	if (child == 0) {
+		struct hm_buf out = HM_BUF_INIT;
+
 		close(p[0]);
-		close(p[1]);
+		if (setns(nsfd, CLONE_NEWNET) < 0)
+			hm_buf_addf(&out, "#%d\n", errno);
+		else
+			read_settings(c->proc_fd, c->spec, &out);
+		_exit(out.len && hm_write_all(p[1], out.data, out.len) < 0);
+	}
+	e = errno;
+	close(nsfd);
+	close(p[1]);
+	if (child < 0) {
+		close(p[0]);
 		return hm_error_set(err, HM_ERR_IO, e, "cannot fork");
 	}
-	close(p[1]);
-	for (;;) {
+	for (e = 0;;) {
 		ssize_t n;
 
-		if (hm_buf_grow(&b, 4096) < 0) {
+		if (hm_buf_grow(b, 4096) < 0) {
 			e = ENOMEM;
 			break;
 		}
-		n = read(p[0], b.data + b.len, 4096);
+		n = read(p[0], b->data + b->len, 4096);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
-		b.len += (size_t)n;
+		b->len += (size_t)n;
 	}
 	close(p[0]);
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;
-	if (e || hm_buf_addc(&b, '\0') < 0) {
-		hm_buf_free(&b);
-		return hm_error_nomem(err);
-	}
-	*ret = b.data;
-	return 0;
+	return e ? hm_error_nomem(err) : 0;
 }
 
 int rt_check_sysctl(struct rt_ctx *c, struct hm_error *err)
 {
-	char *data = NULL, *line, *save = NULL;
+	struct hm_buf b = HM_BUF_INIT;
+	char *data, *line, *save = NULL;
 	size_t i;
 	int r;
 
 	if (!c->spec->n_sysctl)
 		return 0;
-	r = settings_of(c, &data, err);
-	if (r < 0 && r != -EACCES && r != -EPERM && r != -ENOENT && r != -ESRCH)
-		return r;
-	if (r < 0 || data[0] == '#') {
-		int e = r < 0 ? -r : atoi(data + 1);
+	if ((r = settings_of(c, &b, err)) < 0 || (r = hm_buf_addc(&b, '\0')) < 0) {
+		hm_buf_free(&b);
+		return r < 0 && err->code ? r : hm_error_nomem(err);
+	}
+	data = b.data;
+	if (data[0] == '#') {
+		int e = atoi(data + 1);
 		char detail[200];
 
-		free(data);
 		snprintf(detail, sizeof(detail), "kernel settings not inspected: cannot "
 			 "enter the network namespace of pid %ld: %s", (long)c->opt->pid,
 			 strerror(e));
+		hm_buf_free(&b);
 		return rt_finding(c, HM_FINDING_NOT_INSPECTED, "/proc/sys", NULL, NULL,
 				  detail, err);
 	}
