@@ -340,9 +340,10 @@ static int check_file(struct proc_pass *p, struct proc_state *s, int fd,
 		s->seen_dev[s->n_seen] = st.st_dev;
 		s->seen_ino[s->n_seen++] = st.st_ino;
 	}
-	if (strncmp(name, "/memfd:", 7) == 0)
-		return pend(s, HM_FINDING_EXE_ANONYMOUS, name, NULL, "memfd", err);
 	path = cut_deleted(name, plain, sizeof(plain), &deleted);
+	/* A memfd is never linked: "(deleted)" would say nothing. */
+	if (strncmp(name, "/memfd:", 7) == 0)
+		return pend(s, HM_FINDING_EXE_ANONYMOUS, path, NULL, "memfd", err);
 	if (deleted && st.st_nlink == 0)
 		return pend(s, HM_FINDING_EXE_DELETED, rt_scope_path(p->c, path), NULL,
 			    "deleted", err);

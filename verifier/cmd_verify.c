@@ -243,6 +243,7 @@ int cmd_verify(int argc, char **argv)
 					       img, &err)) < 0 ||
 		    (r = hm_trust_finish(tm, &err)) < 0)
 			goto fail;
+		stats.expected = tm->header->entries;
 		/* Only what was signed is checked against. */
 		if ((r = check_runtime(tm, rt_pid, img, spool, &stats, &err)) < 0)
 			goto fail;
