@@ -65,7 +65,7 @@ mkdir root && tar -C root -xf out/bench-runtime.rootfs.tar
 # dash sends the stdin of a background job to /dev/null.
 mkdir -p root/dev && mknod root/dev/null c 1 3
 
-unshare --pid --fork --mount-proc chroot root /usr/bin/dash -c "
+unshare --pid --net --fork --mount-proc chroot root /usr/bin/dash -c "
 	i=0
 	while [ \$i -lt $NPROC ]; do /usr/bin/s\$((i % $NEXE)) 600 & i=\$((i + 1)); done
 	wait" &
