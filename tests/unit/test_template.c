@@ -853,7 +853,32 @@ TEST(shipped_minimal)
 
 TEST(shipped_hardened)
 {
+	char path[8192];
+	struct hm_template *t = NULL;
+	struct hm_error err = { 0 };
+
 	load_shipped("debian-12-hardened.yaml");
+	/* Its runtime section: sshd on tcp 22, systemd and dbus running. */
+	snprintf(path, sizeof(path), "%s/templates/debian-12-hardened.yaml", top_dir());
+	CHECK_OK(hm_template_load(path, &t, &err), &err);
+	if (!t)
+		return;
+	CHECK(t->runtime != NULL);
+	if (t->runtime) {
+		const struct hm_runtime_spec *s = t->runtime;
+		bool systemd = false, dbus = false;
+
+		CHECK_EQ_INT(s->n_listen, 1);
+		CHECK_EQ_STR(s->listen[0].proto, "tcp");
+		CHECK_EQ_INT(s->listen[0].port, 22);
+		CHECK_EQ_STR(s->listen[0].exe, "/usr/sbin/sshd");
+		for (size_t i = 0; i < s->n_processes; i++) {
+			systemd |= !strcmp(s->processes[i], "/usr/lib/systemd/**");
+			dbus |= !strcmp(s->processes[i], "/usr/bin/dbus-daemon");
+		}
+		CHECK(systemd && dbus);
+	}
+	hm_template_free(t);
 }
 
 /* Exceptions go through lib/audit_exceptions.c, as `audit --rules` does:
