@@ -1291,3 +1291,47 @@ TEST(runtime_lines_are_signed)
 	hm_privkey_free(priv);
 	hm_pubkey_free(pub);
 }
+
+/* Where the tests were started (or HM_TOP): the docs are found from it. */
+static char start_cwd[4096];
+
+__attribute__((constructor)) static void remember_cwd(void)
+{
+	if (!getcwd(start_cwd, sizeof(start_cwd)))
+		start_cwd[0] = '\0';
+}
+
+static const char *top_dir(void)
+{
+	const char *top = getenv("HM_TOP");
+
+	return top ? top : start_cwd;
+}
+
+/* The example of docs/manifest-format.md section 12 reads, with its
+ * runtime lines: the spec and the reader cannot drift apart. */
+TEST(runtime_doc_example)
+{
+	char path[8192], *doc = NULL, *begin, *end;
+	struct hm_error err = { 0 };
+	size_t len, count;
+
+	snprintf(path, sizeof(path), "%s/docs/manifest-format.md", top_dir());
+	CHECK_OK(hm_read_file(path, 1 << 20, &doc, &len, &err), &err);
+	if (!doc)
+		return;
+	begin = strstr(doc, "## 12. The runtime extension");
+	CHECK(begin != NULL);
+	begin = begin ? strstr(begin, "```\nhallmark-manifest 1\n") : NULL;
+	CHECK(begin != NULL);
+	if (begin) {
+		begin += 4;
+		end = strstr(begin, "```\n");
+		CHECK(end != NULL);
+		if (end) {
+			CHECK_EQ_INT(parse_text(begin, (size_t)(end - begin), &err, &count), 0);
+			CHECK_EQ_INT(count, 1);
+		}
+	}
+	free(doc);
+}

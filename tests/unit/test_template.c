@@ -1026,3 +1026,33 @@ TEST(runtime_errors)
 	EXPECT_ERR(HEAD "runtime:\n  mounts:\n    - {path: /tmp, mode: \"0755\"}\n",
 		   HM_ERR_INPUT, "t.yaml:7:20: unknown key 'mode' in 'runtime.mounts'");
 }
+
+/* The runtime example of docs/template-format.md loads. */
+TEST(runtime_doc_example)
+{
+	char path[8192], *doc = NULL, *begin, *end, *text = NULL;
+	size_t len;
+	struct hm_template *t = NULL;
+	struct hm_error err = { 0 };
+
+	snprintf(path, sizeof(path), "%s/docs/template-format.md", top_dir());
+	CHECK_OK(hm_read_file(path, 1 << 20, &doc, &len, &err), &err);
+	if (!doc)
+		return;
+	begin = strstr(doc, "### `runtime`");
+	begin = begin ? strstr(begin, "```yaml\n") : NULL;
+	CHECK(begin != NULL);
+	if (begin) {
+		begin += strlen("```yaml\n");
+		end = strstr(begin, "```\n");
+		CHECK(end != NULL);
+		if (end && asprintf(&text, "%s%.*s", HEAD, (int)(end - begin), begin) > 0) {
+			CHECK_EQ_INT(load_text(text, &t, &err), 0);
+			CHECK(t && t->runtime && t->runtime->n_listen == 2 &&
+			      t->runtime->n_mounts == 3);
+			hm_template_free(t);
+			free(text);
+		}
+	}
+	free(doc);
+}
