@@ -96,6 +96,12 @@ sed 's/^listen tcp 22 \* /listen tcp 23 * /' "$M" > forged.manifest
 cp out/t1006-rt.manifest.sig forged.manifest.sig
 expect_exit 3 "a changed runtime line breaks the signature" "$HALLMARK" verify tar:out/t1006-rt.rootfs.tar --manifest forged.manifest --pubkey ops.pub
 
+# diff shows runtime differences with the header.
+sed 's/^listen tcp 22 \* /listen tcp 2222 * /' "$M" > changed.manifest
+expect_exit 0 "diff of manifests that differ only in runtime lines" "$HALLMARK" diff "$M" changed.manifest
+expect_grep '^# runtime: - listen tcp 22 \* /usr/sbin/sshd$' out.txt "diff shows the line only in A"
+expect_grep '^# runtime: \+ listen tcp 2222 \* /usr/sbin/sshd$' out.txt "and the line only in B"
+
 # The same build is byte-identical.
 "$HALLMARK" build tpl/rt.yaml -o out2 --key ops.key --source-date-epoch 1700000000 >/dev/null 2>&1
 cmp -s "$M" out2/t1006-rt.manifest && ok "the manifest is reproducible" || fail "reproducible manifest"
@@ -104,6 +110,8 @@ cmp -s "$M" out2/t1006-rt.manifest && ok "the manifest is reproducible" || fail 
 sed '/^runtime:/,$d' tpl/rt.yaml | sed 's/t1006-rt/t1006-plain/' > tpl/plain.yaml
 "$HALLMARK" build tpl/plain.yaml -o out3 --source-date-epoch 1700000000 >/dev/null 2>&1
 expect_exit 1 "without a runtime section, no runtime lines" grep -Eq '^(runtime|listen|sysctl) ' out3/t1006-plain.manifest
+expect_exit 0 "diff against a manifest without a runtime baseline" "$HALLMARK" diff out3/t1006-plain.manifest "$M"
+expect_grep '^# runtime: none -> baseline$' out.txt "diff says which side has none"
 
 # A glob key cannot be signed: the build fails naming FILE:LINE, and
 # publishes nothing.
