@@ -959,7 +959,7 @@ static int rt_split(const char *l, size_t n, struct rt_line *out)
 static int rt_field(struct hm_manifest_reader *r, const struct rt_line *t,
 		    size_t k, char **ret)
 {
-	char q[QBUF];
+	char q[QBUF], *d;
 	size_t len;
 
 	hm_buf_reset(&r->scratch);
@@ -968,13 +968,18 @@ static int rt_field(struct hm_manifest_reader *r, const struct rt_line *t,
 	len = r->scratch.len;
 	if (memchr(r->scratch.data, '\0', len))
 		goto bad;
-	if (hm_escape(&r->scratch, r->scratch.data, len, 0) < 0)
+	if (!(d = strndup(r->scratch.data, len)))
 		return hm_error_nomem(&r->saved);
-	if (r->scratch.len - len != t->len[k] ||
-	    memcmp(r->scratch.data + len, t->f[k], t->len[k]))
+	hm_buf_reset(&r->scratch);
+	if (hm_escape(&r->scratch, d, len, 0) < 0) {
+		free(d);
+		return hm_error_nomem(&r->saved);
+	}
+	if (r->scratch.len != t->len[k] || memcmp(r->scratch.data, t->f[k], t->len[k])) {
+		free(d);
 		goto bad;
-	if (!(*ret = strndup(r->scratch.data, len)))
-		return hm_error_nomem(&r->saved);
+	}
+	*ret = d;
 	return 0;
 bad:
 	return rerr(r, HM_ERR_INPUT, "bad escape in '%s'",
