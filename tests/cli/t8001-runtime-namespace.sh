@@ -208,6 +208,13 @@ expect_exit 0 "runtime capture writes the namespace's footprint" \
 expect_grep '^  - \{proto: tcp, port: 8080, addr: 127.0.0.1, exe: /usr/bin/perl\}$' fp.yaml \
 	"  its listener and who holds it"
 expect_grep '^  - /usr/bin/perl$' fp.yaml "  and the executables it runs"
+# Reviewed as is, it builds into a signed baseline the namespace matches.
+printf 'hallmark: 1\nname: t8001-captured\nserial: 1\nbase:\n  tarball:\n    path: base.tar\n' > tpl/cap.yaml
+cat fp.yaml >> tpl/cap.yaml
+expect_exit 0 "the captured section builds" \
+	"$HALLMARK" build tpl/cap.yaml -o cap --key ops.key --source-date-epoch 1700000000
+expect_exit 0 "and the namespace passes against it" \
+	"$HALLMARK" verify "runtime:$INIT" --manifest cap/t8001-captured.manifest --pubkey ops.pub
 
 # hidepid: what a user who is not root cannot list is said, not skipped.
 chmod 755 "$T_DIR" && chmod 644 "$M" "$M.sig" ops.pub
