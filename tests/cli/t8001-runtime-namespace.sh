@@ -202,6 +202,13 @@ expect_exit 1 "a run recorded in the history" V --db h.db --host ns1
 expect_grep '"listener-undeclared"' hist.json "  with its runtime kind"
 stop_last
 
+# Files and this host's running state in one report (this host runs
+# much the tiny image lacks, and root/tmp has the planted files).
+expect_exit 1 "verify dir: --runtime reports files and processes together" \
+	"$HALLMARK" verify dir:root --runtime --manifest "$M" --pubkey ops.pub --format json
+expect_grep '"kind": "added"' out.txt "  a file finding"
+expect_grep '"kind": "exe-unknown"' out.txt "  and a runtime finding, in the same report"
+
 # capture: today's footprint as a template section.
 expect_exit 0 "runtime capture writes the namespace's footprint" \
 	"$HALLMARK" runtime capture "runtime:$INIT" -o fp.yaml
