@@ -160,6 +160,14 @@ stop_last
 
 expect_exit 0 "the namespace is clean again" V
 
+# An image binary run as a uid the image has no account for.
+inside -S 4242 -G 4242 /usr/bin/sleep 600
+expect_exit 1 "a uid without an account in the image is drift" V --format json
+expect_grep '"kind": "process-user"' out.txt "  as process-user"
+expect_grep '"actual": "uid 4242"' out.txt "  naming the uid"
+expect_grep '"detail": "pid [0-9]+ uid 4242 \(\?\) exe /usr/bin/sleep' out.txt "  and the process"
+stop_last
+
 # 4. An undeclared listener on 127.0.0.1, from the image's own perl.
 inside /usr/bin/perl /usr/local/lib/svc.pl 8081
 expect_exit 1 "an undeclared listener is drift" V --format json
