@@ -34,6 +34,7 @@ static const struct {
 	{ "diff", cmd_diff, "show what differs between two manifests" },
 	{ "history", cmd_history, "list recorded runs and what changed between them" },
 	{ "watch", cmd_watch, "check a live tree against a signed manifest as it changes" },
+	{ "runtime", cmd_runtime, "capture a running system's footprint as a template section" },
 };
 
 static void usage(FILE *out)

@@ -43,6 +43,7 @@
 #include "hallmark/tree.h"
 #include "ops.h"
 #include "publish.h"
+#include "runtime.h"
 #include "template.h"
 
 /* OUT_DTAR and OUT_DSCRATCH are working files in the staging folder,
@@ -164,23 +165,40 @@ static void sha_digest(const unsigned char sha[32], char out[72])
 	snprintf(out, 72, "sha256:%s", hex);
 }
 
-static int write_tree_manifest(struct hm_tree *tree, const char *path,
+/*
+ * The manifest of tree.  With a `runtime:` section in the template, the
+ * header carries the runtime spec, its sysctl keys read from conf_tree
+ * (the container tree, or the disk tree before the disk was made: every
+ * file of those has its contents in the blob store), so the container
+ * and the disk manifests each sign their own.
+ */
+static int write_tree_manifest(const struct build *b, struct hm_blobstore *store,
+			       const struct hm_tree *conf_tree,
+			       struct hm_tree *tree, const char *path,
 			       struct hm_manifest_header *h,
 			       uint64_t *ret_entries, struct hm_error *err)
 {
+	struct hm_runtime_spec *rt = NULL;
 	struct hm_source *src = NULL;
-	int r;
+	int r = 0;
 
+	*ret_entries = 0;
+	if (b->t->runtime &&
+	    (r = hm_runtime_build_spec(b->t->runtime, conf_tree, store, &rt, err)) < 0)
+		return r;
+	h->runtime = rt;
 	r = hm_tree_source(tree, false, &src, err);
 	if (r == 0)
 		r = hm_manifest_write(path, h, src, err);
 	hm_source_free(src);
+	h->runtime = NULL;
+	hm_runtime_spec_free(rt);
 	*ret_entries = h->entries;
 	return r;
 }
 
-static int write_manifest(struct build *b, struct hm_tree *tree,
-			  const struct hm_oci_result *oci,
+static int write_manifest(struct build *b, struct hm_blobstore *store,
+			  struct hm_tree *tree, const struct hm_oci_result *oci,
 			  const unsigned char tar_sha[32], uint64_t serial,
 			  uint64_t *ret_entries, struct hm_error *err)
 {
@@ -193,7 +211,8 @@ static int write_manifest(struct build *b, struct hm_tree *tree,
 		header_image(&h, "oci", oci->manifest_digest);
 	sha_digest(tar_sha, digest);
 	header_image(&h, "tar", digest);
-	return write_tree_manifest(tree, b->paths[OUT_MANIFEST], &h, ret_entries, err);
+	return write_tree_manifest(b, store, tree, tree, b->paths[OUT_MANIFEST], &h,
+				   ret_entries, err);
 }
 
 static int sign_manifest(struct build *b, int manifest, int sigfile,
@@ -310,7 +329,8 @@ static int build_disks(struct build *b, const struct hm_tree *disk_tree,
 		sha_digest(d->res.raw_sha256, digest);
 		header_image(&h, "raw", digest);
 	}
-	r = write_tree_manifest(made, b->paths[OUT_DMANIFEST], &h, &d->entries, err);
+	r = write_tree_manifest(b, store, disk_tree, made, b->paths[OUT_DMANIFEST], &h,
+				&d->entries, err);
 	hm_tree_free(made);
 	if (r < 0)
 		return r;
@@ -815,7 +835,8 @@ int hm_build_run(const struct hm_build_options *opt, struct hm_build_result *res
 		phase_done(&b, "oci", &since);
 	}
 	hm_progress_begin(steps(&b), "manifest", NULL, 0);
-	if ((r = write_manifest(&b, tree, &oci, tar_sha, serial, &entries, err)) < 0)
+	if ((r = write_manifest(&b, store, tree, &oci, tar_sha, serial, &entries,
+				err)) < 0)
 		goto out;
 	b.made[OUT_MANIFEST] = true;
 	if (b.key) {

@@ -124,6 +124,7 @@ void hm_template_free(struct hm_template *t)
 	strv_free(t->disk.vm_only, t->disk.n_vm_only);
 	free(t->audit.fail_on);
 	hm_audit_exceptions_free(&t->audit.exceptions);
+	hm_runtime_spec_free(t->runtime);
 	free(t);
 }
 
@@ -1778,13 +1779,221 @@ static int parse_audit(struct ctx *c, const struct hm_yaml_node *root)
 					 &a->exceptions, c->err);
 }
 
+/* Runtime: what a running instance may do */
+
+static const char *const runtime_option_list =
+	"ro, rw, nosuid, nodev, noexec, noatime, relatime, strictatime, nodiratime, nosymfollow, sync, dirsync, lazytime";
+
+static bool same_opt(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+/* A listener is one socket address: proto, port and address. */
+static int parse_listen(struct ctx *c, const struct hm_yaml_node *l,
+			struct hm_runtime_spec *s)
+{
+	static const char *const keys[] = { "proto", "port", "addr", "exe", NULL };
+	static const char *const what = "'runtime.listen'";
+	size_t i, k, n;
+	int r;
+
+	r = get_seq(c, l, what, &n);
+	if (r < 0 || !n)
+		return r;
+	if (!(s->listen = calloc(n, sizeof(*s->listen))))
+		return hm_error_nomem(c->err);
+	for (i = 0; i < n; i++) {
+		const struct hm_yaml_node *m = l->items[i], *v;
+		struct hm_runtime_listen *x = &s->listen[s->n_listen++];
+		char canon[46];
+		const char *str;
+		uint64_t port;
+
+		if ((r = get_item(c, m, what, keys)) < 0 ||
+		    (r = require(c, m, "proto", "a listener", &v)) < 0 ||
+		    (r = get_string(c, v, "'proto'", 8, &str)) < 0)
+			return r;
+		if (strcmp(str, "tcp") && strcmp(str, "udp"))
+			return ERR(c, v, "'proto' must be tcp or udp, not '%s'", str);
+		memcpy(x->proto, str, 4);
+		if ((r = require(c, m, "port", "a listener", &v)) < 0)
+			return r;
+		if (v->kind != HM_YAML_SCALAR || !v->plain ||
+		    hm_yaml_uint(c->doc, v, "'port'", 65535, &port, c->err) < 0 ||
+		    port == 0)
+			return ERR(c, v, "'port' must be a number from 1 to 65535, not '%.32s'",
+				   v->kind == HM_YAML_SCALAR ? v->str : hm_yaml_what(v));
+		x->port = (uint16_t)port;
+		if ((v = hm_yaml_get(m, "addr"))) {
+			if ((r = get_string(c, v, "'addr'", 64, &str)) < 0)
+				return r;
+			if (hm_runtime_addr_canonical(str, canon) < 0)
+				return ERR(c, v, "'addr' must be a numeric IPv4 or IPv6 address, not '%s'",
+					   str);
+			if ((r = dup_into(c, canon, &x->addr)) < 0)
+				return r;
+		}
+		if ((v = hm_yaml_get(m, "exe")) &&
+		    (r = get_path(c, v, "'exe'", false, &x->exe)) < 0)
+			return r;
+		for (k = 0; k < i; k++) {
+			const struct hm_runtime_listen *y = &s->listen[k];
+
+			if (!strcmp(y->proto, x->proto) && y->port == x->port &&
+			    same_opt(y->addr, x->addr))
+				return ERR(c, m, "listener %s port %u%s%s is already declared at line %lu col %lu",
+					   x->proto, (unsigned)x->port,
+					   x->addr ? " addr " : "", x->addr ? x->addr : "",
+					   l->items[k]->line, l->items[k]->col);
+		}
+	}
+	return 0;
+}
+
+static int check_process(struct ctx *c, const struct hm_yaml_node *n,
+			 const char *what)
+{
+	if (n->str[0] != '/')
+		return ERR(c, n, "%s '%.200s' must be an absolute path or glob", what,
+			   n->str);
+	return check_glob(c, n, what);
+}
+
+static int parse_processes(struct ctx *c, const struct hm_yaml_node *l,
+			   struct hm_runtime_spec *s)
+{
+	size_t i, k;
+	int r;
+
+	r = get_strv(c, l, "'runtime.processes'", check_process, &s->processes,
+		     &s->n_processes);
+	if (r < 0)
+		return r;
+	s->processes_listed = true;
+	for (i = 1; i < s->n_processes; i++)
+		for (k = 0; k < i; k++)
+			if (!strcmp(s->processes[i], s->processes[k]))
+				return ERR(c, l->items[i], "process '%.200s' is already declared at line %lu col %lu",
+					   s->processes[i], l->items[k]->line,
+					   l->items[k]->col);
+	return 0;
+}
+
+static int parse_mount_options(struct ctx *c, const struct hm_yaml_node *l,
+			       struct hm_runtime_mount *x)
+{
+	static const char *const groups[][4] = {
+		{ "ro", "rw", NULL }, { "noatime", "relatime", "strictatime", NULL },
+	};
+	size_t i, k, g, n;
+	int r;
+
+	r = get_seq(c, l, "'options'", &n);
+	if (r < 0 || !n)
+		return r;
+	if (!(x->options = calloc(n, sizeof(*x->options))))
+		return hm_error_nomem(c->err);
+	for (i = 0; i < n; i++) {
+		const struct hm_yaml_node *v = l->items[i];
+		const char *str;
+
+		if ((r = get_string(c, v, "a mount option", 32, &str)) < 0)
+			return r;
+		if (!hm_runtime_mount_option_valid(str))
+			return ERR(c, v, "unknown mount option '%s' (one of %s)", str,
+				   runtime_option_list);
+		for (k = 0; k < x->n_options; k++) {
+			if (!strcmp(x->options[k], str))
+				return ERR(c, v, "mount option '%s' is listed twice", str);
+			/* Options of one group exclude each other. */
+			for (g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+				bool a = false, b = false;
+
+				for (const char *const *o = groups[g]; *o; o++) {
+					a |= !strcmp(*o, str);
+					b |= !strcmp(*o, x->options[k]);
+				}
+				if (a && b)
+					return ERR(c, v, "mount option '%s' contradicts '%s'",
+						   str, x->options[k]);
+			}
+		}
+		if ((r = dup_into(c, str, &x->options[x->n_options])) < 0)
+			return r;
+		x->n_options++;
+	}
+	return 0;
+}
+
+static int parse_mounts(struct ctx *c, const struct hm_yaml_node *l,
+			struct hm_runtime_spec *s)
+{
+	static const char *const keys[] = { "path", "options", NULL };
+	static const char *const what = "'runtime.mounts'";
+	size_t i, k, n;
+	int r;
+
+	r = get_seq(c, l, what, &n);
+	if (r < 0 || !n)
+		return r;
+	if (!(s->mounts = calloc(n, sizeof(*s->mounts))))
+		return hm_error_nomem(c->err);
+	for (i = 0; i < n; i++) {
+		const struct hm_yaml_node *m = l->items[i], *v;
+		struct hm_runtime_mount *x = &s->mounts[s->n_mounts++];
+
+		if ((r = get_item(c, m, what, keys)) < 0 ||
+		    (r = require(c, m, "path", "a mount", &v)) < 0 ||
+		    (r = get_path(c, v, "'path'", true, &x->path)) < 0)
+			return r;
+		for (k = 0; k < i; k++)
+			if (!strcmp(s->mounts[k].path, x->path))
+				return ERR(c, v, "mount '%s' is already declared at line %lu col %lu",
+					   x->path, l->items[k]->line, l->items[k]->col);
+		if ((v = hm_yaml_get(m, "options")) &&
+		    (r = parse_mount_options(c, v, x)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int parse_runtime(struct ctx *c, const struct hm_yaml_node *root)
+{
+	static const char *const keys[] = { "listen", "processes", "mounts", NULL };
+	const struct hm_yaml_node *m = hm_yaml_get(root, "runtime"), *v;
+	struct hm_runtime_spec *s;
+	int r;
+
+	if (!m)
+		return 0;
+	if (!(s = c->t->runtime = calloc(1, sizeof(*s))))
+		return hm_error_nomem(c->err);
+	/* "runtime:" alone: a baseline that allows no listener and no
+	 * mount, with the image's sysctl settings. */
+	if (hm_yaml_is_null(m))
+		return 0;
+	if (m->kind != HM_YAML_MAPPING)
+		return ERR(c, m, "'runtime' must be a mapping, not %s", hm_yaml_what(m));
+	if ((r = hm_yaml_check_keys(c->doc, m, "'runtime'", keys, c->err)) < 0)
+		return r;
+	if ((v = hm_yaml_get(m, "listen")) && (r = parse_listen(c, v, s)) < 0)
+		return r;
+	if ((v = hm_yaml_get(m, "processes")) && (r = parse_processes(c, v, s)) < 0)
+		return r;
+	if ((v = hm_yaml_get(m, "mounts")) && (r = parse_mounts(c, v, s)) < 0)
+		return r;
+	/* Repeats were refused above with their line; this only sorts. */
+	return hm_runtime_spec_sort(s, c->err);
+}
+
 static int parse_root(struct ctx *c)
 {
 	static const char *const keys[] = {
 		"hallmark", "name", "serial", "expires_days", "description",
 		"base", "remove", "directories", "files", "symlinks", "groups",
 		"users", "permissions", "config", "outputs", "disk", "harden",
-		"audit", NULL
+		"audit", "runtime", NULL
 	};
 	const struct hm_yaml_node *root = c->doc->root;
 	struct claim *claims = NULL;
@@ -1838,6 +2047,8 @@ static int parse_root(struct ctx *c)
 		r = parse_harden(c, root);
 	if (r >= 0)
 		r = parse_audit(c, root);
+	if (r >= 0)
+		r = parse_runtime(c, root);
 	free(claims);
 	return r;
 }

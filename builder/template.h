@@ -17,6 +17,7 @@
 
 #include "hallmark/audit_exceptions.h"
 #include "hallmark/error.h"
+#include "hallmark/runtime_spec.h"
 
 enum hm_base_kind { HM_BASE_DEBIAN = 1, HM_BASE_TARBALL, HM_BASE_OCI };
 
@@ -161,6 +162,10 @@ struct hm_template {
 	struct hm_tpl_disk disk;    /* when outputs has a disk kind */
 	char **harden; size_t n_harden;   /* rule ids whose fixes to apply, in order */
 	struct hm_tpl_audit audit;
+	/* What a running instance may do (`runtime:`), sorted; NULL when the
+	 * template has no such section.  Its sysctl list is empty here: the
+	 * build fills it from the built tree (builder/runtime.c). */
+	struct hm_runtime_spec *runtime;
 };
 
 /*

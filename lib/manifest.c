@@ -244,6 +244,70 @@ static int tree_check_add(struct tree_check *tc, const char *p, size_t len,
 
 /* ---- formatting ------------------------------------------------------- */
 
+/* One escaped field, with the space before it. */
+static int add_field(struct hm_buf *out, const char *s)
+{
+	return hm_buf_addc(out, ' ') < 0 || hm_escape(out, s, strlen(s), 0) < 0 ? -1 : 0;
+}
+
+/*
+ * The runtime extension (docs/manifest-format.md): "runtime N", then N
+ * lines in canonical order: listen, processes and process, mount, sysctl.
+ * An absent address or executable is "*" (neither can be: both are
+ * numeric or absolute); a mount without options and a sysctl key set to
+ * "" have no third field.
+ */
+static int format_runtime(struct hm_buf *out, const struct hm_runtime_spec *s,
+			  struct hm_error *err)
+{
+	size_t i, k;
+	int r;
+
+	if ((r = hm_runtime_spec_check(s, err)) < 0)
+		return hm_error_prefix(err, "runtime section");
+	r = hm_buf_addf(out, "runtime %zu\n", hm_runtime_spec_lines(s));
+	for (i = 0; r == 0 && i < s->n_listen; i++) {
+		const struct hm_runtime_listen *l = &s->listen[i];
+
+		r = hm_buf_addf(out, "listen %s %u %s", l->proto, (unsigned)l->port,
+				l->addr ? l->addr : "*");
+		if (r == 0)
+			r = l->exe ? add_field(out, l->exe) : hm_buf_adds(out, " *");
+		if (r == 0)
+			r = hm_buf_addc(out, '\n');
+	}
+	if (r == 0 && s->processes_listed)
+		r = hm_buf_adds(out, "processes\n");
+	for (i = 0; r == 0 && i < s->n_processes; i++) {
+		r = hm_buf_adds(out, "process");
+		if (r == 0)
+			r = add_field(out, s->processes[i]);
+		if (r == 0)
+			r = hm_buf_addc(out, '\n');
+	}
+	for (i = 0; r == 0 && i < s->n_mounts; i++) {
+		const struct hm_runtime_mount *m = &s->mounts[i];
+
+		r = hm_buf_adds(out, "mount");
+		if (r == 0)
+			r = add_field(out, m->path);
+		for (k = 0; r == 0 && k < m->n_options; k++)
+			r = hm_buf_addf(out, "%c%s", k ? ',' : ' ', m->options[k]);
+		if (r == 0)
+			r = hm_buf_addc(out, '\n');
+	}
+	for (i = 0; r == 0 && i < s->n_sysctl; i++) {
+		r = hm_buf_adds(out, "sysctl");
+		if (r == 0)
+			r = add_field(out, s->sysctl[i].key);
+		if (r == 0 && s->sysctl[i].value[0])
+			r = add_field(out, s->sysctl[i].value);
+		if (r == 0)
+			r = hm_buf_addc(out, '\n');
+	}
+	return r < 0 ? hm_error_nomem(err) : 0;
+}
+
 int hm_manifest_format_header(struct hm_buf *out,
 			      const struct hm_manifest_header *h,
 			      struct hm_error *err)
@@ -325,6 +389,16 @@ int hm_manifest_format_header(struct hm_buf *out,
 	for (i = 0; i < h->n_images; i++)
 		r |= hm_buf_addf(out, "image %s %s\n", h->images[i].kind,
 				 h->images[i].digest);
+	if (h->runtime) {
+		int rc = format_runtime(out, h->runtime, err);
+
+		if (rc < 0) {
+			out->len = start;
+			if (out->data)
+				out->data[start] = '\0';
+			return rc;
+		}
+	}
 	r |= hm_buf_addf(out, "hash sha256\nentries %" PRIu64 "\n", h->entries);
 	if (r) {
 		out->len = start;
@@ -850,6 +924,276 @@ static int parse_time_line(struct hm_manifest_reader *r, const char *l,
 	return 0;
 }
 
+/* ---- the runtime extension ---- */
+
+/* Fields of a runtime line: at most 5, split at single spaces. */
+#define RT_FIELDS 5
+
+struct rt_line {
+	size_t n;
+	const char *f[RT_FIELDS];
+	size_t len[RT_FIELDS];
+};
+
+/* Split at single spaces; an empty field (two spaces, a leading or
+ * trailing one) or more than RT_FIELDS fields is an error. */
+static int rt_split(const char *l, size_t n, struct rt_line *out)
+{
+	size_t i, start = 0;
+
+	out->n = 0;
+	for (i = 0; i <= n; i++) {
+		if (i < n && l[i] != ' ')
+			continue;
+		if (i == start || out->n == RT_FIELDS)
+			return -1;
+		out->f[out->n] = l + start;
+		out->len[out->n++] = i - start;
+		start = i + 1;
+	}
+	return 0;
+}
+
+/* Unescape field k into a new string; the spelling must be the one
+ * hm_escape gives (no other escapes of the same bytes). */
+static int rt_field(struct hm_manifest_reader *r, const struct rt_line *t,
+		    size_t k, char **ret)
+{
+	char q[QBUF], *d;
+	size_t len;
+
+	hm_buf_reset(&r->scratch);
+	if (hm_unescape(&r->scratch, t->f[k], t->len[k]) < 0)
+		goto bad;
+	len = r->scratch.len;
+	if (memchr(r->scratch.data, '\0', len))
+		goto bad;
+	if (!(d = strndup(r->scratch.data, len)))
+		return hm_error_nomem(&r->saved);
+	hm_buf_reset(&r->scratch);
+	if (hm_escape(&r->scratch, d, len, 0) < 0) {
+		free(d);
+		return hm_error_nomem(&r->saved);
+	}
+	if (r->scratch.len != t->len[k] || memcmp(r->scratch.data, t->f[k], t->len[k])) {
+		free(d);
+		goto bad;
+	}
+	*ret = d;
+	return 0;
+bad:
+	return rerr(r, HM_ERR_INPUT, "bad escape in '%s'",
+		    quote(q, sizeof(q), t->f[k], t->len[k]));
+}
+
+/* Grow a runtime list by one zeroed item (n < HM_LIMIT_RUNTIME_LINES). */
+static void *rt_grow(void **v, size_t n, size_t size)
+{
+	void *nv = realloc(*v, (n + 1) * size);
+
+	if (!nv)
+		return NULL;
+	*v = nv;
+	memset((char *)nv + n * size, 0, size);
+	return (char *)nv + n * size;
+}
+
+enum { RT_LISTEN, RT_PROCESSES, RT_PROCESS, RT_MOUNT, RT_SYSCTL };
+
+static int rt_kind(const struct rt_line *t)
+{
+	static const char *const kinds[] = {
+		"listen", "processes", "process", "mount", "sysctl"
+	};
+
+	for (int k = 0; k < (int)(sizeof(kinds) / sizeof(kinds[0])); k++)
+		if (equals(t->f[0], t->len[0], kinds[k]))
+			return k;
+	return -1;
+}
+
+static int rt_listen(struct hm_manifest_reader *r, struct hm_runtime_spec *s,
+		     const struct rt_line *t)
+{
+	struct hm_runtime_listen *l;
+	uint64_t port;
+
+	if (t->n != 5)
+		return rerr(r, HM_ERR_INPUT, "expected 'listen tcp|udp PORT ADDR|* EXE|*'");
+	if (!(l = rt_grow((void **)&s->listen, s->n_listen, sizeof(*l))))
+		return hm_error_nomem(&r->saved);
+	s->n_listen++;
+	if (!equals(t->f[1], t->len[1], "tcp") && !equals(t->f[1], t->len[1], "udp"))
+		return rerr(r, HM_ERR_INPUT, "listen: protocol must be tcp or udp");
+	memcpy(l->proto, t->f[1], 3);
+	if (parse_u64(t->f[2], t->len[2], 65535, &port) < 0 || port == 0)
+		return rerr(r, HM_ERR_INPUT, "listen: port must be 1..65535");
+	l->port = (uint16_t)port;
+	if (!equals(t->f[3], t->len[3], "*") && rt_field(r, t, 3, &l->addr) < 0)
+		return r->saved.code;
+	if (!equals(t->f[4], t->len[4], "*") && rt_field(r, t, 4, &l->exe) < 0)
+		return r->saved.code;
+	return 0;
+}
+
+static int rt_mount(struct hm_manifest_reader *r, struct hm_runtime_spec *s,
+		    const struct rt_line *t)
+{
+	struct hm_runtime_mount *m;
+	const char *p, *end;
+
+	if (t->n != 2 && t->n != 3)
+		return rerr(r, HM_ERR_INPUT, "expected 'mount PATH [OPTION,...]'");
+	if (!(m = rt_grow((void **)&s->mounts, s->n_mounts, sizeof(*m))))
+		return hm_error_nomem(&r->saved);
+	s->n_mounts++;
+	if (rt_field(r, t, 1, &m->path) < 0)
+		return r->saved.code;
+	if (t->n == 2)
+		return 0;
+	for (p = t->f[2], end = p + t->len[2]; p <= end; ) {
+		const char *c = memchr(p, ',', (size_t)(end - p));
+		size_t len = c ? (size_t)(c - p) : (size_t)(end - p);
+		char **o;
+
+		/* Options are short words; 16 bounds the list. */
+		if (len == 0 || m->n_options == 16)
+			return rerr(r, HM_ERR_INPUT, "mount: bad option list");
+		if (!(o = rt_grow((void **)&m->options, m->n_options, sizeof(*o))) ||
+		    !(*o = strndup(p, len)))
+			return hm_error_nomem(&r->saved);
+		m->n_options++;
+		p += len + 1;
+	}
+	return 0;
+}
+
+static int rt_sysctl(struct hm_manifest_reader *r, struct hm_runtime_spec *s,
+		     const struct rt_line *t)
+{
+	struct hm_runtime_sysctl *y;
+
+	if (t->n != 2 && t->n != 3)
+		return rerr(r, HM_ERR_INPUT, "expected 'sysctl KEY [VALUE]'");
+	if (!(y = rt_grow((void **)&s->sysctl, s->n_sysctl, sizeof(*y))))
+		return hm_error_nomem(&r->saved);
+	s->n_sysctl++;
+	if (rt_field(r, t, 1, &y->key) < 0)
+		return r->saved.code;
+	if (t->n == 3)
+		return rt_field(r, t, 2, &y->value) < 0 ? r->saved.code : 0;
+	if (!(y->value = strdup("")))
+		return hm_error_nomem(&r->saved);
+	return 0;
+}
+
+/*
+ * The item just read, and the one before it of its kind, checked with
+ * hm_runtime_spec_check on a view of the two: field rules and canonical
+ * order line by line, so that the error names the line.
+ */
+static int rt_check_last(struct hm_manifest_reader *r,
+			 const struct hm_runtime_spec *s, int kind)
+{
+	struct hm_runtime_spec v = { 0 };
+	struct hm_error e = { 0 };
+
+#define LAST2(list, n) do { \
+		size_t k_ = (n) > 1 ? 2 : (n); \
+		v.list = s->list + (n) - k_; v.n_##list = k_; \
+	} while (0)
+	switch (kind) {
+	case RT_LISTEN:
+		LAST2(listen, s->n_listen);
+		break;
+	case RT_PROCESS:
+		v.processes_listed = true;
+		v.processes = s->processes + (s->n_processes > 1 ? s->n_processes - 2 : 0);
+		v.n_processes = s->n_processes > 1 ? 2 : s->n_processes;
+		break;
+	case RT_MOUNT:
+		LAST2(mounts, s->n_mounts);
+		break;
+	case RT_SYSCTL:
+		LAST2(sysctl, s->n_sysctl);
+		break;
+	default:
+		return 0;
+	}
+#undef LAST2
+	if (hm_runtime_spec_check(&v, &e) < 0)
+		return rerr(r, HM_ERR_INPUT, "%s", e.msg);
+	return 0;
+}
+
+/* "runtime N" and its N lines, into r->hdr.runtime. */
+static int read_runtime(struct hm_manifest_reader *r, const char *l, size_t n)
+{
+	static const char *const order_msg =
+		"runtime lines must come in the order listen, processes, process, mount, sysctl";
+	struct hm_runtime_spec *s;
+	struct rt_line t;
+	uint64_t count, i;
+	int rc, kind, prev = -1;
+
+	if (parse_u64(l + 8, n - 8, UINT64_MAX, &count) < 0)
+		return rerr(r, HM_ERR_INPUT, "expected 'runtime N', got '%.*s'",
+			    SHOWN(n), l);
+	if (count > HM_LIMIT_RUNTIME_LINES)
+		return rerr(r, HM_ERR_LIMIT,
+			    "%" PRIu64 " runtime lines, more than HM_LIMIT_RUNTIME_LINES (%u)",
+			    count, HM_LIMIT_RUNTIME_LINES);
+	if (!(s = r->hdr.runtime = calloc(1, sizeof(*s))))
+		return hm_error_nomem(&r->saved);
+	for (i = 0; i < count; i++) {
+		rc = header_line(r, &l, &n, "a runtime line");
+		if (rc < 0)
+			return rc;
+		if (rt_split(l, n, &t) < 0 || (kind = rt_kind(&t)) < 0) {
+			if (has_prefix(l, n, "hash ") || has_prefix(l, n, "entries "))
+				return rerr(r, HM_ERR_INPUT,
+					    "the runtime section has fewer lines than the %" PRIu64 " it announces",
+					    count);
+			return rerr(r, HM_ERR_INPUT, "not a runtime line: '%.*s'",
+				    SHOWN(n), l);
+		}
+		if (kind < prev || (kind == RT_PROCESSES && prev == RT_PROCESSES))
+			return rerr(r, HM_ERR_INPUT, "%s", order_msg);
+		switch (kind) {
+		case RT_LISTEN:
+			rc = rt_listen(r, s, &t);
+			break;
+		case RT_PROCESSES:
+			rc = t.n == 1 ? 0 :
+			     rerr(r, HM_ERR_INPUT, "expected 'processes' alone");
+			s->processes_listed = true;
+			break;
+		case RT_PROCESS:
+			if (!s->processes_listed)
+				return rerr(r, HM_ERR_INPUT, "'process' without 'processes' before it");
+			if (t.n != 2)
+				return rerr(r, HM_ERR_INPUT, "expected 'process PATTERN'");
+			rc = rt_grow((void **)&s->processes, s->n_processes,
+				     sizeof(char *)) ? 0 : hm_error_nomem(&r->saved);
+			if (rc == 0)
+				rc = rt_field(r, &t, 1, &s->processes[s->n_processes++]);
+			break;
+		case RT_MOUNT:
+			rc = rt_mount(r, s, &t);
+			break;
+		default:
+			rc = rt_sysctl(r, s, &t);
+			break;
+		}
+		if (rc == 0)
+			rc = rt_check_last(r, s, kind);
+		if (rc < 0)
+			return rc;
+		prev = kind;
+	}
+	return 0;
+}
+
 static int read_header(struct hm_manifest_reader *r)
 {
 	struct hm_manifest_header *h = &r->hdr;
@@ -956,6 +1300,14 @@ static int read_header(struct hm_manifest_reader *r)
 		memcpy(h->images[h->n_images].digest, sp + 1, 71);
 		h->images[h->n_images].digest[71] = '\0';
 		h->n_images++;
+	}
+	if (has_prefix(l, n, "runtime ")) {
+		rc = read_runtime(r, l, n);
+		if (rc < 0)
+			return rc;
+		rc = header_line(r, &l, &n, "hash sha256");
+		if (rc < 0)
+			return rc;
 	}
 	if (!equals(l, n, "hash sha256")) {
 		if (has_prefix(l, n, "hash "))
@@ -1421,5 +1773,6 @@ void hm_manifest_reader_free(struct hm_manifest_reader *r)
 	hm_buf_free(&r->scratch);
 	hm_entry_clear(&r->entry);
 	tree_check_free(&r->tc);
+	hm_runtime_spec_free(r->hdr.runtime);
 	free(r);
 }

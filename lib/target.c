@@ -88,6 +88,11 @@ int hm_target_parse(const struct hm_target *const *table, const char *target,
 			return 0;
 		}
 	}
+	/* A running system is no tree: verify reads it before the table. */
+	if (strncmp(target, "runtime:", 8) == 0)
+		return hm_error_set(err, HM_ERR_USAGE, 0, "'%s' is a running system, "
+				    "not a file tree: only verify and 'runtime "
+				    "capture' read it", target);
 	if (dir && stat(target, &st) == 0 && S_ISDIR(st.st_mode)) {
 		*ret_row = dir;
 		*ret_spec = target;

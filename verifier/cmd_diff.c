@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,6 +24,11 @@ static const char diff_usage[] =
 	"changed.  Signatures are not checked (use verify for trust).\n"
 	"\n"
 	"exit: 0 same entries, 1 entries differ, 2 error\n";
+
+static int strp_cmp(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
 
 static int print_finding(void *ctx, const struct hm_finding *f,
 			 struct hm_error *err)
@@ -59,6 +65,80 @@ static int open_manifest(const char *path, int *fd,
 	if (*fd < 0)
 		return hm_error_set(err, HM_ERR_IO, errno, "cannot open '%s'", path);
 	return hm_manifest_reader_open(*fd, path, 0, r, err);
+}
+
+/*
+ * The runtime lines of a header (section 12 of docs/manifest-format.md),
+ * as the writer spells them, sorted by their bytes; *ret_text holds them.
+ */
+static int runtime_lines(const struct hm_manifest_header *h, struct hm_buf *text,
+			 char ***ret, size_t *ret_n, struct hm_error *err)
+{
+	struct hm_manifest_header copy = *h;
+	char *p, *end, **v;
+	size_t n = 0;
+	int r;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (!h->runtime)
+		return 0;
+	copy.entries = 0;
+	if ((r = hm_manifest_format_header(text, &copy, err)) < 0)
+		return r;
+	p = strstr(text->data, "\nruntime ");
+	end = strstr(text->data, "\nhash sha256\n");
+	if (!p || !end)
+		return 0;
+	p = strchr(p + 1, '\n') + 1;
+	end[1] = '\0';
+	if (!(v = calloc(hm_runtime_spec_lines(h->runtime) + 1, sizeof(*v))))
+		return hm_error_nomem(err);
+	while (p < end + 1 && *p) {
+		char *nl = strchr(p, '\n');
+
+		*nl = '\0';
+		v[n++] = p;
+		p = nl + 1;
+	}
+	qsort(v, n, sizeof(*v), strp_cmp);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* "# runtime: - LINE" only in A, "# runtime: + LINE" only in B. */
+static int runtime_diff(const struct hm_manifest_header *a,
+			const struct hm_manifest_header *b, struct hm_error *err)
+{
+	struct hm_buf ta = HM_BUF_INIT, tb = HM_BUF_INIT;
+	char **la = NULL, **lb = NULL;
+	size_t na = 0, nb = 0, i = 0, k = 0;
+	int r;
+
+	if (!a->runtime != !b->runtime)
+		printf("# runtime: %s -> %s\n", a->runtime ? "baseline" : "none",
+		       b->runtime ? "baseline" : "none");
+	if ((r = runtime_lines(a, &ta, &la, &na, err)) < 0 ||
+	    (r = runtime_lines(b, &tb, &lb, &nb, err)) < 0)
+		goto out;
+	while (i < na || k < nb) {
+		int c = i == na ? 1 : k == nb ? -1 : strcmp(la[i], lb[k]);
+
+		if (c < 0)
+			printf("# runtime: - %s\n", la[i++]);
+		else if (c > 0)
+			printf("# runtime: + %s\n", lb[k++]);
+		else
+			i++, k++;
+	}
+	r = 0;
+out:
+	free(la);
+	free(lb);
+	hm_buf_free(&ta);
+	hm_buf_free(&tb);
+	return r;
 }
 
 static void header_diff(const struct hm_manifest_header *a,
@@ -118,6 +198,9 @@ int cmd_diff(int argc, char **argv)
 		goto out;
 	printf("--- %s\n+++ %s\n", argv[0], argv[1]);
 	header_diff(hm_manifest_reader_header(ra), hm_manifest_reader_header(rb));
+	if ((r = runtime_diff(hm_manifest_reader_header(ra),
+			      hm_manifest_reader_header(rb), &err)) < 0)
+		goto out;
 	r = hm_compare(hm_manifest_reader_source(ra), hm_manifest_reader_source(rb),
 		       NULL, print_finding, &line, &stats, &err);
 out:

@@ -19,6 +19,7 @@
 #include "hallmark/progress.h"
 #include "hallmark/prometheus.h"
 #include "hallmark/report.h"
+#include "hallmark/runtime.h"
 #include "hallmark/sign.h"
 #include "hallmark/source.h"
 #include "hallmark/syslog.h"
@@ -31,12 +32,15 @@ static const char verify_usage[] =
 	"usage: %s TARGET --manifest FILE --pubkey FILE... [--signature FILE]\n"
 	"       [--policy FILE] [--db FILE|URI] [--host NAME]\n"
 	"       [--format text|json|junit|sarif] [-o REPORT] [--threads N]\n"
-	"       [--prometheus FILE] [--syslog] [--quiet|--verbose]\n"
+	"       [--runtime] [--prometheus FILE] [--syslog] [--quiet|--verbose]\n"
 	"\n"
 	"Verify TARGET against a signed manifest.  TARGET: dir:PATH (or a bare\n"
 	"path to a directory), tar:FILE, tar:- (stdin), oci:FILE (OCI archive or\n"
 	"docker-archive), oci-dir:PATH, disk:FILE[,format=raw|qcow2] (a VM disk\n"
-	"image, read-only; 'hallmark verify' only).  The signature is checked\n"
+	"image, read-only; 'hallmark verify' only); or a running system against\n"
+	"the manifest's runtime section: runtime: (this machine's processes,\n"
+	"listeners, kernel modules and settings, mounts) or runtime:PID (those\n"
+	"of the container whose process PID is).  The signature is checked\n"
 	"over the manifest's bytes, with the pinned keys only, before a line of\n"
 	"it is read; there is no way to skip it.\n"
 	"\n"
@@ -52,6 +56,8 @@ static const char verify_usage[] =
 	"  -f, --format FORMAT      text (default), json, junit or sarif\n"
 	"  -o, --output REPORT      write the report there, atomically (default: stdout)\n"
 	"  -j, --threads N          hashing threads (default: number of CPUs)\n"
+	"  -r, --runtime            with dir:, check this machine's running state too,\n"
+	"                           in the same report\n"
 	"  -q, --quiet              no progress line on a terminal\n"
 	"  -v, --verbose            also the time the check took\n"
 	"      --prometheus FILE    write the run's metrics there, atomically\n"
@@ -212,6 +218,33 @@ static int feeds_finish(const struct feeds *fd, const struct hm_report *rep,
 	return rc;
 }
 
+/* runtime: and --runtime: the manifest must carry a runtime baseline. */
+static int check_runtime(const struct hm_trusted_manifest *tm, pid_t pid,
+			 const struct hm_runtime_image *img,
+			 struct hm_finding_spool *spool, struct hm_compare_stats *stats,
+			 struct hm_error *err)
+{
+	struct hm_runtime_options o = { .pid = pid };
+	struct hm_runtime_stats rs;
+	struct hm_compare_stats rc;
+	size_t k;
+	int r;
+
+	r = hm_runtime_check(&o, tm->header->runtime, img, hm_finding_spool_add, spool,
+			     &rs, &rc, err);
+	if (r < 0)
+		return r;
+	for (k = 0; k < HM_FINDING__COUNT; k++)
+		stats->findings[k] += rc.findings[k];
+	stats->total_findings += rc.total_findings;
+	stats->bytes_hashed += rs.hashed_bytes;
+	stats->actual += rs.processes;
+	if (rs.modules_skipped)
+		fprintf(stderr, "%s: kernel modules not inspected: the image ships no "
+			"module files, so those loaded are the host's\n", hm_cli_prog);
+	return 0;
+}
+
 int cmd_verify(int argc, char **argv)
 {
 	static const struct hm_option_word formats[] = {
@@ -227,8 +260,12 @@ int cmd_verify(int argc, char **argv)
 	unsigned long long threads = 0;
 	int fmt = HM_REPORT_TEXT, nargs, rc = HM_EXIT_ERROR, r;
 	bool quiet = false, verbose = false;
-	struct hm_progress *progress;
+	struct hm_progress *progress = NULL;
 	struct feeds feeds = { 0 };
+	bool runtime = false, rt_target;
+	pid_t rt_pid = 0;
+	struct hm_runtime_image *img = NULL;
+	struct hm_source *tee = NULL;
 	const struct hm_option opts[] = {
 		HM_OPT_STRING('m', "manifest", &manifest),
 		HM_OPT_PUBKEYS(&pubkeys),
@@ -239,6 +276,7 @@ int cmd_verify(int argc, char **argv)
 		HM_OPT_FORMAT(&fmt, formats, "report format"),
 		HM_OPT_OUTPUT(&out_path),
 		HM_OPT_THREADS(&threads),
+		HM_OPT_FLAG('r', "runtime", &runtime),
 		HM_OPT_QUIET(&quiet),
 		HM_OPT_VERBOSE(&verbose),
 		HM_OPT_STRING(0, "prometheus", &feeds.prometheus),
@@ -276,6 +314,19 @@ int cmd_verify(int argc, char **argv)
 		return hm_cli_fail("--manifest is required");
 	if (n_keys == 0)
 		return hm_cli_fail("--pubkey is required: verify never skips the signature check");
+	/* A running system is not a tree: runtime: is checked by its own
+	 * engine (lib/runtime*.c), not opened through the table of targets. */
+	rt_target = hm_runtime_is_target(target);
+	if (rt_target && (r = hm_runtime_parse_target(target, &rt_pid, &err)) < 0)
+		return hm_cli_error(&err);
+	if (rt_target && runtime)
+		return hm_cli_fail("--runtime goes with a dir: target: '%s' is already "
+				   "a runtime check", target);
+	if (rt_target && policy_path)
+		return hm_cli_fail("--policy applies to file trees, not to '%s'", target);
+	if (runtime && strncmp(target, "dir:", 4) != 0 && target[0] != '/')
+		return hm_cli_fail("--runtime checks this machine: it goes with a dir: "
+				   "target, not '%s'", target);
 	{
 		/* -o never replaces what this run reads (issue 11, item 11). */
 		struct hm_cli_input in[HM_MAX_PUBKEYS + 5] = {
@@ -306,6 +357,14 @@ int cmd_verify(int argc, char **argv)
 	if (r < 0)
 		goto fail;
 	hint_manifest(target, manifest, tm->header);
+	if ((rt_target || runtime) && !tm->header->runtime) {
+		r = hm_error_set(&err, HM_ERR_USAGE, 0, "manifest %s has no runtime "
+				 "baseline: build its image from a template with a "
+				 "runtime: section", tm->header->name);
+		goto fail;
+	}
+	if ((rt_target || runtime) && (r = hm_runtime_image_new(&img, &err)) < 0)
+		goto fail;
 	/* Rollback is refused before anything is compared, and the serial
 	 * (its signature checked) is claimed at once: a run of an older one
 	 * racing with this one is refused whichever records first. */
@@ -329,26 +388,43 @@ int cmd_verify(int argc, char **argv)
 		goto fail;
 	scan.threads = (unsigned)threads;
 	hm_policy_source_filter(policy, &scan.filter);
-	/* Entries checked of the manifest's count: a disk's appliance start
-	 * shows as the heartbeat, before the first entry. */
-	progress = hm_cli_progress_new(prog, quiet, verbose, false);
-	hm_progress_begin(progress, "verify", "entries", tm->header->entries);
-	r = hm_source_open_target(target, &scan, &src, &err);
-	if (r < 0 || (r = hm_progress_source_take(progress, src, &src, &err)) < 0)
-		goto fail;
 	/* Findings go to a temporary file as they are found: a run with
 	 * millions of them reports and records them in flat memory. */
 	if ((r = hm_finding_spool_new(NULL, &spool, &err)) < 0)
 		goto fail;
-	r = hm_compare(hm_manifest_reader_source(tm->reader), src, policy,
-		       hm_finding_spool_add, spool, &stats, &err);
-	if (r < 0)
-		goto fail;
-	/* The verdict stands only if what was compared is what was signed. */
-	if ((r = hm_trust_finish(tm, &err)) < 0)
-		goto fail;
-	hm_progress_end(progress, NULL);
-	hm_cli_progress_done();
+	if (rt_target) {
+		memset(&stats, 0, sizeof(stats));
+		if ((r = hm_runtime_image_load(hm_manifest_reader_source(tm->reader),
+					       img, &err)) < 0 ||
+		    (r = hm_trust_finish(tm, &err)) < 0)
+			goto fail;
+		stats.expected = tm->header->entries;
+		/* Only what was signed is checked against. */
+		if ((r = check_runtime(tm, rt_pid, img, spool, &stats, &err)) < 0)
+			goto fail;
+	} else {
+		/* Entries checked of the manifest's count: a disk's appliance
+		 * start shows as the heartbeat, before the first entry. */
+		progress = hm_cli_progress_new(prog, quiet, verbose, false);
+		hm_progress_begin(progress, "verify", "entries", tm->header->entries);
+		r = hm_source_open_target(target, &scan, &src, &err);
+		if (r < 0 || (r = hm_progress_source_take(progress, src, &src, &err)) < 0)
+			goto fail;
+		if (runtime && (r = hm_runtime_image_tee(hm_manifest_reader_source(tm->reader),
+							 img, &tee, &err)) < 0)
+			goto fail;
+		r = hm_compare(tee ? tee : hm_manifest_reader_source(tm->reader), src,
+			       policy, hm_finding_spool_add, spool, &stats, &err);
+		if (r < 0)
+			goto fail;
+		/* The verdict stands only if what was compared is what was signed. */
+		if ((r = hm_trust_finish(tm, &err)) < 0)
+			goto fail;
+		hm_progress_end(progress, NULL);
+		hm_cli_progress_done();
+		if (runtime && (r = check_runtime(tm, 0, img, spool, &stats, &err)) < 0)
+			goto fail;
+	}
 
 	hm_policy_each_unused(policy, warn_unused_glob, NULL);
 	if (is_drift(&stats))
@@ -398,6 +474,8 @@ fail:
 	rc = feeds_finish(&feeds, &rep, &err, rc);
 out:
 	hm_history_free(hist);
+	hm_source_free(tee);
+	hm_runtime_image_free(img);
 	hm_source_free(src);
 	hm_trust_free(tm);
 	hm_policy_free(policy);

@@ -11,5 +11,6 @@ int cmd_history(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_sbom(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
+int cmd_runtime(int argc, char **argv);
 
 #endif

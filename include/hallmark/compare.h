@@ -31,6 +31,21 @@ enum hm_finding_kind {
 	HM_FINDING_UNREADABLE,   /* "unreadable": could not be read or listed */
 	HM_FINDING_CHANGED,      /* "changed-while-hashing" */
 	HM_FINDING_MOUNTPOINT,   /* "mountpoint": not descended (one file system) */
+	/* The running instance (runtime.h): path is what the finding is about. */
+	HM_FINDING_EXE_UNKNOWN,  /* "exe-unknown": runs a file not in the manifest */
+	HM_FINDING_EXE_CONTENT,  /* "exe-content": runs a file whose content differs */
+	HM_FINDING_EXE_DELETED,  /* "exe-deleted": runs a deleted file */
+	HM_FINDING_EXE_ANONYMOUS,/* "exe-anonymous": memfd or anonymous code */
+	HM_FINDING_PROCESS_UNLISTED, /* "process-unlisted": not in `processes` */
+	HM_FINDING_PROCESS_USER, /* "process-user": uid without an account */
+	HM_FINDING_LISTENER_UNDECLARED, /* "listener-undeclared" */
+	HM_FINDING_LISTENER_ABSENT,     /* "listener-absent" */
+	HM_FINDING_MODULE_UNKNOWN,      /* "module-unknown" */
+	HM_FINDING_KERNEL_TAINTED,      /* "kernel-tainted" */
+	HM_FINDING_SYSCTL,              /* "sysctl": effective value differs */
+	HM_FINDING_MOUNT_OPTIONS,       /* "mount-options": declared options do not hold */
+	HM_FINDING_MOUNT_UNDECLARED,    /* "mount-undeclared" */
+	HM_FINDING_NOT_INSPECTED,       /* "not-inspected": could not be seen */
 	HM_FINDING__COUNT
 };
 

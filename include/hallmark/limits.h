@@ -41,6 +41,9 @@
 #define HM_LIMIT_TPL_CONTENT       (1024u * 1024)
 #define HM_LIMIT_TPL_SOURCE        (64ull * 1024 * 1024)
 #define HM_LIMIT_TPL_STRING        (16u * 1024)
+/* Lines of a manifest's runtime extension ("runtime N": listeners,
+ * processes, mounts and sysctl keys together). */
+#define HM_LIMIT_RUNTIME_LINES     65536u
 /* A template's expires_days: 100 years; more is a typo, and days * 86400
  * stays far from overflow. */
 #define HM_TPL_MAX_EXPIRES_DAYS    36500u

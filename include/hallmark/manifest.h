@@ -26,6 +26,7 @@
 #include "hallmark/entry.h"
 #include "hallmark/error.h"
 #include "hallmark/limits.h"
+#include "hallmark/runtime_spec.h"
 #include "hallmark/source.h"
 
 #define HM_MANIFEST_VERSION 1
@@ -54,6 +55,9 @@ struct hm_manifest_header {
 	char template_digest[HM_DIGEST_STR_MAX];   /* "" = none */
 	struct hm_manifest_image images[HM_MANIFEST_MAX_IMAGES];
 	size_t n_images;
+	/* The runtime extension: what a running instance may do.  Owned by
+	 * the reader that filled it (freed with it); borrowed by the writer. */
+	struct hm_runtime_spec *runtime;  /* NULL: no runtime baseline */
 	uint64_t entries;
 };
 

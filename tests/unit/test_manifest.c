@@ -961,3 +961,377 @@ TEST(write_to_stdout)
 	hm_buf_free(&want);
 	free_tree(tree, N_TREE);
 }
+
+/* ---- the runtime extension ---------------------------------------------- */
+
+#include "hallmark/sign.h"
+#include "hallmark/trust.h"
+
+static char *xstrdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/* A spec with every kind of line, in canonical order, with bytes that
+ * need escaping. */
+static struct hm_runtime_spec *sample_spec(void)
+{
+	struct hm_runtime_spec *s = calloc(1, sizeof(*s));
+
+	s->n_listen = 3;
+	s->listen = calloc(3, sizeof(*s->listen));
+	strcpy(s->listen[0].proto, "tcp");
+	s->listen[0].port = 22;
+	s->listen[0].exe = xstrdup("/usr/sbin/sshd");
+	strcpy(s->listen[1].proto, "tcp");
+	s->listen[1].port = 8080;
+	s->listen[1].addr = xstrdup("::1");
+	s->listen[1].exe = xstrdup("/opt/my app/srv");
+	strcpy(s->listen[2].proto, "udp");
+	s->listen[2].port = 53;
+	s->listen[2].addr = xstrdup("127.0.0.1");
+	s->processes_listed = true;
+	s->n_processes = 2;
+	s->processes = calloc(2, sizeof(char *));
+	s->processes[0] = xstrdup("/usr/lib/systemd/**");
+	s->processes[1] = xstrdup("/usr/sbin/sshd");
+	s->n_mounts = 2;
+	s->mounts = calloc(2, sizeof(*s->mounts));
+	s->mounts[0].path = xstrdup("/");
+	s->mounts[0].n_options = 2;
+	s->mounts[0].options = calloc(2, sizeof(char *));
+	s->mounts[0].options[0] = xstrdup("nodev");
+	s->mounts[0].options[1] = xstrdup("ro");
+	s->mounts[1].path = xstrdup("/srv");
+	s->n_sysctl = 3;
+	s->sysctl = calloc(3, sizeof(*s->sysctl));
+	s->sysctl[0].key = xstrdup("kernel.empty");
+	s->sysctl[0].value = xstrdup("");
+	s->sysctl[1].key = xstrdup("net.ipv4.conf.eth0/5.rp_filter");
+	s->sysctl[1].value = xstrdup("1");
+	s->sysctl[2].key = xstrdup("net.ipv4.ip_local_port_range");
+	s->sysctl[2].value = xstrdup("32768 60999");
+	return s;
+}
+
+#define RT_TEXT                                                                \
+	"runtime 11\n"                                                         \
+	"listen tcp 22 * /usr/sbin/sshd\n"                                     \
+	"listen tcp 8080 ::1 /opt/my\\040app/srv\n"                            \
+	"listen udp 53 127.0.0.1 *\n"                                          \
+	"processes\n"                                                          \
+	"process /usr/lib/systemd/**\n"                                        \
+	"process /usr/sbin/sshd\n"                                             \
+	"mount / nodev,ro\n"                                                   \
+	"mount /srv\n"                                                         \
+	"sysctl kernel.empty\n"                                                \
+	"sysctl net.ipv4.conf.eth0/5.rp_filter 1\n"                            \
+	"sysctl net.ipv4.ip_local_port_range 32768\\04060999\n"
+
+#define RT_HEAD "hallmark-manifest 1\nname web\nserial 1\n" \
+	"created 2026-11-22T20:13:09Z\nexpires never\ntemplate none\n"
+#define RT_TAIL "hash sha256\nentries 1\n/ type=dir mode=0755 uid=0 gid=0\n"
+
+TEST(runtime_format_is_canonical)
+{
+	struct hm_manifest_header h;
+	struct hm_buf b = HM_BUF_INIT;
+	struct hm_error err = { 0 };
+
+	header_init(&h);
+	/* No runtime: the header is today's, byte for byte. */
+	CHECK_OK(hm_manifest_format_header(&b, &h, &err), &err);
+	CHECK_EQ_STR(b.data, "hallmark-manifest 1\nname web-base\nserial 7\n"
+		     "created 2026-11-22T20:13:09Z\nexpires never\ntemplate none\n"
+		     "hash sha256\nentries 0\n");
+	hm_buf_reset(&b);
+	h.runtime = sample_spec();
+	CHECK_OK(hm_manifest_format_header(&b, &h, &err), &err);
+	CHECK_EQ_STR(b.data, "hallmark-manifest 1\nname web-base\nserial 7\n"
+		     "created 2026-11-22T20:13:09Z\nexpires never\ntemplate none\n"
+		     RT_TEXT "hash sha256\nentries 0\n");
+	/* An empty spec: one line, and "processes" only when listed. */
+	hm_runtime_spec_free(h.runtime);
+	h.runtime = calloc(1, sizeof(*h.runtime));
+	hm_buf_reset(&b);
+	CHECK_OK(hm_manifest_format_header(&b, &h, &err), &err);
+	CHECK(strstr(b.data, "template none\nruntime 0\nhash sha256\n") != NULL);
+	h.runtime->processes_listed = true;
+	hm_buf_reset(&b);
+	CHECK_OK(hm_manifest_format_header(&b, &h, &err), &err);
+	CHECK(strstr(b.data, "template none\nruntime 1\nprocesses\nhash sha256\n") != NULL);
+	hm_runtime_spec_free(h.runtime);
+	hm_buf_free(&b);
+}
+
+TEST(runtime_writer_refuses_what_the_reader_would)
+{
+	struct hm_manifest_header h;
+	struct hm_buf b = HM_BUF_INIT;
+	struct hm_error err = { 0 };
+	struct hm_runtime_spec *s;
+	char *tmp;
+
+	header_init(&h);
+	h.runtime = s = sample_spec();
+	/* Out of order. */
+	tmp = s->processes[0];
+	s->processes[0] = s->processes[1];
+	s->processes[1] = tmp;
+	CHECK_EQ_INT(hm_manifest_format_header(&b, &h, &err), HM_ERR_INPUT);
+	CHECK(strstr(err.msg, "runtime section: process '/usr/lib/systemd/**' out of order") != NULL);
+	CHECK(b.len == 0);
+	CHECK_OK(hm_runtime_spec_sort(s, &err), &err);
+	CHECK_OK(hm_manifest_format_header(&b, &h, &err), &err);
+	hm_buf_reset(&b);
+	/* ro and rw. */
+	free(s->mounts[0].options[0]);
+	s->mounts[0].options[0] = xstrdup("ro");
+	free(s->mounts[0].options[1]);
+	s->mounts[0].options[1] = xstrdup("rw");
+	CHECK_EQ_INT(hm_manifest_format_header(&b, &h, &err), HM_ERR_INPUT);
+	CHECK(strstr(err.msg, "'ro' and 'rw' together") != NULL);
+	free(s->mounts[0].options[1]);
+	s->mounts[0].options[1] = xstrdup("nosuid");
+	CHECK_EQ_INT(hm_manifest_format_header(&b, &h, &err), HM_ERR_INPUT);
+	CHECK_OK(hm_runtime_spec_sort(s, &err), &err);
+	CHECK_OK(hm_manifest_format_header(&b, &h, &err), &err);
+	hm_buf_reset(&b);
+	/* A non-canonical address, a glob key, a repeat. */
+	free(s->listen[1].addr);
+	s->listen[1].addr = xstrdup("0:0::1");
+	CHECK_EQ_INT(hm_manifest_format_header(&b, &h, &err), HM_ERR_INPUT);
+	CHECK(strstr(err.msg, "canonical form") != NULL);
+	free(s->listen[1].addr);
+	s->listen[1].addr = xstrdup("::1");
+	free(s->sysctl[1].key);
+	s->sysctl[1].key = xstrdup("net.ipv4.conf.*.rp_filter");
+	CHECK_EQ_INT(hm_manifest_format_header(&b, &h, &err), HM_ERR_INPUT);
+	CHECK(strstr(err.msg, "is not a sysctl key") != NULL);
+	free(s->sysctl[1].key);
+	s->sysctl[1].key = xstrdup("kernel.empty");
+	CHECK_EQ_INT(hm_runtime_spec_sort(s, &err), HM_ERR_INPUT);
+	CHECK(strstr(err.msg, "sysctl key 'kernel.empty' is set twice") != NULL);
+	hm_runtime_spec_free(s);
+	hm_buf_free(&b);
+}
+
+TEST(runtime_round_trip)
+{
+	static const char text[] = RT_HEAD RT_TEXT RT_TAIL;
+	struct hm_manifest_reader *r = NULL;
+	const struct hm_runtime_spec *s;
+	struct hm_manifest_header h;
+	struct hm_buf b = HM_BUF_INIT;
+	struct hm_error err = { 0 };
+	const struct hm_entry *e;
+	int fd;
+
+	CHECK(write_text("m.manifest", text, strlen(text)) == 0);
+	fd = open("m.manifest", O_RDONLY);
+	CHECK_OK(hm_manifest_reader_open(fd, "m.manifest", 0, &r, &err), &err);
+	if (!r)
+		return;
+	s = hm_manifest_reader_header(r)->runtime;
+	CHECK(s != NULL);
+	CHECK_EQ_INT(s->n_listen, 3);
+	CHECK_EQ_STR(s->listen[1].exe, "/opt/my app/srv");
+	CHECK_EQ_STR(s->listen[1].addr, "::1");
+	CHECK(s->listen[2].exe == NULL);
+	CHECK(s->listen[0].addr == NULL);
+	CHECK_EQ_INT(s->listen[2].port, 53);
+	CHECK(s->processes_listed);
+	CHECK_EQ_INT(s->n_processes, 2);
+	CHECK_EQ_INT(s->n_mounts, 2);
+	CHECK_EQ_INT(s->mounts[0].n_options, 2);
+	CHECK_EQ_INT(s->mounts[1].n_options, 0);
+	CHECK_EQ_STR(s->sysctl[0].value, "");
+	CHECK_EQ_STR(s->sysctl[2].value, "32768 60999");
+	CHECK_EQ_INT(hm_manifest_reader_next(r, &e, &err), 1);
+	CHECK_EQ_INT(hm_manifest_reader_next(r, &e, &err), 0);
+	/* Written again, the same bytes. */
+	h = *hm_manifest_reader_header(r);
+	CHECK_OK(hm_manifest_format_header(&b, &h, &err), &err);
+	CHECK(strncmp(b.data, text, b.len) == 0);
+	hm_manifest_reader_free(r);
+	close(fd);
+	hm_buf_free(&b);
+}
+
+static const struct bad_case rt_bad[] = {
+	{ RT_HEAD "runtime x\n", 7, HM_ERR_INPUT, "expected 'runtime N'" },
+	{ RT_HEAD "runtime 01\n", 7, HM_ERR_INPUT, "expected 'runtime N'" },
+	{ RT_HEAD "runtime 65537\n", 7, HM_ERR_LIMIT, "HM_LIMIT_RUNTIME_LINES" },
+	{ RT_HEAD "runtime 2\nlisten tcp 22 * *\n" RT_TAIL, 9, HM_ERR_INPUT,
+	  "fewer lines than the 2" },
+	{ RT_HEAD "runtime 1\nlisten tcp 22 * *\nlisten tcp 23 * *\n" RT_TAIL, 9,
+	  HM_ERR_INPUT, "expected 'hash sha256'" },
+	{ RT_HEAD "runtime 1\nlisten sctp 22 * *\n" RT_TAIL, 8, HM_ERR_INPUT, "tcp or udp" },
+	{ RT_HEAD "runtime 1\nlisten tcp 0 * *\n" RT_TAIL, 8, HM_ERR_INPUT, "1..65535" },
+	{ RT_HEAD "runtime 1\nlisten tcp 65536 * *\n" RT_TAIL, 8, HM_ERR_INPUT, "1..65535" },
+	{ RT_HEAD "runtime 1\nlisten tcp 022 * *\n" RT_TAIL, 8, HM_ERR_INPUT, "1..65535" },
+	{ RT_HEAD "runtime 1\nlisten tcp 22 *\n" RT_TAIL, 8, HM_ERR_INPUT, "expected 'listen" },
+	{ RT_HEAD "runtime 1\nlisten tcp 22 * * x\n" RT_TAIL, 8, HM_ERR_INPUT, "not a runtime line" },
+	{ RT_HEAD "runtime 1\nlisten tcp 22  *\n" RT_TAIL, 8, HM_ERR_INPUT, "not a runtime line" },
+	{ RT_HEAD "runtime 1\nlisten tcp 22 localhost *\n" RT_TAIL, 8, HM_ERR_INPUT, "numeric address" },
+	{ RT_HEAD "runtime 1\nlisten tcp 22 0:0::1 *\n" RT_TAIL, 8, HM_ERR_INPUT, "canonical form" },
+	{ RT_HEAD "runtime 1\nlisten tcp 22 * sshd\n" RT_TAIL, 8, HM_ERR_INPUT, "absolute path" },
+	{ RT_HEAD "runtime 2\nlisten udp 22 * *\nlisten tcp 22 * *\n" RT_TAIL, 9,
+	  HM_ERR_INPUT, "out of order" },
+	{ RT_HEAD "runtime 2\nlisten tcp 22 * *\nlisten tcp 22 * *\n" RT_TAIL, 9,
+	  HM_ERR_INPUT, "out of order or repeated" },
+	{ RT_HEAD "runtime 1\nprocess /x\n" RT_TAIL, 8, HM_ERR_INPUT, "without 'processes'" },
+	{ RT_HEAD "runtime 2\nprocesses\nprocesses\n" RT_TAIL, 9, HM_ERR_INPUT, "order" },
+	{ RT_HEAD "runtime 1\nprocesses x\n" RT_TAIL, 8, HM_ERR_INPUT, "'processes' alone" },
+	{ RT_HEAD "runtime 2\nprocesses\nprocess sshd\n" RT_TAIL, 9, HM_ERR_INPUT, "absolute path or glob" },
+	{ RT_HEAD "runtime 2\nprocesses\nprocess /a[\n" RT_TAIL, 9, HM_ERR_INPUT, "glob" },
+	{ RT_HEAD "runtime 3\nprocesses\nprocess /b\nprocess /a\n" RT_TAIL, 10,
+	  HM_ERR_INPUT, "out of order" },
+	{ RT_HEAD "runtime 2\nmount / ro\nlisten tcp 22 * *\n" RT_TAIL, 9, HM_ERR_INPUT,
+	  "in the order listen, processes" },
+	{ RT_HEAD "runtime 2\nsysctl a.b 1\nmount / ro\n" RT_TAIL, 9, HM_ERR_INPUT, "order" },
+	{ RT_HEAD "runtime 1\nmount / ro,fast\n" RT_TAIL, 8, HM_ERR_INPUT, "unknown option 'fast'" },
+	{ RT_HEAD "runtime 1\nmount / rw,ro\n" RT_TAIL, 8, HM_ERR_INPUT, "out of order" },
+	{ RT_HEAD "runtime 1\nmount / ro,rw\n" RT_TAIL, 8, HM_ERR_INPUT, "'ro' and 'rw'" },
+	{ RT_HEAD "runtime 1\nmount / noatime,relatime\n" RT_TAIL, 8, HM_ERR_INPUT, "more than one" },
+	{ RT_HEAD "runtime 1\nmount / ro,,nodev\n" RT_TAIL, 8, HM_ERR_INPUT, "bad option list" },
+	{ RT_HEAD "runtime 1\nmount / ro,\n" RT_TAIL, 8, HM_ERR_INPUT, "bad option list" },
+	{ RT_HEAD "runtime 1\nmount tmp ro\n" RT_TAIL, 8, HM_ERR_INPUT, "canonical absolute path" },
+	{ RT_HEAD "runtime 1\nmount /tmp/ ro\n" RT_TAIL, 8, HM_ERR_INPUT, "canonical absolute path" },
+	{ RT_HEAD "runtime 2\nmount /tmp\nmount /tmp ro\n" RT_TAIL, 9, HM_ERR_INPUT, "repeated" },
+	{ RT_HEAD "runtime 1\nsysctl\n" RT_TAIL, 8, HM_ERR_INPUT, "expected 'sysctl KEY" },
+	{ RT_HEAD "runtime 1\nsysctl net.*.x 1\n" RT_TAIL, 8, HM_ERR_INPUT, "not a sysctl key" },
+	{ RT_HEAD "runtime 1\nsysctl -a.b 1\n" RT_TAIL, 8, HM_ERR_INPUT, "not a sysctl key" },
+	{ RT_HEAD "runtime 2\nsysctl b 1\nsysctl a 1\n" RT_TAIL, 9, HM_ERR_INPUT, "out of order" },
+	{ RT_HEAD "runtime 2\nsysctl a 1\nsysctl a 2\n" RT_TAIL, 9, HM_ERR_INPUT, "repeated" },
+	{ RT_HEAD "runtime 1\nsysctl a \\141\n" RT_TAIL, 8, HM_ERR_INPUT, "bad escape" },
+	{ RT_HEAD "runtime 1\nsysctl a b\\075c\n" RT_TAIL, 8, HM_ERR_INPUT, "bad escape" },
+	{ RT_HEAD "runtime 1\nsysctl a b\\000\n" RT_TAIL, 8, HM_ERR_INPUT, "bad escape" },
+	{ RT_HEAD "runtime 1\nsysctl a 1 2\n" RT_TAIL, 8, HM_ERR_INPUT, "expected 'sysctl KEY" },
+	{ RT_HEAD "runtime 1\nsysctl a 1 \n" RT_TAIL, 8, HM_ERR_INPUT, "not a runtime line" },
+	{ RT_HEAD "runtime 1\nuser root\n" RT_TAIL, 8, HM_ERR_INPUT, "not a runtime line" },
+	{ RT_HEAD "runtime 1\n", 8, HM_ERR_INPUT, "ends in the header" },
+	{ RT_HEAD "image tar sha256:" SHA "\nruntime 0\nimage oci sha256:" SHA "\n" RT_TAIL,
+	  9, HM_ERR_INPUT, "expected 'hash sha256'" },
+	{ RT_HEAD "runtime 0\nruntime 0\n" RT_TAIL, 8, HM_ERR_INPUT, "expected 'hash sha256'" },
+};
+
+TEST(runtime_malformed_lines_named)
+{
+	size_t i, count;
+
+	for (i = 0; i < sizeof(rt_bad) / sizeof(rt_bad[0]); i++) {
+		const struct bad_case *c = &rt_bad[i];
+		struct hm_error err = { 0 };
+		char where[32];
+		int rc = parse_text(c->text, strlen(c->text), &err, &count);
+
+		snprintf(where, sizeof(where), "m.manifest:%d:", c->line);
+		if (rc != c->code || strncmp(err.msg, where, strlen(where)) != 0 ||
+		    !strstr(err.msg, c->what))
+			FAIL("case %zu: got %d '%s', expected %d '%s ... %s'", i,
+			     rc, err.msg, c->code, where, c->what);
+	}
+}
+
+/* The runtime lines are part of the signed bytes: one changed byte in
+ * them is a bad signature, found before they are parsed. */
+TEST(runtime_lines_are_signed)
+{
+	static const char text[] = RT_HEAD RT_TAIL;
+	struct hm_privkey *priv = NULL;
+	struct hm_pubkey *pub = NULL;
+	struct hm_trusted_manifest *m = NULL;
+	struct hm_manifest_header h;
+	struct hm_source *src = NULL;
+	struct hm_entry root;
+	struct mem_source ms;
+	struct hm_error err = { 0 };
+	char *sig = NULL, *data = NULL, *p;
+	size_t siglen, len;
+	const struct hm_entry *e;
+
+	(void)text;
+	CHECK_OK(hm_privkey_generate(&priv, &err), &err);
+	CHECK_OK(hm_privkey_public(priv, &pub, &err), &err);
+	memset(&root, 0, sizeof(root));
+	set_entry(&root, "/", HM_TYPE_DIR, 0755);
+	ms = mem_source(&root, 1);
+	src = &ms.src;
+	header_init(&h);
+	h.runtime = sample_spec();
+	CHECK_OK(hm_manifest_write("s.manifest", &h, src, &err), &err);
+	hm_runtime_spec_free(h.runtime);
+	CHECK_OK(hm_sign_manifest_file(priv, "s.manifest", &sig, &siglen, &err), &err);
+	CHECK_OK(hm_write_file_atomic("s.manifest.sig", sig, siglen, 0644, true, &err), &err);
+	CHECK_OK(hm_trust_open("s.manifest", NULL, &pub, 1, h.created + 1, &m, &err), &err);
+	if (m) {
+		CHECK(m->header->runtime != NULL);
+		CHECK_EQ_INT(m->header->runtime->n_sysctl, 3);
+		while (hm_manifest_reader_next(m->reader, &e, &err) > 0)
+			;
+		CHECK_OK(hm_trust_finish(m, &err), &err);
+	}
+	hm_trust_free(m);
+	m = NULL;
+	/* "listen tcp 22" becomes "listen tcp 23": still a valid line. */
+	CHECK_OK(hm_read_file("s.manifest", 1 << 20, &data, &len, &err), &err);
+	p = data ? strstr(data, "listen tcp 22 ") : NULL;
+	CHECK(p != NULL);
+	if (p) {
+		p[12] = '3';
+		CHECK_OK(hm_write_file_atomic("s.manifest", data, len, 0644, true, &err), &err);
+		CHECK_EQ_INT(hm_trust_open("s.manifest", NULL, &pub, 1, h.created + 1, &m, &err),
+			     HM_ERR_TRUST);
+		CHECK(strstr(err.msg, "bad signature") != NULL);
+		hm_trust_free(m);
+	}
+	free(data);
+	free(sig);
+	hm_privkey_free(priv);
+	hm_pubkey_free(pub);
+}
+
+/* Where the tests were started (or HM_TOP): the docs are found from it. */
+static char start_cwd[4096];
+
+__attribute__((constructor)) static void remember_cwd(void)
+{
+	if (!getcwd(start_cwd, sizeof(start_cwd)))
+		start_cwd[0] = '\0';
+}
+
+static const char *top_dir(void)
+{
+	const char *top = getenv("HM_TOP");
+
+	return top ? top : start_cwd;
+}
+
+/* The example of docs/manifest-format.md section 12 reads, with its
+ * runtime lines: the spec and the reader cannot drift apart. */
+TEST(runtime_doc_example)
+{
+	char path[8192], *doc = NULL, *begin, *end;
+	struct hm_error err = { 0 };
+	size_t len, count;
+
+	snprintf(path, sizeof(path), "%s/docs/manifest-format.md", top_dir());
+	CHECK_OK(hm_read_file(path, 1 << 20, &doc, &len, &err), &err);
+	if (!doc)
+		return;
+	begin = strstr(doc, "## 12. The runtime extension");
+	CHECK(begin != NULL);
+	begin = begin ? strstr(begin, "```\nhallmark-manifest 1\n") : NULL;
+	CHECK(begin != NULL);
+	if (begin) {
+		begin += 4;
+		end = strstr(begin, "```\n");
+		CHECK(end != NULL);
+		if (end) {
+			CHECK_EQ_INT(parse_text(begin, (size_t)(end - begin), &err, &count), 0);
+			CHECK_EQ_INT(count, 1);
+		}
+	}
+	free(doc);
+}

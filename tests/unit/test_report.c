@@ -112,6 +112,10 @@ TEST(kind_names_and_texts)
 		"missing", "added", "type", "content", "size", "mode", "uid",
 		"gid", "target", "rdev", "xattr", "unreadable",
 		"changed-while-hashing", "mountpoint",
+		"exe-unknown", "exe-content", "exe-deleted", "exe-anonymous",
+		"process-unlisted", "process-user", "listener-undeclared",
+		"listener-absent", "module-unknown", "kernel-tainted", "sysctl",
+		"mount-options", "mount-undeclared", "not-inspected",
 	};
 	int k;
 
@@ -536,7 +540,7 @@ TEST(junit_xml)
 		     HM_FINDING__COUNT);
 	/* type content missing added mode xattr mountpoint fail. */
 	CHECK_EQ_INT(count_str(out, "<failure "), 7);
-	CHECK(strstr(out, "tests=\"14\" failures=\"7\""));
+	CHECK(strstr(out, "tests=\"28\" failures=\"7\""));
 	CHECK(strstr(out, "name=\"uid\"/>"));
 	CHECK(strstr(out, "<failure message=\"2 paths\" type=\"added\">"));
 	CHECK(strstr(out, "<failure message=\"1 path\" type=\"xattr\">"));

@@ -853,7 +853,32 @@ TEST(shipped_minimal)
 
 TEST(shipped_hardened)
 {
+	char path[8192];
+	struct hm_template *t = NULL;
+	struct hm_error err = { 0 };
+
 	load_shipped("debian-12-hardened.yaml");
+	/* Its runtime section: sshd on tcp 22, systemd and dbus running. */
+	snprintf(path, sizeof(path), "%s/templates/debian-12-hardened.yaml", top_dir());
+	CHECK_OK(hm_template_load(path, &t, &err), &err);
+	if (!t)
+		return;
+	CHECK(t->runtime != NULL);
+	if (t->runtime) {
+		const struct hm_runtime_spec *s = t->runtime;
+		bool systemd = false, dbus = false;
+
+		CHECK_EQ_INT(s->n_listen, 1);
+		CHECK_EQ_STR(s->listen[0].proto, "tcp");
+		CHECK_EQ_INT(s->listen[0].port, 22);
+		CHECK_EQ_STR(s->listen[0].exe, "/usr/sbin/sshd");
+		for (size_t i = 0; i < s->n_processes; i++) {
+			systemd |= !strcmp(s->processes[i], "/usr/lib/systemd/**");
+			dbus |= !strcmp(s->processes[i], "/usr/bin/dbus-daemon");
+		}
+		CHECK(systemd && dbus);
+	}
+	hm_template_free(t);
 }
 
 /* Exceptions go through lib/audit_exceptions.c, as `audit --rules` does:
@@ -882,4 +907,152 @@ TEST(audit_exception_family)
 		   HM_ERR_INPUT, "t.yaml:7:");
 	EXPECT_ERR(HEAD "audit:\n  exceptions:\n    - {rule: HM-SYS-*, path: \"a[\", reason: x}\n",
 		   HM_ERR_INPUT, "t.yaml:7:");
+}
+
+/* The runtime section: parsed, canonicalised (sorted, addresses in
+ * inet_ntop's form), sysctl left to the build. */
+TEST(runtime_section)
+{
+	struct hm_template *t = NULL;
+	struct hm_error err = { 0 };
+	const struct hm_runtime_spec *s;
+
+	CHECK_EQ_INT(load_text(HEAD "runtime:\n"
+			       "  listen:\n"
+			       "    - {proto: udp, port: 53}\n"
+			       "    - {proto: tcp, port: 22, exe: /usr/sbin/sshd}\n"
+			       "    - {proto: tcp, port: 22, addr: \"0:0::1\"}\n"
+			       "  processes: [/usr/sbin/sshd, /usr/lib/systemd/**, /usr/bin/dbus-daemon]\n"
+			       "  mounts:\n"
+			       "    - {path: /tmp, options: [noexec, nosuid, nodev]}\n"
+			       "    - {path: /, options: [ro]}\n"
+			       "    - {path: /srv}\n",
+			       &t, &err), 0);
+	if (!t)
+		return;
+	s = t->runtime;
+	CHECK(s != NULL);
+	CHECK_EQ_INT(s->n_listen, 3);
+	CHECK_EQ_STR(s->listen[0].proto, "tcp");
+	CHECK(s->listen[0].addr == NULL);
+	CHECK_EQ_STR(s->listen[0].exe, "/usr/sbin/sshd");
+	CHECK_EQ_STR(s->listen[1].addr, "::1");
+	CHECK(s->listen[1].exe == NULL);
+	CHECK_EQ_STR(s->listen[2].proto, "udp");
+	CHECK_EQ_INT(s->listen[2].port, 53);
+	CHECK(s->processes_listed);
+	CHECK_EQ_INT(s->n_processes, 3);
+	CHECK_EQ_STR(s->processes[0], "/usr/bin/dbus-daemon");
+	CHECK_EQ_STR(s->processes[2], "/usr/sbin/sshd");
+	CHECK_EQ_INT(s->n_mounts, 3);
+	CHECK_EQ_STR(s->mounts[0].path, "/");
+	CHECK_EQ_STR(s->mounts[1].path, "/srv");
+	CHECK_EQ_INT(s->mounts[1].n_options, 0);
+	CHECK_EQ_INT(s->mounts[2].n_options, 3);
+	CHECK_EQ_STR(s->mounts[2].options[0], "nodev");
+	CHECK_EQ_STR(s->mounts[2].options[2], "nosuid");
+	CHECK_EQ_INT(s->n_sysctl, 0);
+	CHECK_OK(hm_runtime_spec_check(s, &err), &err);
+	hm_template_free(t);
+
+	/* No section: no spec.  An empty one: a spec that allows nothing. */
+	CHECK_EQ_INT(load_text(HEAD, &t, &err), 0);
+	CHECK(t && t->runtime == NULL);
+	hm_template_free(t);
+	CHECK_EQ_INT(load_text(HEAD "runtime:\n", &t, &err), 0);
+	CHECK(t && t->runtime && !t->runtime->processes_listed &&
+	      t->runtime->n_listen == 0);
+	hm_template_free(t);
+	CHECK_EQ_INT(load_text(HEAD "runtime: {processes: []}\n", &t, &err), 0);
+	CHECK(t && t->runtime && t->runtime->processes_listed &&
+	      t->runtime->n_processes == 0);
+	hm_template_free(t);
+}
+
+TEST(runtime_errors)
+{
+	EXPECT_ERR(HEAD "runtime: [a]\n", HM_ERR_INPUT,
+		   "t.yaml:5:10: 'runtime' must be a mapping");
+	EXPECT_ERR(HEAD "runtime:\n  listening: []\n", HM_ERR_INPUT,
+		   "t.yaml:6:3: unknown key 'listening' in 'runtime'");
+	EXPECT_ERR(HEAD "runtime:\n  listen:\n    - {proto: tcp, port: 22, user: root}\n",
+		   HM_ERR_INPUT, "t.yaml:7:30: unknown key 'user'");
+	EXPECT_ERR(HEAD "runtime:\n  listen:\n    - {port: 22}\n", HM_ERR_INPUT,
+		   "t.yaml:7:7: 'proto' is required in a listener");
+	EXPECT_ERR(HEAD "runtime:\n  listen:\n    - {proto: sctp, port: 22}\n",
+		   HM_ERR_INPUT, "t.yaml:7:15: 'proto' must be tcp or udp, not 'sctp'");
+	EXPECT_ERR(HEAD "runtime:\n  listen:\n    - {proto: tcp}\n", HM_ERR_INPUT,
+		   "t.yaml:7:7: 'port' is required in a listener");
+	EXPECT_ERR(HEAD "runtime:\n  listen:\n    - {proto: tcp, port: 0}\n",
+		   HM_ERR_INPUT, "t.yaml:7:26: 'port' must be a number from 1 to 65535, not '0'");
+	EXPECT_ERR(HEAD "runtime:\n  listen:\n    - {proto: tcp, port: 65536}\n",
+		   HM_ERR_INPUT, "t.yaml:7:26: 'port' must be a number from 1 to 65535, not '65536'");
+	EXPECT_ERR(HEAD "runtime:\n  listen:\n    - {proto: tcp, port: -1}\n",
+		   HM_ERR_INPUT, "t.yaml:7:26: 'port' must be a number");
+	EXPECT_ERR(HEAD "runtime:\n  listen:\n    - {proto: tcp, port: \"22\"}\n",
+		   HM_ERR_INPUT, "t.yaml:7:26: 'port' must be a number");
+	EXPECT_ERR(HEAD "runtime:\n  listen:\n    - {proto: tcp, port: 22, addr: localhost}\n",
+		   HM_ERR_INPUT, "t.yaml:7:36: 'addr' must be a numeric IPv4 or IPv6 address, not 'localhost'");
+	EXPECT_ERR(HEAD "runtime:\n  listen:\n    - {proto: tcp, port: 22, addr: 1.2.3}\n",
+		   HM_ERR_INPUT, "t.yaml:7:36: 'addr' must be a numeric");
+	EXPECT_ERR(HEAD "runtime:\n  listen:\n    - {proto: tcp, port: 22, exe: sshd}\n",
+		   HM_ERR_INPUT, "t.yaml:7:35: 'exe' 'sshd' must be an absolute path");
+	EXPECT_ERR(HEAD "runtime:\n  listen:\n"
+		   "    - {proto: tcp, port: 22, addr: 127.0.0.1}\n"
+		   "    - {proto: tcp, port: 22, addr: 127.0.0.1, exe: /usr/sbin/sshd}\n",
+		   HM_ERR_INPUT, "t.yaml:8:7: listener tcp port 22 addr 127.0.0.1 is already declared at line 7 col 7");
+	EXPECT_ERR(HEAD "runtime:\n  processes: [/usr/sbin/sshd, sshd]\n",
+		   HM_ERR_INPUT, "t.yaml:6:31: 'runtime.processes' 'sshd' must be an absolute path or glob");
+	EXPECT_ERR(HEAD "runtime:\n  processes: [\"/usr/[bin\"]\n",
+		   HM_ERR_INPUT, "t.yaml:6:15: 'runtime.processes'");
+	EXPECT_ERR(HEAD "runtime:\n  processes:\n    - /usr/sbin/sshd\n    - /bin/sh\n    - /usr/sbin/sshd\n",
+		   HM_ERR_INPUT, "t.yaml:9:7: process '/usr/sbin/sshd' is already declared at line 7 col 7");
+	EXPECT_ERR(HEAD "runtime:\n  mounts:\n    - {path: tmp}\n",
+		   HM_ERR_INPUT, "t.yaml:7:14: 'path' 'tmp' must be an absolute path");
+	EXPECT_ERR(HEAD "runtime:\n  mounts:\n    - {options: [ro]}\n",
+		   HM_ERR_INPUT, "t.yaml:7:7: 'path' is required in a mount");
+	EXPECT_ERR(HEAD "runtime:\n  mounts:\n    - {path: /, options: [ro, fast]}\n",
+		   HM_ERR_INPUT, "t.yaml:7:31: unknown mount option 'fast' (one of ro, rw,");
+	EXPECT_ERR(HEAD "runtime:\n  mounts:\n    - {path: /, options: [ro, rw]}\n",
+		   HM_ERR_INPUT, "t.yaml:7:31: mount option 'rw' contradicts 'ro'");
+	EXPECT_ERR(HEAD "runtime:\n  mounts:\n    - {path: /, options: [noatime, nodev, relatime]}\n",
+		   HM_ERR_INPUT, "t.yaml:7:43: mount option 'relatime' contradicts 'noatime'");
+	EXPECT_ERR(HEAD "runtime:\n  mounts:\n    - {path: /, options: [ro, ro]}\n",
+		   HM_ERR_INPUT, "t.yaml:7:31: mount option 'ro' is listed twice");
+	EXPECT_ERR(HEAD "runtime:\n  mounts:\n    - {path: /, options: ro}\n",
+		   HM_ERR_INPUT, "t.yaml:7:26: 'options' must be a sequence");
+	EXPECT_ERR(HEAD "runtime:\n  mounts:\n    - {path: /tmp}\n    - {path: /tmp, options: [ro]}\n",
+		   HM_ERR_INPUT, "t.yaml:8:14: mount '/tmp' is already declared at line 7 col 7");
+	EXPECT_ERR(HEAD "runtime:\n  mounts:\n    - {path: /tmp, mode: \"0755\"}\n",
+		   HM_ERR_INPUT, "t.yaml:7:20: unknown key 'mode' in 'runtime.mounts'");
+}
+
+/* The runtime example of docs/template-format.md loads. */
+TEST(runtime_doc_example)
+{
+	char path[8192], *doc = NULL, *begin, *end, *text = NULL;
+	size_t len;
+	struct hm_template *t = NULL;
+	struct hm_error err = { 0 };
+
+	snprintf(path, sizeof(path), "%s/docs/template-format.md", top_dir());
+	CHECK_OK(hm_read_file(path, 1 << 20, &doc, &len, &err), &err);
+	if (!doc)
+		return;
+	begin = strstr(doc, "### `runtime`");
+	begin = begin ? strstr(begin, "```yaml\n") : NULL;
+	CHECK(begin != NULL);
+	if (begin) {
+		begin += strlen("```yaml\n");
+		end = strstr(begin, "```\n");
+		CHECK(end != NULL);
+		if (end && asprintf(&text, "%s%.*s", HEAD, (int)(end - begin), begin) > 0) {
+			CHECK_EQ_INT(load_text(text, &t, &err), 0);
+			CHECK(t && t->runtime && t->runtime->n_listen == 2 &&
+			      t->runtime->n_mounts == 3);
+			hm_template_free(t);
+			free(text);
+		}
+	}
+	free(doc);
 }
