@@ -409,8 +409,9 @@ static int migrate(struct pub *p, struct hm_error *err)
 			goto out;
 		}
 		/* A foreign symlink to another filesystem cannot be linked:
-		 * that output is then missing from the old set. */
-		linkat(AT_FDCWD, p->finals[k], AT_FDCWD, file, AT_SYMLINK_FOLLOW);
+		 * that output is then missing from the old set, nothing more. */
+		if (linkat(AT_FDCWD, p->finals[k], AT_FDCWD, file, AT_SYMLINK_FOLLOW) != 0)
+			continue;
 	}
 	fsync(lfd);
 	if (asprintf(&tmp, "%s/." CURRENT ".tmp-%s", p->builds, p->s->id) < 0) {
