@@ -1238,7 +1238,6 @@ TEST(runtime_malformed_lines_named)
  * them is a bad signature, found before they are parsed. */
 TEST(runtime_lines_are_signed)
 {
-	static const char text[] = RT_HEAD RT_TAIL;
 	struct hm_privkey *priv = NULL;
 	struct hm_pubkey *pub = NULL;
 	struct hm_trusted_manifest *m = NULL;
@@ -1251,7 +1250,6 @@ TEST(runtime_lines_are_signed)
 	size_t siglen, len;
 	const struct hm_entry *e;
 
-	(void)text;
 	CHECK_OK(hm_privkey_generate(&priv, &err), &err);
 	CHECK_OK(hm_privkey_public(priv, &pub, &err), &err);
 	memset(&root, 0, sizeof(root));
@@ -1288,6 +1286,7 @@ TEST(runtime_lines_are_signed)
 	}
 	free(data);
 	free(sig);
+	hm_entry_clear(&root);
 	hm_privkey_free(priv);
 	hm_pubkey_free(pub);
 }
