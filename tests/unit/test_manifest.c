@@ -1334,3 +1334,21 @@ TEST(runtime_doc_example)
 	}
 	free(doc);
 }
+
+/* HM_LIMIT_RUNTIME_LINES lines read (and quickly: the lists grow by
+ * doubling, each line is checked against its predecessor only). */
+TEST(runtime_at_the_limit)
+{
+	struct hm_buf b = HM_BUF_INIT;
+	struct hm_error err = { 0 };
+	size_t count;
+	unsigned i;
+
+	CHECK(hm_buf_addf(&b, RT_HEAD "runtime %u\n", HM_LIMIT_RUNTIME_LINES) == 0);
+	for (i = 0; i < HM_LIMIT_RUNTIME_LINES; i++)
+		CHECK(hm_buf_addf(&b, "sysctl k.%06u %u\n", i, i) == 0);
+	CHECK(hm_buf_adds(&b, RT_TAIL) == 0);
+	CHECK_EQ_INT(parse_text(b.data, b.len, &err, &count), 0);
+	CHECK_EQ_INT(count, 1);
+	hm_buf_free(&b);
+}
