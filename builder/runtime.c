@@ -22,9 +22,6 @@ static const char *const sysctl_dirs[] = {
 /* Symlinks followed from a sysctl.d name before giving up. */
 #define MAX_LINKS 8
 
-/* Assignments in all files: bounds the work on a hostile tree. */
-#define HM_LIMIT_RUNTIME_ASSIGNMENTS (4u * HM_LIMIT_RUNTIME_LINES)
-
 struct assign {
 	char *key, *value;
 	size_t seq;
@@ -312,13 +309,13 @@ static int apply(struct sctx *c, const char *path)
 				 "'%s' is not a regular file", path);
 		goto out;
 	}
-	if (e->size > HM_RUNTIME_SYSCTL_FILE_BYTES) {
+	if (e->size > HM_LIMIT_RUNTIME_SYSCTL_FILE_BYTES) {
 		r = hm_error_set(c->err, HM_ERR_LIMIT, 0,
 				 "'%s' is larger than %u bytes", cur.data,
-				 HM_RUNTIME_SYSCTL_FILE_BYTES);
+				 HM_LIMIT_RUNTIME_SYSCTL_FILE_BYTES);
 		goto out;
 	}
-	if ((r = hm_blob_read(c->store, e->sha256, HM_RUNTIME_SYSCTL_FILE_BYTES,
+	if ((r = hm_blob_read(c->store, e->sha256, HM_LIMIT_RUNTIME_SYSCTL_FILE_BYTES,
 			      &data, &len, c->err)) < 0) {
 		hm_error_prefix(c->err, "'%s'", cur.data);
 		goto out;

@@ -12,9 +12,6 @@
 #include "hallmark/runtime_spec.h"
 #include "hallmark/tree.h"
 
-/* Bytes of one sysctl configuration file the build reads. */
-#define HM_RUNTIME_SYSCTL_FILE_BYTES (1u * 1024 * 1024)
-
 /*
  * A copy of tpl with its sysctl list filled from tree (contents from
  * store), sorted.  Files, in order: the *.conf of /etc/sysctl.d,

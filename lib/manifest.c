@@ -986,16 +986,19 @@ bad:
 		    quote(q, sizeof(q), t->f[k], t->len[k]));
 }
 
-/* Grow a runtime list by one zeroed item (n < HM_LIMIT_RUNTIME_LINES). */
+/* Grow a runtime list by one zeroed item (n < HM_LIMIT_RUNTIME_LINES);
+ * the storage doubles when n reaches a power of two. */
 static void *rt_grow(void **v, size_t n, size_t size)
 {
-	void *nv = realloc(*v, (n + 1) * size);
+	if (n == 0 || (n & (n - 1)) == 0) {
+		void *nv = realloc(*v, (n ? 2 * n : 1) * size);
 
-	if (!nv)
-		return NULL;
-	*v = nv;
-	memset((char *)nv + n * size, 0, size);
-	return (char *)nv + n * size;
+		if (!nv)
+			return NULL;
+		*v = nv;
+	}
+	memset((char *)*v + n * size, 0, size);
+	return (char *)*v + n * size;
 }
 
 enum { RT_LISTEN, RT_PROCESSES, RT_PROCESS, RT_MOUNT, RT_SYSCTL };

@@ -42,8 +42,12 @@
 #define HM_LIMIT_TPL_SOURCE        (64ull * 1024 * 1024)
 #define HM_LIMIT_TPL_STRING        (16u * 1024)
 /* Lines of a manifest's runtime extension ("runtime N": listeners,
- * processes, mounts and sysctl keys together). */
+ * processes, mounts and sysctl keys together); at build, the bytes of one
+ * sysctl configuration file of the built tree and the assignments of all
+ * of them (a key set again counts again). */
 #define HM_LIMIT_RUNTIME_LINES     65536u
+#define HM_LIMIT_RUNTIME_SYSCTL_FILE_BYTES (1u * 1024 * 1024)
+#define HM_LIMIT_RUNTIME_ASSIGNMENTS (4u * HM_LIMIT_RUNTIME_LINES)
 /* A template's expires_days: 100 years; more is a typo, and days * 86400
  * stays far from overflow. */
 #define HM_TPL_MAX_EXPIRES_DAYS    36500u

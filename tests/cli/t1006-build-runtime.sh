@@ -123,6 +123,20 @@ expect_exit 2 "a glob sysctl key fails the build" "$HALLMARK" build tpl/glob.yam
 expect_grep "/etc/sysctl.d/20-glob.conf:2: sysctl key 'net.ipv4.conf.\*.rp_filter' is a glob" err.txt "naming the file and line"
 [ ! -e out4/t1006-glob.manifest ] && ok "nothing published" || fail "nothing published"
 
+# A key that is not one, and a symlink loop, fail the same way.
+rm glob/etc/sysctl.d/20-glob.conf
+printf '\nkernel.a b = 1\n' > glob/etc/sysctl.d/20-space.conf
+tar --numeric-owner --owner=0 --group=0 -C glob -cf tpl/glob.tar .
+expect_exit 2 "a key with a blank inside fails the build" "$HALLMARK" build tpl/glob.yaml -o out4 --source-date-epoch 1700000000
+expect_grep "/etc/sysctl.d/20-space.conf:2: 'kernel.a b' is not a sysctl key" err.txt "naming the file and line"
+rm glob/etc/sysctl.d/20-space.conf
+ln -s 31-loop.conf glob/etc/sysctl.d/30-loop.conf
+ln -s 30-loop.conf glob/etc/sysctl.d/31-loop.conf
+tar --numeric-owner --owner=0 --group=0 -C glob -cf tpl/glob.tar .
+expect_exit 2 "a symlink loop in sysctl.d fails the build" "$HALLMARK" build tpl/glob.yaml -o out4 --source-date-epoch 1700000000
+expect_grep "'/etc/sysctl.d/30-loop.conf': more than 8 symlinks" err.txt "naming the link"
+[ ! -e out4/t1006-glob.manifest ] && ok "nothing published" || fail "nothing published"
+
 # A bad template: FILE:LINE:COL.
 sed 's/port: 22,/port: 70000,/' tpl/rt.yaml > tpl/bad.yaml
 expect_exit 2 "a bad port fails the build" "$HALLMARK" build tpl/bad.yaml -o out5

@@ -1238,7 +1238,6 @@ TEST(runtime_malformed_lines_named)
  * them is a bad signature, found before they are parsed. */
 TEST(runtime_lines_are_signed)
 {
-	static const char text[] = RT_HEAD RT_TAIL;
 	struct hm_privkey *priv = NULL;
 	struct hm_pubkey *pub = NULL;
 	struct hm_trusted_manifest *m = NULL;
@@ -1251,7 +1250,6 @@ TEST(runtime_lines_are_signed)
 	size_t siglen, len;
 	const struct hm_entry *e;
 
-	(void)text;
 	CHECK_OK(hm_privkey_generate(&priv, &err), &err);
 	CHECK_OK(hm_privkey_public(priv, &pub, &err), &err);
 	memset(&root, 0, sizeof(root));
@@ -1288,6 +1286,7 @@ TEST(runtime_lines_are_signed)
 	}
 	free(data);
 	free(sig);
+	hm_entry_clear(&root);
 	hm_privkey_free(priv);
 	hm_pubkey_free(pub);
 }
@@ -1334,4 +1333,22 @@ TEST(runtime_doc_example)
 		}
 	}
 	free(doc);
+}
+
+/* HM_LIMIT_RUNTIME_LINES lines read (and quickly: the lists grow by
+ * doubling, each line is checked against its predecessor only). */
+TEST(runtime_at_the_limit)
+{
+	struct hm_buf b = HM_BUF_INIT;
+	struct hm_error err = { 0 };
+	size_t count;
+	unsigned i;
+
+	CHECK(hm_buf_addf(&b, RT_HEAD "runtime %u\n", HM_LIMIT_RUNTIME_LINES) == 0);
+	for (i = 0; i < HM_LIMIT_RUNTIME_LINES; i++)
+		CHECK(hm_buf_addf(&b, "sysctl k.%06u %u\n", i, i) == 0);
+	CHECK(hm_buf_adds(&b, RT_TAIL) == 0);
+	CHECK_EQ_INT(parse_text(b.data, b.len, &err, &count), 0);
+	CHECK_EQ_INT(count, 1);
+	hm_buf_free(&b);
 }
