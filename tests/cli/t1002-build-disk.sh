@@ -214,7 +214,6 @@ cat > want.txt <<W
 + /boot/extlinux (with 3 entries below)
 + /boot/initrd.img-6.1.0-x
 + /boot/vmlinuz-6.1.0-x
-~ /etc/fstab size: $(wc -c < base/etc/fstab) -> $(wc -c < fstab.want)
 ~ /etc/fstab content:
 + /initrd.img
 + /lost+found
@@ -224,6 +223,9 @@ W
 sed 's/\(~ \/etc\/fstab content:\).*/\1/' changes.txt > got.txt
 if cmp -s want.txt got.txt; then ok "diff container -> disk: the VM-only paths and nothing else"; else
 	fail "diff container -> disk: the VM-only paths and nothing else"; diff want.txt got.txt | sed 's/^/#   /'; fi
+# One line per changed file names content and size together (issue 14).
+expect_grep "^~ /etc/fstab content: .*(size $(wc -c < base/etc/fstab) -> $(wc -c < fstab.want))\$" changes.txt \
+	"the changed fstab is one line, with its sizes"
 expect_exit 1 "the container manifest has none of the vm_only paths" \
 	grep -E '^/(boot/|usr/lib/modules/|vmlinuz|initrd\.img)' $M
 expect_grep '^/boot/extlinux/ldlinux.sys type=file mode=0444 uid=0 gid=0 size=[0-9]+ sha256=' $D "ldlinux.sys, read back from the disk"
