@@ -62,6 +62,7 @@ static const char verify_usage[] =
 	"                           (Prometheus text format, for node_exporter)\n"
 	"      --syslog             one line per finding and one per run to\n"
 	"                           syslog (JSON with ECS field names)\n"
+	"%s"
 	"  -h, --help               show this help\n"
 	"\n"
 	"exit: 0 match, 1 drift, 2 usage/input/I/O error, 3 trust failure\n"
@@ -305,7 +306,7 @@ int cmd_verify(int argc, char **argv)
 		HM_OPT_HELP(),
 		HM_OPT_END(),
 	};
-	char usage[sizeof(verify_usage) + 64];
+	char usage[sizeof(verify_usage) + 128];
 	const struct hm_cli_command cmd = {
 		"verify", usage, NULL, opts, HM_OPTIONS_GETOPT_TEXT,
 	};
@@ -324,7 +325,10 @@ int cmd_verify(int argc, char **argv)
 	struct report_out ro;
 	struct hm_history *hist = NULL;
 
-	snprintf(usage, sizeof(usage), verify_usage, prog);
+	/* hallmark-verify has no commands: --version is its own (main.c). */
+	snprintf(usage, sizeof(usage), verify_usage, prog,
+		 strcmp(hm_cli_prog, "hallmark-verify") == 0 ?
+		 "      --version            show the version and exit\n" : "");
 	if ((r = hm_cli_parse(&cmd, argc, argv, &nargs)) >= 0)
 		return r;
 	if (nargs != 1)
