@@ -372,6 +372,15 @@ static const struct {
 	{ "MPL-2.0", "MPL-2.0" },           { "PSF-2", "PSF-2.0" },
 	{ "Python-2.0", "Python-2.0" },     { "Zlib", "Zlib" },
 	{ "Zope-2.1", "ZPL-2.1" },
+	/* Spellings Debian 12's copyright files use besides the above. */
+	{ "Apache-2", "Apache-2.0" },       { "GPL-2.0", "GPL-2.0-only" },
+	{ "GPL-2.0+", "GPL-2.0-or-later" }, { "GPL-3.0", "GPL-3.0-only" },
+	{ "GPL-3.0+", "GPL-3.0-or-later" }, { "LGPL-2.0", "LGPL-2.0-only" },
+	{ "LGPL-2.0+", "LGPL-2.0-or-later" }, { "LGPL-3.0+", "LGPL-3.0-or-later" },
+	/* SPDX ids Debian uses as they are. */
+	{ "curl", "curl" },                 { "FSFULLR", "FSFULLR" },
+	{ "FTL", "FTL" },                   { "OFL-1.1", "OFL-1.1" },
+	{ "Sleepycat", "Sleepycat" },
 };
 
 /* LicenseRef-NAME for a name SPDX does not list; refs collects them
