@@ -427,7 +427,8 @@ static int run_gate(struct build *b, struct hm_tree *tree,
 	st = hm_tree_get(tree, DPKG_STATUS, sizeof(DPKG_STATUS) - 1);
 	if (!st || st->flags & HM_ENTRY_DELETED)
 		goto out;
-	if ((r = hm_packages_load(img, &g->pkgs, err)) < 0) {
+	if ((r = hm_packages_load(img, &g->pkgs, err)) < 0 ||
+	    (r = hm_sbom_describe(img, &g->pkgs, err)) < 0) {
 		hm_error_prefix(err, "'%s': no SBOM can be made from '%s'",
 				b->t->name, DPKG_STATUS);
 		goto out;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "audit_private.h"
+#include "hallmark/buf.h"
 
 const struct hm_audit_rule hm_audit_rules_accounts[] = {
 	{ "HM-ACCT-001", "account with an empty password field", HM_SEV_CRITICAL,
@@ -265,6 +266,46 @@ static int add_group(struct actx *a, char *line)
 	a->gids = p;
 	a->gids[a->n_gids++] = gid;
 	return 0;
+}
+
+int hm_audit_passwd_uid0(const char *data, size_t len, struct hm_buf *names,
+			 size_t *ret_n, struct hm_error *err)
+{
+	struct actx a = { .err = err };
+	char *copy, *pos, *end, *line;
+	size_t llen, i;
+	int r = 0;
+
+	*ret_n = 0;
+	if (!(copy = malloc(len + 1)))
+		return hm_error_nomem(err);
+	memcpy(copy, data, len);
+	copy[len] = '\0';
+	pos = copy;
+	end = copy + len;
+	/* The line rules of parse_colon_file, without its notes. */
+	while (r >= 0 && (line = hm_audit_next_line(&pos, end, &llen))) {
+		if (strlen(line) != llen)
+			continue;
+		while (is_c_space(*line))
+			line++;
+		if (*line == '\0' || *line == '#' || *line == ':')
+			continue;
+		r = add_user(&a, line);
+	}
+	for (i = 0; r >= 0 && i < a.n_users; i++) {
+		const struct user *u = &a.users[i];
+
+		if (u->uid != 0 || strcmp(u->name, "root") == 0)
+			continue;
+		if (hm_buf_addf(names, "%s'%s'", *ret_n ? ", " : "", u->name) < 0)
+			r = hm_error_nomem(err);
+		else
+			++*ret_n;
+	}
+	free(a.users);
+	free(copy);
+	return r < 0 ? r : 0;
 }
 
 int hm_audit_load_accounts(struct actx *a)

@@ -74,6 +74,7 @@ static void package_free(struct hm_package *p)
 	free(p->source_version);
 	free(p->maintainer);
 	free(p->homepage);
+	free(p->license);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -592,5 +593,6 @@ void hm_packages_free(struct hm_packages *p)
 	for (i = 0; i < p->n_skipped; i++)
 		free(p->skipped[i]);
 	free(p->skipped);
+	free(p->distro);
 	memset(p, 0, sizeof(*p));
 }

@@ -422,7 +422,7 @@ static const char *quote(struct hm_buf *b, const char *path, size_t len)
 
 /* Open path below the root, component by component, never following a
  * symlink; the last component must be a regular file. */
-static int dir_read(const struct hm_image *img, const char *path, size_t len,
+static int dir_read(const char *root, const char *path, size_t len,
 		    size_t max, char **ret, size_t *ret_len, struct hm_error *err)
 {
 	const int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
@@ -433,9 +433,9 @@ static int dir_read(const struct hm_image *img, const char *path, size_t len,
 	struct stat st;
 	ssize_t n;
 
-	dirfd = open(img->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dirfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
-		r = hm_error_set(err, HM_ERR_IO, errno, "cannot open '%s'", img->root);
+		r = hm_error_set(err, HM_ERR_IO, errno, "cannot open '%s'", root);
 		goto out;
 	}
 	if (!(comp = malloc(len + 1))) {
@@ -534,6 +534,14 @@ static const struct capture *find_capture(const struct hm_image *img,
 	return NULL;
 }
 
+int hm_image_read_beneath(const char *root, const char *path, size_t max,
+			  char **ret, size_t *ret_len, struct hm_error *err)
+{
+	if (path[0] != '/' || !path[1])
+		return hm_error_set(err, HM_ERR_USAGE, 0, "'%s' is not an absolute path", path);
+	return dir_read(root, path, strlen(path), max, ret, ret_len, err);
+}
+
 int hm_image_read(const struct hm_image *img, const char *path, size_t max,
 		  char **ret, size_t *ret_len, struct hm_error *err)
 {
@@ -557,7 +565,7 @@ int hm_image_read(const struct hm_image *img, const char *path, size_t max,
 	}
 	switch (img->kind) {
 	case IMAGE_DIR:
-		r = dir_read(img, path, len, max, ret, ret_len, err);
+		r = dir_read(img->root, path, len, max, ret, ret_len, err);
 		break;
 	case IMAGE_TREE:
 		if (!img->read) {

@@ -23,7 +23,9 @@ static const char sbom_usage[] =
 	"Write an SPDX 2.3 JSON SBOM of the Debian packages installed in TARGET\n"
 	"(from its /var/lib/dpkg/status): dir:PATH (or a bare path to a\n"
 	"directory), tar:FILE, tar:-, oci:FILE, oci-dir:PATH or\n"
-	"disk:FILE[,format=raw|qcow2].\n"
+	"disk:FILE[,format=raw|qcow2].  The purls get distro=ID-VERSION_ID\n"
+	"from /etc/os-release; licenses come from machine-readable (DEP-5)\n"
+	"/usr/share/doc/PACKAGE/copyright files, else NOASSERTION.\n"
 	"\n"
 	"  -o, --output FILE        where to write it, atomically (default: stdout)\n"
 	"  -n, --name NAME          document name: 1 to 128 of A-Z a-z 0-9 . _ + -\n"
@@ -51,7 +53,6 @@ static int print_sbom(void *ctx, FILE *out, struct hm_error *err)
 
 int cmd_sbom(int argc, char **argv)
 {
-	static const char *const capture[] = { "/var/lib/dpkg/status", NULL };
 	const char *out = "-", *name = "root", *sde;
 	bool quiet = false, verbose = false;
 	const struct hm_option opts[] = {
@@ -107,9 +108,11 @@ int cmd_sbom(int argc, char **argv)
 	}
 	progress = hm_cli_progress_new("hallmark sbom", quiet, verbose, false);
 	hm_progress_begin(progress, "sbom", NULL, 0);
-	r = hm_image_open(argv[0], capture, &img, &err);
+	r = hm_image_open(argv[0], hm_sbom_capture, &img, &err);
 	if (r == 0)
 		r = hm_packages_load(img, &pkgs, &err);
+	if (r == 0)
+		r = hm_sbom_describe(img, &pkgs, &err);
 	hm_progress_end(progress, NULL);
 	hm_cli_progress_done();
 	if (r == 0) {

@@ -10,10 +10,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hallmark/audit.h"
+#include "hallmark/buf.h"
 #include "hallmark/cli.h"
 #include "hallmark/compare.h"
 #include "hallmark/fsutil.h"
 #include "hallmark/history.h"
+#include "hallmark/image.h"
 #include "hallmark/manifest.h"
 #include "hallmark/policy.h"
 #include "hallmark/progress.h"
@@ -23,6 +26,7 @@
 #include "hallmark/sign.h"
 #include "hallmark/source.h"
 #include "hallmark/syslog.h"
+#include "hallmark/target.h"
 #include "hallmark/trust.h"
 #include "verifier.h"
 
@@ -64,6 +68,7 @@ static const char verify_usage[] =
 	"                           (Prometheus text format, for node_exporter)\n"
 	"      --syslog             one line per finding and one per run to\n"
 	"                           syslog (JSON with ECS field names)\n"
+	"%s"
 	"  -h, --help               show this help\n"
 	"\n"
 	"exit: 0 match, 1 drift, 2 usage/input/I/O error, 3 trust failure\n"
@@ -132,6 +137,61 @@ static void hint_manifest(const char *target, const char *manifest,
 		fprintf(stderr, "%s: hint: '%s' is a disk manifest (image lines qcow2, raw): verify a disk: target against it, other targets against NAME.manifest\n",
 			hm_cli_prog, manifest);
 	}
+}
+
+/*
+ * Findings go to the spool; a changed /etc/passwd of a live folder is
+ * read again (below the root, O_NOFOLLOW, as dir: audits read it) and
+ * its uid-0 accounts besides root are named in the finding's detail: a
+ * second root is the drift a reader must not miss among the others.
+ * The manifest holds only the old file's digest, so the note says what
+ * is there now, not that it was not there before.
+ */
+struct verify_sink {
+	struct hm_finding_spool *spool;
+	const char *root;        /* the dir: target's folder, or NULL */
+};
+
+static int verify_finding(void *ctx, const struct hm_finding *f,
+			  struct hm_error *err)
+{
+	static const char PASSWD[] = "/etc/passwd";
+	const struct verify_sink *vs = ctx;
+	struct hm_buf names = HM_BUF_INIT, detail = HM_BUF_INIT;
+	struct hm_finding nf;
+	struct hm_error rerr = { 0 };
+	char *data = NULL;
+	size_t len, n = 0;
+	int r;
+
+	if (!vs->root || f->kind != HM_FINDING_CONTENT ||
+	    f->path_len != sizeof(PASSWD) - 1 || memcmp(f->path, PASSWD, f->path_len) != 0)
+		return hm_finding_spool_add(vs->spool, f, err);
+	/* Unreadable now (gone, a symlink, over the limit): the finding as is. */
+	if (hm_image_read_beneath(vs->root, PASSWD, HM_LIMIT_AUDIT_FILE_BYTES,
+				  &data, &len, &rerr) < 0)
+		return hm_finding_spool_add(vs->spool, f, err);
+	r = hm_audit_passwd_uid0(data, len, &names, &n, err);
+	free(data);
+	if (r < 0)
+		goto out;
+	if (n == 0) {
+		r = hm_finding_spool_add(vs->spool, f, err);
+		goto out;
+	}
+	if (hm_buf_addf(&detail, "%s%suid-0 account%s %s besides root",
+			f->detail ? f->detail : "", f->detail ? "; " : "",
+			n > 1 ? "s" : "", names.data) < 0) {
+		r = hm_error_nomem(err);
+		goto out;
+	}
+	nf = *f;
+	nf.detail = detail.data;
+	r = hm_finding_spool_add(vs->spool, &nf, err);
+out:
+	hm_buf_free(&names);
+	hm_buf_free(&detail);
+	return r;
 }
 
 /* An OCI image read as a plain tree: drift that is a mistake of the
@@ -284,7 +344,7 @@ int cmd_verify(int argc, char **argv)
 		HM_OPT_HELP(),
 		HM_OPT_END(),
 	};
-	char usage[sizeof(verify_usage) + 64];
+	char usage[sizeof(verify_usage) + 128];
 	const struct hm_cli_command cmd = {
 		"verify", usage, NULL, opts, HM_OPTIONS_GETOPT_TEXT,
 	};
@@ -303,7 +363,10 @@ int cmd_verify(int argc, char **argv)
 	struct report_out ro;
 	struct hm_history *hist = NULL;
 
-	snprintf(usage, sizeof(usage), verify_usage, prog);
+	/* hallmark-verify has no commands: --version is its own (main.c). */
+	snprintf(usage, sizeof(usage), verify_usage, prog,
+		 strcmp(hm_cli_prog, "hallmark-verify") == 0 ?
+		 "      --version            show the version and exit\n" : "");
 	if ((r = hm_cli_parse(&cmd, argc, argv, &nargs)) >= 0)
 		return r;
 	if (nargs != 1)
@@ -413,8 +476,20 @@ int cmd_verify(int argc, char **argv)
 		if (runtime && (r = hm_runtime_image_tee(hm_manifest_reader_source(tm->reader),
 							 img, &tee, &err)) < 0)
 			goto fail;
-		r = hm_compare(tee ? tee : hm_manifest_reader_source(tm->reader), src,
-			       policy, hm_finding_spool_add, spool, &stats, &err);
+		{
+			const struct hm_target *row;
+			const char *spec;
+			struct hm_error perr = { 0 };
+			struct verify_sink vs = { spool, NULL };
+
+			/* A live tree's /etc/passwd can be read again, to name
+			 * its uid-0 accounts (verify_finding). */
+			if (hm_target_parse(hm_program_targets, target, &row, &spec,
+					    &perr) == 0 && row->live)
+				vs.root = spec;
+			r = hm_compare(tee ? tee : hm_manifest_reader_source(tm->reader),
+				       src, policy, verify_finding, &vs, &stats, &err);
+		}
 		if (r < 0)
 			goto fail;
 		/* The verdict stands only if what was compared is what was signed. */

@@ -81,6 +81,16 @@ void hm_audit_result_free(struct hm_audit_result *res);
 /* Does any finding not excepted reach fail_on?  (The gate.) */
 bool hm_audit_fails(const struct hm_audit_result *res, enum hm_severity fail_on);
 
+/*
+ * The accounts other than root with uid 0 in the text of an /etc/passwd,
+ * read as glibc reads it (as HM-ACCT-002 does): appended to names as
+ * "'a', 'b'", their count in *ret_n.  Lines glibc rejects are not
+ * accounts.  HM_ERR_NOMEM or 0.
+ */
+struct hm_buf;
+int hm_audit_passwd_uid0(const char *data, size_t len, struct hm_buf *names,
+			 size_t *ret_n, struct hm_error *err);
+
 /* Reports: text, json, sarif (the HM_REPORT_* values of report.h). */
 int hm_audit_report_write(const struct hm_audit_result *res, const char *target,
 			  enum hm_severity fail_on, int format, FILE *out,

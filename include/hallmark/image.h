@@ -73,5 +73,9 @@ const char *hm_image_name(const struct hm_image *img);
  */
 int hm_image_read(const struct hm_image *img, const char *path, size_t max,
 		  char **ret, size_t *ret_len, struct hm_error *err);
+/* The same for a file below a live folder root, without scanning it:
+ * opened component by component with O_NOFOLLOW, as dir: audits do. */
+int hm_image_read_beneath(const char *root, const char *path, size_t max,
+			  char **ret, size_t *ret_len, struct hm_error *err);
 
 #endif

@@ -21,6 +21,7 @@ struct hm_package {
 	char *source;            /* source package name (Source: or name) */
 	char *source_version;    /* Source: "(ver)" or version */
 	char *maintainer, *homepage;   /* or NULL */
+	char *license;           /* DEP-5 License of "Files: *", or NULL */
 };
 
 struct hm_packages {
@@ -28,6 +29,7 @@ struct hm_packages {
 	size_t n, cap;
 	char **skipped;              /* broken stanzas: "status:120: no Version" */
 	size_t n_skipped;
+	char *distro;                /* "debian-12" from os-release, or NULL */
 };
 
 /* Parse a dpkg status file held in memory (name for messages): only
@@ -73,6 +75,28 @@ void hm_vulns_free(struct hm_vulns *v);
 
 /* SPDX 2.3 JSON of the packages.  name: the document name; created:
  * its creation time (SOURCE_DATE_EPOCH for reproducible builds). */
+/* What an SBOM reads of an image: the status database, os-release and
+ * the packages' copyright files (NULL-terminated capture globs). */
+extern const char *const hm_sbom_capture[];
+
+/*
+ * Fill pkgs->distro from the image's /etc/os-release (else
+ * /usr/lib/os-release, as os-release(5) says): "ID-VERSION_ID", or ID
+ * alone without a VERSION_ID; NULL without one.  And each package's
+ * license from /usr/share/doc/NAME/copyright when that is a
+ * machine-readable (DEP-5) file.  Files that are absent, not regular,
+ * not captured or over HM_LIMIT_AUDIT_FILE_BYTES leave NULL: the SBOM
+ * then says NOASSERTION.
+ */
+int hm_sbom_describe(const struct hm_image *img, struct hm_packages *pkgs,
+		     struct hm_error *err);
+/* The parsers under it, for tests: the distro of an os-release file
+ * (*ret NULL: none); the License of the "Files: *" paragraph of a DEP-5
+ * copyright file (*ret NULL: not DEP-5, or no such paragraph).  Both
+ * return HM_ERR_NOMEM or 0. */
+int hm_osrelease_distro(const char *data, size_t len, char **ret);
+int hm_dep5_license(const char *data, size_t len, char **ret);
+
 int hm_sbom_write(const struct hm_packages *pkgs, const char *name,
 		  time_t created, FILE *out, struct hm_error *err);
 

@@ -26,6 +26,13 @@ for c in $cmds; do
 	check "$c" "$HALLMARK" "$c" --help
 done
 check hallmark-verify "$HALLMARK_VERIFY" --help
+expect_exit 0 "hallmark-verify --help" "$HALLMARK_VERIFY" --help
+expect_grep '^      --version  ' out.txt "lists --version"
+expect_exit 0 "hallmark-verify --version" "$HALLMARK_VERIFY" --version
+expect_grep '^hallmark-verify [0-9]' out.txt "prints its name and version"
+"$HALLMARK" verify --help > help.txt 2>&1
+if grep -q -- '--version' help.txt; then fail "hallmark verify --help has no --version (hallmark --version is)"
+else ok "hallmark verify --help has no --version (hallmark --version is)"; fi
 expect_exit 2 "an unknown command is a usage error" "$HALLMARK" frobnicate
 expect_grep "'frobnicate' is not a hallmark command" err.txt "and is named"
 expect_exit 2 "no command is a usage error" "$HALLMARK"

@@ -83,6 +83,97 @@ expect_exit 2 "a missing target is a usage error" "$HALLMARK" sbom
 expect_exit 0 "--help" "$HALLMARK" sbom --help
 expect_grep "^usage: hallmark sbom TARGET" out.txt "shows the usage"
 
+# distro= from os-release, licenses from DEP-5 copyright files.
+mkdir -p rich/var/lib/dpkg rich/etc rich/usr/lib \
+	rich/usr/share/doc/bash rich/usr/share/doc/zlib1g rich/usr/share/doc/libfoo1
+cp root/var/lib/dpkg/status rich/var/lib/dpkg/status
+cat >> rich/var/lib/dpkg/status <<'ST'
+
+Package: bash
+Status: install ok installed
+Architecture: amd64
+Version: 5.2.15-2+b2
+
+Package: libfoo1
+Status: install ok installed
+Architecture: amd64
+Version: 1.0-1
+ST
+printf 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n' \
+	> rich/usr/lib/os-release
+ln -s ../usr/lib/os-release rich/etc/os-release
+cat > rich/usr/share/doc/bash/copyright <<'CP'
+Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+Upstream-Name: bash
+
+Files: debian/*
+Copyright: 2023 Someone
+License: MIT
+
+Files: *
+Copyright: 1987-2022 Free Software Foundation, Inc.
+License: GPL-3+
+ This program is free software.
+
+License: GPL-3+
+ The text.
+CP
+cat > rich/usr/share/doc/zlib1g/copyright <<'CP'
+This is Debian's prepackaged version of zlib.
+
+License: Zlib
+CP
+cat > rich/usr/share/doc/libfoo1/copyright <<'CP'
+Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+
+Files: *
+Copyright: 2024 Foo
+License: Foo-Public-License or GPL-2+
+CP
+expect_exit 0 "sbom of a tree with os-release and copyright files" "$HALLMARK" sbom dir:rich -o rich.json
+check_rich() {
+	python3 - "$1" <<'PY'
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+by = {p["name"]: p for p in d["packages"]}
+purl = lambda n: by[n]["externalRefs"][0]["referenceLocator"]
+assert purl("bash") == "pkg:deb/debian/bash@5.2.15-2%2Bb2?arch=amd64&distro=debian-12", purl("bash")
+assert purl("libstdc++6").endswith("?arch=amd64&distro=debian-12"), purl("libstdc++6")
+assert by["bash"]["licenseDeclared"] == "GPL-3.0-or-later", by["bash"]
+assert by["zlib1g"]["licenseDeclared"] == "NOASSERTION", by["zlib1g"]
+assert by["libc6"]["licenseDeclared"] == "NOASSERTION"
+assert by["libfoo1"]["licenseDeclared"] == "LicenseRef-Foo-Public-License OR GPL-2.0-or-later", by["libfoo1"]
+# The shape SPDX 2.3 asks: every LicenseRef used is defined, ids well formed.
+refs = {i["licenseId"] for i in d.get("hasExtractedLicensingInfos", [])}
+for i in d.get("hasExtractedLicensingInfos", []):
+    assert i["extractedText"] and i["name"]
+for p in d["packages"]:
+    assert "checksums" not in p
+    for tok in p["licenseDeclared"].split():
+        if tok in ("AND", "OR", "NOASSERTION"):
+            continue
+        assert re.fullmatch(r"(LicenseRef-)?[A-Za-z0-9.-]+", tok), tok
+        if tok.startswith("LicenseRef-"):
+            assert tok in refs, tok
+assert refs == {"LicenseRef-Foo-Public-License"}, refs
+PY
+}
+if check_rich rich.json; then ok "distro=debian-12 in every purl, DEP-5 licenses mapped, others NOASSERTION"
+else fail "distro=debian-12 in every purl, DEP-5 licenses mapped, others NOASSERTION"
+fi
+tar -C rich -cf rich.tar .
+expect_exit 0 "the same tree as a tar: target" "$HALLMARK" sbom tar:rich.tar -o rich-tar.json
+if cmp -s rich.json rich-tar.json; then ok "captures os-release and the copyright files: the same bytes"
+else fail "captures os-release and the copyright files: the same bytes"; diff rich.json rich-tar.json | head -n 5
+fi
+rm rich/etc/os-release rich/usr/lib/os-release
+"$HALLMARK" sbom dir:rich -o bare.json 2>/dev/null
+if grep -q '"referenceLocator": "pkg:deb/debian/bash@5.2.15-2%2Bb2?arch=amd64"' bare.json &&
+   ! grep -q distro= bare.json
+then ok "no os-release: no distro qualifier"
+else fail "no os-release: no distro qualifier"
+fi
+
 # A real status database, when the host has one: the same packages as
 # dpkg-query lists installed.
 if [ -r /var/lib/dpkg/status ] && command -v dpkg-query >/dev/null 2>&1; then

@@ -186,3 +186,169 @@ TEST(write_error)
 	CHECK(strstr(err.msg, "cannot write the SBOM") != NULL);
 	fclose(f);
 }
+
+static char *distro_of(const char *text)
+{
+	char *d = NULL;
+
+	if (hm_osrelease_distro(text, strlen(text), &d) < 0)
+		return strdup("(nomem)");
+	return d;
+}
+
+TEST(os_release)
+{
+	static const struct {
+		const char *text, *want;     /* want NULL: no distro */
+	} cases[] = {
+		{ "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\n"
+		  "VERSION_ID=\"12\"\nVERSION=\"12 (bookworm)\"\nID=debian\n", "debian-12" },
+		{ "ID='ubuntu'\r\nVERSION_ID='22.04'\r\n", "ubuntu-22.04" },
+		{ "  # a comment\nID=debian\nVERSION_CODENAME=trixie\n", "debian" },
+		{ "NAME=x\n", NULL },
+		{ "", NULL },
+		{ "ID=Debian\nVERSION_ID=12\n", NULL },          /* not lower case */
+		{ "ID=debian\nVERSION_ID=\"12 beta\"\n", "debian" },
+		{ "ID=\"deb&x=1\"\n", NULL },                   /* would inject a qualifier */
+		{ "ID=debian", "debian" },                       /* no final newline */
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *d = distro_of(cases[i].text);
+
+		if (cases[i].want)
+			CHECK_EQ_STR(d ? d : "(null)", cases[i].want);
+		else
+			CHECK(d == NULL);
+		free(d);
+	}
+}
+
+static const char dep5_gpl[] =
+	"Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"
+	"Upstream-Name: bash\n"
+	"# a comment line\n"
+	"\n"
+	"Files: debian/*\n"
+	"Copyright: 2020 Someone\n"
+	"License: MIT\n"
+	"\n"
+	"Files: *\n"
+	"Copyright: 1987-2022 Free Software Foundation, Inc.\n"
+	"License: GPL-3+\n"
+	" This program is free software...\n"
+	"\n"
+	"License: GPL-3+\n"
+	" The full text.\n";
+
+static char *dep5_of(const char *text)
+{
+	char *l = NULL;
+
+	if (hm_dep5_license(text, strlen(text), &l) < 0)
+		return strdup("(nomem)");
+	return l;
+}
+
+TEST(dep5)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ dep5_gpl, "GPL-3+" },
+		{ "format: http://dep.debian.net/deps/dep5\n\nfiles: *\nlicense: Expat\n", "Expat" },
+		{ "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
+		  "Files: *\nCopyright: x\nLicense: GPL-2+ or Artistic-2.0\n", "GPL-2+ or Artistic-2.0" },
+		/* Free-form text: not DEP-5. */
+		{ "This is Debian's prepackaged version of zlib.\n\nLicense: Zlib\n", NULL },
+		{ "Upstream-Name: x\n\nFiles: *\nLicense: MIT\n", NULL },
+		{ "Format: https://example.org/something-else\n\nFiles: *\nLicense: MIT\n", NULL },
+		/* "Files: *" continued on the next line is not the default. */
+		{ "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
+		  "Files: *\n src/*\nLicense: MIT\n", NULL },
+		{ "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
+		  "Files: src/*\nLicense: MIT\n", NULL },
+		{ "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
+		  "Files: *\nLicense: \xff\xfe\n", NULL },
+		{ "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\r\n\r\n"
+		  "Files: *\r\nLicense: BSD-3-clause\r\n", "BSD-3-clause" },
+		{ "", NULL },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *l = dep5_of(cases[i].text);
+
+		if (cases[i].want)
+			CHECK_EQ_STR(l ? l : "(null)", cases[i].want);
+		else
+			CHECK(l == NULL);
+		free(l);
+	}
+}
+
+TEST(distro_and_licenses)
+{
+	static const char *const lic[] = {
+		"GPL-2+", "GPL-2+ or Artistic-2.0", "public-domain",
+		"GPL-2+ with OpenSSL exception", "expat and lgpl-2.1+", "GPL-2 or",
+	};
+	static const char *const want[] = {
+		"GPL-2.0-or-later", "GPL-2.0-or-later OR Artistic-2.0",
+		"LicenseRef-public-domain",
+		"LicenseRef-GPL-2-plus-with-OpenSSL-exception", "MIT AND LGPL-2.1-or-later",
+		"LicenseRef-GPL-2-or",
+	};
+	struct hm_packages p = { 0 };
+	struct hm_error err = { 0 };
+	char text[4096];
+	size_t i, len = 0;
+	json_t *doc, *pkgs, *infos;
+	char *ns;
+
+	for (i = 0; i < 6; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+			"Package: p%zu\nStatus: install ok installed\nArchitecture: amd64\n"
+			"Version: 1\n\n", i);
+	len += (size_t)snprintf(text + len, sizeof(text) - len,
+		"Package: q\nStatus: install ok installed\nVersion: 1\n");
+	CHECK_OK(hm_dpkg_parse(text, len, "status", &p, &err), &err);
+	CHECK_EQ_INT(p.n, 7);
+	doc = write_and_load(&p, "x", 0, "n.json");
+	CHECK(doc != NULL);
+	ns = strdup(str(doc, "documentNamespace"));
+	for (i = 0; i < 6; i++)
+		p.items[i].license = strdup(lic[i]);
+	p.distro = strdup("debian-12");
+	json_decref(doc);
+	doc = write_and_load(&p, "x", 0, "l.json");
+	CHECK(doc != NULL);
+	CHECK(ns && strcmp(ns, str(doc, "documentNamespace")) != 0);
+	free(ns);
+	pkgs = json_object_get(doc, "packages");
+	for (i = 0; i < 6; i++) {
+		json_t *pk = json_array_get(pkgs, i);
+
+		CHECK_EQ_STR(str(pk, "licenseDeclared"), want[i]);
+		CHECK_EQ_STR(str(pk, "licenseConcluded"), "NOASSERTION");
+	}
+	CHECK_EQ_STR(str(json_array_get(pkgs, 6), "licenseDeclared"), "NOASSERTION");
+	CHECK_EQ_STR(str(json_array_get(json_object_get(json_array_get(pkgs, 0),
+		"externalRefs"), 0), "referenceLocator"),
+		"pkg:deb/debian/p0@1?arch=amd64&distro=debian-12");
+	CHECK_EQ_STR(str(json_array_get(json_object_get(json_array_get(pkgs, 6),
+		"externalRefs"), 0), "referenceLocator"),
+		"pkg:deb/debian/q@1?distro=debian-12");
+	/* Every LicenseRef used is defined, once. */
+	infos = json_object_get(doc, "hasExtractedLicensingInfos");
+	CHECK_EQ_INT(json_array_size(infos), 3);
+	CHECK_EQ_STR(str(json_array_get(infos, 0), "licenseId"), "LicenseRef-public-domain");
+	CHECK_EQ_STR(str(json_array_get(infos, 0), "name"), "public-domain");
+	CHECK(str(json_array_get(infos, 0), "extractedText") != NULL);
+	CHECK_EQ_STR(str(json_array_get(infos, 1), "licenseId"),
+		     "LicenseRef-GPL-2-plus-with-OpenSSL-exception");
+	CHECK_EQ_STR(str(json_array_get(infos, 2), "name"), "GPL-2 or");
+	json_decref(doc);
+	hm_packages_free(&p);
+}
