@@ -9,7 +9,11 @@ F-S regular files of a few bytes and S relative symlinks, so that
 that the run measures per-entry costs (walk, stat, open, manifest lines,
 merge join), not hashing throughput.
 
-Usage: mktree-1m.py DIR [--dirs D] [--per-dir F] [--symlinks S]
+With --count N the tree has exactly N entries: as many full directories
+of F entries as fit, and one last directory with the rest (used by
+bench/scale.sh for 10k, 100k and 1M).
+
+Usage: mktree-1m.py DIR [--count N | --dirs D] [--per-dir F] [--symlinks S]
 DIR must not exist; it is created (via DIR.tmp, renamed at the end).
 """
 
@@ -24,6 +28,8 @@ def main() -> int:
     ap.add_argument("dir")
     ap.add_argument("--dirs", type=int, default=1000,
                     help="directories including the root (default 1000)")
+    ap.add_argument("--count", type=int, default=None,
+                    help="exactly this many entries (overrides --dirs)")
     ap.add_argument("--per-dir", type=int, default=1000,
                     help="entries per subdirectory (default 1000)")
     ap.add_argument("--symlinks", type=int, default=10,
@@ -32,6 +38,13 @@ def main() -> int:
 
     if a.dirs < 1 or a.per_dir < 0 or not 0 <= a.symlinks <= a.per_dir:
         ap.error("bad sizes")
+    # Entries in each subdirectory: per_dir, except the last (count mode).
+    sizes = [a.per_dir] * (a.dirs - 1)
+    if a.count is not None:
+        if a.count < 1 or a.per_dir < 1:
+            ap.error("bad sizes")
+        full, rest = divmod(a.count - 1, a.per_dir + 1)
+        sizes = [a.per_dir] * full + ([rest - 1] if rest else [])
     if os.path.lexists(a.dir):
         print(f"mktree-1m: '{a.dir}' exists", file=sys.stderr)
         return 2
@@ -40,10 +53,11 @@ def main() -> int:
     if os.path.lexists(tmp):
         shutil.rmtree(tmp)
     os.mkdir(tmp, 0o755)
-    nfiles = a.per_dir - a.symlinks
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
     count = 1
-    for d in range(a.dirs - 1):
+    for d, per_dir in enumerate(sizes):
+        nlinks = min(a.symlinks, per_dir)
+        nfiles = per_dir - nlinks
         dname = f"d{d:03d}"
         dpath = os.path.join(tmp, dname)
         os.mkdir(dpath, 0o755)
@@ -55,11 +69,11 @@ def main() -> int:
                     os.write(fd, f"{d}/{f}\n".encode())
                 finally:
                     os.close(fd)
-            for s in range(a.symlinks):
+            for s in range(nlinks):
                 os.symlink(f"f{s:04d}", f"l{s:04d}", dir_fd=dfd)
         finally:
             os.close(dfd)
-        count += 1 + a.per_dir
+        count += 1 + per_dir
     os.rename(tmp, a.dir)
     print(count)
     return 0
