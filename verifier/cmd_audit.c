@@ -18,6 +18,7 @@
 #include "hallmark/audit.h"
 #include "hallmark/audit_exceptions.h"
 #include "hallmark/cli.h"
+#include "hallmark/registry.h"
 #include "hallmark/fsutil.h"
 #include "hallmark/image.h"
 #include "hallmark/policy.h"
@@ -28,10 +29,12 @@
 static const char audit_usage[] =
 	"usage: hallmark audit TARGET [--rules FILE] [--vulns OSV.json]\n"
 	"       [--fail-on SEVERITY] [--format text|json|sarif] [-o REPORT]\n"
+	"       [--authfile FILE] [--ca-file FILE] [--insecure-registry HOST]\n"
 	"\n"
 	"Audit TARGET against the hardening rules (docs/audit-rules.md).\n"
 	"TARGET: dir:PATH (or a bare path to a directory), tar:FILE, tar:-,\n"
-	"oci:FILE, oci-dir:PATH, disk:FILE[,format=raw|qcow2].\n"
+	"oci:FILE, oci-dir:PATH, registry:HOST[:PORT]/REPO[:TAG|@DIGEST],\n"
+	"disk:FILE[,format=raw|qcow2].\n"
 	"\n"
 	"  -r, --rules FILE         site rules: exceptions (rule, path glob, reason)\n"
 	"                           and fail_on\n"
@@ -39,6 +42,9 @@ static const char audit_usage[] =
 	"  -F, --fail-on SEVERITY   info, low, medium, high (default) or critical\n"
 	"  -f, --format FORMAT      text (default), json or sarif\n"
 	"  -o, --output REPORT      write the report there, atomically (default: stdout)\n"
+	"      --authfile FILE      registry credentials (containers-auth.json)\n"
+	"      --ca-file FILE       CA certificates for the registry's TLS\n"
+	"      --insecure-registry HOST  allow plain HTTP to HOST\n"
 	"  -h, --help               show this help\n"
 	"\n"
 	"exit: 0 pass, 1 findings at or above --fail-on, 2 usage/input/I/O error\n";
@@ -106,12 +112,14 @@ int cmd_audit(int argc, char **argv)
 	};
 	const char *rules_path = NULL, *vulns = NULL, *out_path = NULL, *target;
 	int fmt = HM_REPORT_TEXT, fail_on = -1, nargs, rc = HM_EXIT_ERROR, r;
+	struct hm_registry_cli rcli = HM_REGISTRY_CLI_INIT(rcli);
 	const struct hm_option opts[] = {
 		HM_OPT_STRING('r', "rules", &rules_path),
 		HM_OPT_STRING('V', "vulns", &vulns),
 		HM_OPT_ENUM('F', "fail-on", &fail_on, severities, "severity"),
 		HM_OPT_FORMAT(&fmt, formats, "audit report format"),
 		HM_OPT_OUTPUT(&out_path),
+		HM_OPT_REGISTRY(&rcli),
 		HM_OPT_HELP(),
 		HM_OPT_END(),
 	};
@@ -127,6 +135,7 @@ int cmd_audit(int argc, char **argv)
 
 	if ((r = hm_cli_parse(&cmd, argc, argv, &nargs)) >= 0)
 		return r;
+	hm_registry_cli_apply(&rcli);
 	if (nargs != 1)
 		return hm_cli_usage(&cmd);
 	target = argv[0];
