@@ -482,6 +482,12 @@ int hm_registry_request(struct hm_registry *reg, const struct req *rq,
 					 "HM_LIMIT_REGISTRY_MANIFEST_BYTES");
 			goto out;
 		}
+		if (cc == CURLE_SSL_CONNECT_ERROR && !reg->plain_ok && same_host) {
+			r = hm_error_set(err, HM_ERR_IO, 0,
+					 "'%s': %s (plain HTTP is used only for a loopback host or one named with --insecure-registry)",
+					 url, curl_easy_strerror(cc));
+			goto out;
+		}
 		if (cc != CURLE_OK) {
 			r = curl_fail(cc, url, err);
 			goto out;
