@@ -10,8 +10,8 @@
 
 #include "builder.h"
 #include "hallmark/cli.h"
-#include "hallmark/registry.h"
 #include "hallmark/manifest.h"
+#include "hallmark/registry.h"
 #include "hallmark/source.h"
 
 static const char manifest_usage[] =

@@ -10,11 +10,11 @@
 #include <time.h>
 
 #include "hallmark/cli.h"
-#include "hallmark/registry.h"
 #include "hallmark/fsutil.h"
 #include "hallmark/image.h"
 #include "hallmark/manifest.h"
 #include "hallmark/packages.h"
+#include "hallmark/registry.h"
 #include "verifier.h"
 
 static const char sbom_usage[] =

@@ -236,4 +236,23 @@ int hm_registry_trusted_manifest(const char *spec,
 				 char **ret_target, char **ret_desc,
 				 struct hm_error *err);
 
+/*
+ * Audits of registries (lib/audit_registry.c).  hm_registry_audit: every
+ * tag of every repository of host's catalog whose name repo_glob (NULL:
+ * all) matches, audited into res (paths "REPO:TAG:/path"); with keys, an
+ * image without an attached manifest signed by one of them is HM-REG-001;
+ * an image that cannot be read or audited is HM-REG-002 and the run goes
+ * on.  Errors: the catalog itself, memory.  hm_registry_audit_image: the
+ * signature check alone, for one image (spec as for registry:).
+ */
+struct hm_audit_options;
+struct hm_audit_result;
+int hm_registry_audit(const char *host, const char *repo_glob,
+		      struct hm_pubkey *const *keys, size_t n_keys,
+		      const struct hm_audit_options *opt,
+		      struct hm_audit_result *res, struct hm_error *err);
+int hm_registry_audit_image(const char *spec, struct hm_pubkey *const *keys,
+			    size_t n_keys, struct hm_audit_result *res,
+			    struct hm_error *err);
+
 #endif

@@ -9,6 +9,7 @@ distribution API: Python's urllib, not hallmark's.
 
     registry-attach.py URL REPO REF MANIFEST SIG [--cafile F] [--user U:P]
         [--subject DIGEST]   claim another subject (a hostile referrer)
+        [--tag TAG]          also tag the artifact (an "image" that is none)
 """
 import argparse
 import base64
@@ -28,6 +29,7 @@ ap.add_argument("sig")
 ap.add_argument("--cafile")
 ap.add_argument("--user")
 ap.add_argument("--subject")
+ap.add_argument("--tag")
 a = ap.parse_args()
 
 ctx = ssl.create_default_context(cafile=a.cafile) if a.cafile else None
@@ -82,6 +84,8 @@ art = {
 }
 body = json.dumps(art).encode()
 req("PUT", "/v2/%s/manifests/%s" % (a.repo, digest(body)), body, {"Content-Type": MT_MAN})
+if a.tag:
+    req("PUT", "/v2/%s/manifests/%s" % (a.repo, a.tag), body, {"Content-Type": MT_MAN})
 # The fallback tag of the image the referrer is stored for: the real
 # image, even when the artifact claims another subject.
 tag = "sha256-" + hashlib.sha256(img).hexdigest()

@@ -173,6 +173,35 @@ $ATTACH "http://$R" t/base 1 base.manifest base.manifest.sig --subject "$digest"
 expect_exit 3 "a referrer whose subject is another image is not used" \
 	"$HALLMARK" verify "registry:$R/t/base:1" --pubkey ops.pub
 expect_grep "is attached to $digest, not to" err.txt "and the reason is named"
+
+# The whole registry: every repository and tag, one report.  t/app and
+# t/drift are signed, t/base is not; t/base:broken is an artifact, no image.
+$ATTACH "http://$R" t/base 1 base.manifest base.manifest.sig --tag broken --subject "$digest" >/dev/null 2>attach.err ||
+	fail "making a broken image"
+expect_exit 1 "audit registry:HOST audits the catalog" \
+	"$HALLMARK" audit "registry:$R" --pubkey ops.pub --format json -o reg.audit
+python3 - reg.audit > reg.sum <<'PYEOF2'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for f in d["findings"]:
+    p = f.get("path") or ""
+    print(f["rule"], p.split(":/")[0] if ":/" in p else p)
+PYEOF2
+expect_grep '^HM-REG-001 t/base:1$' reg.sum "the unsigned image is a finding"
+expect_grep '^HM-REG-002 t/base:broken$' reg.sum "the image that cannot be read is a finding"
+if grep -q 'HM-REG-00[12] t/app:1' reg.sum || grep -q 'HM-REG-00[12] t/drift:1' reg.sum; then
+	fail "signed images are not flagged"; sed 's/^/#   /' reg.sum
+else ok "signed images are not flagged"; fi
+n_app=$(python3 -c "import json; print(len(json.load(open('app.oci.audit'))['findings']))")
+if [ "$(grep -c ' t/app:1$' reg.sum)" -eq "$n_app" ]; then ok "each image's audit findings are there ($n_app for t/app:1)"
+else fail "each image's audit findings are there ($n_app for t/app:1)"; sed 's/^/#   /' reg.sum; fi
+expect_exit 0 "--repository picks repositories (t/app, signed)" \
+	"$HALLMARK" audit "registry:$R" --pubkey ops.pub --repository 't/a*' --format json -o app-only.audit
+expect_exit 1 "audit of one registry: image with --pubkey: unsigned is a finding" \
+	"$HALLMARK" audit "registry:$R/t/base:1" --pubkey ops.pub
+expect_grep "HM-REG-001" out.txt "named HM-REG-001"
+expect_exit 2 "--repository needs a whole registry" \
+	"$HALLMARK" audit "registry:$R/t/base:1" --repository 't/*'
 stop_registry
 
 # ---- TLS and htpasswd -------------------------------------------------------------
