@@ -97,12 +97,18 @@ printf 'trojan\n' > drift/usr/bin/tool && chmod 755 drift/usr/bin/tool
 $MKOCI oci base.tar base || fail "building the base image"
 $MKOCI oci app.tar base app || fail "building the app image"
 $MKOCI oci drift.tar base drift || fail "building the drifted image"
+# skopeo reads the same bytes from a layout folder: unpacking an
+# oci-archive itself, it chowns its members, which a user who is not
+# root cannot do.
+for i in base app drift; do
+	mkdir "$i.d" && tar -xf "$i.tar" -C "$i.d" --no-same-owner || fail "unpacking $i.tar"
+done
 
 # ---- plain HTTP ----------------------------------------------------------------
 start_registry http
 R=127.0.0.1:$PORT
 for i in base app drift; do
-	skopeo copy -q --dest-tls-verify=false "oci-archive:$i.tar" "docker://$R/t/$i:1" \
+	skopeo copy -q --dest-tls-verify=false "oci:$i.d" "docker://$R/t/$i:1" \
 		>/dev/null 2>skopeo.err || { fail "skopeo copies $i in"; sed 's/^/#   /' skopeo.err; }
 done
 V="--manifest base.manifest --pubkey ops.pub"
@@ -234,7 +240,7 @@ import base64, json, sys
 print(json.dumps({"auths": {sys.argv[1]: {"auth": base64.b64encode(b"tester:wrong").decode()}}}))
 ' "$R" > bad-auth.json
 for i in app drift; do
-	skopeo copy -q --dest-cert-dir certs --dest-authfile auth.json "oci-archive:$i.tar" \
+	skopeo copy -q --dest-cert-dir certs --dest-authfile auth.json "oci:$i.d" \
 		"docker://$R/t/$i:1" >/dev/null 2>skopeo.err ||
 		{ fail "skopeo copies $i in over TLS"; sed 's/^/#   /' skopeo.err; }
 done
