@@ -113,6 +113,25 @@ for i in base app drift; do
 done
 V="--manifest base.manifest --pubkey ops.pub"
 
+# The client's upload primitives (the unit test's live part), read back
+# by skopeo and by Python's urllib.
+DRIVER=$HM_TOP/${HM_BUILD:-build}/tests/unit/test_registry
+if [ -x "$DRIVER" ]; then
+	expect_exit 0 "the client uploads a blob and a manifest (test_registry)" \
+		env HM_TEST_REGISTRY="$R" "$DRIVER"
+	expect_grep "^ok uploads_against_a_live_registry" out.txt "its live test ran"
+	want=$(printf 'hallmark upload test\n' | sha256sum | cut -c1-64)
+	if skopeo inspect --raw --tls-verify=false "docker://$R/t/upload:uploaded" > up.json 2>skopeo.err &&
+	   grep -q "\"sha256:$want\"" up.json &&
+	   python3 -c "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://$R/v2/t/upload/blobs/sha256:$want').read() != b'hallmark upload test\n')"
+	then ok "skopeo and urllib read back what the client uploaded"
+	else fail "skopeo and urllib read back what the client uploaded"; sed 's/^/#   /' skopeo.err up.json; fi
+else
+	skip "no $DRIVER (make it first): uploads not tried"
+	skip "uploads not read back"
+	skip "uploads not read back"
+fi
+
 expect_exit 0 "registry: by tag over plain HTTP on loopback passes" \
 	"$HALLMARK" verify "registry:$R/t/base:1" $V
 expect_grep "^OK: registry:$R/t/base:1 matches t3101" out.txt "the report names the registry target"
