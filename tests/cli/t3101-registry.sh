@@ -186,6 +186,9 @@ expect_grep "^manifest: +registry:$R/t/app@$(cat attached.txt)" out.txt "the rep
 expect_exit 3 "attached but signed by a key not pinned: exit 3" \
 	"$HALLMARK" verify "registry:$R/t/app:1" --pubkey other.pub
 expect_grep "unsigned image: none of the 1 hallmark manifests" err.txt "named an unsigned image"
+expect_grep "which is not pinned" err.txt "with the reason"
+if grep -q /proc/self/fd err.txt; then fail "the message names the referrer, not a file descriptor"; sed 's/^/#   /' err.txt
+else ok "the message names the referrer, not a file descriptor"; fi
 # A drifted image with the base manifest attached: the verdict is drift.
 $ATTACH "http://$R" t/drift 1 base.manifest base.manifest.sig >/dev/null 2>attach.err ||
 	fail "attaching to the drifted image"
@@ -214,6 +217,8 @@ for f in d["findings"]:
 PYEOF2
 expect_grep '^HM-REG-001 t/base:1$' reg.sum "the unsigned image is a finding"
 expect_grep '^HM-REG-002 t/base:broken$' reg.sum "the image that cannot be read is a finding"
+if grep -q /proc/self/fd reg.audit; then fail "findings name the image, not a file descriptor"
+else ok "findings name the image, not a file descriptor"; fi
 if grep -q 'HM-REG-00[12] t/app:1' reg.sum || grep -q 'HM-REG-00[12] t/drift:1' reg.sum; then
 	fail "signed images are not flagged"; sed 's/^/#   /' reg.sum
 else ok "signed images are not flagged"; fi
