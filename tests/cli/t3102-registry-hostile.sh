@@ -23,7 +23,7 @@ stop_server() {
 	fi
 }
 trap 'stop_server; chmod -R u+rwx "$T_DIR" 2>/dev/null; rm -rf "$T_DIR"' EXIT
-trap 'exit 2' INT TERM HUP
+trap 'exit 2' INT TERM HUP PIPE
 
 cat > server.py <<'PYEOF'
 import gzip, hashlib, http.server, io, json, sys, tarfile, threading
