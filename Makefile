@@ -27,7 +27,8 @@ CFLAGS  += -std=c17 $(OPT) $(WARN) -pthread $(SAN) $(EXTRA_CFLAGS)
 LDFLAGS += -pthread $(SAN)
 
 # The core never links libguestfs; hallmark-verify links only the core.
-CORE_PKGS := libarchive libcrypto yaml-0.1 jansson sqlite3 libxcrypt libpq libdeflate libisal
+# libcurl: the registry client (lib/registry*.c), in both programs.
+CORE_PKGS := libarchive libcrypto yaml-0.1 jansson sqlite3 libxcrypt libpq libdeflate libisal libcurl
 CORE_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(CORE_PKGS))
 CORE_LIBS   := $(shell $(PKG_CONFIG) --libs $(CORE_PKGS))
 CFLAGS  += $(CORE_CFLAGS)

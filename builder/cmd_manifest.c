@@ -12,14 +12,17 @@
 #include "hallmark/cli.h"
 #include "hallmark/progress.h"
 #include "hallmark/manifest.h"
+#include "hallmark/registry.h"
 #include "hallmark/source.h"
 
 static const char manifest_usage[] =
 	"usage: hallmark manifest TARGET [-o FILE] [--name NAME] [--serial N]\n"
 	"       [--expires TIME | --valid-days N] [--threads N] [--quiet|--verbose]\n"
+	"       [--authfile FILE] [--ca-file FILE] [--insecure-registry HOST]\n"
 	"\n"
 	"Write the manifest of every entry of TARGET: dir:PATH (or a bare path\n"
-	"to a directory), tar:FILE, tar:-, oci:FILE, oci-dir:PATH or\n"
+	"to a directory), tar:FILE, tar:-, oci:FILE, oci-dir:PATH,\n"
+	"registry:HOST[:PORT]/REPO[:TAG|@DIGEST] or\n"
 	"disk:FILE[,format=raw|qcow2] (a VM disk image, read-only).\n"
 	"\n"
 	"  -o, --output FILE        where to write it, atomically (default: stdout)\n"
@@ -31,6 +34,9 @@ static const char manifest_usage[] =
 	"  -j, --threads N          hashing threads (default: number of CPUs)\n"
 	"  -q, --quiet              no progress line on a terminal\n"
 	"  -v, --verbose            also the time it took\n"
+	"      --authfile FILE      registry credentials (containers-auth.json)\n"
+	"      --ca-file FILE       CA certificates for the registry's TLS\n"
+	"      --insecure-registry HOST  allow plain HTTP to HOST\n"
 	"  -h, --help               show this help\n"
 	"\n"
 	"The creation time is $SOURCE_DATE_EPOCH when set, else now.\n";
@@ -68,6 +74,7 @@ int cmd_manifest(int argc, char **argv)
 	unsigned long long v, serial = 1, valid_days = 0, threads = 0;
 	bool quiet = false, verbose = false;
 	struct hm_progress *progress;
+	struct hm_registry_cli rcli = HM_REGISTRY_CLI_INIT(rcli);
 	const struct hm_option opts[] = {
 		HM_OPT_OUTPUT(&out),
 		HM_OPT_NAME(&name),
@@ -78,6 +85,7 @@ int cmd_manifest(int argc, char **argv)
 		HM_OPT_THREADS(&threads),
 		HM_OPT_QUIET(&quiet),
 		HM_OPT_VERBOSE(&verbose),
+		HM_OPT_REGISTRY(&rcli),
 		HM_OPT_HELP(),
 		HM_OPT_END(),
 	};
@@ -91,6 +99,7 @@ int cmd_manifest(int argc, char **argv)
 
 	if ((r = hm_cli_parse(&cmd, argc, argv, &nargs)) >= 0)
 		return r;
+	hm_registry_cli_apply(&rcli);
 	if (nargs != 1)
 		return hm_cli_usage(&cmd);
 	h.serial = serial;

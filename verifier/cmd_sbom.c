@@ -15,14 +15,17 @@
 #include "hallmark/image.h"
 #include "hallmark/manifest.h"
 #include "hallmark/packages.h"
+#include "hallmark/registry.h"
 #include "verifier.h"
 
 static const char sbom_usage[] =
 	"usage: hallmark sbom TARGET [-o FILE] [--name NAME] [--quiet|--verbose]\n"
+	"       [--authfile FILE] [--ca-file FILE] [--insecure-registry HOST]\n"
 	"\n"
 	"Write an SPDX 2.3 JSON SBOM of the Debian packages installed in TARGET\n"
 	"(from its /var/lib/dpkg/status): dir:PATH (or a bare path to a\n"
-	"directory), tar:FILE, tar:-, oci:FILE, oci-dir:PATH or\n"
+	"directory), tar:FILE, tar:-, oci:FILE, oci-dir:PATH,\n"
+	"registry:HOST[:PORT]/REPO[:TAG|@DIGEST] or\n"
 	"disk:FILE[,format=raw|qcow2].  The purls get distro=ID-VERSION_ID\n"
 	"from /etc/os-release; licenses come from machine-readable (DEP-5)\n"
 	"/usr/share/doc/PACKAGE/copyright files, else NOASSERTION.\n"
@@ -32,6 +35,9 @@ static const char sbom_usage[] =
 	"                           (default: root)\n"
 	"  -q, --quiet              no progress line on a terminal\n"
 	"  -v, --verbose            also the time it took\n"
+	"      --authfile FILE      registry credentials (containers-auth.json)\n"
+	"      --ca-file FILE       CA certificates for the registry's TLS\n"
+	"      --insecure-registry HOST  allow plain HTTP to HOST\n"
 	"  -h, --help               show this help\n"
 	"\n"
 	"The creation time is $SOURCE_DATE_EPOCH when set, else now; the same\n"
@@ -55,9 +61,11 @@ int cmd_sbom(int argc, char **argv)
 {
 	const char *out = "-", *name = "root", *sde;
 	bool quiet = false, verbose = false;
+	struct hm_registry_cli rcli = HM_REGISTRY_CLI_INIT(rcli);
 	const struct hm_option opts[] = {
 		HM_OPT_OUTPUT(&out),
 		HM_OPT_NAME(&name),
+		HM_OPT_REGISTRY(&rcli),
 		HM_OPT_QUIET(&quiet),
 		HM_OPT_VERBOSE(&verbose),
 		HM_OPT_HELP(),
@@ -76,6 +84,7 @@ int cmd_sbom(int argc, char **argv)
 
 	if ((r = hm_cli_parse(&cmd, argc, argv, &nargs)) >= 0)
 		return r;
+	hm_registry_cli_apply(&rcli);
 	if (nargs != 1)
 		return hm_cli_usage(&cmd);
 	if (!hm_manifest_name_valid(name))
