@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hallmark/nss_files.h"
 #include "audit_private.h"
 #include "hallmark/buf.h"
 
@@ -42,103 +43,6 @@ const size_t hm_audit_n_rules_accounts =
 	sizeof(hm_audit_rules_accounts) / sizeof(hm_audit_rules_accounts[0]);
 
 /* isspace() in the C locale. */
-/*
- * The account files are read the way glibc's nss_files reads them
- * (nss/nss_files/files-parse.c, files-pwd.c, files-grp.c,
- * shadow/sgetspent_r.c), since that is what decides who logs in as
- * whom: a line glibc resolves must never be a skipped note here.
- * Measured with getent on Debian 12 (glibc 2.36) against a
- * bind-mounted file: a numeric field is strtoul's (leading white
- * space, a '+' or '-' sign: " 0", "+0", "-0" and "000" are uid 0),
- * ending at ':' or the end of the line (anything else rejects the
- * line); a value above UINT32_MAX, "-1" included, rejects it too.
- * Missing trailing fields are empty and the last field takes every
- * ':' after it ("a:x:0:0" is uid 0 with an empty shell, and the shell
- * of "a:x:0:0::/:/bin/sh:x" is "/bin/sh:x").
- */
-static bool is_c_space(char c)
-{
-	return c == ' ' || (c >= '\t' && c <= '\r');
-}
-
-/* glibc's STRING_FIELD: up to the next ':' (cut there) or the end. */
-static char *str_field(char **line)
-{
-	char *s = *line, *c = strchr(s, ':');
-
-	if (c) {
-		*c = '\0';
-		*line = c + 1;
-	} else {
-		*line = s + strlen(s);
-	}
-	return s;
-}
-
-/*
- * strtoul(s, &end, 10) narrowed as Debian 12's glibc does (measured: too big
- * a value rejects the line, it is not clamped), without the
- * locale: false if nothing was converted or the value (after a '-'
- * negates it modulo 2^64, as strtoul does) is above UINT32_MAX.
- */
-static bool strtou32_glibc(const char *s, const char **ret_end, uint32_t *ret,
-			   bool *ret_empty)
-{
-	const char *p = s;
-	unsigned long long v = 0;
-	bool neg = false, big = false;
-
-	*ret_empty = false;
-	while (is_c_space(*p))
-		p++;
-	if (*p == '+' || *p == '-')
-		neg = *p++ == '-';
-	if (*p < '0' || *p > '9') {
-		*ret_end = s;
-		*ret_empty = true;
-		return false;
-	}
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (v > (ULLONG_MAX - (unsigned)(*p - '0')) / 10)
-			big = true;
-		else
-			v = v * 10 + (unsigned)(*p - '0');
-	}
-	*ret_end = p;
-	if (neg)
-		v = 0ULL - v;
-	if (big || v > UINT32_MAX)
-		return false;
-	*ret = (uint32_t)v;
-	return true;
-}
-
-/*
- * glibc's INT_FIELD (maybe_null false) and INT_FIELD_MAYBE_NULL (true:
- * an empty field is allowed, but not the end of the line).  The number
- * must end at ':' (skipped; only when colon_ends) or at the end of the
- * line.  *ret is set only for a number.
- */
-static bool int_field(char **line, bool maybe_null, bool colon_ends, uint32_t *ret)
-{
-	const char *end;
-	bool empty;
-	uint32_t v;
-
-	if (maybe_null && **line == '\0')
-		return false;
-	if (!strtou32_glibc(*line, &end, &v, &empty) && !(empty && maybe_null))
-		return false;
-	if (colon_ends && *end == ':')
-		end++;
-	else if (*end != '\0')
-		return false;
-	if (!empty)
-		*ret = v;
-	*line = *line + (end - *line);
-	return true;
-}
-
 static int cmp_u32(const void *x, const void *y)
 {
 	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
@@ -184,7 +88,7 @@ static int parse_colon_file(struct actx *a, const char *path,
 		if (strlen(line) != llen)
 			r = 1;
 		else {
-			while (is_c_space(*line))
+			while (hm_nss_is_space(*line))
 				line++;
 			if (*line == '\0' || *line == '#')
 				continue;
@@ -201,21 +105,16 @@ static int parse_colon_file(struct actx *a, const char *path,
 /* files-pwd.c: name:passwd:uid:gid[:gecos[:dir[:shell...]]] */
 static int add_user(struct actx *a, char *line)
 {
-	struct user u = { 0 };
+	struct hm_nss_passwd e;
 	struct user *p;
 
-	u.name = str_field(&line);
-	u.pw = str_field(&line);
-	if (!int_field(&line, false, true, &u.uid) ||
-	    !int_field(&line, false, true, &u.gid))
+	if (!hm_nss_passwd_line(line, &e))
 		return 1;
-	(void)str_field(&line);         /* gecos */
-	(void)str_field(&line);         /* home */
-	u.shell = line;
 	if (!(p = realloc(a->users, (a->n_users + 1) * sizeof(*p))))
 		return hm_audit_nomem(a);
 	a->users = p;
-	a->users[a->n_users++] = u;
+	a->users[a->n_users++] = (struct user){ .name = e.name, .pw = e.pw,
+		.shell = e.shell, .uid = e.uid, .gid = e.gid };
 	return 0;
 }
 
@@ -231,18 +130,18 @@ static int add_shadow(struct actx *a, char *line)
 	uint32_t v;
 	int i;
 
-	s.name = str_field(&line);
-	s.hash = str_field(&line);
+	s.name = hm_nss_str_field(&line);
+	s.hash = hm_nss_str_field(&line);
 	for (i = 0; i < 3; i++)
-		if (!int_field(&line, true, true, &v))
+		if (!hm_nss_int_field(&line, true, true, &v))
 			return 1;
-	while (is_c_space(*line))
+	while (hm_nss_is_space(*line))
 		line++;
 	if (*line) {
 		for (i = 0; i < 3; i++)
-			if (!int_field(&line, true, true, &v))
+			if (!hm_nss_int_field(&line, true, true, &v))
 				return 1;
-		if (*line && !int_field(&line, true, false, &v))
+		if (*line && !hm_nss_int_field(&line, true, false, &v))
 			return 1;
 	}
 	if (!(p = realloc(a->shadows, (a->n_shadows + 1) * sizeof(*p))))
@@ -257,55 +156,15 @@ static int add_group(struct actx *a, char *line)
 {
 	uint32_t gid, *p;
 
-	(void)str_field(&line);
-	(void)str_field(&line);
-	if (!int_field(&line, false, true, &gid))
+	(void)hm_nss_str_field(&line);
+	(void)hm_nss_str_field(&line);
+	if (!hm_nss_int_field(&line, false, true, &gid))
 		return 1;
 	if (!(p = realloc(a->gids, (a->n_gids + 1) * sizeof(*p))))
 		return hm_audit_nomem(a);
 	a->gids = p;
 	a->gids[a->n_gids++] = gid;
 	return 0;
-}
-
-int hm_audit_passwd_uid0(const char *data, size_t len, struct hm_buf *names,
-			 size_t *ret_n, struct hm_error *err)
-{
-	struct actx a = { .err = err };
-	char *copy, *pos, *end, *line;
-	size_t llen, i;
-	int r = 0;
-
-	*ret_n = 0;
-	if (!(copy = malloc(len + 1)))
-		return hm_error_nomem(err);
-	memcpy(copy, data, len);
-	copy[len] = '\0';
-	pos = copy;
-	end = copy + len;
-	/* The line rules of parse_colon_file, without its notes. */
-	while (r >= 0 && (line = hm_audit_next_line(&pos, end, &llen))) {
-		if (strlen(line) != llen)
-			continue;
-		while (is_c_space(*line))
-			line++;
-		if (*line == '\0' || *line == '#' || *line == ':')
-			continue;
-		r = add_user(&a, line);
-	}
-	for (i = 0; r >= 0 && i < a.n_users; i++) {
-		const struct user *u = &a.users[i];
-
-		if (u->uid != 0 || strcmp(u->name, "root") == 0)
-			continue;
-		if (hm_buf_addf(names, "%s'%s'", *ret_n ? ", " : "", u->name) < 0)
-			r = hm_error_nomem(err);
-		else
-			++*ret_n;
-	}
-	free(a.users);
-	free(copy);
-	return r < 0 ? r : 0;
 }
 
 int hm_audit_load_accounts(struct actx *a)

@@ -26,6 +26,7 @@
 
 #include "hallmark/buf.h"
 #include "hallmark/digest.h"
+#include "hallmark/nss_files.h"
 #include "hallmark/manifest.h"
 #include "hallmark/policy.h"
 #include "runtime_private.h"
@@ -154,6 +155,21 @@ static const char *account_name(const struct proc_pass *p, uid_t uid)
 	return NULL;
 }
 
+static int add_account(void *ctx, const struct hm_nss_passwd *e)
+{
+	struct proc_pass *p = ctx;
+	struct account *a = realloc(p->accounts, (p->n_accounts + 1) * sizeof(*a));
+
+	if (!a)
+		return -1;
+	p->accounts = a;
+	a[p->n_accounts].uid = (uid_t)e->uid;
+	if (!(a[p->n_accounts].name = strdup(e->name)))
+		return -1;
+	p->n_accounts++;
+	return 0;
+}
+
 /*
  * The image's accounts: its /etc/passwd read through the scope's root,
  * believed only if its digest is the manifest's (a changed passwd is the
@@ -164,7 +180,7 @@ static int load_accounts(struct proc_pass *p, struct hm_error *err)
 	struct rt_ctx *c = p->c;
 	const struct hm_entry *e = hm_runtime_image_find(c->img, "/etc/passwd", 11);
 	unsigned char sum[HM_SHA256_LEN];
-	char name[64], *data = NULL, *line, *save = NULL;
+	char name[64], *data = NULL;
 	const char *why = NULL;
 	size_t len;
 	int r;
@@ -188,37 +204,13 @@ static int load_accounts(struct proc_pass *p, struct hm_error *err)
 		return rt_finding(c, HM_FINDING_NOT_INSPECTED, "/etc/passwd", NULL,
 				  NULL, detail, err);
 	}
-	for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *f[4] = { line }, *q = line, *end;
-		int k = 1;
-		unsigned long uid;
-		struct account *a;
-
-		while (k < 4 && (q = strchr(q, ':'))) {
-			*q++ = '\0';
-			f[k++] = q;
-		}
-		if (k < 4)
-			continue;
-		errno = 0;
-		uid = strtoul(f[2], &end, 10);
-		if (end == f[2] || *end || errno || uid > UINT32_MAX)
-			continue;
-		a = realloc(p->accounts, (p->n_accounts + 1) * sizeof(*a));
-		if (!a)
-			goto nomem;
-		p->accounts = a;
-		a[p->n_accounts].uid = (uid_t)uid;
-		if (!(a[p->n_accounts].name = strdup(f[0])))
-			goto nomem;
-		p->n_accounts++;
-	}
+	/* The users glibc would resolve, by its rules (lib/nss_files.c). */
+	r = hm_nss_passwd_each(data, len, add_account, p);
 	free(data);
+	if (r < 0)
+		return hm_error_nomem(err);
 	p->accounts_ok = true;
 	return 0;
-nomem:
-	free(data);
-	return hm_error_nomem(err);
 }
 
 /* The digest of the file open at fd, from the cache or hashed now. */

@@ -18,6 +18,7 @@
 #include "hallmark/history.h"
 #include "hallmark/image.h"
 #include "hallmark/manifest.h"
+#include "hallmark/nss_files.h"
 #include "hallmark/policy.h"
 #include "hallmark/progress.h"
 #include "hallmark/prometheus.h"
@@ -179,7 +180,7 @@ static int verify_finding(void *ctx, const struct hm_finding *f,
 	if (hm_image_read_beneath(vs->root, PASSWD, HM_LIMIT_AUDIT_FILE_BYTES,
 				  &data, &len, &rerr) < 0)
 		return hm_finding_spool_add(vs->spool, f, err);
-	r = hm_audit_passwd_uid0(data, len, &names, &n, err);
+	r = hm_nss_passwd_uid0(data, len, &names, &n, err);
 	free(data);
 	if (r < 0)
 		goto out;

@@ -88,8 +88,6 @@ bool hm_audit_fails(const struct hm_audit_result *res, enum hm_severity fail_on)
  * accounts.  HM_ERR_NOMEM or 0.
  */
 struct hm_buf;
-int hm_audit_passwd_uid0(const char *data, size_t len, struct hm_buf *names,
-			 size_t *ret_n, struct hm_error *err);
 
 /* Reports: text, json, sarif (the HM_REPORT_* values of report.h). */
 int hm_audit_report_write(const struct hm_audit_result *res, const char *target,
