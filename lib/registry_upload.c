@@ -144,6 +144,10 @@ static int status_error(struct hm_regup *r, const char *what,
 {
 	char m[512];
 
+	if (rs->status == 401 && !r->basic && !r->bearer)
+		return hm_error_set(err, HM_ERR_INPUT, 0, "%s: %s asks for credentials "
+				    "for '%s' and no auth file has any for it (--authfile)",
+				    what, r->host, r->repo);
 	if (rs->status == 401 || rs->status == 403)
 		return hm_error_set(err, HM_ERR_INPUT, 0, "%s: %s refuses the "
 				    "credentials for '%s' (HTTP %ld)%s", what,
@@ -199,7 +203,8 @@ static int get_token(struct hm_regup *r, const char *challenge,
 		goto out;
 	}
 	if (strncmp(realm, "https://", 8) != 0 &&
-	    strncmp(realm, r->base, strlen(r->base)) != 0) {
+	    (strncmp(realm, r->base, strlen(r->base)) != 0 ||
+	     !strchr("/?", realm[strlen(r->base)]))) {
 		ret = hm_error_set(err, HM_ERR_INPUT, 0, "%s: token realm '%s' is "
 				   "neither https nor this registry", r->host, realm);
 		goto out;
@@ -571,12 +576,14 @@ int hm_regup_blob_has(struct hm_regup *r, const char *digest, bool *has,
 		return hm_error_nomem(err);
 	ret = request(r, "HEAD", path, NULL, NULL, 0, NULL, true, &rs, err);
 	if (ret >= 0) {
-		if (rs.status == 200)
+		if (rs.status == 200) {
 			*has = true;
-		else if (rs.status == 404)
+			r->stats.blobs_present++;
+		} else if (rs.status == 404) {
 			*has = false;
-		else
+		} else {
 			ret = status_error(r, digest, &rs, err);
+		}
 	}
 	free(path);
 	response_free(&rs);

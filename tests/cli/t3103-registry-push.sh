@@ -262,6 +262,22 @@ expect_grep "blob $BAD holds" err.txt "the message names the blob"
 code=$(curl -s -o /dev/null -w '%{http_code}' -I "http://$R1/v2/hm/bad/blobs/$BAD")
 [ "$code" = 404 ] && ok "the registry holds nothing under that digest" || fail "HEAD blob: $code"
 
+# Two index.json members: two readers could see two images.
+python3 - "$IMG" dup.oci.tar <<'P'
+import io, sys, tarfile
+src = tarfile.open(sys.argv[1]); dst = tarfile.open(sys.argv[2], 'w')
+for m in src.getmembers():
+    data = src.extractfile(m).read() if m.isfile() else None
+    dst.addfile(m, io.BytesIO(data) if data is not None else None)
+    if m.name.lstrip('./') == 'index.json':
+        m2 = tarfile.TarInfo(m.name); evil = b'{"schemaVersion":2,"manifests":[]}'
+        m2.size = len(evil); dst.addfile(m2, io.BytesIO(evil))
+dst.close()
+P
+cp out/t3103-app.manifest dup.manifest; cp out/t3103-app.manifest.sig dup.manifest.sig
+expect_exit 2 "an archive with two index.json: exit 2" "$HALLMARK" push dup.oci.tar "$R1/hm/dup:1"
+expect_grep 'two index.json' err.txt "the message says so"
+
 # --- TLS and htpasswd ---------------------------------------------------------
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 	-subj /CN=t3103-ca -keyout ca.key -out ca.pem >/dev/null 2>&1
@@ -303,6 +319,7 @@ expect_exit 2 "a wrong password: exit 2" \
 expect_grep 'refuses the credentials' err.txt "the message says the credentials were refused"
 grep -q 'wrong-pass' err.txt out.txt && fail "the password is printed" || ok "the password is not printed"
 expect_exit 2 "no credentials: exit 2" "$HALLMARK" push "$IMG" "$R2/hm/app:2" --ca-file ca.pem
+expect_grep 'asks for credentials .*no auth file has any' err.txt "the message says none were found"
 expect_exit 2 "the registry's certificate is not trusted without --ca-file: exit 2" \
 	"$HALLMARK" push "$IMG" "$R2/hm/app:2" --authfile auth.json
 expect_grep '[Cc]ertificate' err.txt "the message names the certificate"
