@@ -38,6 +38,8 @@
 /* A blob this small is read whole in the first pass (manifests, configs). */
 #define SMALL_BLOB_MAX (1u << 20)
 #define MAX_BLOBS 1024
+/* All of them together: a hostile archive does not fill the memory. */
+#define SMALL_TOTAL_MAX (64u << 20)
 
 static const char usage[] =
 	"usage: hallmark push IMAGE.oci.tar REF [--key KEY] [--manifest F]\n"
@@ -205,7 +207,7 @@ static int load_image(const char *path, struct image *im, struct hm_error *err)
 	struct archive_entry *ae;
 	json_t *idx = NULL, *man = NULL, *layers, *l;
 	char *small[MAX_BLOBS] = { 0 }, names[MAX_BLOBS][72];
-	size_t small_len[MAX_BLOBS], n_small = 0, i, len;
+	size_t small_len[MAX_BLOBS], n_small = 0, small_total = 0, i, len;
 	char digest[72], where[64];
 	unsigned long long size;
 	struct blob *b;
@@ -217,16 +219,27 @@ static int load_image(const char *path, struct image *im, struct hm_error *err)
 		const char *name = member_name(ae);
 
 		if (!strcmp(name, "index.json")) {
-			free(im->index);
+			/* Two would let two readers see two images. */
+			if (im->index) {
+				r = hm_error_set(err, HM_ERR_INPUT, 0, "%s: two index.json "
+						 "members", path);
+				goto out;
+			}
 			if ((r = read_member(a, path, name, SMALL_BLOB_MAX, &im->index,
 					     &im->index_len, err)) < 0)
 				goto out;
 		} else if (!strncmp(name, "blobs/sha256/", 13) && strlen(name) == 77 &&
 			   archive_entry_size(ae) <= SMALL_BLOB_MAX && n_small < MAX_BLOBS) {
+			if (small_total + (size_t)archive_entry_size(ae) > SMALL_TOTAL_MAX) {
+				r = hm_error_set(err, HM_ERR_LIMIT, 0, "%s: more than %u bytes "
+						 "of small blobs", path, SMALL_TOTAL_MAX);
+				goto out;
+			}
 			snprintf(names[n_small], sizeof(names[n_small]), "sha256:%s", name + 13);
 			if ((r = read_member(a, path, name, SMALL_BLOB_MAX, &small[n_small],
 					     &small_len[n_small], err)) < 0)
 				goto out;
+			small_total += small_len[n_small];
 			n_small++;
 		}
 	}
@@ -397,7 +410,6 @@ out:
 static int push_blobs(struct hm_regup *reg, const char *path, struct image *im,
 		      const char *mount_from, size_t chunk, struct hm_error *err)
 {
-	struct hm_regup_stats *st = (struct hm_regup_stats *)hm_regup_stats(reg);
 	struct archive *a = NULL;
 	struct archive_entry *ae;
 	size_t i, left = 0;
@@ -409,10 +421,8 @@ static int push_blobs(struct hm_regup *reg, const char *path, struct image *im,
 
 		if ((r = hm_regup_blob_has(reg, b->digest, &has, err)) < 0)
 			return r;
-		if (has)
-			st->blobs_present++;
-		else if (mount_from &&
-			 (r = hm_regup_blob_mount(reg, b->digest, mount_from, &has, err)) < 0)
+		if (!has && mount_from &&
+		    (r = hm_regup_blob_mount(reg, b->digest, mount_from, &has, err)) < 0)
 			return r;
 		if (has) {
 			b->done = true;
