@@ -12,6 +12,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include "hallmark/digest.h"
 #include "hallmark/fsutil.h"
 #include "hallmark/limits.h"
+#include "hallmark/manifest.h"
 #include "hallmark/registry_upload.h"
 #include "hallmark/sign.h"
 #include "hallmark/trust.h"
@@ -657,6 +659,40 @@ out:
 	return r;
 }
 
+static int check_binding(const struct hm_trusted_manifest *tm, const char *mpath,
+			 const char *image, const char *digest, struct hm_error *err)
+{
+	struct hm_manifest_reader *rd = NULL;
+	const struct hm_manifest_header *h;
+	size_t i;
+	int fd = -1, r = 0;
+
+	if (tm) {
+		h = tm->header;
+	} else {
+		if ((fd = open(mpath, O_RDONLY | O_CLOEXEC)) < 0)
+			return hm_error_set(err, HM_ERR_IO, errno, "cannot open '%s'", mpath);
+		if ((r = hm_manifest_reader_open(fd, mpath, 0, &rd, err)) < 0)
+			goto out;
+		h = hm_manifest_reader_header(rd);
+	}
+	for (i = 0; i < h->n_images; i++) {
+		const struct hm_manifest_image *mi = &h->images[i];
+
+		if (!strcmp(mi->kind, "oci") && strcmp(mi->digest, digest)) {
+			r = hm_error_set(err, HM_ERR_INPUT, 0, "'%s' is bound to image %s, "
+					 "not to %s's %s: not pushed", mpath, mi->digest,
+					 image, digest);
+			goto out;
+		}
+	}
+out:
+	hm_manifest_reader_free(rd);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
 int hm_push_run(const char *image, const struct hm_push_options *po)
 {
 	struct hm_regup_ref ref = { 0 };
@@ -711,21 +747,11 @@ int hm_push_run(const char *image, const struct hm_push_options *po)
 	}
 	if (load_image(image, im, &err) < 0)
 		goto fail;
-	/* The manifest is bound to its image: attach it to no other. */
-	if (tm) {
-		size_t i;
-
-		for (i = 0; i < tm->header->n_images; i++) {
-			const struct hm_manifest_image *mi = &tm->header->images[i];
-
-			if (!strcmp(mi->kind, "oci") && strcmp(mi->digest, im->manifest_digest)) {
-				rc = hm_cli_fail("'%s' is bound to image %s, not to %s's %s: "
-						 "not pushed", mpath, mi->digest, image,
-						 im->manifest_digest);
-				goto out;
-			}
-		}
-	}
+	/* The manifest is bound to its image: attach it to no other.  Without
+	 * --key the header is read unverified: the verifier checks the
+	 * signature, this only keeps a wrong pair from being attached. */
+	if ((r = check_binding(tm, mpath, image, im->manifest_digest, &err)) < 0)
+		goto fail;
 	if (hm_regup_open(ref.host, ref.repo, &ro, &reg, &err) < 0 ||
 	    push_blobs(reg, image, im, po->mount_from, po->chunk_size, &err) < 0 ||
 	    hm_regup_manifest_put(reg, ref.tag ? ref.tag : "latest", im->manifest_type,

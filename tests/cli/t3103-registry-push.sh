@@ -233,6 +233,8 @@ sed 's/gold image/another image/' tpl/app.yaml > tpl/other.yaml
 expect_exit 2 "another image's manifest: exit 2" \
 	"$HALLMARK" push other/t3103-app.oci.tar "$R1/hm/other:1" --key ops.key --manifest out/t3103-app.manifest
 expect_grep 'is bound to image sha256:[0-9a-f]*, not to' err.txt "the message names both digests"
+expect_exit 2 "without --key too" \
+	"$HALLMARK" push other/t3103-app.oci.tar "$R1/hm/other:1" --manifest out/t3103-app.manifest
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://$R1/v2/hm/other/manifests/1")
 [ "$code" = 404 ] && ok "nothing was pushed" || fail "hm/other:1 is there (HTTP $code)"
 "$HALLMARK" keygen -o other --no-passphrase >/dev/null 2>&1
