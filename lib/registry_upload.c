@@ -230,6 +230,12 @@ static int get_token(struct hm_regup *r, const char *challenge,
 	explicit_bzero(auth, sizeof(auth));
 	if (ret < 0)
 		goto out;
+	if (rs.status == 401 || rs.status == 403) {
+		ret = hm_error_set(err, HM_ERR_INPUT, 0, "token server '%s' refuses the "
+				   "credentials for '%s' on %s (HTTP %ld)", realm, r->repo,
+				   r->host, rs.status);
+		goto out;
+	}
 	if (rs.status != 200) {
 		ret = status_error(r, "token", &rs, err);
 		goto out;

@@ -334,4 +334,73 @@ expect_exit 2 "a malformed auth file: exit 2" \
 expect_grep 'broken.json' err.txt "the message names the auth file"
 expect_exit 2 "a reference without a registry host: exit 2" "$HALLMARK" push "$IMG" hm/app:1
 
+# --- bearer tokens: a token server (TLS, Basic-authenticated) whose RS256
+# JWTs the registry trusts by their x5c certificate ---------------------------
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=t3103-token \
+	-keyout tok.key -out tok.pem >/dev/null 2>&1
+openssl x509 -in tok.pem -outform DER -out tok.der
+cat > tokensrv.py <<'P'
+import base64, json, ssl, subprocess, sys, time, urllib.parse
+from http.server import HTTPServer, BaseHTTPRequestHandler
+port, cert, key, creds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+x5c = base64.b64encode(open('tok.der', 'rb').read()).decode()
+def b64u(b): return base64.urlsafe_b64encode(b).rstrip(b'=')
+class H(BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_GET(self):
+        q = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+        open('token-requests', 'a').write(self.path + '\n')
+        if self.headers.get('Authorization') != 'Basic ' + creds:
+            self.send_response(401); self.send_header('Content-Length', '0'); self.end_headers(); return
+        access = []
+        for sc in q.get('scope', []):
+            t, name, acts = sc.split(':')
+            access.append({'type': t, 'name': name, 'actions': acts.split(',')})
+        now = int(time.time())
+        hdr = {'typ': 'JWT', 'alg': 'RS256', 'x5c': [x5c]}
+        cl = {'iss': 't3103-issuer', 'sub': 'pusher', 'aud': q['service'][0], 'exp': now + 300,
+              'nbf': now - 10, 'iat': now, 'jti': str(time.time()), 'access': access}
+        signing = b64u(json.dumps(hdr).encode()) + b'.' + b64u(json.dumps(cl).encode())
+        sig = subprocess.run(['openssl', 'dgst', '-sha256', '-sign', 'tok.key'], input=signing,
+                             capture_output=True, check=True).stdout
+        body = json.dumps({'token': (signing + b'.' + b64u(sig)).decode()}).encode()
+        self.send_response(200); self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(body))); self.end_headers(); self.wfile.write(body)
+srv = HTTPServer(('127.0.0.1', int(port)), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(cert, key)
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+print('ready', flush=True)
+srv.serve_forever()
+P
+PT=$(free_port)
+python3 tokensrv.py "$PT" srv.pem srv.key "$(printf 'pusher:s3cret-pass-t3103' | base64)" > tokensrv.log 2>&1 &
+REG_PIDS="$REG_PIDS $!"
+i=0; while [ $i -lt 100 ] && ! grep -q ready tokensrv.log; do sleep 0.1; i=$((i + 1)); done
+P3=$(free_port)
+if start_registry token "$P3" "auth:
+  token:
+    realm: https://127.0.0.1:$PT/token
+    service: t3103-registry
+    issuer: t3103-issuer
+    rootcertbundle: $T_DIR/tok.pem"; then
+	R3=127.0.0.1:$P3
+	printf '{"auths": {"%s": {"auth": "%s"}}}\n' "$R3" "$(printf 'pusher:s3cret-pass-t3103' | base64)" > tokauth.json
+	printf '{"auths": {"%s": {"auth": "%s"}}}\n' "$R3" "$(printf 'pusher:wrong-pass-t3103' | base64)" > tokwrong.json
+	expect_exit 0 "push with a bearer token from the registry's token server" \
+		"$HALLMARK" push "$IMG" "$R3/hm/tok:1" --key ops.key --authfile tokauth.json --ca-file ca.pem
+	expect_grep "^pushed $R3/hm/tok:1@$DIGEST\$" out.txt "the same digest"
+	expect_grep 'scope=repository%3Ahm%2Ftok%3Apull%2Cpush' token-requests "the token asked for covers pull and push of hm/tok only"
+	tok=$(curl -sf --cacert ca.pem -u "pusher:s3cret-pass-t3103" \
+		"https://127.0.0.1:$PT/token?service=t3103-registry&scope=repository:hm/tok:pull" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+	got=$(curl -sf -H "Authorization: Bearer $tok" -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+		"http://$R3/v2/hm/tok/manifests/1" | sha256sum | cut -d' ' -f1)
+	[ "sha256:$got" = "$DIGEST" ] && ok "the registry serves the pushed manifest" || fail "manifest via token: $got"
+	expect_exit 2 "a wrong password at the token server: exit 2" \
+		"$HALLMARK" push "$IMG" "$R3/hm/tok:2" --authfile tokwrong.json --ca-file ca.pem
+	expect_grep "token server 'https://127.0.0.1:$PT/token' refuses the credentials" err.txt "the message says the token server refused them"
+else
+	fail "docker-registry starts with token auth on 127.0.0.1:$P3"
+fi
+
 done_testing
