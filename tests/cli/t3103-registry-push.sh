@@ -375,7 +375,7 @@ P
 PT=$(free_port)
 python3 tokensrv.py "$PT" srv.pem srv.key "$(printf 'pusher:s3cret-pass-t3103' | base64)" > tokensrv.log 2>&1 &
 REG_PIDS="$REG_PIDS $!"
-i=0; while [ $i -lt 100 ] && ! grep -q ready tokensrv.log; do sleep 0.1; i=$((i + 1)); done
+i=0; while [ $i -lt 100 ] && ! grep -qs ready tokensrv.log; do sleep 0.1; i=$((i + 1)); done
 P3=$(free_port)
 if start_registry token "$P3" "auth:
   token:
