@@ -327,6 +327,8 @@ expect_exit 2 "the registry's certificate is not trusted without --ca-file: exit
 expect_grep '[Cc]ertificate' err.txt "the message names the certificate"
 expect_exit 2 "--password is refused" "$HALLMARK" push "$IMG" "$R2/hm/app:2" --password s3cret
 expect_grep 'never taken on the command line' err.txt "it says where credentials go"
+grep -q s3cret err.txt out.txt && fail "--password's value is echoed" || ok "--password's value is not echoed"
+expect_exit 2 "build refuses --password too" "$HALLMARK" build tpl/app.yaml --password=s3cret
 expect_exit 2 "--creds is refused" "$HALLMARK" push "$IMG" "$R2/hm/app:2" --creds pusher:s3cret
 printf '{"auths": ' > broken.json
 expect_exit 2 "a malformed auth file: exit 2" \
