@@ -34,7 +34,7 @@
 
 #define ARTIFACT_MANIFEST "application/vnd.hallmark.manifest.v1"
 #define LAYER_MANIFEST "application/vnd.hallmark.manifest.v1+text"
-#define LAYER_SIGNATURE "application/vnd.hallmark.manifest.signature.v1"
+#define LAYER_SIGNATURE "application/vnd.hallmark.signature.v1+text"
 #define DSSE_TYPE "application/vnd.dsse.envelope.v1+json"
 #define PREDICATE_ANNOTATION "in-toto.io/predicate-type"
 /* A blob this small is read whole in the first pass (manifests, configs). */

@@ -162,7 +162,7 @@ for n, d in enumerate(lst['manifests']):
         got = [get('/v2/hm/app/blobs/' + l['digest']) for l in m['layers']]
         assert [l['mediaType'] for l in m['layers']] == [
             'application/vnd.hallmark.manifest.v1+text',
-            'application/vnd.hallmark.manifest.signature.v1'], m['layers']
+            'application/vnd.hallmark.signature.v1+text'], m['layers']
         assert got[0] == open(sys.argv[4], 'rb').read(), 'manifest bytes differ'
         assert got[1] == open(sys.argv[4] + '.sig', 'rb').read(), 'signature bytes differ'
         kinds.append('hallmark-manifest')
