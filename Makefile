@@ -27,6 +27,7 @@ CFLAGS  += -std=c17 $(OPT) $(WARN) -pthread $(SAN) $(EXTRA_CFLAGS)
 LDFLAGS += -pthread $(SAN)
 
 # The core never links libguestfs; hallmark-verify links only the core.
+# libcurl: the registry client (lib/registry*.c), in both programs.
 CORE_PKGS := libarchive libcrypto yaml-0.1 jansson sqlite3 libxcrypt libdeflate libcurl
 CORE_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(CORE_PKGS))
 CORE_LIBS   := $(shell $(PKG_CONFIG) --libs $(CORE_PKGS))

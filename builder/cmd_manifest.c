@@ -11,14 +11,17 @@
 #include "builder.h"
 #include "hallmark/cli.h"
 #include "hallmark/manifest.h"
+#include "hallmark/registry.h"
 #include "hallmark/source.h"
 
 static const char manifest_usage[] =
 	"usage: hallmark manifest TARGET [-o FILE] [--name NAME] [--serial N]\n"
 	"       [--expires TIME | --valid-days N] [--threads N]\n"
+	"       [--authfile FILE] [--ca-file FILE] [--insecure-registry HOST]\n"
 	"\n"
 	"Write the manifest of every entry of TARGET: dir:PATH (or a bare path\n"
-	"to a directory), tar:FILE, tar:-, oci:FILE, oci-dir:PATH or\n"
+	"to a directory), tar:FILE, tar:-, oci:FILE, oci-dir:PATH,\n"
+	"registry:HOST[:PORT]/REPO[:TAG|@DIGEST] or\n"
 	"disk:FILE[,format=raw|qcow2] (a VM disk image, read-only).\n"
 	"\n"
 	"  -o, --output FILE        where to write it, atomically (default: stdout)\n"
@@ -28,6 +31,9 @@ static const char manifest_usage[] =
 	"  -e, --expires TIME       refuse the manifest after TIME (2027-01-31T00:00:00Z)\n"
 	"  -d, --valid-days N       refuse it N days after its creation\n"
 	"  -j, --threads N          hashing threads (default: number of CPUs)\n"
+	"      --authfile FILE      registry credentials (containers-auth.json)\n"
+	"      --ca-file FILE       CA certificates for the registry's TLS\n"
+	"      --insecure-registry HOST  allow plain HTTP to HOST\n"
 	"  -h, --help               show this help\n"
 	"\n"
 	"The creation time is $SOURCE_DATE_EPOCH when set, else now.\n";
@@ -63,6 +69,7 @@ int cmd_manifest(int argc, char **argv)
 					.expires = HM_EXPIRES_NEVER };
 	const char *out = "-", *name = "root", *sde;
 	unsigned long long v, serial = 1, valid_days = 0, threads = 0;
+	struct hm_registry_cli rcli = HM_REGISTRY_CLI_INIT(rcli);
 	const struct hm_option opts[] = {
 		HM_OPT_OUTPUT(&out),
 		HM_OPT_NAME(&name),
@@ -71,6 +78,7 @@ int cmd_manifest(int argc, char **argv)
 		HM_OPT_UINT('d', "valid-days", &valid_days, 1, 100000,
 			    "a number of days from 1 to 100000"),
 		HM_OPT_THREADS(&threads),
+		HM_OPT_REGISTRY(&rcli),
 		HM_OPT_HELP(),
 		HM_OPT_END(),
 	};
@@ -84,6 +92,7 @@ int cmd_manifest(int argc, char **argv)
 
 	if ((r = hm_cli_parse(&cmd, argc, argv, &nargs)) >= 0)
 		return r;
+	hm_registry_cli_apply(&rcli);
 	if (nargs != 1)
 		return hm_cli_usage(&cmd);
 	h.serial = serial;

@@ -61,6 +61,8 @@ extern const struct hm_audit_rule hm_audit_rules_system[];
 extern const size_t hm_audit_n_rules_system;
 extern const struct hm_audit_rule hm_audit_rules_vulns[];
 extern const size_t hm_audit_n_rules_vulns;
+extern const struct hm_audit_rule hm_audit_rules_registry[];   /* audit_registry.c */
+extern const size_t hm_audit_n_rules_registry;
 
 /* The checks, in the order hm_audit_run calls them: 0 or a negative error;
  * findings and skipped notes go into a->res. */

@@ -68,6 +68,7 @@ static void merge_rules(void)
 		{ hm_audit_rules_ssh, &hm_audit_n_rules_ssh },
 		{ hm_audit_rules_system, &hm_audit_n_rules_system },
 		{ hm_audit_rules_vulns, &hm_audit_n_rules_vulns },
+		{ hm_audit_rules_registry, &hm_audit_n_rules_registry },
 	};
 	size_t f, i;
 

@@ -21,17 +21,23 @@
 #include "hallmark/fsutil.h"
 #include "hallmark/image.h"
 #include "hallmark/policy.h"
+#include "hallmark/registry.h"
 #include "hallmark/report.h"
+#include "hallmark/sign.h"
 #include "hallmark/yaml.h"
 #include "verifier.h"
 
 static const char audit_usage[] =
 	"usage: hallmark audit TARGET [--rules FILE] [--vulns OSV.json]\n"
 	"       [--fail-on SEVERITY] [--format text|json|sarif] [-o REPORT]\n"
+	"       [--authfile FILE] [--ca-file FILE] [--insecure-registry HOST]\n"
+	"       [--pubkey FILE...] [--repository GLOB]\n"
 	"\n"
 	"Audit TARGET against the hardening rules (docs/audit-rules.md).\n"
 	"TARGET: dir:PATH (or a bare path to a directory), tar:FILE, tar:-,\n"
-	"oci:FILE, oci-dir:PATH, disk:FILE[,format=raw|qcow2].\n"
+	"oci:FILE, oci-dir:PATH, registry:HOST[:PORT]/REPO[:TAG|@DIGEST],\n"
+	"disk:FILE[,format=raw|qcow2]; registry:HOST[:PORT] audits every image\n"
+	"of the registry's catalog into one report.\n"
 	"\n"
 	"  -r, --rules FILE         site rules: exceptions (rule, path glob, reason)\n"
 	"                           and fail_on\n"
@@ -39,6 +45,12 @@ static const char audit_usage[] =
 	"  -F, --fail-on SEVERITY   info, low, medium, high (default) or critical\n"
 	"  -f, --format FORMAT      text (default), json or sarif\n"
 	"  -o, --output REPORT      write the report there, atomically (default: stdout)\n"
+	"      --authfile FILE      registry credentials (containers-auth.json)\n"
+	"      --ca-file FILE       CA certificates for the registry's TLS\n"
+	"      --insecure-registry HOST  allow plain HTTP to HOST\n"
+	"  -k, --pubkey FILE        registry: an image without an attached manifest\n"
+	"                           signed by this key is a finding; repeatable\n"
+	"      --repository GLOB    registry:HOST: only the repositories GLOB matches\n"
 	"  -h, --help               show this help\n"
 	"\n"
 	"exit: 0 pass, 1 findings at or above --fail-on, 2 usage/input/I/O error\n";
@@ -106,12 +118,21 @@ int cmd_audit(int argc, char **argv)
 	};
 	const char *rules_path = NULL, *vulns = NULL, *out_path = NULL, *target;
 	int fmt = HM_REPORT_TEXT, fail_on = -1, nargs, rc = HM_EXIT_ERROR, r;
+	struct hm_registry_cli rcli = HM_REGISTRY_CLI_INIT(rcli);
+	const char *pubkey_paths[16], *repo_glob = NULL;
+	struct hm_option_list pubkeys = { pubkey_paths, 16, 0 };
+	struct hm_pubkey *keys[16] = { NULL };
+	bool whole_registry;
+	size_t i;
 	const struct hm_option opts[] = {
 		HM_OPT_STRING('r', "rules", &rules_path),
 		HM_OPT_STRING('V', "vulns", &vulns),
 		HM_OPT_ENUM('F', "fail-on", &fail_on, severities, "severity"),
 		HM_OPT_FORMAT(&fmt, formats, "audit report format"),
 		HM_OPT_OUTPUT(&out_path),
+		HM_OPT_REGISTRY(&rcli),
+		HM_OPT_PUBKEYS(&pubkeys),
+		HM_OPT_STRING(0, "repository", &repo_glob),
 		HM_OPT_HELP(),
 		HM_OPT_END(),
 	};
@@ -127,9 +148,15 @@ int cmd_audit(int argc, char **argv)
 
 	if ((r = hm_cli_parse(&cmd, argc, argv, &nargs)) >= 0)
 		return r;
+	hm_registry_cli_apply(&rcli);
 	if (nargs != 1)
 		return hm_cli_usage(&cmd);
 	target = argv[0];
+	whole_registry = strncmp(target, "registry:", 9) == 0 && !strchr(target + 9, '/');
+	if (repo_glob && !whole_registry)
+		return hm_cli_fail("--repository needs a whole registry, registry:HOST");
+	if (pubkeys.n && strncmp(target, "registry:", 9) != 0)
+		return hm_cli_fail("--pubkey applies to registry: targets only");
 	{
 		char tfile[4096];
 		const struct hm_cli_input in[] = {
@@ -152,9 +179,20 @@ int cmd_audit(int argc, char **argv)
 	ao.target = target;
 	ao.fail_on = (enum hm_severity)fail_on;
 	ao.fmt = fmt;
-	if ((r = hm_image_open(target, hm_audit_capture_globs(), &img, &err)) < 0 ||
-	    (r = hm_audit_run(img, &opt, &res, &err)) < 0 ||
-	    (r = hm_write_output(out_path, print_audit, &ao, &err)) < 0)
+	for (i = 0; i < pubkeys.n; i++)
+		if ((r = hm_pubkey_load(pubkey_paths[i], &keys[i], &err)) < 0)
+			goto fail;
+	if (whole_registry) {
+		if ((r = hm_registry_audit(target + 9, repo_glob, keys, pubkeys.n, &opt,
+					   &res, &err)) < 0)
+			goto fail;
+	} else if ((r = hm_image_open(target, hm_audit_capture_globs(), &img, &err)) < 0 ||
+		   (r = hm_audit_run(img, &opt, &res, &err)) < 0 ||
+		   (pubkeys.n && (r = hm_registry_audit_image(target + 9, keys, pubkeys.n,
+							       &res, &err)) < 0)) {
+		goto fail;
+	}
+	if ((r = hm_write_output(out_path, print_audit, &ao, &err)) < 0)
 		goto fail;
 	rc = hm_audit_fails(&res, (enum hm_severity)fail_on) ? HM_EXIT_DRIFT : HM_EXIT_OK;
 	goto out;
@@ -163,6 +201,8 @@ fail:
 out:
 	hm_audit_result_free(&res);
 	hm_image_free(img);
+	for (i = 0; i < pubkeys.n; i++)
+		hm_pubkey_free(keys[i]);
 	hm_audit_exceptions_free(&sr.exceptions);
 	hm_yaml_free(sr.doc);
 	return rc;

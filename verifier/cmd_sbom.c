@@ -14,19 +14,25 @@
 #include "hallmark/image.h"
 #include "hallmark/manifest.h"
 #include "hallmark/packages.h"
+#include "hallmark/registry.h"
 #include "verifier.h"
 
 static const char sbom_usage[] =
 	"usage: hallmark sbom TARGET [-o FILE] [--name NAME]\n"
+	"       [--authfile FILE] [--ca-file FILE] [--insecure-registry HOST]\n"
 	"\n"
 	"Write an SPDX 2.3 JSON SBOM of the Debian packages installed in TARGET\n"
 	"(from its /var/lib/dpkg/status): dir:PATH (or a bare path to a\n"
-	"directory), tar:FILE, tar:-, oci:FILE, oci-dir:PATH or\n"
+	"directory), tar:FILE, tar:-, oci:FILE, oci-dir:PATH,\n"
+	"registry:HOST[:PORT]/REPO[:TAG|@DIGEST] or\n"
 	"disk:FILE[,format=raw|qcow2].\n"
 	"\n"
 	"  -o, --output FILE        where to write it, atomically (default: stdout)\n"
 	"  -n, --name NAME          document name: 1 to 128 of A-Z a-z 0-9 . _ + -\n"
 	"                           (default: root)\n"
+	"      --authfile FILE      registry credentials (containers-auth.json)\n"
+	"      --ca-file FILE       CA certificates for the registry's TLS\n"
+	"      --insecure-registry HOST  allow plain HTTP to HOST\n"
 	"  -h, --help               show this help\n"
 	"\n"
 	"The creation time is $SOURCE_DATE_EPOCH when set, else now; the same\n"
@@ -50,9 +56,11 @@ int cmd_sbom(int argc, char **argv)
 {
 	static const char *const capture[] = { "/var/lib/dpkg/status", NULL };
 	const char *out = "-", *name = "root", *sde;
+	struct hm_registry_cli rcli = HM_REGISTRY_CLI_INIT(rcli);
 	const struct hm_option opts[] = {
 		HM_OPT_OUTPUT(&out),
 		HM_OPT_NAME(&name),
+		HM_OPT_REGISTRY(&rcli),
 		HM_OPT_HELP(),
 		HM_OPT_END(),
 	};
@@ -68,6 +76,7 @@ int cmd_sbom(int argc, char **argv)
 
 	if ((r = hm_cli_parse(&cmd, argc, argv, &nargs)) >= 0)
 		return r;
+	hm_registry_cli_apply(&rcli);
 	if (nargs != 1)
 		return hm_cli_usage(&cmd);
 	if (!hm_manifest_name_valid(name))

@@ -16,6 +16,7 @@
 #include "hallmark/history.h"
 #include "hallmark/manifest.h"
 #include "hallmark/policy.h"
+#include "hallmark/registry.h"
 #include "hallmark/report.h"
 #include "hallmark/sign.h"
 #include "hallmark/source.h"
@@ -28,15 +29,19 @@ static const char verify_usage[] =
 	"usage: %s TARGET --manifest FILE --pubkey FILE... [--signature FILE]\n"
 	"       [--policy FILE] [--db FILE] [--host NAME]\n"
 	"       [--format text|json|junit|sarif] [-o REPORT] [--threads N]\n"
+	"       [--authfile FILE] [--ca-file FILE] [--insecure-registry HOST]\n"
 	"\n"
 	"Verify TARGET against a signed manifest.  TARGET: dir:PATH (or a bare\n"
 	"path to a directory), tar:FILE, tar:- (stdin), oci:FILE (OCI archive or\n"
-	"docker-archive), oci-dir:PATH, disk:FILE[,format=raw|qcow2] (a VM disk\n"
-	"image, read-only; 'hallmark verify' only).  The signature is checked\n"
-	"over the manifest's bytes, with the pinned keys only, before a line of\n"
-	"it is read; there is no way to skip it.\n"
+	"docker-archive), oci-dir:PATH,\n"
+	"registry:HOST[:PORT]/REPO[:TAG|@DIGEST] (an image in a registry),\n"
+	"disk:FILE[,format=raw|qcow2] (a VM disk image, read-only; 'hallmark\n"
+	"verify' only).  The signature is checked over the manifest's bytes,\n"
+	"with the pinned keys only, before a line of it is read; there is no\n"
+	"way to skip it.\n"
 	"\n"
-	"  -m, --manifest FILE      the manifest (required)\n"
+	"  -m, --manifest FILE      the manifest (required, except for a registry:\n"
+	"                           image with a signed hallmark manifest attached)\n"
 	"  -k, --pubkey FILE        a pinned public key; repeat for several (required)\n"
 	"  -s, --signature FILE     the signature (default: MANIFEST.sig)\n"
 	"  -p, --policy FILE        paths ignored, allowed to change or to be added\n"
@@ -47,6 +52,9 @@ static const char verify_usage[] =
 	"  -f, --format FORMAT      text (default), json, junit or sarif\n"
 	"  -o, --output REPORT      write the report there, atomically (default: stdout)\n"
 	"  -j, --threads N          hashing threads (default: number of CPUs)\n"
+	"      --authfile FILE      registry credentials (containers-auth.json)\n"
+	"      --ca-file FILE       CA certificates for the registry's TLS\n"
+	"      --insecure-registry HOST  allow plain HTTP to HOST\n"
 	"  -h, --help               show this help\n"
 	"\n"
 	"exit: 0 match, 1 drift, 2 usage/input/I/O error, 3 trust failure\n"
@@ -85,6 +93,10 @@ int cmd_verify(int argc, char **argv)
 	const char *manifest = NULL, *sig = NULL, *policy_path = NULL;
 	const char *host = NULL, *out_path = NULL, *db_path = NULL, *target;
 	const char *pubkey_paths[HM_MAX_PUBKEYS];
+	struct hm_registry_cli rcli = HM_REGISTRY_CLI_INIT(rcli);
+	/* registry: without --manifest: the attached one, and the image by
+	 * the digest it is attached to. */
+	char *pinned = NULL, *attached = NULL;
 	struct hm_option_list pubkeys = { pubkey_paths, HM_MAX_PUBKEYS, 0 };
 	unsigned long long threads = 0;
 	int fmt = HM_REPORT_TEXT, nargs, rc = HM_EXIT_ERROR, r;
@@ -98,6 +110,7 @@ int cmd_verify(int argc, char **argv)
 		HM_OPT_FORMAT(&fmt, formats, "report format"),
 		HM_OPT_OUTPUT(&out_path),
 		HM_OPT_THREADS(&threads),
+		HM_OPT_REGISTRY(&rcli),
 		HM_OPT_HELP(),
 		HM_OPT_END(),
 	};
@@ -127,7 +140,8 @@ int cmd_verify(int argc, char **argv)
 		return hm_cli_usage(&cmd);
 	n_keys = pubkeys.n;
 	target = argv[0];
-	if (!manifest)
+	hm_registry_cli_apply(&rcli);
+	if (!manifest && strncmp(target, "registry:", 9) != 0)
 		return hm_cli_fail("--manifest is required");
 	if (n_keys == 0)
 		return hm_cli_fail("--pubkey is required: verify never skips the signature check");
@@ -140,7 +154,7 @@ int cmd_verify(int argc, char **argv)
 		};
 		char *dsig = NULL;
 
-		if (!sig && asprintf(&dsig, "%s.sig", manifest) >= 0)
+		if (!sig && manifest && asprintf(&dsig, "%s.sig", manifest) >= 0)
 			in[1].path = dsig;
 		for (i = 0; i < n_keys; i++)
 			in[5 + i] = (struct hm_cli_input){ "the public key", pubkey_paths[i] };
@@ -154,7 +168,14 @@ int cmd_verify(int argc, char **argv)
 		if ((r = hm_pubkey_load(pubkey_paths[i], &keys[i], &err)) < 0)
 			goto fail;
 	rep.started = time(NULL);
-	r = hm_trust_open(manifest, sig, keys, n_keys, rep.started, &tm, &err);
+	if (manifest) {
+		r = hm_trust_open(manifest, sig, keys, n_keys, rep.started, &tm, &err);
+	} else {
+		r = hm_registry_trusted_manifest(target + 9, keys, n_keys, rep.started,
+						 &tm, &pinned, &attached, &err);
+		target = pinned;
+		manifest = attached;
+	}
 	if (r < 0)
 		goto fail;
 	/* Rollback is refused before anything is compared. */
@@ -232,6 +253,8 @@ fail:
 out:
 	hm_history_free(hist);
 	hm_source_free(src);
+	free(pinned);
+	free(attached);
 	hm_trust_free(tm);
 	hm_policy_free(policy);
 	hm_finding_spool_free(spool);

@@ -77,4 +77,28 @@
 #define HM_LIMIT_BUILD_RECORD_BYTES (1u * 1024 * 1024)
 #define HM_LIMIT_SBOM_BYTES         (64u * 1024 * 1024)
 
+/* Registries (lib/registry*.c): what a registry may make us hold or do. */
+/* One manifest, index, referrers index or error body (distribution's own
+ * limit for manifests is 4 MiB). */
+#define HM_LIMIT_REGISTRY_MANIFEST_BYTES (4u * 1024 * 1024)
+/* Redirects followed for one request. */
+#define HM_LIMIT_REGISTRY_REDIRECTS      5u
+/* Authentication rounds (401 then credentials) for one request. */
+#define HM_LIMIT_REGISTRY_AUTH_ROUNDS    2u
+/* Bytes of every blob of one image, summed. */
+#define HM_LIMIT_REGISTRY_TOTAL_BYTES    (256ull * 1024 * 1024 * 1024)
+/* Names in a tag list or a catalog, all pages together, and the pages. */
+#define HM_LIMIT_REGISTRY_NAMES          (1000u * 1000)
+#define HM_LIMIT_REGISTRY_PAGES          10000u
+/* Descriptors in one referrers index. */
+#define HM_LIMIT_REGISTRY_REFERRERS      1000u
+/* An auth file, a token response, one response header line. */
+#define HM_LIMIT_REGISTRY_AUTHFILE_BYTES (1024u * 1024)
+#define HM_LIMIT_REGISTRY_TOKEN_BYTES    (256u * 1024)
+#define HM_LIMIT_REGISTRY_HEADER_BYTES   (16u * 1024)
+/* Seconds a transfer may stall below 1 KiB/s before it is dropped, and
+ * to connect. */
+#define HM_LIMIT_REGISTRY_STALL_SECONDS  30u
+#define HM_LIMIT_REGISTRY_CONNECT_SECONDS 30u
+
 #endif

@@ -109,6 +109,12 @@ struct hm_option {
 #define HM_OPT_THREADS(v)         HM_OPT_UINT('j', "threads", v, 1, 256, NULL)
 #define HM_OPT_SERIAL(v, seenp) \
 	HM_OPT_UINT_QUOTED('s', "serial", v, 0, UINT64_MAX, "an unsigned integer", seenp)
+/* Registry connections of registry: targets (hallmark/registry.h's
+ * struct hm_registry_cli): credentials from a file, never argv. */
+#define HM_OPT_REGISTRY(cli) \
+	HM_OPT_STRING(0, "authfile", &(cli)->authfile), \
+	HM_OPT_STRING(0, "ca-file", &(cli)->ca_file), \
+	HM_OPT_LIST(0, "insecure-registry", &(cli)->insecure)
 #define HM_OPT_PASSPHRASE_FILE(v) HM_OPT_STRING(0, "passphrase-file", v)
 /*
  * A secret on the command line is visible to every user (ps, /proc) and

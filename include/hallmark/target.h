@@ -44,11 +44,13 @@ extern const struct hm_target hm_target_dir;
 extern const struct hm_target hm_target_tar;
 extern const struct hm_target hm_target_oci;
 extern const struct hm_target hm_target_oci_dir;
+extern const struct hm_target hm_target_registry;   /* lib/source_registry.c */
 
 /* The core's rows, in the order usage and docs list them: the start of
  * every program's table, so a new core target is added here once. */
 #define HM_TARGETS_CORE \
-	&hm_target_dir, &hm_target_tar, &hm_target_oci, &hm_target_oci_dir
+	&hm_target_dir, &hm_target_tar, &hm_target_oci, &hm_target_oci_dir, \
+	&hm_target_registry
 
 /*
  * The running program's table: a NULL-terminated list of rows.  Each

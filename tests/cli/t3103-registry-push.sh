@@ -195,6 +195,13 @@ expect_grep 'https://hallmark.dev/attestation/manifest/v1' kinds.txt "the manife
 expect_grep 'https://slsa.dev/provenance/v1' kinds.txt "the SLSA provenance statement is among them"
 n1=$(python3 -c 'import json; print(len(json.load(open("list.json"))["manifests"]))')
 
+# --- the registry: target finds what push attached ----------------------------
+expect_exit 0 "verify registry: discovers the attached manifest and passes" \
+	"$HALLMARK" verify "registry:$R1/hm/app:1" --pubkey ops.pub
+"$HALLMARK" keygen -o stranger --no-passphrase >/dev/null 2>&1
+expect_exit 3 "with another key it is an unsigned image (exit 3)" \
+	"$HALLMARK" verify "registry:$R1/hm/app:1" --pubkey stranger.pub
+
 # --- a second push skips what the registry has ------------------------------
 expect_exit 0 "the same push again" "$HALLMARK" push "$IMG" "$R1/hm/app:1" --key ops.key --chunk-size 65536
 expect_grep 'image: 0 blobs uploaded \(0 chunks, 0 bytes\), [1-9][0-9]* already there' err.txt "the second push uploads no image blob"

@@ -43,6 +43,7 @@ TEST(each_prefix_names_its_row)
 	CHECK(parsed(hallmark_targets, "tar:", "") == &hm_target_tar);
 	CHECK(parsed(hallmark_targets, "oci:a:b", "a:b") == &hm_target_oci);
 	CHECK(parsed(hallmark_targets, "oci-dir:l", "l") == &hm_target_oci_dir);
+	CHECK(parsed(hallmark_targets, "registry:h/r:t", "h/r:t") == &hm_target_registry);
 	CHECK(parsed(hallmark_targets, "disk:a.qcow2,format=raw", "a.qcow2,format=raw") ==
 	      &hm_target_disk);
 	/* The running program's table (libhallmark's default here). */
@@ -63,13 +64,13 @@ TEST(a_bare_folder_is_dir_and_anything_else_is_refused)
 	CHECK_EQ_INT(hm_target_parse(hallmark_targets, "nonsense", &row, &spec, &err),
 		     HM_ERR_USAGE);
 	CHECK_EQ_STR(err.msg, "cannot tell the kind of target 'nonsense': use dir:, "
-		     "tar:, oci:, oci-dir: or disk:");
+		     "tar:, oci:, oci-dir:, registry: or disk:");
 	CHECK_EQ_INT(hm_target_parse(hallmark_targets, "zip:a", &row, &spec, &err),
 		     HM_ERR_USAGE);
 	CHECK_EQ_INT(hm_target_parse(hm_program_targets, "disk:a", &row, &spec, &err),
 		     HM_ERR_USAGE);
 	CHECK_EQ_STR(err.msg, "cannot tell the kind of target 'disk:a': use dir:, "
-		     "tar:, oci: or oci-dir:");
+		     "tar:, oci:, oci-dir: or registry:");
 }
 
 TEST(a_row_the_program_does_not_read_says_so)
