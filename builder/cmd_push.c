@@ -28,13 +28,16 @@
 #include "hallmark/fsutil.h"
 #include "hallmark/limits.h"
 #include "hallmark/manifest.h"
+#include "hallmark/registry.h"
 #include "hallmark/registry_upload.h"
 #include "hallmark/sign.h"
 #include "hallmark/trust.h"
 
-#define ARTIFACT_MANIFEST "application/vnd.hallmark.manifest.v1"
-#define LAYER_MANIFEST "application/vnd.hallmark.manifest.v1+text"
-#define LAYER_SIGNATURE "application/vnd.hallmark.signature.v1+text"
+/* The attached manifest's types are the registry client's (registry.h),
+ * which finds it. */
+#define ARTIFACT_MANIFEST HM_ARTIFACT_MANIFEST
+#define LAYER_MANIFEST HM_MT_MANIFEST_LAYER
+#define LAYER_SIGNATURE HM_MT_SIGNATURE_LAYER
 #define DSSE_TYPE "application/vnd.dsse.envelope.v1+json"
 #define PREDICATE_ANNOTATION "in-toto.io/predicate-type"
 /* A blob this small is read whole in the first pass (manifests, configs). */
@@ -92,6 +95,79 @@ struct image {
 	size_t manifest_len;
 	char *manifest_type;
 };
+
+/* The registry client's handle, the repository pushed to, and what the
+ * push did (for the summary). */
+struct push_stats {
+	unsigned long blobs_uploaded, blobs_present, blobs_mounted, chunks;
+	unsigned long long bytes_uploaded;
+};
+struct pusher {
+	struct hm_registry *reg;
+	const char *repo;
+	struct push_stats st;
+};
+
+static int p_blob_has(struct pusher *p, const char *digest, bool *has,
+		      struct hm_error *err)
+{
+	int r = hm_registry_blob_exists(p->reg, p->repo, digest, err);
+
+	if (r < 0)
+		return r;
+	*has = r > 0;
+	p->st.blobs_present += *has;
+	return 0;
+}
+
+static int p_blob_mount(struct pusher *p, const char *digest, const char *from,
+			bool *mounted, struct hm_error *err)
+{
+	int r = hm_registry_mount_blob(p->reg, p->repo, digest, from, err);
+
+	if (r < 0)
+		return r;
+	*mounted = r > 0;
+	p->st.blobs_mounted += *mounted;
+	return 0;
+}
+
+static int p_blob_put(struct pusher *p, const char *digest, const void *data,
+		      size_t len, struct hm_error *err)
+{
+	int r = hm_registry_put_blob(p->reg, p->repo, digest, data, len, err);
+
+	if (r >= 0) {
+		p->st.blobs_uploaded++;
+		p->st.bytes_uploaded += len;
+	}
+	return r;
+}
+
+/* PUT a manifest; the client returns its sha256, which names it. */
+static int p_manifest_put(struct pusher *p, const char *reference, const char *mt,
+			  const void *data, size_t len, struct hm_error *err)
+{
+	char d[HM_REGISTRY_DIGEST_LEN + 1];
+
+	return hm_registry_put_manifest(p->reg, p->repo, reference, mt, data, len, d, err);
+}
+
+/* GET a manifest or index by tag; *found false when there is none. */
+static int p_manifest_get(struct pusher *p, const char *tag, const char *accept,
+			  struct hm_buf *out, bool *found, struct hm_error *err)
+{
+	char d[HM_REGISTRY_DIGEST_LEN + 1], *mt = NULL;
+	int r;
+
+	*found = false;
+	if ((r = hm_registry_head_manifest(p->reg, p->repo, tag, d, err)) <= 0)
+		return r;
+	r = hm_registry_get_manifest(p->reg, p->repo, tag, accept, out, &mt, d, err);
+	free(mt);
+	*found = r >= 0;
+	return r < 0 ? r : 0;
+}
 
 static const char *member_name(struct archive_entry *ae)
 {
@@ -286,7 +362,7 @@ static int load_image(const char *path, struct image *im, struct hm_error *err)
 	man = json_loadb(im->manifest, im->manifest_len, 0, NULL);
 	im->manifest_type = strdup(json_string_value(json_object_get(man, "mediaType")) ?
 				   json_string_value(json_object_get(man, "mediaType")) :
-				   HM_OCI_MANIFEST_TYPE);
+				   HM_MT_OCI_MANIFEST);
 	layers = json_object_get(man, "layers");
 	if (!man || !json_is_array(layers) || !im->manifest_type ||
 	    json_array_size(layers) + 1 > MAX_BLOBS) {
@@ -346,10 +422,10 @@ static void image_free(struct image *im)
 }
 
 /* Stream the current member to the registry in chunks, hashing it. */
-static int stream_blob(struct hm_regup *reg, struct archive *a, const char *path,
+static int stream_blob(struct pusher *reg, struct archive *a, const char *path,
 		       struct blob *b, size_t chunk, struct hm_error *err)
 {
-	struct hm_regup_upload *u = NULL;
+	struct hm_registry_upload *u = NULL;
 	struct hm_hash *h = hm_hash_new(HM_HASH_SHA256);
 	unsigned char d[32];
 	unsigned long long total = 0;
@@ -363,7 +439,7 @@ static int stream_blob(struct hm_regup *reg, struct archive *a, const char *path
 		r = hm_error_nomem(err);
 		goto out;
 	}
-	if ((r = hm_regup_upload_start(reg, &u, err)) < 0)
+	if ((r = hm_registry_upload_start(reg->reg, reg->repo, &u, err)) < 0)
 		goto out;
 	for (;;) {
 		n = archive_read_data(a, buf + fill, chunk - fill);
@@ -381,8 +457,10 @@ static int stream_blob(struct hm_regup *reg, struct archive *a, const char *path
 		}
 		if (fill == chunk || (n == 0 && fill)) {
 			hm_hash_update(h, buf, fill);
-			if ((r = hm_regup_upload_chunk(u, buf, fill, err)) < 0)
+			if ((r = hm_registry_upload_chunk(u, buf, fill, err)) < 0)
 				goto out;
+			reg->st.chunks++;
+			reg->st.bytes_uploaded += fill;
 			fill = 0;
 		}
 		if (n == 0)
@@ -399,9 +477,10 @@ static int stream_blob(struct hm_regup *reg, struct archive *a, const char *path
 				 "whose digest is %s", path, b->digest, total, got);
 		goto out;
 	}
-	r = hm_regup_upload_finish(u, b->digest, err);
+	if ((r = hm_registry_upload_finish(u, b->digest, err)) >= 0)
+		reg->st.blobs_uploaded++;
 out:
-	hm_regup_upload_free(u);
+	hm_registry_upload_free(u);
 	hm_hash_free(h);
 	hm_buf_free(&hex);
 	free(buf);
@@ -409,7 +488,7 @@ out:
 }
 
 /* HEAD each blob, mount or upload those missing. */
-static int push_blobs(struct hm_regup *reg, const char *path, struct image *im,
+static int push_blobs(struct pusher *reg, const char *path, struct image *im,
 		      const char *mount_from, size_t chunk, struct hm_error *err)
 {
 	struct archive *a = NULL;
@@ -421,17 +500,17 @@ static int push_blobs(struct hm_regup *reg, const char *path, struct image *im,
 	for (i = 0; i < im->n; i++) {
 		struct blob *b = &im->blobs[i];
 
-		if ((r = hm_regup_blob_has(reg, b->digest, &has, err)) < 0)
+		if ((r = p_blob_has(reg, b->digest, &has, err)) < 0)
 			return r;
 		if (!has && mount_from &&
-		    (r = hm_regup_blob_mount(reg, b->digest, mount_from, &has, err)) < 0)
+		    (r = p_blob_mount(reg, b->digest, mount_from, &has, err)) < 0)
 			return r;
 		if (has) {
 			b->done = true;
 			continue;
 		}
 		if (b->data && b->size <= chunk) {
-			if ((r = hm_regup_blob_put(reg, b->digest, b->data, b->size, err)) < 0)
+			if ((r = p_blob_put(reg, b->digest, b->data, b->size, err)) < 0)
 				return r;
 			b->done = true;
 			continue;
@@ -471,7 +550,7 @@ out:
 }
 
 /* Upload a small blob unless the registry has it; its descriptor. */
-static int put_small(struct hm_regup *reg, const char *media_type,
+static int put_small(struct pusher *reg, const char *media_type,
 		     const void *data, size_t len, const char *title,
 		     json_t **ret, struct hm_error *err)
 {
@@ -481,9 +560,9 @@ static int put_small(struct hm_regup *reg, const char *media_type,
 
 	if (sha256_hex(data, len, digest) < 0)
 		return hm_error_nomem(err);
-	if ((r = hm_regup_blob_has(reg, digest, &has, err)) < 0)
+	if ((r = p_blob_has(reg, digest, &has, err)) < 0)
 		return r;
-	if (!has && (r = hm_regup_blob_put(reg, digest, data, len, err)) < 0)
+	if (!has && (r = p_blob_put(reg, digest, data, len, err)) < 0)
 		return r;
 	*ret = json_pack("{s:s, s:s, s:I}", "mediaType", media_type, "digest", digest,
 			 "size", (json_int_t)len);
@@ -499,7 +578,7 @@ static int put_small(struct hm_regup *reg, const char *media_type,
  * artifactType and annotations, as the referrers list shows it) into
  * *ret.  Takes layers and annotations.
  */
-static int put_artifact(struct hm_regup *reg, const struct image *im,
+static int put_artifact(struct pusher *reg, const struct image *im,
 			const char *artifact_type, json_t *layers,
 			json_t *annotations, json_t **ret, struct hm_error *err)
 {
@@ -507,10 +586,10 @@ static int put_artifact(struct hm_regup *reg, const struct image *im,
 	char *text = NULL, digest[72];
 	int r;
 
-	if ((r = put_small(reg, HM_OCI_EMPTY_TYPE, "{}", 2, NULL, &cfg, err)) < 0)
+	if ((r = put_small(reg, HM_MT_OCI_EMPTY, "{}", 2, NULL, &cfg, err)) < 0)
 		goto out;
 	m = json_pack("{s:i, s:s, s:s, s:O, s:O, s:{s:s, s:s, s:I}}",
-		      "schemaVersion", 2, "mediaType", HM_OCI_MANIFEST_TYPE,
+		      "schemaVersion", 2, "mediaType", HM_MT_OCI_MANIFEST,
 		      "artifactType", artifact_type, "config", cfg, "layers", layers,
 		      "subject", "mediaType", im->manifest_type,
 		      "digest", im->manifest_digest, "size", (json_int_t)im->manifest_len);
@@ -523,10 +602,10 @@ static int put_artifact(struct hm_regup *reg, const struct image *im,
 		r = hm_error_nomem(err);
 		goto out;
 	}
-	if ((r = hm_regup_manifest_put(reg, digest, HM_OCI_MANIFEST_TYPE, text,
+	if ((r = p_manifest_put(reg, digest, HM_MT_OCI_MANIFEST, text,
 				       strlen(text), err)) < 0)
 		goto out;
-	*ret = json_pack("{s:s, s:s, s:I, s:s}", "mediaType", HM_OCI_MANIFEST_TYPE,
+	*ret = json_pack("{s:s, s:s, s:I, s:s}", "mediaType", HM_MT_OCI_MANIFEST,
 			 "digest", digest, "size", (json_int_t)strlen(text),
 			 "artifactType", artifact_type);
 	if (!*ret || (annotations && json_object_set(*ret, "annotations", annotations) < 0))
@@ -545,7 +624,7 @@ out:
  * the referrers (distribution-spec 1.1, "referrers tag schema").  Merged
  * with what is there, so attachments from other tools stay.
  */
-static int update_fallback_tag(struct hm_regup *reg, const struct image *im,
+static int update_fallback_tag(struct pusher *reg, const struct image *im,
 			       json_t *added, struct hm_error *err)
 {
 	char tag[80];
@@ -557,7 +636,7 @@ static int update_fallback_tag(struct hm_regup *reg, const struct image *im,
 	int r;
 
 	snprintf(tag, sizeof(tag), "sha256-%s", im->manifest_digest + 7);
-	if ((r = hm_regup_manifest_get(reg, tag, HM_OCI_INDEX_TYPE, &old, &found, err)) < 0)
+	if ((r = p_manifest_get(reg, tag, HM_MT_OCI_INDEX, &old, &found, err)) < 0)
 		goto out;
 	if (found) {
 		idx = json_loadb(old.data, old.len, 0, NULL);
@@ -567,7 +646,7 @@ static int update_fallback_tag(struct hm_regup *reg, const struct image *im,
 			goto out;
 		}
 	} else if (!(idx = json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2,
-				     "mediaType", HM_OCI_INDEX_TYPE, "manifests"))) {
+				     "mediaType", HM_MT_OCI_INDEX, "manifests"))) {
 		r = hm_error_nomem(err);
 		goto out;
 	}
@@ -589,7 +668,7 @@ static int update_fallback_tag(struct hm_regup *reg, const struct image *im,
 		r = hm_error_nomem(err);
 		goto out;
 	}
-	r = hm_regup_manifest_put(reg, tag, HM_OCI_INDEX_TYPE, text, strlen(text), err);
+	r = p_manifest_put(reg, tag, HM_MT_OCI_INDEX, text, strlen(text), err);
 out:
 	free(text);
 	json_decref(idx);
@@ -629,7 +708,7 @@ static char *beside_if(const char *manifest, const char *name, const char *suffi
 }
 
 /* One DSSE envelope per predicate, each its own artifact. */
-static int attach_statement(struct hm_regup *reg, const struct image *im,
+static int attach_statement(struct pusher *reg, const struct image *im,
 			    const struct hm_privkey *key,
 			    const struct hm_intoto_subject *subj,
 			    const char *type, const char *pred, size_t pred_len,
@@ -695,20 +774,22 @@ out:
 
 int hm_push_run(const char *image, const struct hm_push_options *po)
 {
-	struct hm_regup_ref ref = { 0 };
-	struct hm_regup *reg = NULL;
-	struct hm_regup_options ro = { po->authfile, po->ca_file, po->insecure_host };
+	struct hm_registry_ref ref = { 0 };
+	struct pusher pu = { 0 }, *reg = &pu;
+	const char *insecure[1] = { po->insecure_host };
+	struct hm_registry_options ro = { po->authfile, po->ca_file, insecure,
+					  po->insecure_host ? 1 : 0 };
 	struct image *im = calloc(1, sizeof(*im));
 	struct hm_error err = { 0 };
 	struct hm_privkey *key = NULL;
 	struct hm_pubkey *pub = NULL;
 	struct hm_trusted_manifest *tm = NULL;
-	struct hm_buf refs = { 0 }, pred = { 0 };
+	struct hm_buf pred = { 0 };
 	json_t *added = json_array(), *l1 = NULL, *l2 = NULL, *desc = NULL;
 	char *mpath = NULL, *sigpath = NULL, *mtext = NULL, *stext = NULL;
 	char *buildp = NULL, *sbomp = NULL, *text = NULL, *subject_name = NULL;
 	size_t mlen = 0, slen = 0, tlen;
-	const struct hm_regup_stats *st;
+	const struct push_stats *st = &pu.st;
 	const struct hm_entry *e;
 	const char *mslash;
 	bool supported;
@@ -718,9 +799,9 @@ int hm_push_run(const char *image, const struct hm_push_options *po)
 		rc = hm_cli_fail("out of memory");
 		goto out;
 	}
-	if (hm_regup_ref_parse(po->ref, &ref, &err) < 0)
+	if (hm_registry_ref_parse(po->ref, false, &ref, &err) < 0)
 		goto fail;
-	if (ref.digest && !ref.tag) {
+	if (!ref.tag) {
 		rc = hm_cli_fail("push: '%s' names a digest: push to a tag", po->ref);
 		goto out;
 	}
@@ -752,12 +833,12 @@ int hm_push_run(const char *image, const struct hm_push_options *po)
 	 * signature, this only keeps a wrong pair from being attached. */
 	if ((r = check_binding(tm, mpath, image, im->manifest_digest, &err)) < 0)
 		goto fail;
-	if (hm_regup_open(ref.host, ref.repo, &ro, &reg, &err) < 0 ||
+	pu.repo = ref.repo;
+	if (hm_registry_new(ref.host, &ro, &pu.reg, &err) < 0 ||
 	    push_blobs(reg, image, im, po->mount_from, po->chunk_size, &err) < 0 ||
-	    hm_regup_manifest_put(reg, ref.tag ? ref.tag : "latest", im->manifest_type,
+	    p_manifest_put(reg, ref.tag ? ref.tag : "latest", im->manifest_type,
 				  im->manifest, im->manifest_len, &err) < 0)
 		goto fail;
-	st = hm_regup_stats(reg);
 	fprintf(stderr, "hallmark push: image: %lu blob%s uploaded (%lu chunk%s, %llu bytes), "
 		"%lu already there, %lu mounted\n",
 		st->blobs_uploaded, st->blobs_uploaded == 1 ? "" : "s",
@@ -815,7 +896,7 @@ int hm_push_run(const char *image, const struct hm_push_options *po)
 			goto fail;
 	}
 
-	if (hm_regup_referrers(reg, im->manifest_digest, &refs, &supported, &err) < 0)
+	if (hm_registry_referrers_api(reg->reg, reg->repo, im->manifest_digest, &supported, &err) < 0)
 		goto fail;
 	if (!supported) {
 		if (update_fallback_tag(reg, im, added, &err) < 0)
@@ -824,11 +905,11 @@ int hm_push_run(const char *image, const struct hm_push_options *po)
 		       im->manifest_digest + 7);
 	}
 	fprintf(stderr, "hallmark push: in all: %lu blob%s uploaded (%lu chunk%s, %llu bytes), "
-		"%lu already there, %lu mounted, %zu attachment%s, %lu requests\n",
+		"%lu already there, %lu mounted, %zu attachment%s\n",
 		st->blobs_uploaded, st->blobs_uploaded == 1 ? "" : "s",
 		st->chunks, st->chunks == 1 ? "" : "s", st->bytes_uploaded,
 		st->blobs_present, st->blobs_mounted, json_array_size(added),
-		json_array_size(added) == 1 ? "" : "s", st->requests);
+		json_array_size(added) == 1 ? "" : "s");
 	rc = HM_EXIT_OK;
 	goto out;
 fail:
@@ -837,12 +918,11 @@ out:
 	if (im)
 		image_free(im);
 	free(im);
-	hm_regup_free(reg);
-	hm_regup_ref_clear(&ref);
+	hm_registry_free(pu.reg);
+	hm_registry_ref_clear(&ref);
 	hm_trust_free(tm);
 	hm_privkey_free(key);
 	hm_pubkey_free(pub);
-	hm_buf_free(&refs);
 	hm_buf_free(&pred);
 	json_decref(added);
 	json_decref(l1);

@@ -323,13 +323,13 @@ if skopeo --insecure-policy inspect --raw --authfile auth.json --cert-dir "$T_DI
 else
 	fail "skopeo inspect over TLS: $(cat skopeo.err)"
 fi
-expect_exit 2 "a wrong password: exit 2" \
+expect_exit 3 "a wrong password: exit 3 (the client's trust failure)" \
 	"$HALLMARK" push "$IMG" "$R2/hm/app:2" --authfile wrong.json --ca-file ca.pem
-expect_grep 'refuses the credentials' err.txt "the message says the credentials were refused"
+expect_grep 'the registry refuses the credentials' err.txt "the message says the credentials were refused"
 grep -q 'wrong-pass' err.txt out.txt && fail "the password is printed" || ok "the password is not printed"
-expect_exit 2 "no credentials: exit 2" "$HALLMARK" push "$IMG" "$R2/hm/app:2" --ca-file ca.pem
-expect_grep 'asks for credentials .*no auth file has any' err.txt "the message says none were found"
-expect_exit 2 "the registry's certificate is not trusted without --ca-file: exit 2" \
+expect_exit 3 "no credentials: exit 3" "$HALLMARK" push "$IMG" "$R2/hm/app:2" --ca-file ca.pem
+expect_grep 'requires a login and there are no credentials' err.txt "the message says none were found"
+expect_exit 3 "the registry's certificate is not trusted without --ca-file: exit 3" \
 	"$HALLMARK" push "$IMG" "$R2/hm/app:2" --authfile auth.json
 expect_grep '[Cc]ertificate' err.txt "the message names the certificate"
 expect_exit 2 "--password is refused" "$HALLMARK" push "$IMG" "$R2/hm/app:2" --password s3cret
@@ -386,7 +386,10 @@ python3 tokensrv.py "$PT" srv.pem srv.key "$(printf 'pusher:s3cret-pass-t3103' |
 REG_PIDS="$REG_PIDS $!"
 i=0; while [ $i -lt 100 ] && ! grep -qs ready tokensrv.log; do sleep 0.1; i=$((i + 1)); done
 P3=$(free_port)
-if start_registry token "$P3" "auth:
+if start_registry token "$P3" "  tls:
+    certificate: $T_DIR/srv.pem
+    key: $T_DIR/srv.key
+auth:
   token:
     realm: https://127.0.0.1:$PT/token
     service: t3103-registry
@@ -403,11 +406,11 @@ if start_registry token "$P3" "auth:
 		"https://127.0.0.1:$PT/token?service=t3103-registry&scope=repository:hm/tok:pull" |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 	got=$(curl -sf -H "Authorization: Bearer $tok" -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
-		"http://$R3/v2/hm/tok/manifests/1" | sha256sum | cut -d' ' -f1)
+		--cacert ca.pem "https://$R3/v2/hm/tok/manifests/1" | sha256sum | cut -d' ' -f1)
 	[ "sha256:$got" = "$DIGEST" ] && ok "the registry serves the pushed manifest" || fail "manifest via token: $got"
-	expect_exit 2 "a wrong password at the token server: exit 2" \
+	expect_exit 3 "a wrong password at the token server: exit 3" \
 		"$HALLMARK" push "$IMG" "$R3/hm/tok:2" --authfile tokwrong.json --ca-file ca.pem
-	expect_grep "token server 'https://127.0.0.1:$PT/token' refuses the credentials" err.txt "the message says the token server refused them"
+	expect_grep "https://127.0.0.1:$PT/token.*: the token endpoint answers 401" err.txt "the message says the token server refused them"
 else
 	fail "docker-registry starts with token auth on 127.0.0.1:$P3"
 fi
