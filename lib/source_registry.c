@@ -55,6 +55,28 @@ static int anon_file(int *ret, struct hm_error *err)
 	return 0;
 }
 
+/*
+ * The readers name the files they read; ours have no names but
+ * /proc/self/fd/N, which means nothing to a user: say what they hold.
+ */
+static void name_in_msg(struct hm_error *err, const char *path, const char *name)
+{
+	struct hm_buf b = HM_BUF_INIT;
+	const char *p = err->msg, *q;
+	size_t pl = strlen(path);
+
+	while ((q = strstr(p, path))) {
+		if (hm_buf_add(&b, p, (size_t)(q - p)) < 0 || hm_buf_adds(&b, name) < 0)
+			goto out;
+		p = q + pl;
+	}
+	if (p == err->msg || hm_buf_adds(&b, p) < 0)
+		goto out;
+	snprintf(err->msg, sizeof(err->msg), "%s", b.data);
+out:
+	hm_buf_free(&b);
+}
+
 static bool is_index(const char *mt)
 {
 	return strcmp(mt, HM_MT_OCI_INDEX) == 0 || strcmp(mt, HM_MT_DOCKER_LIST) == 0;
@@ -305,8 +327,12 @@ static int open_registry(const char *spec, const struct hm_scan_options *opt,
 	    (r = write_image(reg, &ref, &man, mt, digest, fd, err)) < 0)
 		goto out;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	if ((r = hm_source_oci_open(path, false, opt, ret, err)) < 0)
-		hm_error_prefix(err, "registry:%s/%s@%s", ref.host, ref.repo, digest);
+	if ((r = hm_source_oci_open(path, false, opt, ret, err)) < 0) {
+		char name[600];
+
+		snprintf(name, sizeof(name), "registry:%s/%s@%s", ref.host, ref.repo, digest);
+		name_in_msg(err, path, name);
+	}
 out:
 	if (fd >= 0)
 		close(fd);
@@ -427,8 +453,14 @@ static int try_referrer(struct hm_registry *reg, const struct hm_registry_ref *r
 		goto out;
 	snprintf(mpath, sizeof(mpath), "/proc/self/fd/%d", mfd);
 	snprintf(spath, sizeof(spath), "/proc/self/fd/%d", sfd);
-	if ((r = hm_trust_open(mpath, spath, keys, n_keys, now, ret, err)) < 0)
-		hm_error_prefix(err, "%s/%s: referrer %s", ref->host, ref->repo, desc->digest);
+	if ((r = hm_trust_open(mpath, spath, keys, n_keys, now, ret, err)) < 0) {
+		char name[600];
+
+		snprintf(name, sizeof(name), "%s/%s@%s (manifest)", ref->host, ref->repo, desc->digest);
+		name_in_msg(err, mpath, name);
+		snprintf(name, sizeof(name), "%s/%s@%s (signature)", ref->host, ref->repo, desc->digest);
+		name_in_msg(err, spath, name);
+	}
 out:
 	if (mfd >= 0)
 		close(mfd);

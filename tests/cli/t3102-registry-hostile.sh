@@ -121,6 +121,11 @@ class H(http.server.BaseHTTPRequestHandler):
         if repo == "authloop":
             return self.send(401, b"{}", headers=[("WWW-Authenticate",
                 'Bearer realm="http://%s/token",service="t",scope="repository:authloop:pull"' % host)])
+        # Bearer tokens: the registry wants one, its realm hands it out.
+        if repo in ("bearer", "bearercdn") and host.startswith("127.0.0.1:") and \
+                self.headers.get("Authorization") != "Bearer t0ken":
+            return self.send(401, b"{}", headers=[("WWW-Authenticate",
+                'Bearer realm="http://%s/token",service="t"' % host)])
         if repo == "loop":
             return self.send(307, headers=[("Location", "/v2/loop/manifests/again")])
         if repo == "elsewhere" and kind == "manifests":
@@ -131,7 +136,7 @@ class H(http.server.BaseHTTPRequestHandler):
             return self.endless(MT_MAN)
         if kind == "manifests":
             m = {"good": good, "badblob": bad, "endless": endless, "cdn": good,
-                 "elsewhere": good}.get(repo) if not ref.startswith("sha256:") else blobs.get(ref)
+                 "elsewhere": good, "bearer": good, "bearercdn": good}.get(repo) if not ref.startswith("sha256:") else blobs.get(ref)
             if m is None:
                 return self.send(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}')
             return self.send(200, m, MT_MAN)
@@ -143,7 +148,7 @@ class H(http.server.BaseHTTPRequestHandler):
             if repo == "endless" and ref == endless_layer:
                 return self.endless("application/octet-stream")
             # A blob served from another host (a CDN), which is allowed.
-            if repo == "cdn" and host.startswith("127.0.0.1:"):
+            if repo in ("cdn", "bearercdn") and host.startswith("127.0.0.1:"):
                 return self.send(307, headers=[("Location", "http://127.0.0.2:%d%s" % (port, self.path))])
             if ref in blobs:
                 return self.send(200, blobs[ref], "application/octet-stream")
@@ -194,6 +199,24 @@ expect_exit 0 "a blob served by another host (a CDN) is allowed" \
 	"$HALLMARK" verify "registry:$R/cdn:1" $V
 if grep -q '^127.0.0.2:.*/blobs/' requests.log; then ok "the blob came from the other host"
 else fail "the blob came from the other host"; fi
+# Bearer tokens: anonymous, then with the auth file's credentials, which
+# go to the realm and never with a blob to another host.
+: > requests.log
+expect_exit 0 "a registry that wants a bearer token" "$HALLMARK" verify "registry:$R/bearer:1" $V
+expect_grep "^127.0.0.1:[0-9]+ /token\?service=t&scope=repository%3Abearer%3Apull auth=False" \
+	requests.log "an anonymous token for the repository's pull scope"
+python3 -c '
+import base64, json, sys
+print(json.dumps({"auths": {sys.argv[1]: {"auth": base64.b64encode(b"u:p").decode()}}}))
+' "$R" > auth.json
+: > requests.log
+expect_exit 0 "a bearer token asked with the auth file's credentials, blobs from a CDN" \
+	"$HALLMARK" verify "registry:$R/bearercdn:1" $V --authfile auth.json
+expect_grep "^127.0.0.1:[0-9]+ /token.* auth=True" requests.log "the realm got the credentials"
+expect_grep "^127.0.0.2:[0-9]+ /v2/bearercdn/blobs/.* auth=False" requests.log "the CDN got the blob request"
+if grep -q '^127.0.0.2:.* auth=True' requests.log; then
+	fail "no credentials or token go to the other host"
+else ok "no credentials or token go to the other host"; fi
 expect_exit 3 "a referrer whose subject is another image: exit 3" \
 	"$HALLMARK" verify "registry:$R/good:1" --pubkey ops.pub
 expect_grep "unsigned image: .*is attached to sha256:[0-9a-f]+, not to" err.txt "named as unsigned, with the reason"
