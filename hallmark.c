@@ -28,6 +28,7 @@ static const struct {
 	{ "manifest", cmd_manifest, "write the manifest of a target" },
 	{ "sign", cmd_sign, "sign a manifest" },
 	{ "attest", cmd_attest, "sign in-toto attestations about a manifest's images" },
+	{ "push", cmd_push, "push an image to a registry with its signed manifest attached" },
 	{ "verify", cmd_verify, "verify a target against a signed manifest" },
 	{ "audit", cmd_audit, "audit a target against the hardening rules" },
 	{ "sbom", cmd_sbom, "write an SPDX 2.3 SBOM of a target's packages" },

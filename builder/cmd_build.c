@@ -20,6 +20,7 @@
 static const char build_usage[] =
 	"usage: hallmark build TEMPLATE [-o DIR] [--key KEY] [--passphrase-file F]\n"
 	"       [--serial N] [--source-date-epoch T] [--cache DIR] [--quiet|--verbose]\n"
+	"       [--push REF [--authfile F] [--ca-file F]]\n"
 	"\n"
 	"Build the gold image TEMPLATE describes (docs/template-format.md) and\n"
 	"write, in DIR (default: images/): NAME.oci.tar, NAME.rootfs.tar,\n"
@@ -43,6 +44,11 @@ static const char build_usage[] =
 	"  -q, --quiet               no progress, no step times: errors and the\n"
 	"                            paths written only\n"
 	"  -v, --verbose             also what mmdebstrap and the disk appliance say\n"
+	"      --push REF            then push the image to REF with its signed\n"
+	"                            manifest and attestations attached, as\n"
+	"                            `hallmark push` does (needs --key)\n"
+	"      --authfile F          the registry credentials (hallmark push)\n"
+	"      --ca-file F           the registry's CAs (hallmark push)\n"
 	"  -h, --help                show this help\n";
 
 static char *default_cache(void)
@@ -82,6 +88,7 @@ int cmd_build(int argc, char **argv)
 	struct hm_build_progress progress = { NULL, print_retry, NULL, NULL };
 	bool quiet = false, verbose = false;
 	const char *keypath = NULL, *passfile = NULL, *cache_arg = NULL, *sde_env;
+	struct hm_push_options push = { .chunk_size = HM_PUSH_CHUNK_DEFAULT };
 	unsigned long long v, serial = 0, sde_opt = 0;
 	bool have_serial = false, have_sde = false;
 	const struct hm_option opts[] = {
@@ -95,6 +102,11 @@ int cmd_build(int argc, char **argv)
 		HM_OPT_STRING(0, "cache", &cache_arg),
 		HM_OPT_QUIET(&quiet),
 		HM_OPT_VERBOSE(&verbose),
+		/* hallmark build --push: the push options (cmd_push.c). */
+		HM_OPT_STRING(0, "push", &push.ref),
+		HM_OPT_STRING(0, "authfile", &push.authfile),
+		HM_OPT_STRING(0, "ca-file", &push.ca_file),
+		HM_OPT_PUSH_NO_SECRETS(),
 		HM_OPT_HELP(),
 		HM_OPT_END(),
 	};
@@ -112,6 +124,8 @@ int cmd_build(int argc, char **argv)
 		return rc;
 	if (nargs != 1)
 		return hm_cli_usage(&cmd);
+	if (push.ref && !keypath)
+		return hm_cli_fail("build: --push needs --key: only a signed image is pushed");
 	rc = HM_EXIT_ERROR;
 	b.sde = (time_t)sde_opt;
 	if (cache_arg && !(cache = strdup(cache_arg)))
@@ -163,6 +177,16 @@ int cmd_build(int argc, char **argv)
 			res.name, (unsigned long long)res.serial,
 			(unsigned long long)res.entries, res.seconds);
 	rc = HM_EXIT_OK;
+	for (i = 0; push.ref && i < res.n_published; i++) {
+		size_t n = strlen(res.published[i]);
+
+		if (n > 8 && !strcmp(res.published[i] + n - 8, ".oci.tar")) {
+			push.keypath = keypath;
+			push.passfile = passfile;
+			rc = hm_push_run(res.published[i], &push);
+			break;
+		}
+	}
 out:
 	hm_build_result_free(&res);
 	free(cache);

@@ -420,6 +420,18 @@ int hm_registry_request(struct hm_registry *reg, const struct req *rq,
 		hdrs = t;
 		hm_buf_free(&a);
 	}
+	if (rq->range) {
+		struct hm_buf a = HM_BUF_INIT;
+
+		if (hm_buf_addf(&a, "Content-Range: %s", rq->range) < 0 ||
+		    !(t = curl_slist_append(hdrs, a.data))) {
+			hm_buf_free(&a);
+			r = hm_error_nomem(err);
+			goto out;
+		}
+		hdrs = t;
+		hm_buf_free(&a);
+	}
 	/* An upload of a body we already hold: no 100-continue round trip. */
 	if (!(t = curl_slist_append(hdrs, "Expect:"))) {
 		r = hm_error_nomem(err);

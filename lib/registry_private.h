@@ -36,6 +36,7 @@ struct req {
 	size_t len;
 	bool blob;                   /* may be redirected to another host */
 	const char *scope;           /* "repository:REPO:pull" for a token */
+	const char *range;           /* Content-Range of a PATCH chunk (registry_upload.c) */
 };
 
 /* One response: the final exchange's headers, and its body into body

@@ -86,6 +86,7 @@
 /* Changed paths `hallmark watch` holds between two checks; a burst of
  * more is checked by a full verify instead (memory stays bounded). */
 #define HM_LIMIT_WATCH_PENDING      (64u * 1024)
+
 /* Registries (lib/registry*.c): what a registry may make us hold or do. */
 /* One manifest, index, referrers index or error body (distribution's own
  * limit for manifests is 4 MiB). */
