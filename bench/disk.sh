@@ -86,7 +86,7 @@ for s in steps:
     cells = []
     for _, runs in cols:
         m, lo, hi = col(runs, s)
-        cells.append(f"{m:.1f} ({lo:.1f}..{hi:.1f})" if lo != hi else f"{m:.1f}")
+        cells.append("—" if m != m else f"{m:.1f} ({lo:.1f}..{hi:.1f})" if lo != hi else f"{m:.1f}")
     m0 = col(cols[0][1], s)[0]
     print(f"| {s} | " + " | ".join(cells) + f" | {100 * m0 / total0:.0f}% |")
 tot = [med([r["timings_ms"]["disk"] for r in runs]) for _, runs in cols]
