@@ -39,6 +39,9 @@
 # root tarball bench/run.sh makes (mmdebstrap runs if it is missing).
 # Writes bench/results/disk-*.json and bench/results/disk-summary.txt.
 # Run it on an otherwise idle machine: every figure is CPU-bound under TCG.
+# Where /dev/kvm exists but qemu cannot use it (nested virtualisation),
+# hallmark falls back to TCG by itself but the peers abort at launch: run
+# with LIBGUESTFS_BACKEND_SETTINGS=force_tcg.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(dirname "$HERE")
@@ -103,7 +106,7 @@ while [ $# -gt 0 ]; do
 	--size) SIZE=$2; shift ;;
 	--builds-only) BUILDS_ONLY=1 ;;
 	--table) shift; TABLE=("$@"); break ;;
-	-h|--help) sed -n '2,42p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,45p' "$0"; exit 0 ;;
 	*) echo "disk.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 	shift
