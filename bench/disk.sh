@@ -106,7 +106,7 @@ while [ $# -gt 0 ]; do
 	--size) SIZE=$2; shift ;;
 	--builds-only) BUILDS_ONLY=1 ;;
 	--table) shift; TABLE=("$@"); break ;;
-	-h|--help) sed -n '2,45p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,44p' "$0"; exit 0 ;;
 	*) echo "disk.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 	shift
