@@ -17,16 +17,31 @@
 #              saved one; the diff itself takes milliseconds) and
 #              `virt-diff --checksum=sha256` of the disk against a copy.
 #
+#   steps:     where the disk phase's time goes, step by step (launch,
+#              partition, mkfs, tar-in, extlinux, read-back, pinning,
+#              qcow2 conversion, shutdown...: build.json's disk.fine_ms),
+#              median of the builds, printed after the build figures.
+#
 # Usage: bench/disk.sh [--runs N] [--slow-runs N] [--no-virt-diff]
+#                      [--size SIZE] [--builds-only]
+#        bench/disk.sh --table DIR [DIR...]
 #   --runs N       timed runs of the appliance launch (x2), the builds and
 #                  hallmark verify (default 3)
 #   --slow-runs N  timed runs of virt-ls and virt-diff (default 1: each
 #                  takes 10-30 minutes under TCG)
 #   --no-virt-diff leave virt-diff out
+#   --size SIZE    the disk's size (default 3G)
+#   --builds-only  only the hallmark builds and their step table (no
+#                  peers, no verify): to measure a change of the writer
+#   --table DIR... only print the step table of the build.json files in
+#                  each DIR, one column per DIR (before/after a change)
 # Needs root, libguestfs-tools, qemu-utils, hyperfine, python3, and the
 # root tarball bench/run.sh makes (mmdebstrap runs if it is missing).
 # Writes bench/results/disk-*.json and bench/results/disk-summary.txt.
 # Run it on an otherwise idle machine: every figure is CPU-bound under TCG.
+# Where /dev/kvm exists but qemu cannot use it (nested virtualisation),
+# hallmark falls back to TCG by itself but the peers abort at launch: run
+# with LIBGUESTFS_BACKEND_SETTINGS=force_tcg.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(dirname "$HERE")
@@ -35,17 +50,71 @@ HALLMARK=${HALLMARK:-$REPO/bin/hallmark}
 RUNS=3
 SLOW_RUNS=1
 VIRT_DIFF=1
+SIZE=3G
+BUILDS_ONLY=0
+TABLE=()
 RES=$HERE/results
+
+# step_table DIR...: the disk phase's steps (disk.fine_ms of every
+# *.build.json and build.json copy in each DIR), median ms per DIR, one
+# column per DIR, with each step's share of the first DIR's disk phase.
+step_table() {
+	python3 - "$@" <<'PY'
+import json, os, statistics, sys
+cols = []
+for d in sys.argv[1:]:
+    runs = []
+    for f in sorted(os.listdir(d)):
+        try:
+            j = json.load(open(os.path.join(d, f)))
+        except (ValueError, IsADirectoryError, UnicodeDecodeError):
+            continue
+        if isinstance(j, dict) and "fine_ms" in j.get("disk", {}):
+            runs.append(j)
+    if not runs:
+        sys.exit(f"disk.sh: no build.json with disk.fine_ms in {d}")
+    cols.append((d, runs))
+steps = list(cols[0][1][0]["disk"]["fine_ms"])
+for _, runs in cols[1:]:
+    steps += [s for s in runs[0]["disk"]["fine_ms"] if s not in steps]
+med = lambda xs: statistics.median(xs) / 1000 if xs else float("nan")
+def col(runs, s):
+    xs = [r["disk"]["fine_ms"][s] for r in runs if s in r["disk"]["fine_ms"]]
+    return med(xs), (min(xs) / 1000 if xs else 0), (max(xs) / 1000 if xs else 0)
+total0 = med([r["timings_ms"]["disk"] for r in cols[0][1]])
+hdr = "| step | " + " | ".join(f"{os.path.basename(d.rstrip('/'))} ({len(r)} runs), s" for d, r in cols)
+print(hdr + " | share of the first |")
+print("|---" * (len(cols) + 2) + "|")
+for s in steps:
+    cells = []
+    for _, runs in cols:
+        m, lo, hi = col(runs, s)
+        cells.append("—" if m != m else f"{m:.1f} ({lo:.1f}..{hi:.1f})" if lo != hi else f"{m:.1f}")
+    m0 = col(cols[0][1], s)[0]
+    print(f"| {s} | " + " | ".join(cells) + f" | {100 * m0 / total0:.0f}% |")
+tot = [med([r["timings_ms"]["disk"] for r in runs]) for _, runs in cols]
+print("| **disk phase** (timings_ms.disk) | " + " | ".join(f"**{t:.1f}**" for t in tot) + " | 100% |")
+if len(cols) > 1:
+    print(f"\nratio last/first: {tot[-1] / tot[0]:.2f}")
+PY
+}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--runs) RUNS=$2; shift ;;
 	--slow-runs) SLOW_RUNS=$2; shift ;;
 	--no-virt-diff) VIRT_DIFF=0 ;;
-	-h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+	--size) SIZE=$2; shift ;;
+	--builds-only) BUILDS_ONLY=1 ;;
+	--table) shift; TABLE=("$@"); break ;;
+	-h|--help) sed -n '2,44p' "$0"; exit 0 ;;
 	*) echo "disk.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 	shift
 done
+if [ ${#TABLE[@]} -gt 0 ]; then
+	step_table "${TABLE[@]}"
+	exit 0
+fi
 for t in guestfish virt-make-fs virt-ls virt-diff qemu-img hyperfine python3; do
 	command -v $t >/dev/null || { echo "disk.sh: '$t' not found" >&2; exit 2; }
 done
@@ -62,7 +131,6 @@ fi
 W=$B/disk-work
 rm -rf "$W" && mkdir -p "$W"
 cd "$W"
-SIZE=3G
 # The template sits beside the tarball: a base must not escape the
 # template's folder.
 TPL=$B/bench-disk.yaml
@@ -90,6 +158,20 @@ export HALLMARK_CACHE=$W/cache SOURCE_DATE_EPOCH=$(date +%s)
 	echo "hallmark: $HALLMARK ($(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null || echo '?'))"
 	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$RES/disk-env.txt" >&2
+
+if [ $BUILDS_ONLY = 1 ]; then
+	echo "== build ($RUNS runs, hallmark only)" >&2
+	rm -rf builds && mkdir builds
+	"$HALLMARK" build "$TPL" -o out --key k.key >/dev/null 2>&1   # warm-up
+	for i in $(seq "$RUNS"); do
+		rm -rf out
+		"$HALLMARK" build "$TPL" -o out --key k.key >/dev/null 2>&1
+		cp out/bench-disk.build.json builds/$i.build.json
+	done
+	cp out/bench-disk.build.json "$RES/disk-build-last.build.json"
+	step_table builds | tee "$RES/disk-steps.txt"
+	exit 0
+fi
 
 # Warm-up (untimed): the page cache, the blob store (later builds find
 # every blob present, as in bench/image.sh), the supermin appliance.
@@ -173,4 +255,7 @@ for c, m, *_ in v[1:]:
           f" without the launch: {ratio(m - app[1], hm - app[1])}x")
 print(f"  entries: {entries} in the disk manifest, {lslines} lines of virt-ls")
 PY
+echo
+echo "the disk phase, step by step (build.json disk.fine_ms, median of the builds)" | tee -a "$RES/disk-summary.txt"
+step_table builds | tee -a "$RES/disk-summary.txt"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$RES/disk-summary.txt"

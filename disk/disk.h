@@ -83,6 +83,29 @@ struct hm_disk_write_job {
 	struct hm_progress *progress;
 };
 
+/* The finer steps of hm_disk_write, in the order they run. */
+enum hm_disk_step {
+	HM_DISK_STEP_LAUNCH,
+	HM_DISK_STEP_PARTITION,
+	HM_DISK_STEP_MKFS,
+	HM_DISK_STEP_TAR_IN,
+	HM_DISK_STEP_CHECK,
+	HM_DISK_STEP_EXTLINUX,
+	HM_DISK_STEP_READ_BACK,
+	HM_DISK_STEP_UMOUNT,
+	HM_DISK_STEP_PIN_BITMAPS,
+	HM_DISK_STEP_PIN_SEND,
+	HM_DISK_STEP_PIN_DEBUGFS,
+	HM_DISK_STEP_PIN_FSCK,
+	HM_DISK_STEP_QCOW2,
+	HM_DISK_STEP_SHUTDOWN,
+	HM_DISK_STEP_DIGEST,
+	HM_DISK_STEP__COUNT
+};
+
+/* "tar_in", "pin_fsck", ...: a JSON key. */
+const char *hm_disk_step_name(enum hm_disk_step s);
+
 struct hm_disk_result {
 	unsigned char raw_sha256[32], qcow2_sha256[32];
 	uint64_t raw_bytes, qcow2_bytes;   /* file sizes */
@@ -91,6 +114,9 @@ struct hm_disk_result {
 	 * pinning of times and journal; the copy into the qcow2 and the
 	 * shutdown (which flushes). */
 	uint64_t launch_ms, copy_ms, boot_ms, pin_ms, finish_ms;
+	/* The same, finer (hm_disk_step_name names each): what bench/disk.sh
+	 * tabulates from build.json's disk.fine_ms. */
+	uint64_t fine_ms[HM_DISK_STEP__COUNT];
 	/* On failure: the appliance stopped answering and was stopped. */
 	bool hung;
 };
