@@ -224,7 +224,7 @@ sed 's/\(~ \/etc\/fstab content:\).*/\1/' changes.txt > got.txt
 if cmp -s want.txt got.txt; then ok "diff container -> disk: the VM-only paths and nothing else"; else
 	fail "diff container -> disk: the VM-only paths and nothing else"; diff want.txt got.txt | sed 's/^/#   /'; fi
 # One line per changed file names content and size together (issue 14).
-expect_grep "^~ /etc/fstab content: .*(size $(wc -c < base/etc/fstab) -> $(wc -c < fstab.want))\$" changes.txt \
+expect_grep "^~ /etc/fstab content: .*[(]size $(wc -c < base/etc/fstab) -> $(wc -c < fstab.want)[)]\$" changes.txt \
 	"the changed fstab is one line, with its sizes"
 expect_exit 1 "the container manifest has none of the vm_only paths" \
 	grep -E '^/(boot/|usr/lib/modules/|vmlinuz|initrd\.img)' $M
