@@ -115,7 +115,12 @@ V="--manifest base.manifest --pubkey ops.pub"
 
 # The client's upload primitives (the unit test's live part), read back
 # by skopeo and by Python's urllib.
-DRIVER=$HM_TOP/${HM_BUILD:-build}/tests/unit/test_registry
+# HM_BUILD is absolute under tests/run-tests.sh, relative when a script
+# is run by hand.
+case ${HM_BUILD:-build} in
+/*) DRIVER=$HM_BUILD/tests/unit/test_registry ;;
+*) DRIVER=$HM_TOP/${HM_BUILD:-build}/tests/unit/test_registry ;;
+esac
 if [ -x "$DRIVER" ]; then
 	expect_exit 0 "the client uploads a blob and a manifest (test_registry)" \
 		env HM_TEST_REGISTRY="$R" "$DRIVER"
