@@ -137,25 +137,6 @@ static void oci_digest_str(const unsigned char d[32], char out[72])
 	hm_hex_encode(d, 32, out + 7);
 }
 
-/* Read up to len bytes; short only at end of file.  -errno on error. */
-static ssize_t oci_read_full(int fd, unsigned char *buf, size_t len)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = read(fd, buf + got, len - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
 /*
  * Compress the tar at tar_path into tmp_fd, in independent gzip members
  * on every core (lib/pgzip.c: the same bytes whatever the thread count);
@@ -479,7 +460,7 @@ static int oci_member_file(struct oci_out *o, struct archive_entry *ae,
 		return r;
 	while (left > 0) {
 		size_t want = left < OCI_COPY_CHUNK ? (size_t)left : OCI_COPY_CHUNK;
-		ssize_t n = oci_read_full(fd, chunk, want);
+		ssize_t n = hm_read_full(fd, chunk, want);
 
 		if (n <= 0)
 			return hm_error_set(o->err, HM_ERR_IO, n < 0 ? (int)-n : 0,

@@ -48,18 +48,6 @@ static int dump(const json_t *o, struct hm_buf *out, struct hm_error *err)
 	return r;
 }
 
-static bool is_hex64(const char *s)
-{
-	size_t i;
-
-	if (!s || strlen(s) != 64)
-		return false;
-	for (i = 0; i < 64; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
 int hm_intoto_statement(const struct hm_intoto_subject *subjects, size_t n,
 			const char *predicate_type, const char *predicate,
 			size_t predicate_len, struct hm_buf *out,
@@ -82,7 +70,7 @@ int hm_intoto_statement(const struct hm_intoto_subject *subjects, size_t n,
 	if (!subj)
 		goto nomem;
 	for (i = 0; i < n; i++) {
-		if (!is_hex64(subjects[i].sha256_hex)) {
+		if (!hm_hex_is_sha256(subjects[i].sha256_hex)) {
 			r = hm_error_set(err, HM_ERR_USAGE, 0,
 					 "subject '%s': not a SHA-256 digest", subjects[i].name);
 			goto out;
@@ -355,7 +343,7 @@ int hm_attest_provenance(const char *build_json, size_t len,
 	if (!fmt || strcmp(fmt, "hallmark-build") != 0 ||
 	    json_integer_value(json_object_get(b, "version")) != 1 ||
 	    !str_at(b, "name") || !json_is_integer(json_object_get(b, "serial")) ||
-	    !json_is_object(base) || !tsha || !is_hex64(tsha)) {
+	    !json_is_object(base) || !tsha || !hm_hex_is_sha256(tsha)) {
 		r = hm_error_set(err, HM_ERR_INPUT, 0,
 				 "%s: not a hallmark build record (format hallmark-build, "
 				 "version 1, with name, serial, template and base)", name);

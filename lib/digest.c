@@ -122,6 +122,18 @@ out:
 	return r;
 }
 
+bool hm_hex_is_sha256(const char *s)
+{
+	size_t i;
+
+	if (!s || strlen(s) != 64)
+		return false;
+	for (i = 0; i < 64; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
 void hm_hex_encode(const unsigned char *data, size_t len, char *out)
 {
 	static const char hex[] = "0123456789abcdef";

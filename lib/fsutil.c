@@ -21,6 +21,24 @@ struct hm_atomic {
 	int cleanup;                  /* hm_cleanup slot of tmp, or -1 */
 };
 
+ssize_t hm_read_full(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
 int hm_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;

@@ -120,25 +120,6 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* Read up to len bytes; short only at end of input.  -errno on error. */
-static ssize_t read_full(int fd, unsigned char *buf, size_t len)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = read(fd, buf + got, len - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
 int hm_pgzip_compress_fd(int in_fd, const char *in_name, int out_fd,
 			 const char *out_name, unsigned threads,
 			 struct hm_pgzip_result *res, struct hm_error *err)
@@ -208,7 +189,7 @@ int hm_pgzip_compress_fd(int in_fd, const char *in_name, int out_fd,
 			ssize_t n;
 
 			s = &p.slots[next_read % p.n_slots];
-			n = read_full(in_fd, s->in, HM_PGZIP_CHUNK);
+			n = hm_read_full(in_fd, s->in, HM_PGZIP_CHUNK);
 			if (n < 0) {
 				r = hm_error_set(err, HM_ERR_IO, (int)-n, "cannot read '%s'", in_name);
 				goto out;

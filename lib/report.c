@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "hallmark/buf.h"
+#include "hallmark/digest.h"
 #include "hallmark/json_out.h"
 #include "hallmark/manifest.h"
 #include "hallmark/report.h"
@@ -223,18 +224,6 @@ static void flush(struct ctx *c)
 }
 
 /* A SHA-256 in hex, as compare writes a content finding's values. */
-static bool is_sha256_hex(const char *s)
-{
-	size_t i;
-
-	if (!s || strlen(s) != 64)
-		return false;
-	for (i = 0; i < 64; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
 /* Sizes for people: "812 bytes", "1.2 KiB", "3.4 MiB". */
 static void iec_bytes(unsigned long long n, char out[32])
 {
@@ -269,8 +258,8 @@ static bool put_content(struct ctx *c, const struct hm_finding *f, bool cut)
 	char ha[32], hb[32];
 	int off = 0;
 
-	if (f->kind != HM_FINDING_CONTENT || !is_sha256_hex(f->expected) ||
-	    !is_sha256_hex(f->actual))
+	if (f->kind != HM_FINDING_CONTENT || !hm_hex_is_sha256(f->expected) ||
+	    !hm_hex_is_sha256(f->actual))
 		return false;
 	if (f->detail && sscanf(f->detail, "size %llu -> %llu%n", &a, &b, &off) == 2 &&
 	    off > 0) {

@@ -5,6 +5,7 @@
 #ifndef HALLMARK_DIGEST_H
 #define HALLMARK_DIGEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,8 @@ int hm_sha256_fd(int fd, const char *name, unsigned char out[32],
 		 uint64_t *ret_bytes, struct hm_error *err);
 
 /* 2*len lowercase hex digits plus NUL into out. */
+/* 64 lowercase hex digits and nothing else. */
+bool hm_hex_is_sha256(const char *s);
 void hm_hex_encode(const unsigned char *data, size_t len, char *out);
 /* Decode exactly 2*len lowercase hex digits; -1 if anything else. */
 int hm_hex_decode(const char *hex, size_t hexlen, unsigned char *out,

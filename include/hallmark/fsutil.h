@@ -76,6 +76,9 @@ int hm_write_output(const char *path,
 int hm_read_file(const char *path, size_t max, char **ret, size_t *ret_len,
 		 struct hm_error *err);
 
+/* read(2) up to len bytes, retrying on EINTR and short reads: fewer only
+ * at the end of the file.  The count, or -errno. */
+ssize_t hm_read_full(int fd, void *buf, size_t len);
 /* write(2) all of it, retrying on EINTR / short writes. 0 or -errno. */
 int hm_write_all(int fd, const void *data, size_t len);
 
