@@ -385,6 +385,24 @@ static void error_detail(const struct resp *rs, char *out, size_t len)
 	out[n] = '\0';
 }
 
+/* "NAME: VALUE" appended to *hdrs, when value is set; -1 on no memory. */
+static int add_header(struct curl_slist **hdrs, const char *name,
+		      const char *value)
+{
+	struct hm_buf a = HM_BUF_INIT;
+	struct curl_slist *t = NULL;
+
+	if (!value)
+		return 0;
+	if (hm_buf_addf(&a, "%s: %s", name, value) == 0)
+		t = curl_slist_append(*hdrs, a.data);
+	hm_buf_free(&a);
+	if (!t)
+		return -1;
+	*hdrs = t;
+	return 0;
+}
+
 int hm_registry_request(struct hm_registry *reg, const struct req *rq,
 			struct resp *rs, struct hm_error *err)
 {
@@ -396,41 +414,11 @@ int hm_registry_request(struct hm_registry *reg, const struct req *rq,
 	CURLcode cc;
 	int r;
 
-	if (rq->accept) {
-		struct hm_buf a = HM_BUF_INIT;
-
-		if (hm_buf_addf(&a, "Accept: %s", rq->accept) < 0 ||
-		    !(t = curl_slist_append(hdrs, a.data))) {
-			hm_buf_free(&a);
-			r = hm_error_nomem(err);
-			goto out;
-		}
-		hdrs = t;
-		hm_buf_free(&a);
-	}
-	if (rq->ctype) {
-		struct hm_buf a = HM_BUF_INIT;
-
-		if (hm_buf_addf(&a, "Content-Type: %s", rq->ctype) < 0 ||
-		    !(t = curl_slist_append(hdrs, a.data))) {
-			hm_buf_free(&a);
-			r = hm_error_nomem(err);
-			goto out;
-		}
-		hdrs = t;
-		hm_buf_free(&a);
-	}
-	if (rq->range) {
-		struct hm_buf a = HM_BUF_INIT;
-
-		if (hm_buf_addf(&a, "Content-Range: %s", rq->range) < 0 ||
-		    !(t = curl_slist_append(hdrs, a.data))) {
-			hm_buf_free(&a);
-			r = hm_error_nomem(err);
-			goto out;
-		}
-		hdrs = t;
-		hm_buf_free(&a);
+	if (add_header(&hdrs, "Accept", rq->accept) < 0 ||
+	    add_header(&hdrs, "Content-Type", rq->ctype) < 0 ||
+	    add_header(&hdrs, "Content-Range", rq->range) < 0) {
+		r = hm_error_nomem(err);
+		goto out;
 	}
 	/* An upload of a body we already hold: no 100-continue round trip. */
 	if (!(t = curl_slist_append(hdrs, "Expect:"))) {
