@@ -34,22 +34,151 @@
 
 enum slot_state { SLOT_FREE, SLOT_READY, SLOT_BUSY, SLOT_DONE };
 
+/* One chunk or member on its way through a pool: filled in order, worked
+ * on by any worker, handed out in order. */
 struct slot {
 	enum slot_state state;
-	uint64_t seq;
-	unsigned char *in, *out;      /* out: header + deflate + trailer */
-	size_t in_len, out_len;
+	uint64_t seq, offset;         /* offset: of a member in its stream */
+	unsigned char *in, *out;      /* compressing, out is header + deflate + trailer */
+	size_t in_len, out_len, in_cap, out_cap;
 	bool failed;
 };
 
-struct pgzip {
+/* The slots and the workers of one compression or decompression; a
+ * slot's state changes under mu only. */
+struct pool {
 	pthread_mutex_t mu;
 	pthread_cond_t work, done;
 	struct slot *slots;
-	size_t n_slots;
-	size_t out_cap;
+	size_t n_slots, n_workers;
+	pthread_t tids[MAX_WORKERS];
 	bool stop;
 };
+
+/* Workers for a thread count: 0 is one per CPU. */
+static unsigned worker_count(unsigned threads)
+{
+	if (threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		threads = n > 0 ? (unsigned)n : 1;
+	}
+	return threads > MAX_WORKERS ? MAX_WORKERS : threads;
+}
+
+/* 0, or -1 on no memory (pool_fini() then still frees it). */
+static int pool_init(struct pool *p, size_t n_slots)
+{
+	memset(p, 0, sizeof(*p));
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->done, NULL);
+	p->n_slots = n_slots;
+	p->slots = calloc(n_slots, sizeof(*p->slots));
+	return p->slots ? 0 : -1;
+}
+
+/* Start up to n workers running fn(arg); how many started. */
+static size_t pool_start(struct pool *p, unsigned n, void *(*fn)(void *), void *arg)
+{
+	while (p->n_workers < n &&
+	       pthread_create(&p->tids[p->n_workers], NULL, fn, arg) == 0)
+		p->n_workers++;
+	return p->n_workers;
+}
+
+/* With mu held: the oldest ready slot (the one the reader waits for
+ * first), now busy; NULL once the pool stops. */
+static struct slot *pool_take(struct pool *p)
+{
+	for (;;) {
+		struct slot *s = NULL;
+		size_t i;
+
+		for (i = 0; i < p->n_slots; i++)
+			if (p->slots[i].state == SLOT_READY &&
+			    (!s || p->slots[i].seq < s->seq))
+				s = &p->slots[i];
+		if (s) {
+			s->state = SLOT_BUSY;
+			return s;
+		}
+		if (p->stop)
+			return NULL;
+		pthread_cond_wait(&p->work, &p->mu);
+	}
+}
+
+/* With mu held: s is worked on. */
+static void pool_done(struct pool *p, struct slot *s)
+{
+	s->state = SLOT_DONE;
+	pthread_cond_broadcast(&p->done);
+}
+
+/* s, filled, for the workers. */
+static void pool_submit(struct pool *p, struct slot *s, uint64_t seq)
+{
+	pthread_mutex_lock(&p->mu);
+	s->seq = seq;
+	s->state = SLOT_READY;
+	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void pool_wait(struct pool *p, struct slot *s)
+{
+	pthread_mutex_lock(&p->mu);
+	while (s->state != SLOT_DONE)
+		pthread_cond_wait(&p->done, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* With mu held: s may be filled again. */
+static void pool_release(struct pool *p, struct slot *s)
+{
+	s->state = SLOT_FREE;
+	pthread_cond_broadcast(&p->work);
+}
+
+/* Stop the workers (queued slots are dropped: nobody will read them),
+ * join them, free everything. */
+static void pool_fini(struct pool *p)
+{
+	size_t i;
+
+	pthread_mutex_lock(&p->mu);
+	p->stop = true;
+	for (i = 0; p->slots && i < p->n_slots; i++)
+		if (p->slots[i].state == SLOT_READY)
+			p->slots[i].state = SLOT_FREE;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	for (i = 0; i < p->n_workers; i++)
+		pthread_join(p->tids[i], NULL);
+	for (i = 0; p->slots && i < p->n_slots; i++) {
+		free(p->slots[i].in);
+		free(p->slots[i].out);
+	}
+	free(p->slots);
+	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->done);
+	pthread_mutex_destroy(&p->mu);
+}
+
+static bool grow(unsigned char **p, size_t *cap, size_t want)
+{
+	unsigned char *n;
+
+	if (*cap >= want)
+		return true;
+	n = realloc(*p, want);
+	if (!n)
+		return false;
+	*p = n;
+	*cap = want;
+	return true;
+}
 
 static void put32(unsigned char *p, uint32_t v)
 {
@@ -60,8 +189,7 @@ static void put32(unsigned char *p, uint32_t v)
 }
 
 /* One member: header, raw deflate, CRC-32 and size. */
-static bool compress_member(struct libdeflate_compressor *c, struct slot *s,
-			    size_t out_cap)
+static bool compress_member(struct libdeflate_compressor *c, struct slot *s)
 {
 	static const unsigned char fixed[16] = {
 		0x1f, 0x8b, 8,          /* magic, CM deflate */
@@ -75,7 +203,7 @@ static bool compress_member(struct libdeflate_compressor *c, struct slot *s,
 	size_t n;
 
 	n = libdeflate_deflate_compress(c, s->in, s->in_len, s->out + HDR_LEN,
-					out_cap - HDR_LEN - TRAILER_LEN);
+					s->out_cap - HDR_LEN - TRAILER_LEN);
 	if (n == 0)
 		return false;
 	memcpy(s->out, fixed, sizeof(fixed));
@@ -87,33 +215,18 @@ static bool compress_member(struct libdeflate_compressor *c, struct slot *s,
 	return true;
 }
 
-static void *worker(void *arg)
+static void *compress_worker(void *arg)
 {
-	struct pgzip *p = arg;
+	struct pool *p = arg;
 	struct libdeflate_compressor *c = libdeflate_alloc_compressor(HM_PGZIP_LEVEL);
+	struct slot *s;
 
 	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		struct slot *s = NULL;
-		size_t i;
-
-		/* The oldest ready chunk first: the writer waits for it. */
-		for (i = 0; i < p->n_slots; i++)
-			if (p->slots[i].state == SLOT_READY &&
-			    (!s || p->slots[i].seq < s->seq))
-				s = &p->slots[i];
-		if (!s) {
-			if (p->stop)
-				break;
-			pthread_cond_wait(&p->work, &p->mu);
-			continue;
-		}
-		s->state = SLOT_BUSY;
+	while ((s = pool_take(p))) {
 		pthread_mutex_unlock(&p->mu);
-		s->failed = !c || !compress_member(c, s, p->out_cap);
+		s->failed = !c || !compress_member(c, s);
 		pthread_mutex_lock(&p->mu);
-		s->state = SLOT_DONE;
-		pthread_cond_broadcast(&p->done);
+		pool_done(p, s);
 	}
 	pthread_mutex_unlock(&p->mu);
 	libdeflate_free_compressor(c);
@@ -124,57 +237,44 @@ int hm_pgzip_compress_fd(int in_fd, const char *in_name, int out_fd,
 			 const char *out_name, unsigned threads,
 			 struct hm_pgzip_result *res, struct hm_error *err)
 {
-	struct pgzip p = { .stop = false };
-	pthread_t tids[MAX_WORKERS];
+	struct pool p;
 	struct hm_hash *hin = NULL, *hout = NULL;
-	size_t n_workers = 0, i;
+	size_t out_cap = HDR_LEN + TRAILER_LEN, i;
 	uint64_t next_read = 0, next_write = 0;
 	bool eof = false;
 	int r = 0;
 
 	memset(res, 0, sizeof(*res));
-	if (threads == 0) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-		threads = n > 0 ? (unsigned)n : 1;
+	threads = worker_count(threads);
+	if (pool_init(&p, 2 * (size_t)threads) < 0) {
+		r = hm_error_nomem(err);
+		goto out;
 	}
-	if (threads > MAX_WORKERS)
-		threads = MAX_WORKERS;
-	pthread_mutex_init(&p.mu, NULL);
-	pthread_cond_init(&p.work, NULL);
-	pthread_cond_init(&p.done, NULL);
-	p.n_slots = 2 * (size_t)threads;
-	p.out_cap = HDR_LEN + TRAILER_LEN;
 	{
 		struct libdeflate_compressor *c = libdeflate_alloc_compressor(HM_PGZIP_LEVEL);
 
 		if (c)
-			p.out_cap += libdeflate_deflate_compress_bound(c, HM_PGZIP_CHUNK);
+			out_cap += libdeflate_deflate_compress_bound(c, HM_PGZIP_CHUNK);
 		libdeflate_free_compressor(c);
 		if (!c) {
 			r = hm_error_nomem(err);
 			goto out;
 		}
 	}
-	p.slots = calloc(p.n_slots, sizeof(*p.slots));
 	hin = hm_hash_new(HM_HASH_SHA256);
 	hout = hm_hash_new(HM_HASH_SHA256);
-	if (!p.slots || !hin || !hout) {
+	if (!hin || !hout) {
 		r = hm_error_nomem(err);
 		goto out;
 	}
 	for (i = 0; i < p.n_slots; i++) {
-		p.slots[i].in = malloc(HM_PGZIP_CHUNK);
-		p.slots[i].out = malloc(p.out_cap);
-		if (!p.slots[i].in || !p.slots[i].out) {
+		if (!grow(&p.slots[i].in, &p.slots[i].in_cap, HM_PGZIP_CHUNK) ||
+		    !grow(&p.slots[i].out, &p.slots[i].out_cap, out_cap)) {
 			r = hm_error_nomem(err);
 			goto out;
 		}
 	}
-	for (n_workers = 0; n_workers < threads; n_workers++)
-		if (pthread_create(&tids[n_workers], NULL, worker, &p) != 0)
-			break;
-	if (n_workers == 0) {
+	if (pool_start(&p, threads, compress_worker, &p) == 0) {
 		r = hm_error_set(err, HM_ERR_NOMEM, 0, "cannot start a compression thread");
 		goto out;
 	}
@@ -203,20 +303,13 @@ int hm_pgzip_compress_fd(int in_fd, const char *in_name, int out_fd,
 				goto out;
 			}
 			res->in_bytes += (uint64_t)n;
-			pthread_mutex_lock(&p.mu);
 			s->in_len = (size_t)n;
-			s->seq = next_read++;
-			s->state = SLOT_READY;
-			pthread_cond_signal(&p.work);
-			pthread_mutex_unlock(&p.mu);
+			pool_submit(&p, s, next_read++);
 		}
 		if (next_write == next_read)
 			break;
 		s = &p.slots[next_write % p.n_slots];
-		pthread_mutex_lock(&p.mu);
-		while (s->state != SLOT_DONE)
-			pthread_cond_wait(&p.done, &p.mu);
-		pthread_mutex_unlock(&p.mu);
+		pool_wait(&p, s);
 		if (s->failed) {
 			r = hm_error_nomem(err);
 			goto out;
@@ -233,7 +326,7 @@ int hm_pgzip_compress_fd(int in_fd, const char *in_name, int out_fd,
 		res->out_bytes += s->out_len;
 		res->members++;
 		pthread_mutex_lock(&p.mu);
-		s->state = SLOT_FREE;
+		pool_release(&p, s);
 		pthread_mutex_unlock(&p.mu);
 		next_write++;
 	}
@@ -241,26 +334,9 @@ int hm_pgzip_compress_fd(int in_fd, const char *in_name, int out_fd,
 	    hm_hash_final(hout, res->out_sha256) < 0)
 		r = hm_error_nomem(err);
 out:
-	pthread_mutex_lock(&p.mu);
-	p.stop = true;
-	/* A failed run may leave chunks queued: nobody will write them. */
-	for (i = 0; p.slots && i < p.n_slots; i++)
-		if (p.slots[i].state == SLOT_READY)
-			p.slots[i].state = SLOT_FREE;
-	pthread_cond_broadcast(&p.work);
-	pthread_mutex_unlock(&p.mu);
-	for (i = 0; i < n_workers; i++)
-		pthread_join(tids[i], NULL);
-	for (i = 0; p.slots && i < p.n_slots; i++) {
-		free(p.slots[i].in);
-		free(p.slots[i].out);
-	}
-	free(p.slots);
+	pool_fini(&p);
 	hm_hash_free(hin);
 	hm_hash_free(hout);
-	pthread_cond_destroy(&p.work);
-	pthread_cond_destroy(&p.done);
-	pthread_mutex_destroy(&p.mu);
 	return r;
 }
 
@@ -285,23 +361,11 @@ bool hm_pgzip_member_sizes(const unsigned char *p, size_t len,
 	return true;
 }
 
-struct uslot {
-	enum slot_state state;
-	uint64_t seq, offset;          /* offset: of the member in the stream */
-	unsigned char *in, *out;
-	size_t in_len, out_len, in_cap, out_cap;
-	bool failed;
-};
-
 struct hm_pgunzip {
-	pthread_mutex_t mu;
-	pthread_cond_t work, done;
-	struct uslot *slots;
-	size_t n_slots, n_workers;
-	pthread_t tids[MAX_WORKERS];
-	bool stop, in_eof, broken;
+	struct pool pool;
+	bool in_eof, broken;
 	uint64_t next_read, next_out, offset;
-	struct uslot *held;            /* handed out, freed at the next call */
+	struct slot *held;             /* handed out, freed at the next call */
 	hm_pgunzip_read_fn rd;
 	void *rd_ctx;
 	char why[160];
@@ -311,46 +375,48 @@ struct hm_pgunzip {
 	uint64_t produced;
 };
 
-static void *uworker(void *arg)
+static void *inflate_worker(void *arg)
 {
-	struct hm_pgunzip *z = arg;
+	struct pool *p = arg;
 	struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+	struct slot *s;
 
-	pthread_mutex_lock(&z->mu);
-	for (;;) {
-		struct uslot *s = NULL;
-		size_t i;
+	pthread_mutex_lock(&p->mu);
+	while ((s = pool_take(p))) {
+		size_t in_used = 0, out_used = 0;
 
-		for (i = 0; i < z->n_slots; i++)
-			if (z->slots[i].state == SLOT_READY &&
-			    (!s || z->slots[i].seq < s->seq))
-				s = &z->slots[i];
-		if (!s) {
-			if (z->stop)
-				break;
-			pthread_cond_wait(&z->work, &z->mu);
-			continue;
-		}
-		s->state = SLOT_BUSY;
-		pthread_mutex_unlock(&z->mu);
-		{
-			size_t in_used = 0, out_used = 0;
-
-			/* libdeflate checks the header, the CRC-32 and ISIZE;
-			 * the sizes claimed in the extra field must be exact. */
-			s->failed = !d ||
-				libdeflate_gzip_decompress_ex(d, s->in, s->in_len, s->out,
-							      s->out_len, &in_used,
-							      &out_used) != LIBDEFLATE_SUCCESS ||
-				in_used != s->in_len || out_used != s->out_len;
-		}
-		pthread_mutex_lock(&z->mu);
-		s->state = SLOT_DONE;
-		pthread_cond_broadcast(&z->done);
+		pthread_mutex_unlock(&p->mu);
+		/* libdeflate checks the header, the CRC-32 and ISIZE; the
+		 * sizes claimed in the extra field must be exact. */
+		s->failed = !d ||
+			libdeflate_gzip_decompress_ex(d, s->in, s->in_len, s->out,
+						      s->out_len, &in_used,
+						      &out_used) != LIBDEFLATE_SUCCESS ||
+			in_used != s->in_len || out_used != s->out_len;
+		pthread_mutex_lock(&p->mu);
+		pool_done(p, s);
 	}
-	pthread_mutex_unlock(&z->mu);
+	pthread_mutex_unlock(&p->mu);
 	libdeflate_free_decompressor(d);
 	return NULL;
+}
+
+/* A reader on n_slots slots, its workers not started. */
+static struct hm_pgunzip *pgunzip_alloc(hm_pgunzip_read_fn rd, void *ctx,
+					size_t n_slots)
+{
+	struct hm_pgunzip *z = calloc(1, sizeof(*z));
+
+	if (!z)
+		return NULL;
+	if (pool_init(&z->pool, n_slots) < 0) {
+		pool_fini(&z->pool);
+		free(z);
+		return NULL;
+	}
+	z->rd = rd;
+	z->rd_ctx = ctx;
+	return z;
 }
 
 int hm_pgunzip_new(hm_pgunzip_read_fn rd, void *ctx, unsigned threads,
@@ -358,50 +424,16 @@ int hm_pgunzip_new(hm_pgunzip_read_fn rd, void *ctx, unsigned threads,
 {
 	struct hm_pgunzip *z;
 
-	if (threads == 0) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-		threads = n > 0 ? (unsigned)n : 1;
-	}
-	if (threads > MAX_WORKERS)
-		threads = MAX_WORKERS;
-	z = calloc(1, sizeof(*z));
+	threads = worker_count(threads);
+	z = pgunzip_alloc(rd, ctx, 2 * (size_t)threads);
 	if (!z)
 		return hm_error_nomem(err);
-	z->rd = rd;
-	z->rd_ctx = ctx;
-	z->n_slots = 2 * (size_t)threads;
-	z->slots = calloc(z->n_slots, sizeof(*z->slots));
-	pthread_mutex_init(&z->mu, NULL);
-	pthread_cond_init(&z->work, NULL);
-	pthread_cond_init(&z->done, NULL);
-	if (!z->slots) {
-		hm_pgunzip_free(z);
-		return hm_error_nomem(err);
-	}
-	for (z->n_workers = 0; z->n_workers < threads; z->n_workers++)
-		if (pthread_create(&z->tids[z->n_workers], NULL, uworker, z) != 0)
-			break;
-	if (z->n_workers == 0) {
+	if (pool_start(&z->pool, threads, inflate_worker, &z->pool) == 0) {
 		hm_pgunzip_free(z);
 		return hm_error_set(err, HM_ERR_NOMEM, 0, "cannot start a decompression thread");
 	}
 	*ret = z;
 	return 0;
-}
-
-static bool grow(unsigned char **p, size_t *cap, size_t want)
-{
-	unsigned char *n;
-
-	if (*cap >= want)
-		return true;
-	n = realloc(*p, want);
-	if (!n)
-		return false;
-	*p = n;
-	*cap = want;
-	return true;
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -417,7 +449,7 @@ static int broken(struct hm_pgunzip *z, const char *fmt, ...)
 }
 
 /* Read the next member into s; 0 at the end of the stream. */
-static int read_member(struct hm_pgunzip *z, struct uslot *s)
+static int read_member(struct hm_pgunzip *z, struct slot *s)
 {
 	unsigned char hdr[HM_PGZIP_HEADER];
 	uint32_t member, data;
@@ -457,25 +489,26 @@ static int stream_next(struct hm_pgunzip *z, const void **buf, size_t *len);
 int hm_pgunzip_next(struct hm_pgunzip *z, const void **buf, size_t *len,
 		    const char **why)
 {
-	struct uslot *s;
+	struct pool *p = &z->pool;
+	struct slot *s;
 
 	*why = z->why;
 	if (z->stream)
 		return stream_next(z, buf, len);
 	for (;;) {
 		if (z->held) {
-			pthread_mutex_lock(&z->mu);
-			z->held->state = SLOT_FREE;
-			pthread_mutex_unlock(&z->mu);
+			pthread_mutex_lock(&p->mu);
+			pool_release(p, z->held);
+			pthread_mutex_unlock(&p->mu);
 			z->held = NULL;
 		}
 		if (z->broken)
 			return -1;
 		/* Keep the workers fed: read ahead while a slot is free. */
-		while (!z->in_eof && z->next_read - z->next_out < z->n_slots) {
+		while (!z->in_eof && z->next_read - z->next_out < p->n_slots) {
 			int r;
 
-			s = &z->slots[z->next_read % z->n_slots];
+			s = &p->slots[z->next_read % p->n_slots];
 			r = read_member(z, s);
 			if (r < 0)
 				break;
@@ -483,19 +516,12 @@ int hm_pgunzip_next(struct hm_pgunzip *z, const void **buf, size_t *len,
 				z->in_eof = true;
 				break;
 			}
-			pthread_mutex_lock(&z->mu);
-			s->seq = z->next_read++;
-			s->state = SLOT_READY;
-			pthread_cond_signal(&z->work);
-			pthread_mutex_unlock(&z->mu);
+			pool_submit(p, s, z->next_read++);
 		}
 		if (z->next_out == z->next_read)
 			return z->broken ? -1 : 0;
-		s = &z->slots[z->next_out % z->n_slots];
-		pthread_mutex_lock(&z->mu);
-		while (s->state != SLOT_DONE)
-			pthread_cond_wait(&z->done, &z->mu);
-		pthread_mutex_unlock(&z->mu);
+		s = &p->slots[z->next_out % p->n_slots];
+		pool_wait(p, s);
 		z->next_out++;
 		z->held = s;
 		if (s->failed) {
@@ -515,27 +541,9 @@ int hm_pgunzip_next(struct hm_pgunzip *z, const void **buf, size_t *len,
 
 void hm_pgunzip_free(struct hm_pgunzip *z)
 {
-	size_t i;
-
 	if (!z)
 		return;
-	pthread_mutex_lock(&z->mu);
-	z->stop = true;
-	for (i = 0; z->slots && i < z->n_slots; i++)
-		if (z->slots[i].state == SLOT_READY)
-			z->slots[i].state = SLOT_FREE;
-	pthread_cond_broadcast(&z->work);
-	pthread_mutex_unlock(&z->mu);
-	for (i = 0; i < z->n_workers; i++)
-		pthread_join(z->tids[i], NULL);
-	for (i = 0; z->slots && i < z->n_slots; i++) {
-		free(z->slots[i].in);
-		free(z->slots[i].out);
-	}
-	free(z->slots);
-	pthread_cond_destroy(&z->work);
-	pthread_cond_destroy(&z->done);
-	pthread_mutex_destroy(&z->mu);
+	pool_fini(&z->pool);
 	free(z);
 }
 
@@ -571,7 +579,7 @@ static void *sworker(void *arg)
 	uint64_t seq = 0, consumed = 0;
 
 	if (!st || !in) {
-		pthread_mutex_lock(&z->mu);
+		pthread_mutex_lock(&z->pool.mu);
 		broken(z, "out of memory");
 		goto out;
 	}
@@ -579,17 +587,17 @@ static void *sworker(void *arg)
 	st->crc_flag = ISAL_GZIP;
 	st->next_in = in;
 	st->avail_in = 0;
-	pthread_mutex_lock(&z->mu);
-	while (!done && !z->stop) {
-		struct uslot *s = &z->slots[seq % z->n_slots];
+	pthread_mutex_lock(&z->pool.mu);
+	while (!done && !z->pool.stop) {
+		struct slot *s = &z->pool.slots[seq % z->pool.n_slots];
 
-		while (s->state != SLOT_FREE && !z->stop)
-			pthread_cond_wait(&z->work, &z->mu);
-		if (z->stop)
+		while (s->state != SLOT_FREE && !z->pool.stop)
+			pthread_cond_wait(&z->pool.work, &z->pool.mu);
+		if (z->pool.stop)
 			break;
-		pthread_mutex_unlock(&z->mu);
+		pthread_mutex_unlock(&z->pool.mu);
 		if (!s->out && !grow(&s->out, &s->out_cap, STREAM_OUT)) {
-			pthread_mutex_lock(&z->mu);
+			pthread_mutex_lock(&z->pool.mu);
 			broken(z, "out of memory");
 			break;
 		}
@@ -606,7 +614,7 @@ static void *sworker(void *arg)
 					memmove(in, st->next_in, st->avail_in);
 					n = z->rd(z->rd_ctx, in + st->avail_in, STREAM_IN - st->avail_in);
 					if (n < 0) {
-						pthread_mutex_lock(&z->mu);
+						pthread_mutex_lock(&z->pool.mu);
 						broken(z, "read error");
 						goto out;
 					}
@@ -633,14 +641,14 @@ static void *sworker(void *arg)
 				ssize_t n;
 
 				if (in_eof) {
-					pthread_mutex_lock(&z->mu);
+					pthread_mutex_lock(&z->pool.mu);
 					broken(z, "at offset %llu: the gzip stream ends inside a member",
 					       (unsigned long long)consumed);
 					goto out;
 				}
 				n = z->rd(z->rd_ctx, in, STREAM_IN);
 				if (n < 0) {
-					pthread_mutex_lock(&z->mu);
+					pthread_mutex_lock(&z->pool.mu);
 					broken(z, "read error");
 					goto out;
 				}
@@ -652,22 +660,21 @@ static void *sworker(void *arg)
 			}
 			r = isal_inflate(st);
 			if (r < 0) {
-				pthread_mutex_lock(&z->mu);
+				pthread_mutex_lock(&z->pool.mu);
 				broken(z, "%s", isal_why(r));
 				goto out;
 			}
 		}
-		pthread_mutex_lock(&z->mu);
+		pthread_mutex_lock(&z->pool.mu);
 		s->out_len = STREAM_OUT - st->avail_out;
 		s->seq = seq++;
-		s->state = SLOT_DONE;
 		z->produced = seq;
-		pthread_cond_broadcast(&z->done);
+		pool_done(&z->pool, s);
 	}
 out:
 	z->produced_all = true;
-	pthread_cond_broadcast(&z->done);
-	pthread_mutex_unlock(&z->mu);
+	pthread_cond_broadcast(&z->pool.done);
+	pthread_mutex_unlock(&z->pool.mu);
 	free(st);
 	free(in);
 	return NULL;
@@ -675,28 +682,27 @@ out:
 
 static int stream_next(struct hm_pgunzip *z, const void **buf, size_t *len)
 {
-	pthread_mutex_lock(&z->mu);
+	pthread_mutex_lock(&z->pool.mu);
 	for (;;) {
-		struct uslot *s;
+		struct slot *s;
 
 		if (z->held) {
-			z->held->state = SLOT_FREE;
+			pool_release(&z->pool, z->held);
 			z->held = NULL;
-			pthread_cond_broadcast(&z->work);
 		}
 		while (z->next_out == z->produced && !z->produced_all)
-			pthread_cond_wait(&z->done, &z->mu);
+			pthread_cond_wait(&z->pool.done, &z->pool.mu);
 		if (z->next_out == z->produced) {
 			/* Everything handed out: the end, or why not. */
-			pthread_mutex_unlock(&z->mu);
+			pthread_mutex_unlock(&z->pool.mu);
 			return z->broken ? -1 : 0;
 		}
-		s = &z->slots[z->next_out % z->n_slots];
+		s = &z->pool.slots[z->next_out % z->pool.n_slots];
 		z->next_out++;
 		z->held = s;
 		if (s->out_len == 0)
 			continue;
-		pthread_mutex_unlock(&z->mu);
+		pthread_mutex_unlock(&z->pool.mu);
 		*buf = s->out;
 		*len = s->out_len;
 		return 1;
@@ -706,27 +712,15 @@ static int stream_next(struct hm_pgunzip *z, const void **buf, size_t *len)
 int hm_pgunzip_new_stream(hm_pgunzip_read_fn rd, void *ctx,
 			  struct hm_pgunzip **ret, struct hm_error *err)
 {
-	struct hm_pgunzip *z = calloc(1, sizeof(*z));
+	struct hm_pgunzip *z = pgunzip_alloc(rd, ctx, 4);
 
 	if (!z)
 		return hm_error_nomem(err);
-	z->rd = rd;
-	z->rd_ctx = ctx;
 	z->stream = true;
-	z->n_slots = 4;
-	z->slots = calloc(z->n_slots, sizeof(*z->slots));
-	pthread_mutex_init(&z->mu, NULL);
-	pthread_cond_init(&z->work, NULL);
-	pthread_cond_init(&z->done, NULL);
-	if (!z->slots) {
-		hm_pgunzip_free(z);
-		return hm_error_nomem(err);
-	}
-	if (pthread_create(&z->tids[0], NULL, sworker, z) != 0) {
+	if (pool_start(&z->pool, 1, sworker, z) == 0) {
 		hm_pgunzip_free(z);
 		return hm_error_set(err, HM_ERR_NOMEM, 0, "cannot start a decompression thread");
 	}
-	z->n_workers = 1;
 	*ret = z;
 	return 0;
 }
