@@ -125,7 +125,7 @@ check_host:
 
 /* ---- manifests -------------------------------------------------------------- */
 
-static char *repo_scope(const char *repo, const char *actions)
+char *hm_registry_repo_scope(const char *repo, const char *actions)
 {
 	char *s;
 
@@ -164,7 +164,7 @@ int hm_registry_get_manifest(struct hm_registry *reg, const char *repo,
 	int r;
 
 	if (asprintf(&path, "/v2/%s/manifests/%s", repo, reference) < 0 ||
-	    !(scope = repo_scope(repo, "pull"))) {
+	    !(scope = hm_registry_repo_scope(repo, "pull"))) {
 		if (scope == NULL && path) {
 			free(path);
 		}
@@ -229,7 +229,7 @@ int hm_registry_head_manifest(struct hm_registry *reg, const char *repo,
 
 	if (asprintf(&path, "/v2/%s/manifests/%s", repo, reference) < 0)
 		return hm_error_nomem(err);
-	if (!(scope = repo_scope(repo, "pull"))) {
+	if (!(scope = hm_registry_repo_scope(repo, "pull"))) {
 		free(path);
 		return hm_error_nomem(err);
 	}
@@ -370,7 +370,7 @@ out:
 int hm_registry_tags(struct hm_registry *reg, const char *repo,
 		     struct hm_registry_names *ret, struct hm_error *err)
 {
-	char *path = NULL, *scope = repo_scope(repo, "pull");
+	char *path = NULL, *scope = hm_registry_repo_scope(repo, "pull");
 	int r;
 
 	if (!scope || asprintf(&path, "/v2/%s/tags/list", repo) < 0) {
@@ -459,7 +459,7 @@ int hm_registry_referrers(struct hm_registry *reg, const char *repo,
 	struct resp rs = { .body = &body, .max = HM_LIMIT_REGISTRY_MANIFEST_BYTES,
 			   .limit_name = "HM_LIMIT_REGISTRY_MANIFEST_BYTES" };
 	struct req rq = { .method = "GET", .accept = HM_MT_OCI_INDEX };
-	char *path = NULL, *scope = repo_scope(repo, "pull"), *e = NULL, hex[65];
+	char *path = NULL, *scope = hm_registry_repo_scope(repo, "pull"), *e = NULL, hex[65];
 	json_t *j = NULL;
 	json_error_t je;
 	int r;
@@ -526,7 +526,7 @@ int hm_registry_blob_exists(struct hm_registry *reg, const char *repo,
 {
 	struct resp rs = { 0 };
 	struct req rq = { .method = "HEAD" };
-	char *path = NULL, *scope = repo_scope(repo, "pull,push"), hex[65];
+	char *path = NULL, *scope = hm_registry_repo_scope(repo, "pull,push"), hex[65];
 	int r;
 
 	if ((r = hm_registry_check_digest(digest, hex, err)) < 0)
@@ -548,13 +548,41 @@ out:
 	return r;
 }
 
+/* The Location of an upload as a path on this registry; another host is
+ * refused (credentials would follow). */
+int hm_registry_upload_location(struct hm_registry *reg, const char *repo,
+				const struct resp *rs, struct hm_buf *out,
+				struct hm_error *err)
+{
+	char pre[320];
+	const char *loc = rs->location.data;
+
+	if (!rs->location.len)
+		return hm_error_set(err, HM_ERR_INPUT, 0, "%s/%s: the registry answers "
+				    "%ld to an upload, without a location", reg->host,
+				    repo, rs->status);
+	snprintf(pre, sizeof(pre), "%s://%s/", hm_registry_scheme(reg), reg->host);
+	hm_buf_reset(out);
+	if (loc[0] == '/') {
+		if (hm_buf_adds(out, loc) < 0)
+			return hm_error_nomem(err);
+	} else if (strncasecmp(loc, pre, strlen(pre)) == 0) {
+		if (hm_buf_adds(out, loc + strlen(pre) - 1) < 0)
+			return hm_error_nomem(err);
+	} else {
+		return hm_error_set(err, HM_ERR_INPUT, 0, "%s/%s: refusing an upload "
+				    "location on another host ('%s')", reg->host, repo, loc);
+	}
+	return 0;
+}
+
 int hm_registry_put_blob(struct hm_registry *reg, const char *repo,
 			 const char *digest, const void *data, size_t len,
 			 struct hm_error *err)
 {
 	struct resp rs = { 0 };
 	struct req rq = { .method = "POST" };
-	char *path = NULL, *scope = repo_scope(repo, "pull,push"), hex[65], pre[300];
+	char *path = NULL, *scope = hm_registry_repo_scope(repo, "pull,push"), hex[65];
 	struct hm_buf put = HM_BUF_INIT;
 	int r;
 
@@ -569,24 +597,14 @@ int hm_registry_put_blob(struct hm_registry *reg, const char *repo,
 	rq.scope = scope;
 	if ((r = hm_registry_request(reg, &rq, &rs, err)) < 0)
 		goto out;
-	if (rs.status != 202 || !rs.location.len) {
+	if (rs.status != 202) {
 		r = hm_error_set(err, HM_ERR_INPUT, 0,
 				 "%s/%s: the registry answers %ld to an upload, without a location",
 				 reg->host, repo, rs.status);
 		goto out;
 	}
-	/* The upload's location is on this registry: a path, or a URL of it. */
-	snprintf(pre, sizeof(pre), "%s://%s/", hm_registry_scheme(reg), reg->host);
-	if (rs.location.data[0] == '/')
-		r = hm_buf_adds(&put, rs.location.data);
-	else if (strncasecmp(rs.location.data, pre, strlen(pre)) == 0)
-		r = hm_buf_adds(&put, rs.location.data + strlen(pre) - 1);
-	else {
-		r = hm_error_set(err, HM_ERR_INPUT, 0,
-				 "%s/%s: refusing an upload location on another host ('%s')",
-				 reg->host, repo, rs.location.data);
+	if ((r = hm_registry_upload_location(reg, repo, &rs, &put, err)) < 0)
 		goto out;
-	}
 	if (r < 0 || hm_buf_addf(&put, "%sdigest=%s", strchr(put.data, '?') ? "&" : "?",
 				 digest) < 0) {
 		r = hm_error_nomem(err);
@@ -620,7 +638,7 @@ int hm_registry_put_manifest(struct hm_registry *reg, const char *repo,
 {
 	struct resp rs = { 0 };
 	struct req rq = { .method = "PUT", .ctype = mt, .data = data, .len = len };
-	char *path = NULL, *scope = repo_scope(repo, "pull,push");
+	char *path = NULL, *scope = hm_registry_repo_scope(repo, "pull,push");
 	int r;
 
 	if (len > HM_LIMIT_REGISTRY_MANIFEST_BYTES) {

@@ -80,4 +80,12 @@ int hm_registry_authenticate(struct hm_registry *reg, const char *challenge,
 			     const char *scope, const char *url,
 			     struct hm_error *err);
 
+/* "repository:REPO:ACTIONS", the scope of a token; NULL on no memory. */
+char *hm_registry_repo_scope(const char *repo, const char *actions);
+/* The Location of an upload as a path on this registry, into out;
+ * another host is refused (credentials would follow). */
+int hm_registry_upload_location(struct hm_registry *reg, const char *repo,
+				const struct resp *rs, struct hm_buf *out,
+				struct hm_error *err);
+
 #endif

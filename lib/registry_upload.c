@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "hallmark/limits.h"
 #include "hallmark/registry_upload.h"
@@ -19,41 +18,6 @@ struct hm_registry_upload {
 	unsigned long long offset;
 	bool open;
 };
-
-/* The Location of an upload as a path on this registry; another host is
- * refused (credentials would follow). */
-static int take_location(struct hm_registry *reg, const char *repo,
-			 const struct resp *rs, struct hm_buf *out,
-			 struct hm_error *err)
-{
-	char pre[320];
-	const char *loc = rs->location.data;
-
-	if (!rs->location.len)
-		return hm_error_set(err, HM_ERR_INPUT, 0, "%s/%s: the registry answers "
-				    "%ld to an upload, without a location", reg->host,
-				    repo, rs->status);
-	snprintf(pre, sizeof(pre), "%s://%s/", hm_registry_scheme(reg), reg->host);
-	hm_buf_reset(out);
-	if (loc[0] == '/') {
-		if (hm_buf_adds(out, loc) < 0)
-			return hm_error_nomem(err);
-	} else if (strncasecmp(loc, pre, strlen(pre)) == 0) {
-		if (hm_buf_adds(out, loc + strlen(pre) - 1) < 0)
-			return hm_error_nomem(err);
-	} else {
-		return hm_error_set(err, HM_ERR_INPUT, 0, "%s/%s: refusing an upload "
-				    "location on another host ('%s')", reg->host, repo, loc);
-	}
-	return 0;
-}
-
-static char *scope_of(const char *repo)
-{
-	char *s;
-
-	return asprintf(&s, "repository:%s:pull,push", repo) < 0 ? NULL : s;
-}
 
 static void cancel(struct hm_registry *reg, const char *path, const char *scope)
 {
@@ -92,7 +56,7 @@ int hm_registry_mount_blob(struct hm_registry *reg, const char *repo,
 		r = 1;
 	} else if (rs.status == 202) {
 		/* No mount: an upload was opened instead. */
-		if ((r = take_location(reg, repo, &rs, &loc, err)) >= 0)
+		if ((r = hm_registry_upload_location(reg, repo, &rs, &loc, err)) >= 0)
 			cancel(reg, loc.data, scope);
 		r = r < 0 ? r : 0;
 	} else {
@@ -119,7 +83,7 @@ int hm_registry_upload_start(struct hm_registry *reg, const char *repo,
 	char *path = NULL;
 	int r;
 
-	if (!u || !(u->repo = strdup(repo)) || !(u->scope = scope_of(repo)) ||
+	if (!u || !(u->repo = strdup(repo)) || !(u->scope = hm_registry_repo_scope(repo, "pull,push")) ||
 	    asprintf(&path, "/v2/%s/blobs/uploads/", repo) < 0) {
 		path = NULL;
 		r = hm_error_nomem(err);
@@ -135,7 +99,7 @@ int hm_registry_upload_start(struct hm_registry *reg, const char *repo,
 				 "to an upload", reg->host, repo, rs.status);
 		goto out;
 	}
-	if ((r = take_location(reg, repo, &rs, &u->where, err)) < 0)
+	if ((r = hm_registry_upload_location(reg, repo, &rs, &u->where, err)) < 0)
 		goto out;
 	u->open = true;
 	*ret = u;
@@ -172,7 +136,7 @@ int hm_registry_upload_chunk(struct hm_registry_upload *u, const void *data,
 				 u->offset);
 		goto out;
 	}
-	if ((r = take_location(u->reg, u->repo, &rs, &u->where, err)) < 0)
+	if ((r = hm_registry_upload_location(u->reg, u->repo, &rs, &u->where, err)) < 0)
 		goto out;
 	u->offset += len;
 out:
@@ -239,7 +203,7 @@ int hm_registry_referrers_api(struct hm_registry *reg, const char *repo,
 	*has = false;
 	if ((r = hm_registry_check_digest(digest, hex, err)) < 0)
 		return r;
-	if (!(scope = scope_of(repo)) ||
+	if (!(scope = hm_registry_repo_scope(repo, "pull,push")) ||
 	    asprintf(&path, "/v2/%s/referrers/%s", repo, digest) < 0) {
 		path = NULL;
 		r = hm_error_nomem(err);
