@@ -14,6 +14,16 @@
 #include "hallmark/history.h"
 #include "history_private.h"
 
+/* The schema both backends check a database against. */
+const struct hm_history_table hm_history_tables[HM_HISTORY_N_TABLES] = {
+	{ "runs", "id,host,target,manifest_name,serial,manifest_sha256,key_id,"
+		  "policy,started,finished,result,exit_code,entries,"
+		  "target_entries,findings,tool_version" },
+	{ "run_counts", "run_id,kind,count" },
+	{ "findings", "id,run_id,kind,path,expected,actual,detail" },
+	{ "serials", "manifest_name,key_id,max_serial" },
+};
+
 bool hm_history_is_uri(const char *db)
 {
 	return strncmp(db, "postgresql://", 13) == 0 ||

@@ -91,21 +91,6 @@ static const char *const migrations[] = {
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-/* What an accepted database must hold: table -> columns in order. */
-static const struct {
-	const char *table;
-	const char *columns;
-} schema_tables[] = {
-	{ "runs", "id,host,target,manifest_name,serial,manifest_sha256,key_id,"
-		  "policy,started,finished,result,exit_code,entries,"
-		  "target_entries,findings,tool_version" },
-	{ "run_counts", "run_id,kind,count" },
-	{ "findings", "id,run_id,kind,path,expected,actual,detail" },
-	{ "serials", "manifest_name,key_id,max_serial" },
-};
-
-#define N_TABLES (sizeof(schema_tables) / sizeof(schema_tables[0]))
-
 /* The first line of libpq's message (it adds hints on further lines). */
 static void first_line(const char *msg, char *out, size_t size)
 {
@@ -295,14 +280,14 @@ static int check_tables(struct pg *h, struct hm_error *err)
 		     "cannot read its schema", &res, err)) < 0)
 		return r;
 	n = PQntuples(res);
-	for (i = 0; i < N_TABLES && r == 0; i++) {
+	for (i = 0; i < HM_HISTORY_N_TABLES && r == 0; i++) {
 		for (row = 0; row < n; row++)
-			if (strcmp(PQgetvalue(res, row, 0), schema_tables[i].table) == 0)
+			if (strcmp(PQgetvalue(res, row, 0), hm_history_tables[i].table) == 0)
 				break;
-		if (row == n || strcmp(PQgetvalue(res, row, 1), schema_tables[i].columns) != 0)
+		if (row == n || strcmp(PQgetvalue(res, row, 1), hm_history_tables[i].columns) != 0)
 			r = hm_error_set(err, HM_ERR_INPUT, 0,
 					 "'%s' is not a hallmark history database (table '%s' does not match schema %d): refusing to touch it",
-					 h->path, schema_tables[i].table, HM_HISTORY_SCHEMA);
+					 h->path, hm_history_tables[i].table, HM_HISTORY_SCHEMA);
 	}
 	PQclear(res);
 	return r;

@@ -86,4 +86,13 @@ int hm_history_kind_from_name(const char *name);
 	" GROUP BY host, manifest_name) m ON r.id = m.id" \
 	" ORDER BY r.manifest_name, r.serial DESC, r.host"
 
+/* What an accepted database must hold, on either backend: table ->
+ * columns in order (lib/history.c). */
+struct hm_history_table {
+	const char *table;
+	const char *columns;
+};
+extern const struct hm_history_table hm_history_tables[];
+#define HM_HISTORY_N_TABLES 4
+
 #endif

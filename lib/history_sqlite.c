@@ -83,21 +83,6 @@ static const char schema_sql[] =
 	" PRIMARY KEY (manifest_name, key_id)) WITHOUT ROWID;"
 	"PRAGMA user_version = 1;";
 
-/* What an accepted database must hold: table -> columns in order. */
-static const struct {
-	const char *table;
-	const char *columns;
-} schema_tables[] = {
-	{ "runs", "id,host,target,manifest_name,serial,manifest_sha256,key_id,"
-		  "policy,started,finished,result,exit_code,entries,"
-		  "target_entries,findings,tool_version" },
-	{ "run_counts", "run_id,kind,count" },
-	{ "findings", "id,run_id,kind,path,expected,actual,detail" },
-	{ "serials", "manifest_name,key_id,max_serial" },
-};
-
-#define N_TABLES (sizeof(schema_tables) / sizeof(schema_tables[0]))
-
 /* Turn an SQLite result code into an hm error about h's database. */
 static int db_error(const struct sq *h, int rc, const char *what,
 		    struct hm_error *err)
@@ -252,19 +237,19 @@ static int check_schema(struct sq *h, enum schema_state *ret,
 		      &tables, err);
 	if (r < 0)
 		return r;
-	if (tables != (int64_t)N_TABLES) {
+	if (tables != (int64_t)HM_HISTORY_N_TABLES) {
 		r = hm_error_set(err, HM_ERR_INPUT, 0,
 				 "'%s' is not a hallmark history database (tables missing): refusing to touch it",
 				 h->path);
 		goto out;
 	}
-	for (i = 0; i < N_TABLES; i++) {
-		if ((r = table_columns(h, schema_tables[i].table, &cols, err)) < 0)
+	for (i = 0; i < HM_HISTORY_N_TABLES; i++) {
+		if ((r = table_columns(h, hm_history_tables[i].table, &cols, err)) < 0)
 			goto out;
-		if (strcmp(cols.data, schema_tables[i].columns) != 0) {
+		if (strcmp(cols.data, hm_history_tables[i].columns) != 0) {
 			r = hm_error_set(err, HM_ERR_INPUT, 0,
 					 "'%s' is not a hallmark history database (table '%s' does not match schema %d): refusing to touch it",
-					 h->path, schema_tables[i].table,
+					 h->path, hm_history_tables[i].table,
 					 HM_HISTORY_SCHEMA);
 			goto out;
 		}
