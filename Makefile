@@ -28,7 +28,7 @@ LDFLAGS += -pthread $(SAN)
 
 # The core never links libguestfs; hallmark-verify links only the core.
 # libcurl: the registry client (lib/registry*.c), in both programs.
-CORE_PKGS := libarchive libcrypto yaml-0.1 jansson sqlite3 libxcrypt libpq libdeflate libisal libcurl
+CORE_PKGS := libarchive libcrypto yaml-0.1 jansson sqlite3 libxcrypt libpq libdeflate libisal libcurl libzstd
 CORE_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(CORE_PKGS))
 CORE_LIBS   := $(shell $(PKG_CONFIG) --libs $(CORE_PKGS))
 CFLAGS  += $(CORE_CFLAGS)

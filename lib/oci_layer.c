@@ -893,7 +893,8 @@ int hm_oci_do_layer(struct oci *o, unsigned idx, const char *name,
 	}
 	archive_read_support_format_tar(ta);
 	/* A gzip layer in hallmark's members (lib/pgzip.c) is inflated on
-	 * every core; any other goes through libarchive's filter. */
+	 * every core; any other gzip layer by ISA-L on a thread of its own;
+	 * zstd below. */
 	if (comp == COMP_GZIP || comp == COMP_ANY) {
 		unsigned char hdr[HM_PGZIP_HEADER];
 		uint32_t msize, dsize;
@@ -917,6 +918,20 @@ int hm_oci_do_layer(struct oci *o, unsigned idx, const char *name,
 			l.par_used = true;
 			goto open_tar;
 		}
+	}
+	/* A zstd layer whose frames each declare their size (hallmark's,
+	 * one frame per MiB of tar, or any small one) is decompressed on
+	 * every core, found by its frame and block headers alone; any
+	 * other (one large frame, frames without a size, skippable frames)
+	 * goes through libarchive's streaming filter. */
+	if ((comp == COMP_ZSTD || comp == COMP_ANY) &&
+	    hm_pzstd_splittable(l.reg.fd, l.reg.off, l.reg.size)) {
+		r = hm_pgunzip_new_zstd(blob_take, &l, o->opt ? o->opt->threads : 0,
+					&l.par, o->err);
+		if (r < 0)
+			goto out;
+		l.par_used = true;
+		goto open_tar;
 	}
 	if (archive_read_open(l.raw, &l, NULL, blob_read, NULL) != ARCHIVE_OK ||
 	    archive_read_next_header(l.raw, &rae) != ARCHIVE_OK) {

@@ -11,6 +11,13 @@
  * compress.  A ring of 2 x workers slots bounds memory to about
  * 4 x workers x HM_PGZIP_CHUNK.  Every member depends on its own chunk
  * only, so the output is the same for any number of workers.
+ *
+ * zstd (HM_PGZIP_ZSTD) goes through the same pool: one frame per chunk
+ * (libzstd, pinned level and frame parameters), and on reading, frames
+ * found by walking their frame and block headers (RFC 8878: each block
+ * header gives its size, so the frame's end is known without
+ * decompressing), each decompressed whole by a worker into a buffer of
+ * the size the frame declares.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -23,6 +30,7 @@
 
 #include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
+#include <zstd.h>
 
 #include "hallmark/digest.h"
 #include "hallmark/fsutil.h"
@@ -42,6 +50,7 @@ struct slot {
 	unsigned char *in, *out;      /* compressing, out is header + deflate + trailer */
 	size_t in_len, out_len, in_cap, out_cap;
 	bool failed;
+	const char *why;              /* when failed, if the codec says */
 };
 
 /* The slots and the workers of one compression or decompression; a
@@ -53,6 +62,7 @@ struct pool {
 	size_t n_slots, n_workers;
 	pthread_t tids[MAX_WORKERS];
 	bool stop;
+	enum hm_pgzip_codec codec;
 };
 
 /* Workers for a thread count: 0 is one per CPU. */
@@ -215,27 +225,75 @@ static bool compress_member(struct libdeflate_compressor *c, struct slot *s)
 	return true;
 }
 
+/* A zstd compressor whose every parameter that shapes the frame is set
+ * here, not left to the library's defaults of the day; NULL on no
+ * memory. */
+static ZSTD_CCtx *zstd_compressor(void)
+{
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+
+	if (c && (ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, HM_PZSTD_LEVEL)) ||
+		  ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 1)) ||
+		  ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1)) ||
+		  ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_dictIDFlag, 0)) ||
+		  ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_nbWorkers, 0)))) {
+		ZSTD_freeCCtx(c);
+		c = NULL;
+	}
+	return c;
+}
+
+/* One frame: the whole chunk in one call, so the frame header carries
+ * its size (single segment) and nothing depends on earlier chunks. */
+static bool compress_frame(ZSTD_CCtx *c, struct slot *s)
+{
+	size_t n = ZSTD_compress2(c, s->out, s->out_cap, s->in, s->in_len);
+
+	if (ZSTD_isError(n))
+		return false;
+	s->out_len = n;
+	return true;
+}
+
 static void *compress_worker(void *arg)
 {
 	struct pool *p = arg;
-	struct libdeflate_compressor *c = libdeflate_alloc_compressor(HM_PGZIP_LEVEL);
+	struct libdeflate_compressor *c = NULL;
+	ZSTD_CCtx *zc = NULL;
 	struct slot *s;
 
+	if (p->codec == HM_PGZIP_ZSTD)
+		zc = zstd_compressor();
+	else
+		c = libdeflate_alloc_compressor(HM_PGZIP_LEVEL);
 	pthread_mutex_lock(&p->mu);
 	while ((s = pool_take(p))) {
 		pthread_mutex_unlock(&p->mu);
-		s->failed = !c || !compress_member(c, s);
+		if (p->codec == HM_PGZIP_ZSTD)
+			s->failed = !zc || !compress_frame(zc, s);
+		else
+			s->failed = !c || !compress_member(c, s);
 		pthread_mutex_lock(&p->mu);
 		pool_done(p, s);
 	}
 	pthread_mutex_unlock(&p->mu);
 	libdeflate_free_compressor(c);
+	ZSTD_freeCCtx(zc);
 	return NULL;
 }
 
 int hm_pgzip_compress_fd(int in_fd, const char *in_name, int out_fd,
 			 const char *out_name, unsigned threads,
 			 struct hm_pgzip_result *res, struct hm_error *err)
+{
+	return hm_pgzip_compress_fd_codec(in_fd, in_name, out_fd, out_name,
+					  HM_PGZIP_GZIP, threads, res, err);
+}
+
+int hm_pgzip_compress_fd_codec(int in_fd, const char *in_name, int out_fd,
+			       const char *out_name, enum hm_pgzip_codec codec,
+			       unsigned threads, struct hm_pgzip_result *res,
+			       struct hm_error *err)
 {
 	struct pool p;
 	struct hm_hash *hin = NULL, *hout = NULL;
@@ -250,7 +308,10 @@ int hm_pgzip_compress_fd(int in_fd, const char *in_name, int out_fd,
 		r = hm_error_nomem(err);
 		goto out;
 	}
-	{
+	p.codec = codec;
+	if (codec == HM_PGZIP_ZSTD) {
+		out_cap = ZSTD_compressBound(HM_PGZIP_CHUNK);
+	} else {
 		struct libdeflate_compressor *c = libdeflate_alloc_compressor(HM_PGZIP_LEVEL);
 
 		if (c)
@@ -284,7 +345,7 @@ int hm_pgzip_compress_fd(int in_fd, const char *in_name, int out_fd,
 
 		/* Keep every slot busy: read ahead while one is free.  An empty
 		 * input still makes one (empty) member: a gzip file is never
-		 * zero bytes long. */
+		 * zero bytes long (nor is a zstd stream: one empty frame). */
 		while (!eof && next_read - next_write < p.n_slots) {
 			ssize_t n;
 
@@ -484,6 +545,259 @@ static int read_member(struct hm_pgunzip *z, struct slot *s)
 	return 1;
 }
 
+/* ---- zstd frames ---------------------------------------------------------- */
+
+#define ZSTD_BLOCK_MAX (128u * 1024)   /* RFC 8878 Block_Maximum_Size at most */
+
+/*
+ * The next len bytes of a zstd stream for frame_walk(): 1 with *p set
+ * (when need; else the bytes may only be skipped), 0 when the stream has
+ * no byte left, -1 when it has fewer than len or cannot be read.
+ */
+typedef int (*zget_fn)(void *ctx, size_t len, bool need, const unsigned char **p);
+
+/*
+ * Walk one frame from its magic number to its end through get, without
+ * decompressing: 1 with its length and declared content size, 0 at the
+ * end of the stream, -1 with *why when it is not a frame this reader
+ * splits (or the stream ends inside it).
+ */
+static int frame_walk(zget_fn get, void *ctx, uint64_t *frame_len,
+		      uint64_t *content, const char **why)
+{
+	static const unsigned char did_len[4] = { 0, 1, 2, 4 };
+	unsigned char hdr[18];           /* RFC 8878: at most 4 + 14 bytes */
+	const unsigned char *p;
+	size_t hlen, fcs_len;
+	uint64_t len;
+	uint32_t magic;
+	unsigned fhd;
+	int r;
+
+	/* Magic and descriptor: every frame is longer than that. */
+	r = get(ctx, 5, true, &p);
+	if (r <= 0) {
+		*why = "the stream ends inside a frame header";
+		return r;
+	}
+	memcpy(hdr, p, 5);
+	magic = get32(hdr);
+	if (magic != ZSTD_MAGICNUMBER) {
+		*why = (magic & 0xfffffff0u) == ZSTD_MAGIC_SKIPPABLE_START ?
+			"a skippable frame" : "not a zstd frame";
+		return -1;
+	}
+	fhd = hdr[4];
+	if (fhd & 0x08) {
+		*why = "a frame header with its reserved bit set";
+		return -1;
+	}
+	fcs_len = (fhd >> 6) == 0 ? ((fhd & 0x20) ? 1 : 0) : (size_t)1 << (fhd >> 6);
+	if (fcs_len == 0) {
+		*why = "a frame that does not declare its content size";
+		return -1;
+	}
+	hlen = 5 + !(fhd & 0x20) + did_len[fhd & 3] + fcs_len;
+	if (get(ctx, hlen - 5, true, &p) <= 0) {
+		*why = "the stream ends inside a frame header";
+		return -1;
+	}
+	memcpy(hdr + 5, p, hlen - 5);
+	*content = ZSTD_getFrameContentSize(hdr, hlen);
+	if (*content == ZSTD_CONTENTSIZE_ERROR || *content == ZSTD_CONTENTSIZE_UNKNOWN) {
+		*why = "a bad frame header";
+		return -1;
+	}
+	if (*content > HM_PGZIP_MAX_DATA) {
+		*why = "a frame declaring more than " "4 MiB of content (the split limit)";
+		return -1;
+	}
+	len = hlen;
+	for (;;) {
+		uint32_t bh, bsize, type;
+		size_t payload;
+
+		if (get(ctx, 3, true, &p) <= 0) {
+			*why = "the stream ends inside a frame";
+			return -1;
+		}
+		bh = p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+		type = (bh >> 1) & 3;
+		bsize = bh >> 3;
+		if (type == 3 || bsize > ZSTD_BLOCK_MAX) {
+			*why = "a bad block header";
+			return -1;
+		}
+		payload = type == 1 ? 1 : bsize;   /* RLE: one byte, repeated */
+		len += 3 + payload;
+		if (len > HM_PGZIP_MAX_MEMBER) {
+			*why = "a frame longer than the split limit";
+			return -1;
+		}
+		if (payload && get(ctx, payload, false, &p) <= 0) {
+			*why = "the stream ends inside a frame";
+			return -1;
+		}
+		if (bh & 1)
+			break;
+	}
+	if (fhd & 0x04) {   /* Content_Checksum */
+		len += 4;
+		if (get(ctx, 4, false, &p) <= 0) {
+			*why = "the stream ends inside a frame";
+			return -1;
+		}
+	}
+	*frame_len = len;
+	return 1;
+}
+
+/* frame_walk() over a region of a file, reading only the headers. */
+struct zscan {
+	int fd;
+	uint64_t off, pos, len;
+	unsigned char buf[16];
+};
+
+static int zscan_get(void *ctx, size_t len, bool need, const unsigned char **p)
+{
+	struct zscan *g = ctx;
+	size_t done = 0;
+
+	if (len > g->len - g->pos)
+		return g->pos == g->len ? 0 : -1;
+	while (need && done < len) {
+		ssize_t n = pread(g->fd, g->buf + done, len - done, (off_t)(g->off + g->pos + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		done += (size_t)n;
+	}
+	g->pos += len;
+	*p = g->buf;
+	return 1;
+}
+
+bool hm_pzstd_splittable(int fd, uint64_t off, uint64_t len)
+{
+	struct zscan g = { .fd = fd, .off = off, .len = len };
+	uint64_t flen, content;
+	const char *why;
+	int r, frames = 0;
+
+	while ((r = frame_walk(zscan_get, &g, &flen, &content, &why)) > 0)
+		frames++;
+	return r == 0 && frames > 0;
+}
+
+/* frame_walk() through the reader's callback, into a slot's input. */
+struct zread {
+	struct hm_pgunzip *z;
+	struct slot *s;
+	bool io;
+};
+
+static int zread_get(void *ctx, size_t len, bool need, const unsigned char **p)
+{
+	struct zread *g = ctx;
+	struct slot *s = g->s;
+	ssize_t n;
+
+	(void)need;   /* the worker needs all of it */
+	if (!grow(&s->in, &s->in_cap, s->in_len + len)) {
+		g->io = true;
+		return -1;
+	}
+	n = g->z->rd(g->z->rd_ctx, s->in + s->in_len, len);
+	if (n < 0)
+		g->io = true;
+	if (n <= 0)
+		return n == 0 && s->in_len == 0 ? 0 : -1;
+	if ((size_t)n < len)
+		return -1;
+	*p = s->in + s->in_len;
+	s->in_len += len;
+	return 1;
+}
+
+/* Read the next frame into s; 0 at the end of the stream. */
+static int read_frame(struct hm_pgunzip *z, struct slot *s)
+{
+	struct zread g = { .z = z, .s = s };
+	uint64_t flen, content;
+	const char *why = "";
+	int r;
+
+	s->in_len = 0;
+	r = frame_walk(zread_get, &g, &flen, &content, &why);
+	if (r == 0)
+		return 0;
+	if (r < 0 && g.io)
+		return broken(z, "read error");
+	if (r < 0)
+		return broken(z, "at offset %llu: %s", (unsigned long long)z->offset, why);
+	if (!grow(&s->out, &s->out_cap, content ? (size_t)content : 1))
+		return broken(z, "out of memory");
+	s->out_len = (size_t)content;
+	s->offset = z->offset;
+	z->offset += flen;
+	return 1;
+}
+
+static void *zstd_worker(void *arg)
+{
+	struct pool *p = arg;
+	ZSTD_DCtx *d = ZSTD_createDCtx();
+	struct slot *s;
+
+	pthread_mutex_lock(&p->mu);
+	while ((s = pool_take(p))) {
+		size_t n = 0;
+
+		pthread_mutex_unlock(&p->mu);
+		/* The whole frame, into exactly the size it declares: more or
+		 * less is corrupt, whatever the blocks say. */
+		s->why = NULL;
+		if (!d) {
+			s->why = "out of memory";
+		} else if (ZSTD_findFrameCompressedSize(s->in, s->in_len) != s->in_len) {
+			s->why = "the frame's blocks do not end where its headers say";
+		} else {
+			n = ZSTD_decompressDCtx(d, s->out, s->out_len, s->in, s->in_len);
+			if (ZSTD_isError(n))
+				s->why = ZSTD_getErrorName(n);
+			else if (n != s->out_len)
+				s->why = "the frame holds less than its declared size";
+		}
+		s->failed = s->why != NULL;
+		pthread_mutex_lock(&p->mu);
+		pool_done(p, s);
+	}
+	pthread_mutex_unlock(&p->mu);
+	ZSTD_freeDCtx(d);
+	return NULL;
+}
+
+int hm_pgunzip_new_zstd(hm_pgunzip_read_fn rd, void *ctx, unsigned threads,
+			struct hm_pgunzip **ret, struct hm_error *err)
+{
+	struct hm_pgunzip *z;
+
+	threads = worker_count(threads);
+	z = pgunzip_alloc(rd, ctx, 2 * (size_t)threads);
+	if (!z)
+		return hm_error_nomem(err);
+	z->pool.codec = HM_PGZIP_ZSTD;
+	if (pool_start(&z->pool, threads, zstd_worker, &z->pool) == 0) {
+		hm_pgunzip_free(z);
+		return hm_error_set(err, HM_ERR_NOMEM, 0, "cannot start a decompression thread");
+	}
+	*ret = z;
+	return 0;
+}
+
 static int stream_next(struct hm_pgunzip *z, const void **buf, size_t *len);
 
 int hm_pgunzip_next(struct hm_pgunzip *z, const void **buf, size_t *len,
@@ -509,7 +823,8 @@ int hm_pgunzip_next(struct hm_pgunzip *z, const void **buf, size_t *len,
 			int r;
 
 			s = &p->slots[z->next_read % p->n_slots];
-			r = read_member(z, s);
+			r = p->codec == HM_PGZIP_ZSTD ? read_frame(z, s) :
+				read_member(z, s);
 			if (r < 0)
 				break;
 			if (r == 0) {
@@ -527,8 +842,12 @@ int hm_pgunzip_next(struct hm_pgunzip *z, const void **buf, size_t *len,
 		if (s->failed) {
 			/* Members before this one were handed out already: the
 			 * reader stops here, as a streaming inflater would. */
-			broken(z, "at offset %llu: corrupt gzip member (deflate data, "
-			       "CRC-32 or size)", (unsigned long long)s->offset);
+			if (p->codec == HM_PGZIP_ZSTD)
+				broken(z, "at offset %llu: corrupt zstd frame (%s)",
+				       (unsigned long long)s->offset, s->why);
+			else
+				broken(z, "at offset %llu: corrupt gzip member (deflate data, "
+				       "CRC-32 or size)", (unsigned long long)s->offset);
 			return -1;
 		}
 		if (s->out_len == 0)
