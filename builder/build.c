@@ -843,7 +843,8 @@ int hm_build_run(const struct hm_build_options *opt, struct hm_build_result *res
 	phase_done(&b, "rootfs", &since);
 	if (b.t->outputs & HM_OUTPUT_OCI) {
 		hm_progress_begin(steps(&b), "oci", NULL, 0);
-		if ((r = hm_emit_oci(b.paths[OUT_TAR], &b.t->config, b.t->name, b.sde,
+		if ((r = hm_emit_oci(b.paths[OUT_TAR], &b.t->config,
+				     b.t->layer_compression, b.t->name, b.sde,
 				     b.paths[OUT_OCI], &oci, err)) < 0)
 			goto out;
 		b.made[OUT_OCI] = true;

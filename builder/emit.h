@@ -36,14 +36,14 @@ struct hm_oci_result {
 
 /*
  * OCI image archive (oci-layout, index.json, blobs/sha256/...): one
- * gzip layer made from the rootfs tar at tar_path (which must be the one
+ * layer (gzip or zstd, as comp says) made from the rootfs tar at tar_path (which must be the one
  * hm_emit_tar wrote for the same tree), the config (architecture amd64,
  * os linux, created = mtime, config from the template, rootfs.diff_ids,
  * history), the image manifest, and index.json with the
  * org.opencontainers.image.ref.name annotation = ref.
  */
 int hm_emit_oci(const char *tar_path, const struct hm_tpl_config *config,
-		const char *ref, time_t mtime, const char *path,
+		enum hm_layer_compression comp, const char *ref, time_t mtime, const char *path,
 		struct hm_oci_result *ret, struct hm_error *err);
 
 /*

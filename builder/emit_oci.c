@@ -1,11 +1,12 @@
 /*
  * The OCI image archive: an image layout (oci-layout, index.json,
- * blobs/sha256/...) as one tar file, with a single gzip layer made from
- * the rootfs tarball, so that the layer's diff_id is the rootfs tar's own
- * SHA-256.
+ * blobs/sha256/...) as one tar file, with a single layer (gzip, or zstd
+ * when the template asks) made from the rootfs tarball, so that the
+ * layer's diff_id is the rootfs tar's own SHA-256.
  *
- * Determinism: the gzip members have no timestamp, a fixed level and a
- * fixed size (lib/pgzip.c), whatever the number of threads; the
+ * Determinism: the gzip members and zstd frames have no timestamp, a
+ * fixed level and a fixed size (lib/pgzip.c), whatever the number of
+ * threads; the
  * JSON documents are compact with sorted keys, the archive members come in
  * a fixed order with owner 0:0, fixed modes and mtime, and nothing about
  * the host (names, umask, paths) goes in.  The compressed layer can be
@@ -41,6 +42,7 @@
 #define MT_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define MT_CONFIG "application/vnd.oci.image.config.v1+json"
 #define MT_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
+#define MT_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
 
 /* A libarchive output to an fd, hashed and counted as it is written. */
 struct oci_out {
@@ -139,11 +141,12 @@ static void oci_digest_str(const unsigned char d[32], char out[72])
 
 /*
  * Compress the tar at tar_path into tmp_fd, in independent gzip members
- * on every core (lib/pgzip.c: the same bytes whatever the thread count);
- * diff_id is the SHA-256 of the tar, layer_digest and layer_size those of
- * the gzip.
+ * or zstd frames on every core (lib/pgzip.c: the same bytes whatever the
+ * thread count); diff_id is the SHA-256 of the tar, layer_digest and
+ * layer_size those of the compressed blob.
  */
-static int oci_make_layer(const char *tar_path, int tmp_fd,
+static int oci_make_layer(const char *tar_path, enum hm_layer_compression comp,
+			  int tmp_fd,
 			  const char *tmp_name, struct hm_oci_result *res,
 			  struct hm_error *err)
 {
@@ -163,7 +166,9 @@ static int oci_make_layer(const char *tar_path, int tmp_fd,
 				 tar_path);
 		goto out;
 	}
-	r = hm_pgzip_compress_fd(fd, tar_path, tmp_fd, tmp_name, 0, &z, err);
+	r = hm_pgzip_compress_fd_codec(fd, tar_path, tmp_fd, tmp_name,
+				       comp == HM_LAYER_ZSTD ? HM_PGZIP_ZSTD : HM_PGZIP_GZIP,
+				       0, &z, err);
 	if (r < 0)
 		goto out;
 	if (z.in_bytes != (uint64_t)st.st_size) {
@@ -332,6 +337,7 @@ static char *oci_config_json(const struct hm_tpl_config *c,
 }
 
 static char *oci_manifest_json(const char *config_digest, size_t config_size,
+			       enum hm_layer_compression comp,
 			       const struct hm_oci_result *res,
 			       struct hm_error *err)
 {
@@ -342,7 +348,8 @@ static char *oci_manifest_json(const char *config_digest, size_t config_size,
 				  "config", "mediaType", MT_CONFIG,
 				  "digest", config_digest,
 				  "size", (json_int_t)config_size,
-				  "layers", "mediaType", MT_LAYER_GZIP,
+				  "layers", "mediaType",
+				  comp == HM_LAYER_ZSTD ? MT_LAYER_ZSTD : MT_LAYER_GZIP,
 				  "digest", res->layer_digest,
 				  "size", (json_int_t)res->layer_size),
 			err);
@@ -536,7 +543,7 @@ static int oci_tmpfile(const char *path, int *ret_fd, struct hm_error *err)
 }
 
 int hm_emit_oci(const char *tar_path, const struct hm_tpl_config *config,
-		const char *ref, time_t mtime, const char *path,
+		enum hm_layer_compression comp, const char *ref, time_t mtime, const char *path,
 		struct hm_oci_result *ret, struct hm_error *err)
 {
 	static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
@@ -565,7 +572,7 @@ int hm_emit_oci(const char *tar_path, const struct hm_tpl_config *config,
 	r = oci_tmpfile(path, &layer_fd, err);
 	if (r < 0)
 		goto out;
-	r = oci_make_layer(tar_path, layer_fd, path, &res, err);
+	r = oci_make_layer(tar_path, comp, layer_fd, path, &res, err);
 	if (r < 0)
 		goto out;
 
@@ -577,7 +584,7 @@ int hm_emit_oci(const char *tar_path, const struct hm_tpl_config *config,
 	hm_hash_buf(HM_HASH_SHA256, config_json, strlen(config_json), d);
 	oci_digest_str(d, res.config_digest);
 	manifest_json = oci_manifest_json(res.config_digest, strlen(config_json),
-					  &res, err);
+					  comp, &res, err);
 	if (!manifest_json) {
 		r = err->code;
 		goto out;

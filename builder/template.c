@@ -1507,6 +1507,31 @@ static int parse_outputs(struct ctx *c, const struct hm_yaml_node *root)
 	return 0;
 }
 
+/* The OCI layer's compression: only with an `oci` output, where it
+ * means something. */
+static int parse_layer_compression(struct ctx *c, const struct hm_yaml_node *root)
+{
+	const struct hm_yaml_node *v = hm_yaml_get(root, "layer_compression");
+	const char *s;
+	int r;
+
+	c->t->layer_compression = HM_LAYER_GZIP;
+	if (!v)
+		return 0;
+	r = get_string(c, v, "'layer_compression'", 64, &s);
+	if (r < 0)
+		return r;
+	if (!strcmp(s, "gzip"))
+		c->t->layer_compression = HM_LAYER_GZIP;
+	else if (!strcmp(s, "zstd"))
+		c->t->layer_compression = HM_LAYER_ZSTD;
+	else
+		return ERR(c, v, "unknown layer compression '%.64s' (gzip or zstd)", s);
+	if (!(c->t->outputs & HM_OUTPUT_OCI))
+		return ERR(c, v, "'layer_compression' needs the 'oci' output");
+	return 0;
+}
+
 /* Disk */
 
 /*
@@ -1992,8 +2017,8 @@ static int parse_root(struct ctx *c)
 	static const char *const keys[] = {
 		"hallmark", "name", "serial", "expires_days", "description",
 		"base", "remove", "directories", "files", "symlinks", "groups",
-		"users", "permissions", "config", "outputs", "disk", "harden",
-		"audit", "runtime", NULL
+		"users", "permissions", "config", "outputs", "layer_compression",
+		"disk", "harden", "audit", "runtime", NULL
 	};
 	const struct hm_yaml_node *root = c->doc->root;
 	struct claim *claims = NULL;
@@ -2041,6 +2066,8 @@ static int parse_root(struct ctx *c)
 		r = parse_config(c, root);
 	if (r >= 0)
 		r = parse_outputs(c, root);
+	if (r >= 0)
+		r = parse_layer_compression(c, root);
 	if (r >= 0)
 		r = parse_disk(c, root);
 	if (r >= 0)

@@ -620,6 +620,34 @@ TEST(outputs)
 		   "t.yaml:6:7: 'disk' is given but 'outputs' lists no disk output");
 }
 
+/* The OCI layer's compression: gzip unless zstd is asked, strictly. */
+TEST(layer_compression)
+{
+	struct hm_template *t = NULL;
+	struct hm_error err = { 0 };
+
+	CHECK_OK(load_text(HEAD, &t, &err), &err);
+	CHECK_EQ_INT(t->layer_compression, HM_LAYER_GZIP);
+	hm_template_free(t);
+	t = NULL;
+	CHECK_OK(load_text(HEAD "layer_compression: zstd\n", &t, &err), &err);
+	CHECK_EQ_INT(t->layer_compression, HM_LAYER_ZSTD);
+	hm_template_free(t);
+	t = NULL;
+	CHECK_OK(load_text(HEAD "outputs: [oci]\nlayer_compression: gzip\n", &t, &err), &err);
+	CHECK_EQ_INT(t->layer_compression, HM_LAYER_GZIP);
+	hm_template_free(t);
+	EXPECT_ERR(HEAD "layer_compression: xz\n", HM_ERR_INPUT,
+		   "t.yaml:5:20: unknown layer compression 'xz' (gzip or zstd)");
+	EXPECT_ERR(HEAD "layer_compression: ZSTD\n", HM_ERR_INPUT,
+		   "t.yaml:5:20: unknown layer compression 'ZSTD'");
+	EXPECT_ERR(HEAD "layer_compression: [zstd]\n", HM_ERR_INPUT,
+		   "t.yaml:5:20: ");
+	EXPECT_ERR(HEAD "outputs: [tar]\nlayer_compression: zstd\n", HM_ERR_INPUT,
+		   "t.yaml:6:20: 'layer_compression' needs the 'oci' output");
+	EXPECT_ERR(HEAD "layer-compression: zstd\n", HM_ERR_INPUT, "t.yaml:5:1: ");
+}
+
 /* The disk section: every key, and the defaults. */
 TEST(disk_full)
 {
