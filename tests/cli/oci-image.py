@@ -11,9 +11,10 @@ numeric owners, pax format; the first layer includes the root "./") or a
 ready .tar file used as the layer's uncompressed stream.
 
 Options that break the image on purpose (N is a 1-based layer index):
-  --compress gzip|zstd|none|hm-members
+  --compress gzip|zstd|zstd-sized|none|hm-members
                               layer compression (default gzip; docker: none;
-                              hm-members: hallmark's gzip members, lib/pgzip.c)
+                              hm-members: hallmark's gzip members, lib/pgzip.c;
+                              zstd-sized: one frame declaring its size)
   --break-members HOW         hm-members damaged on purpose, before hashing:
                               crc, deflate, claim-more, claim-huge,
                               member-size, truncated, trailing, plain-after;
@@ -151,6 +152,11 @@ def compress(data, how, brk=None):
     if how == "zstd":
         return subprocess.run(["zstd", "-q", "-c"], input=data,
                               stdout=subprocess.PIPE, check=True).stdout
+    if how == "zstd-sized":
+        # One frame whose header declares its content size, as the zstd
+        # tool writes when it knows the input's size (a file).
+        return subprocess.run(["zstd", "-q", "-c", "--stream-size=%d" % len(data)],
+                              input=data, stdout=subprocess.PIPE, check=True).stdout
     return data
 
 
@@ -159,7 +165,7 @@ def main():
     ap.add_argument("format", choices=["oci", "oci-dir", "docker"])
     ap.add_argument("out")
     ap.add_argument("layers", nargs="+")
-    ap.add_argument("--compress", choices=["gzip", "zstd", "none", "hm-members"])
+    ap.add_argument("--compress", choices=["gzip", "zstd", "zstd-sized", "none", "hm-members"])
     ap.add_argument("--break-members", choices=["crc", "deflate", "claim-more",
                     "claim-huge", "member-size", "truncated", "trailing",
                     "plain-after", "two-members", "trailing-zeros",
@@ -211,7 +217,7 @@ def main():
             seen[diff] = name
         else:
             name = "blobs/sha256/" + digest
-            descs.append({"mediaType": MT_LAYER["gzip" if how == "hm-members" else how], "digest": "sha256:" + digest,
+            descs.append({"mediaType": MT_LAYER[{"hm-members": "gzip", "zstd-sized": "zstd"}.get(how, how)], "digest": "sha256:" + digest,
                           "size": size})
         if a.missing_layer != i:
             files[name] = blob
