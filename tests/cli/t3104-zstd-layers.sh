@@ -235,6 +235,19 @@ $MKOCI oci big-cut.tar big --compress zstd-sized --truncate-layer 1
 expect_exit 2 "a truncated single-frame zstd layer is refused" \
 	"$HALLMARK" verify oci:big-cut.tar --manifest big.manifest --pubkey ops.pub
 
+# An image with a zstd layer as the base of another build (the base
+# reader is oci:'s), and the tampered one refused there too.
+cp "$IMG" tpl/zbase.oci.tar
+cp tampered.tar tpl/zbad.oci.tar
+printf 'hallmark: 1\nname: t3104-on-z\nserial: 1\nbase:\n  oci:\n    path: zbase.oci.tar\noutputs: [tar]\n' > tpl/on-z.yaml
+expect_exit 0 "an image with zstd layers serves as a base" \
+	"$HALLMARK" build tpl/on-z.yaml -o out4 --source-date-epoch 1700000000
+expect_grep '^/etc/motd type=file' out4/t3104-on-z.manifest "with the base image's files"
+sed 's/zbase.oci.tar/zbad.oci.tar/' tpl/on-z.yaml > tpl/on-bad.yaml
+expect_exit 2 "a base whose zstd frame is damaged is refused" \
+	"$HALLMARK" build tpl/on-bad.yaml -o out5 --source-date-epoch 1700000000
+expect_grep "corrupt zstd frame" err.txt "naming the damaged frame"
+
 # The option is strict.
 sed 's/layer_compression: zstd/layer_compression: lz4/' tpl/z.yaml > tpl/bad.yaml
 expect_exit 2 "an unknown layer compression is refused" "$HALLMARK" build tpl/bad.yaml -o out3
