@@ -609,7 +609,7 @@ static int frame_walk(zget_fn get, void *ctx, uint64_t *frame_len,
 		return -1;
 	}
 	if (*content > HM_PGZIP_MAX_DATA) {
-		*why = "a frame declaring more than " "4 MiB of content (the split limit)";
+		*why = "a frame declaring more than 4 MiB of content (the split limit)";
 		return -1;
 	}
 	len = hlen;
