@@ -64,7 +64,7 @@ ifneq ($(O),build)
 BINS := $(O)/bin/hallmark $(O)/bin/hallmark-verify
 endif
 
-.PHONY: all check unit asan install clean demo bench
+.PHONY: all check unit asan install clean demo bench bench-all
 all: $(BINS)
 
 $(O)/%.o: %.c
@@ -170,8 +170,16 @@ fuzz: fuzz-build
 demo: all
 	tests/demo.sh
 
+# The benchmarks print their figures and ratios (docs/benchmarks.md).
+# `make bench` runs the ones that take minutes; `make bench-all` adds the
+# disk and registry ones (an appliance under TCG: about an hour).
+BENCH_FAST = run.sh image.sh scale.sh zstd-layers.sh runtime.sh watch.sh
+BENCH_SLOW = disk.sh registry.sh fleet.sh
 bench: all
-	bench/run.sh
+	@set -e; for b in $(BENCH_FAST); do echo "== bench/$$b"; bench/$$b; done
+
+bench-all: bench
+	@set -e; for b in $(BENCH_SLOW); do echo "== bench/$$b"; bench/$$b; done
 
 # ---- install ---------------------------------------------------------------
 # make install [PREFIX=/usr/local] [DESTDIR=] [BINDIR= MANDIR= DATADIR= ...]
