@@ -26,9 +26,10 @@
  * Filesystems: the one operating system inspection finds (its fstab
  * mounted read-only, shortest mount point first), or else exactly one.  The
  * tree comes out as a tar stream (tar-out with numeric owners and xattrs,
- * from the root of the mounts) written by a thread into a pipe that the
- * tar source reads in the same pass: nothing from the image is written to
- * the host's disk under its own name.
+ * from the root of the mounts, in 256 KiB records: set_tar_options)
+ * written by a thread into a pipe that the tar source reads in the same
+ * pass: nothing from the image is written to the host's disk under its
+ * own name.
  */
 #include <errno.h>
 #include <fcntl.h>
