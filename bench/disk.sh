@@ -17,13 +17,21 @@
 #              saved one; the diff itself takes milliseconds) and
 #              `virt-diff --checksum=sha256` of the disk against a copy.
 #
+#   phases:    where `verify disk:`'s time goes (--verify-only): one
+#              guestfish session per run timing the appliance launch,
+#              inspection, the mount, the appliance's tar into a pipe
+#              inside the appliance (cold cache, no transfer), the same
+#              tar through tar-out to the host (cold again: tar plus the
+#              guestfsd channel), then `hallmark verify tar:` of that
+#              stream saved on the host (reading and hashing alone).
+#
 #   steps:     where the disk phase's time goes, step by step (launch,
 #              partition, mkfs, tar-in, extlinux, read-back, pinning,
 #              qcow2 conversion, shutdown...: build.json's disk.fine_ms),
 #              median of the builds, printed after the build figures.
 #
 # Usage: bench/disk.sh [--runs N] [--slow-runs N] [--no-virt-diff]
-#                      [--size SIZE] [--builds-only]
+#                      [--size SIZE] [--builds-only] [--verify-only]
 #        bench/disk.sh --table DIR [DIR...]
 #   --runs N       timed runs of the appliance launch (x2), the builds and
 #                  hallmark verify (default 3)
@@ -33,6 +41,9 @@
 #   --size SIZE    the disk's size (default 3G)
 #   --builds-only  only the hallmark builds and their step table (no
 #                  peers, no verify): to measure a change of the writer
+#   --verify-only  one build, then only verify disk: (RUNS runs), its
+#                  phases (RUNS guestfish sessions) and virt-ls
+#                  (SLOW_RUNS): to measure a change of the disk source
 #   --table DIR... only print the step table of the build.json files in
 #                  each DIR, one column per DIR (before/after a change)
 # Needs root, libguestfs-tools, qemu-utils, hyperfine, python3, and the
@@ -52,6 +63,7 @@ SLOW_RUNS=1
 VIRT_DIFF=1
 SIZE=3G
 BUILDS_ONLY=0
+VERIFY_ONLY=0
 TABLE=()
 RES=$HERE/results
 
@@ -105,8 +117,9 @@ while [ $# -gt 0 ]; do
 	--no-virt-diff) VIRT_DIFF=0 ;;
 	--size) SIZE=$2; shift ;;
 	--builds-only) BUILDS_ONLY=1 ;;
+	--verify-only) VERIFY_ONLY=1 ;;
 	--table) shift; TABLE=("$@"); break ;;
-	-h|--help) sed -n '2,44p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,56p' "$0"; exit 0 ;;
 	*) echo "disk.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 	shift
@@ -170,6 +183,66 @@ if [ $BUILDS_ONLY = 1 ]; then
 	done
 	cp out/bench-disk.build.json "$RES/disk-build-last.build.json"
 	step_table builds | tee "$RES/disk-steps.txt"
+	exit 0
+fi
+
+# verify_phases IMG MANIFEST PUBKEY: --verify-only's figures.
+verify_phases() {
+	local img=$1 m=$2 pub=$3 i
+	rm -rf phases && mkdir phases
+	# The bench disk holds one file system, the root: its first partition.
+	cat > phases.fish <<F
+time run
+time inspect-os
+time mount-ro ${HM_BENCH_ROOTDEV:-/dev/sda1} /
+time debug sh "cd /sysroot && tar -cf - --numeric-owner --xattrs --xattrs-include='*' . | wc -c"
+drop-caches 3
+time tar-out / $W/tree.tar numericowner:true xattrs:true
+F
+	for i in $(seq "$RUNS"); do
+		guestfish --ro --format=qcow2 -a "$img" -f phases.fish > phases/$i.txt 2>&1
+		/usr/bin/time -f '%e' -o phases/$i.host "$HALLMARK" verify "tar:$W/tree.tar" \
+			--manifest "$m" --pubkey "$pub" >/dev/null 2>&1 || true
+		rm -f "$W/tree.tar"
+	done
+	hyperfine --runs "$RUNS" --export-json "$RES/disk-verify.json" \
+		-n "hallmark verify disk:" \
+		"$HALLMARK verify disk:$img --manifest $m --pubkey $pub >/dev/null 2>&1" >&2
+	hyperfine --runs "$SLOW_RUNS" --export-json "$RES/disk-virt-ls.json" \
+		-n "virt-ls -lR --checksum=sha256" \
+		"virt-ls --format=qcow2 -a $img -lR --checksum=sha256 / > virt-ls.txt" >&2
+	python3 - "$RES" phases <<'PY' | tee "$RES/disk-verify-summary.txt"
+import json, os, re, statistics, sys
+res, d = sys.argv[1:]
+names = ["appliance launch", "inspection", "mount", "tar in the appliance (into a pipe, cold)",
+         "tar-out (tar + guestfsd channel to the host, cold)"]
+runs = []
+for f in sorted(os.listdir(d)):
+    if f.endswith(".txt"):
+        t = [float(x) for x in re.findall(r"elapsed time: ([0-9.]+) seconds", open(os.path.join(d, f)).read())]
+        host = open(os.path.join(d, f[:-4] + ".host")).read().split()
+        if len(t) == len(names) and host:
+            runs.append(t + [float(host[-1])])
+if not runs:
+    sys.exit("disk.sh: no complete guestfish phase run (see phases/)")
+med = statistics.median
+v = json.load(open(f"{res}/disk-verify.json"))["results"][0]
+ls = json.load(open(f"{res}/disk-virt-ls.json"))["results"][0]
+print(f"| phase ({len(runs)} guestfish runs, median) | s |")
+print("|---|---|")
+for i, n in enumerate(names + ["host: `verify tar:` of the saved stream (read + hash)"]):
+    print(f"| {n} | {med([r[i] for r in runs]):.1f} |")
+print(f"| **`hallmark verify disk:`** ({len(v['times'])} runs) | **{v['median']:.1f}** |")
+print(f"| `virt-ls -lR --checksum=sha256` ({len(ls['times'])} runs) | {ls['median']:.1f} |")
+print(f"\nratio virt-ls / hallmark verify disk: {ls['median'] / v['median']:.2f}x")
+PY
+}
+
+if [ $VERIFY_ONLY = 1 ]; then
+	echo "== build (once), verify and its phases ($RUNS runs), virt-ls ($SLOW_RUNS)" >&2
+	"$HALLMARK" build "$TPL" -o out --key k.key >/dev/null 2>&1
+	verify_phases out/bench-disk.qcow2 out/bench-disk.disk.manifest k.pub
+	echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$RES/disk-verify-summary.txt"
 	exit 0
 fi
 
