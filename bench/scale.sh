@@ -14,6 +14,10 @@
 #   HALLMARK      the binary to measure (default bin/hallmark of this checkout)
 # Needs python3 and GNU time (/usr/bin/time).  Each verify is run once
 # untimed first (warm page cache and dentries), and must exit 0.
+# CPU time is split into user and system (nearly all of it is system calls
+# on small files), and where strace is installed the system calls per entry
+# of one more run at 2 threads are counted (a figure the machine's load does
+# not change), by kind.  The load average is printed before and after.
 
 set -euo pipefail
 
@@ -50,8 +54,10 @@ THREADS="1 2"
 # median of the numbers on stdin
 median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
-printf '%-9s %-7s %9s %9s %12s %12s %9s\n' entries threads 'wall s' 'CPU s' 'wall us/ent' 'CPU us/ent' 'peak MiB'
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-9s %-7s %9s %9s %9s %9s %12s %12s %9s\n' entries threads 'wall s' 'CPU s' 'user s' 'sys s' 'wall us/ent' 'CPU us/ent' 'peak MiB'
 ONE_M=""
+SYSCALLS=""
 for n in $SIZES; do
 	T=$B/scale-$n
 	if [ ! -d "$T" ]; then
@@ -70,16 +76,35 @@ for n in $SIZES; do
 		done
 		wall=$(awk '{print $1}' "$W/times" | median)
 		cpu=$(awk '{print $2 + $3}' "$W/times" | median)
+		usr=$(awk '{print $2}' "$W/times" | median)
+		sys=$(awk '{print $3}' "$W/times" | median)
 		peak=$(awk '{print $4 / 1024}' "$W/times" | sort -g | tail -n 1)
-		printf '%-9s %-7s %9.3f %9.3f %12.2f %12.2f %9.1f\n' "$n" "$t" \
-			"$wall" "$cpu" "$(echo "$wall * 1000000 / $n" | bc -l)" \
+		printf '%-9s %-7s %9.3f %9.3f %9.3f %9.3f %12.2f %12.2f %9.1f\n' "$n" "$t" \
+			"$wall" "$cpu" "$usr" "$sys" "$(echo "$wall * 1000000 / $n" | bc -l)" \
 			"$(echo "$cpu * 1000000 / $n" | bc -l)" "$peak"
 		if [ "$n" = 1000000 ] && [ "$t" = 2 ]; then
 			ONE_M="$wall $peak"
 		fi
 	done
+	# System calls per entry, once, on the smallest tree (the count is
+	# per entry, the same at every size).
+	if [ -z "$SYSCALLS" ] && command -v strace >/dev/null; then
+		strace -f -c -o "$W/strace" "$HALLMARK" verify "dir:$T" --manifest "$W/m$n" \
+			--pubkey "$W/k.pub" --threads 2 >/dev/null 2>&1 || true
+		SYSCALLS=$(awk -v n="$n" '
+			# % time, seconds, usecs/call, calls, [errors,] syscall
+			$1 ~ /^[0-9.]+$/ && $NF != "total" {
+				calls = $4
+				if (calls / n >= 0.01) parts = parts sprintf(" %s %.2f", $NF, calls / n)
+				sum += calls
+			}
+			END { printf "%.2f per entry (%d entries):%s", sum / n, n, parts }' "$W/strace")
+	fi
 	[ $KEEP = 1 ] || rm -rf "$T"
 done
+
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+[ -z "$SYSCALLS" ] || echo "system calls: $SYSCALLS"
 
 if [ -n "$ONE_M" ]; then
 	set -- $ONE_M

@@ -356,6 +356,27 @@ static void drop_xattrs(struct hm_entry *e)
 }
 
 /*
+ * The kernel allocates as much as it is offered for one listxattr or
+ * getxattr answer (and zeroes it for getxattr): 64 KiB of pages for every
+ * file, though nearly all have no xattrs or a few short ones.  So each is
+ * asked with a small buffer first, and again with the whole one only on
+ * ERANGE; the second answer is the one that counts, as before.
+ */
+#define XATTR_TRY_BYTES 1024u
+
+static ssize_t list_names(int fd, const char *lpath, char *buf, size_t len)
+{
+	return fd >= 0 ? flistxattr(fd, buf, len) : llistxattr(lpath, buf, len);
+}
+
+static ssize_t get_value(int fd, const char *lpath, const char *name,
+			 void *buf, size_t len)
+{
+	return fd >= 0 ? fgetxattr(fd, name, buf, len) :
+			 lgetxattr(lpath, name, buf, len);
+}
+
+/*
  * All xattrs of an object, through fd when it is open, else through lpath
  * (a /proc/self/fd/DIRFD/NAME path) without following a final symlink.
  * Too many or too large is a flag with a note, and then none are kept, so a
@@ -369,8 +390,9 @@ static int read_xattrs(struct hm_entry *e, int fd, const char *lpath,
 	ssize_t n;
 	int r = 0;
 
-	n = fd >= 0 ? flistxattr(fd, xb->list, sizeof(xb->list)) :
-		      llistxattr(lpath, xb->list, sizeof(xb->list));
+	n = list_names(fd, lpath, xb->list, XATTR_TRY_BYTES);
+	if (n < 0 && errno == ERANGE)
+		n = list_names(fd, lpath, xb->list, sizeof(xb->list));
 	if (n < 0) {
 		if (errno == ENOTSUP)  /* == EOPNOTSUPP: no xattrs here */
 			return 0;
@@ -401,8 +423,9 @@ static int read_xattrs(struct hm_entry *e, int fd, const char *lpath,
 				      HM_LIMIT_XATTR_NAME_BYTES);
 			goto drop;
 		}
-		v = fd >= 0 ? fgetxattr(fd, name, xb->val, sizeof(xb->val)) :
-			      lgetxattr(lpath, name, xb->val, sizeof(xb->val));
+		v = get_value(fd, lpath, name, xb->val, XATTR_TRY_BYTES);
+		if (v < 0 && errno == ERANGE)
+			v = get_value(fd, lpath, name, xb->val, sizeof(xb->val));
 		if (v < 0) {
 			if (errno == ENODATA)
 				continue;  /* removed since listed: not there now */

@@ -267,6 +267,84 @@ TEST(xattrs_sorted_with_capability)
 	scan_free(&sc);
 }
 
+/*
+ * xattrs are first asked for with a small buffer (1 KiB), and again with
+ * the whole one on ERANGE: a name list and values longer than that first
+ * buffer are read whole, through a descriptor (file, directory) and by path
+ * (symlink).  On a tmpfs when we can: ext4 keeps one block per inode.
+ */
+TEST(xattrs_longer_than_the_first_buffer_are_read_whole)
+{
+	static char big[4000], edge[1025];
+	const char *paths[] = { "t/d/f", "t/d", "t/d/l" };
+	const char *shown[] = { "/d/f", "/d", "/d/l" };
+	const struct hm_entry *e;
+	const struct hm_xattr *x;
+	bool mounted;
+	struct scan sc;
+	char name[64];
+	unsigned i, k, nk = 3;
+
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = (char)('a' + i % 26);
+	memset(edge, 'e', sizeof(edge));
+	CHECK(mkdir("t", 0755) == 0);
+	mounted = mount("hm-test", "t", "tmpfs", 0, "size=4m") == 0;
+	CHECK(mkdir("t/d", 0755) == 0);
+	CHECK(write_file("t/d/f", "x", 1) == 0);
+	CHECK(symlink("f", "t/d/l") == 0);
+	for (k = 0; k < nk; k++) {
+		/* trusted.* is the one namespace a symlink takes (root). */
+		const char *ns = k == 2 ? "trusted" : "user";
+
+		/* 40 names of 40 bytes: a 1,640-byte list. */
+		for (i = 0; i < 40; i++) {
+			snprintf(name, sizeof(name), "%s.%0*u", ns,
+				 (int)(39 - strlen(ns)), i);
+			if (lsetxattr(paths[k], name, "v", 1, 0) != 0)
+				goto skip;
+		}
+		snprintf(name, sizeof(name), "%s.big", ns);
+		if (lsetxattr(paths[k], name, big, sizeof(big), 0) != 0)
+			goto skip;
+		snprintf(name, sizeof(name), "%s.edge", ns);
+		if (lsetxattr(paths[k], name, edge, sizeof(edge), 0) != 0)
+			goto skip;
+		continue;
+skip:
+		printf("# skip: setxattr %s on %s: %s\n", name, paths[k],
+		       strerror(errno));
+		if (k < 2) {
+			if (mounted)
+				umount2("t", MNT_DETACH);
+			return;
+		}
+		nk = 2;         /* not root: no xattrs on the symlink */
+	}
+	do_scan("t", 2, NULL, &sc);
+	if (mounted)
+		umount2("t", MNT_DETACH);
+	CHECK_OK(sc.code, &sc.err);
+	for (k = 0; k < nk; k++) {
+		const char *ns = k == 2 ? "trusted" : "user";
+
+		CHECK((e = find(&sc, shown[k])));
+		CHECK(!(e->flags & HM_ENTRY_UNREADABLE));
+		CHECK_EQ_INT(e->n_xattrs, 42);
+		snprintf(name, sizeof(name), "%s.big", ns);
+		CHECK((x = hm_entry_find_xattr(e, name)));
+		CHECK(x->len == sizeof(big) &&
+		      memcmp(x->value, big, sizeof(big)) == 0);
+		snprintf(name, sizeof(name), "%s.edge", ns);
+		CHECK((x = hm_entry_find_xattr(e, name)));
+		CHECK(x->len == sizeof(edge) &&
+		      memcmp(x->value, edge, sizeof(edge)) == 0);
+	}
+	CHECK(digest_is(find(&sc, "/d/f"), "2d711642b726b04401627ca9fbac32f5"
+			"c8530fb1903cc4db02258717921a4881"));
+	scan_free(&sc);
+}
+
 /* ext4 keeps one block of xattrs per inode: use a tmpfs when we can. */
 TEST(too_many_xattrs_is_a_flag)
 {
