@@ -85,25 +85,26 @@ struct hm_disk_write_job {
 
 /* The finer steps of hm_disk_write, in the order they run. */
 enum hm_disk_step {
+	HM_DISK_STEP_MKFS,            /* host: mke2fs */
+	HM_DISK_STEP_UNPACK,          /* host: the tar into files and requests */
+	HM_DISK_STEP_POPULATE,        /* host: debugfs copies the tree in */
 	HM_DISK_STEP_LAUNCH,
 	HM_DISK_STEP_PARTITION,
-	HM_DISK_STEP_MKFS,
-	HM_DISK_STEP_TAR_IN,
-	HM_DISK_STEP_CHECK,
+	HM_DISK_STEP_CHECK,           /* free space, xattrs read back */
 	HM_DISK_STEP_EXTLINUX,
 	HM_DISK_STEP_READ_BACK,
 	HM_DISK_STEP_UMOUNT,
-	HM_DISK_STEP_PIN_BITMAPS,
+	HM_DISK_STEP_SHUTDOWN,
+	HM_DISK_STEP_PIN_BITMAPS,     /* host, from here on */
 	HM_DISK_STEP_PIN_SEND,
 	HM_DISK_STEP_PIN_DEBUGFS,
 	HM_DISK_STEP_PIN_FSCK,
 	HM_DISK_STEP_QCOW2,
-	HM_DISK_STEP_SHUTDOWN,
 	HM_DISK_STEP_DIGEST,
 	HM_DISK_STEP__COUNT
 };
 
-/* "tar_in", "pin_fsck", ...: a JSON key. */
+/* "populate", "pin_fsck", ...: a JSON key. */
 const char *hm_disk_step_name(enum hm_disk_step s);
 
 struct hm_disk_result {

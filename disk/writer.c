@@ -41,6 +41,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+
 #include "appliance.h"
 #include "disk.h"
 #include "hallmark/buf.h"
@@ -57,8 +60,6 @@
 /* Bit 2 of a GPT partition's attributes: legacy BIOS bootable, which
  * gptmbr.bin looks for. */
 #define DISK_GPT_LEGACY_BOOT (1ll << 2)
-/* The label of the tree's tar as the appliance's drive. */
-#define DISK_TAR_LABEL "hmtree"
 /* Files read back from the disk: what extlinux writes is small. */
 #define DISK_READBACK_MAX 4096u
 
@@ -79,23 +80,26 @@ struct disk {
 	struct hm_error *err;
 	uint64_t *fine;               /* hm_disk_result.fine_ms */
 	struct timespec tf;           /* when the current fine step began */
+	int fd;                       /* build_path, for the host's e2fsprogs */
+	char tmpdir[4096];            /* the tree's files, the requests */
 };
 
 static const char *const step_names[HM_DISK_STEP__COUNT] = {
+	[HM_DISK_STEP_MKFS] = "mkfs",
+	[HM_DISK_STEP_UNPACK] = "unpack",
+	[HM_DISK_STEP_POPULATE] = "populate",
 	[HM_DISK_STEP_LAUNCH] = "launch",
 	[HM_DISK_STEP_PARTITION] = "partition",
-	[HM_DISK_STEP_MKFS] = "mkfs",
-	[HM_DISK_STEP_TAR_IN] = "tar_in",
 	[HM_DISK_STEP_CHECK] = "check",
 	[HM_DISK_STEP_EXTLINUX] = "extlinux",
 	[HM_DISK_STEP_READ_BACK] = "read_back",
 	[HM_DISK_STEP_UMOUNT] = "umount",
+	[HM_DISK_STEP_SHUTDOWN] = "shutdown",
 	[HM_DISK_STEP_PIN_BITMAPS] = "pin_bitmaps",
-	[HM_DISK_STEP_PIN_SEND] = "pin_send",
+	[HM_DISK_STEP_PIN_SEND] = "pin_requests",
 	[HM_DISK_STEP_PIN_DEBUGFS] = "pin_debugfs",
 	[HM_DISK_STEP_PIN_FSCK] = "pin_fsck",
 	[HM_DISK_STEP_QCOW2] = "qcow2",
-	[HM_DISK_STEP_SHUTDOWN] = "shutdown",
 	[HM_DISK_STEP_DIGEST] = "digest",
 };
 
@@ -131,18 +135,6 @@ static int gerr(struct disk *k, const char *what)
  */
 #define TREE_MIB_S    1
 #define DISK_MIB_S    16
-
-static int create_disk(struct disk *k, const char *path, const char *format)
-{
-	if (guestfs_disk_create(k->a.g, path, format, (int64_t)k->job->size,
-				GUESTFS_DISK_CREATE_PREALLOCATION, "sparse", -1) < 0) {
-		char what[64 + 4096];
-
-		snprintf(what, sizeof(what), "create '%s'", path);
-		return gerr(k, what);
-	}
-	return 0;
-}
 
 static int add_drive(struct disk *k, const char *path, const char *format)
 {
@@ -186,133 +178,568 @@ static int partition(struct disk *k)
 	return 0;
 }
 
-/*
- * guestfs_debug's "sh" runs a shell in the appliance (not in the guest:
- * nothing of the image is executed), the only way through libguestfs to
- * what e2fsprogs can do but the API does not say: mke2fs -E hash_seed,
- * debugfs, tune2fs -O.  The appliance names devices its own way (its root
- * disk may be /dev/sda), so scripts find the partition by the UUID mke2fs
- * gave it, and fail (set -e) at the first error.  *ret gets what the
- * script printed (stdout and stderr).
- */
-static int appliance_sh_out(struct disk *k, const char *script,
-			    const char *what, char **ret)
-{
-	struct hm_buf cmd = HM_BUF_INIT;
-	char *argv[2] = { NULL, NULL };
-	int r = 0;
+#define QEMU_IMG "qemu-img"
 
-	if (hm_buf_addf(&cmd, "set -e; dev=$(blkid -U %s); test -b \"$dev\"; %s",
-			k->job->ids->fs_uuid, script) < 0)
+/* ---- host tools ------------------------------------------------------- */
+
+/*
+ * e2fsprogs and qemu-img run on the host, on our own freshly made image
+ * (never on an input: nothing here parses a foreign file system).  The
+ * disk is handed to them as file descriptor HOST_DISK_FD, and e2fsprogs
+ * opens the partition inside it as "/dev/fd/3?offset=1048576"
+ * (ext2fs_open's io options): no loop device, no mount, no root, and no
+ * quoting of the output path.
+ */
+#define HOST_DISK_FD 3
+#define HOST_PART "/dev/fd/3?offset=1048576"
+#define HOST_OUT_MAX (64u << 20)
+#define HOST_ERR_MAX 4096u
+
+static int read_log(FILE *f, size_t max, struct hm_buf *b)
+{
+	char chunk[8192];
+	size_t n;
+
+	rewind(f);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (b->len + n > max)
+			n = max - b->len;
+		if (n && hm_buf_add(b, chunk, n) < 0)
+			return -1;
+		if (b->len >= max)
+			break;
+	}
+	return hm_buf_addc(b, '\0') < 0 ? -1 : (b->len--, 0);
+}
+
+/*
+ * Run argv on the host: env_add (NAME=VALUE, NULL-terminated) before the
+ * environment, stdin /dev/null, the disk (disk_fd >= 0) as fd 3, stdout
+ * into *out (or /dev/null), stderr into *errtext.  *status: the exit
+ * status, or -1 when killed.
+ */
+static int host_run(char *const argv[], char *const env_add[], int disk_fd,
+		    struct hm_buf *out, struct hm_buf *errtext, int *status,
+		    struct hm_error *err)
+{
+	posix_spawn_file_actions_t fa;
+	FILE *olog = NULL, *elog = tmpfile();
+	char **envp = NULL;
+	size_t n_env = 0, n_add = 0, i;
+	pid_t pid;
+	int r, st;
+
+	if (!elog || (out && !(olog = tmpfile()))) {
+		r = hm_error_set(err, HM_ERR_IO, errno,
+				 "cannot make a temporary file for %s's messages", argv[0]);
+		goto out;
+	}
+	while (environ[n_env])
+		n_env++;
+	while (env_add && env_add[n_add])
+		n_add++;
+	if (!(envp = calloc(n_env + n_add + 1, sizeof(*envp)))) {
+		r = hm_error_nomem(err);
+		goto out;
+	}
+	for (i = 0; i < n_add; i++)
+		envp[i] = env_add[i];
+	for (i = 0; i < n_env; i++)
+		envp[n_add + i] = environ[i];
+	if ((r = posix_spawn_file_actions_init(&fa)) != 0) {
+		r = hm_error_set(err, HM_ERR_NOMEM, r, "cannot run %s", argv[0]);
+		goto out;
+	}
+	r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (!r)
+		r = olog ? posix_spawn_file_actions_adddup2(&fa, fileno(olog), 1)
+			 : posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	if (!r)
+		r = posix_spawn_file_actions_adddup2(&fa, fileno(elog), 2);
+	if (!r && disk_fd >= 0)
+		r = posix_spawn_file_actions_adddup2(&fa, disk_fd, HOST_DISK_FD);
+	if (!r)
+		r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r != 0) {
+		r = hm_error_set(err, HM_ERR_IO, r, "cannot run %s (install %s)", argv[0],
+				 strcmp(argv[0], QEMU_IMG) ? "e2fsprogs" : "qemu-utils");
+		goto out;
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR) {
+			r = hm_error_set(err, HM_ERR_IO, errno, "cannot wait for %s", argv[0]);
+			goto out;
+		}
+	*status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	if ((out && read_log(olog, HOST_OUT_MAX, out) < 0) ||
+	    read_log(elog, HOST_ERR_MAX, errtext) < 0) {
+		r = hm_error_nomem(err);
+		goto out;
+	}
+	r = 0;
+out:
+	if (olog)
+		fclose(olog);
+	if (elog)
+		fclose(elog);
+	free(envp);
+	return r;
+}
+
+/* A tool's messages on one line, for an error. */
+static const char *one_line(struct hm_buf *b)
+{
+	size_t n = b->len;
+
+	if (!b->data)
+		return "";
+	while (n && (b->data[n - 1] == '\n' || b->data[n - 1] == ' '))
+		n--;
+	b->data[n] = '\0';
+	for (char *c = b->data; *c; c++)
+		if (*c == '\n')
+			*c = ' ';
+	return b->data;
+}
+
+/* Run an e2fsprogs tool on the partition; exit status above ok_max fails. */
+static int e2fs_run(struct disk *k, char *const argv[], char *const env_add[],
+		    int ok_max, struct hm_buf *out, const char *what)
+{
+	struct hm_buf e = HM_BUF_INIT;
+	int st, r;
+
+	if ((r = host_run(argv, env_add, k->fd, out, &e, &st, k->err)) < 0)
+		goto out;
+	if (st < 0 || st > ok_max)
+		r = hm_error_set(k->err, HM_ERR_IO, 0, "cannot %s: %s: %s", what, argv[0],
+				 e.len ? one_line(&e) : st < 0 ? "killed" : "failed");
+out:
+	hm_buf_free(&e);
+	return r;
+}
+
+/*
+ * debugfs -w -f FILE on the partition.  debugfs exits 0 even when a
+ * request fails, and prints such failures on stderr (where its version
+ * banner also goes): anything else there fails the step.  A request
+ * that found no free block or inode means the tree does not fit.
+ */
+static int host_debugfs(struct disk *k, const char *cmd_file, const char *what)
+{
+	char *argv[] = { (char *)"debugfs", (char *)"-w", (char *)"-f", (char *)cmd_file,
+			 (char *)HOST_PART, NULL };
+	struct hm_buf e = HM_BUF_INIT;
+	const char *line, *nl;
+	char size[32];
+	int st, r;
+
+	if ((r = host_run(argv, NULL, k->fd, NULL, &e, &st, k->err)) < 0)
+		goto out;
+	for (line = e.data ? e.data : ""; *line; line = nl ? nl + 1 : line + strlen(line)) {
+		nl = strchr(line, '\n');
+		if (!strncmp(line, "debugfs ", 8) && line[8] >= '0' && line[8] <= '9')
+			continue;
+		if (line == nl)
+			continue;
+		hm_disk_size_name(k->job->size, size, sizeof(size));
+		if (strstr(e.data, "Could not allocate") || strstr(e.data, "No free space") ||
+		    strstr(e.data, "No space left"))
+			r = hm_error_set(k->err, HM_ERR_INPUT, 0,
+					 "the image does not fit in a disk of size %s: the file system filled up while the tree was copied in (debugfs: %.*s); raise disk.size",
+					 size, (int)(nl ? (size_t)(nl - line) : strlen(line)), line);
+		else
+			r = hm_error_set(k->err, HM_ERR_IO, 0, "cannot %s: debugfs: %.*s", what,
+					 (int)(nl ? (size_t)(nl - line) : strlen(line)), line);
+		goto out;
+	}
+	if (st != 0)
+		r = hm_error_set(k->err, HM_ERR_IO, 0, "cannot %s: debugfs failed", what);
+out:
+	hm_buf_free(&e);
+	return r;
+}
+
+/* ---- the file system, made on the host --------------------------------- */
+
+/*
+ * mke2fs reads /etc/mke2fs.conf, which differs between hosts and
+ * releases: it gets this one instead (Debian 12's ext4 defaults, which
+ * the appliance's mke2fs used until issue 18), so the features, the
+ * default mount options and the journal size depend on the command line
+ * only.
+ */
+static const char mke2fs_conf[] =
+	"[defaults]\n"
+	"\tbase_features = sparse_super,large_file,filetype,resize_inode,dir_index,ext_attr\n"
+	"\tdefault_mntopts = acl,user_xattr\n"
+	"\tenable_periodic_fsck = 0\n"
+	"\tblocksize = 4096\n"
+	"\tinode_size = 256\n"
+	"\tinode_ratio = 16384\n"
+	"[fs_types]\n"
+	"\text4 = {\n"
+	"\t\tfeatures = has_journal,extent,huge_file,flex_bg,metadata_csum,64bit,dir_nlink,extra_isize\n"
+	"\t}\n";
+
+/* TMPDIR's private folder of this build, and a name in it: "d12". */
+static int tmp_path(struct disk *k, char *out, size_t len, char kind, unsigned long long n,
+		    const char *name)
+{
+	int w = name ? snprintf(out, len, "%s/%s", k->tmpdir, name)
+		     : snprintf(out, len, "%s/%c%llu", k->tmpdir, kind, n);
+
+	if (w < 0 || (size_t)w >= len)
+		return hm_error_set(k->err, HM_ERR_INPUT, 0, "TMPDIR is too long");
+	return 0;
+}
+
+static int write_tmp_file(struct disk *k, const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ssize_t w = 0;
+
+	if (fd < 0 || (len && (w = write(fd, data, len)) != (ssize_t)len) || close(fd) < 0) {
+		int e = errno;
+
+		if (fd >= 0 && w != (ssize_t)len)
+			close(fd);
+		return hm_error_set(k->err, HM_ERR_IO, w < 0 || fd < 0 ? e : ENOSPC,
+				    "cannot write '%s'", path);
+	}
+	return 0;
+}
+
+/*
+ * The partition's size in blocks: parted's partition from sector 2048 to
+ * the last sector (MBR) or the last usable one (GPT: the backup table
+ * takes the last 33 sectors).
+ */
+static uint64_t fs_blocks(const struct hm_disk_write_job *job)
+{
+	uint64_t sectors = job->size / HM_DISK_SECTOR - HM_DISK_PART_START_SECTOR;
+
+	if (job->gpt)
+		sectors -= HM_DISK_GPT_BACKUP_SECTORS - 1;
+	return sectors * HM_DISK_SECTOR / HM_DISK_BLOCK;
+}
+
+static int make_fs(struct disk *k)
+{
+	const struct hm_disk_write_job *job = k->job;
+	char conf[4096], when[64], cfg[4096 + 32], ext[256], blocks[32];
+	char *env[] = { when, cfg, NULL };
+	char *argv[] = {
+		(char *)"mke2fs", (char *)"-q", (char *)"-F", (char *)"-t", (char *)"ext4",
+		(char *)"-b", (char *)"4096", (char *)"-I", (char *)"256",
+		(char *)"-i", (char *)"16384", (char *)"-L", (char *)job->label,
+		(char *)"-U", (char *)job->ids->fs_uuid, (char *)"-E", ext,
+		(char *)"/dev/fd/3", blocks, NULL,
+	};
+	int r;
+
+	_Static_assert(HM_DISK_BLOCK == 4096 && HM_DISK_INODE_SIZE == 256 &&
+		       HM_DISK_BYTES_PER_INODE == 16384 &&
+		       HM_DISK_PART_START_SECTOR * HM_DISK_SECTOR == 1048576,
+		       "make_fs's command line and HOST_PART say these");
+	if ((r = tmp_path(k, conf, sizeof(conf), 0, 0, "mke2fs.conf")) < 0 ||
+	    (r = write_tmp_file(k, conf, mke2fs_conf, sizeof(mke2fs_conf) - 1)) < 0)
+		return r;
+	/* mke2fs stamps the superblock, the root and lost+found with this
+	 * instead of the clock. */
+	snprintf(when, sizeof(when), "E2FSPROGS_FAKE_TIME=%lld", (long long)job->mtime);
+	snprintf(cfg, sizeof(cfg), "MKE2FS_CONFIG=%s", conf);
+	/* The inode tables zeroed now (the appliance's kernel would
+	 * otherwise zero them after the mount, and flag the groups or not
+	 * depending on how far it got), the directory hash seed ours. */
+	snprintf(ext, sizeof(ext), "lazy_itable_init=0,hash_seed=%s,offset=%u",
+		 job->ids->hash_seed, HM_DISK_PART_START_SECTOR * HM_DISK_SECTOR);
+	snprintf(blocks, sizeof(blocks), "%llu", (unsigned long long)fs_blocks(job));
+	r = e2fs_run(k, argv, env, 0, NULL, "make the ext4 file system");
+	unlink(conf);
+	return r;
+}
+
+/* A debugfs argument: in double quotes, a quote doubled (ss_parse). */
+static int add_quoted(struct hm_buf *b, const char *s)
+{
+	if (hm_buf_addc(b, '"') < 0)
+		return -1;
+	for (; *s; s++)
+		if ((*s == '"' && hm_buf_addc(b, '"') < 0) || hm_buf_addc(b, *s) < 0)
+			return -1;
+	return hm_buf_addc(b, '"');
+}
+
+struct populate {
+	struct disk *k;
+	struct hm_buf cmds;
+	struct hm_buf cwd;            /* debugfs's current directory */
+	unsigned long long files;     /* temporary files made: d0.., x0.. */
+	unsigned long long xattrs;
+	struct hm_buf links;          /* "PATH\0COUNT\n"... of hard-linked files */
+};
+
+/* debugfs's mkdir, write, symlink, mknod and ln name an entry in the
+ * current directory: cd to the parent first (when it changes). */
+static int cd_parent(struct populate *p, const char *path, const char **base)
+{
+	const char *slash = strrchr(path, '/');
+	size_t plen = slash == path ? 1 : (size_t)(slash - path);
+
+	*base = slash + 1;
+	if (p->cwd.len == plen && !memcmp(p->cwd.data, path, plen))
+		return 0;
+	hm_buf_reset(&p->cwd);
+	if (hm_buf_add(&p->cwd, path, plen) < 0 || hm_buf_addc(&p->cwd, '\0') < 0)
+		return -1;
+	p->cwd.len--;
+	return hm_buf_adds(&p->cmds, "cd ") < 0 || add_quoted(&p->cmds, p->cwd.data) < 0 ||
+	       hm_buf_addc(&p->cmds, '\n') < 0 ? -1 : 0;
+}
+
+static int add_link(struct populate *p, const char *target)
+{
+	/* Few hard links in a root: a linear list is enough. */
+	size_t tlen = strlen(target), i = 0;
+
+	while (i < p->links.len) {
+		char *name = p->links.data + i, *cnt = name + strlen(name) + 1;
+
+		if (!strcmp(name, target)) {
+			unsigned long c = strtoul(cnt, NULL, 10) + 1;
+
+			if (c > 999999)
+				return -1;
+			snprintf(cnt, 7, "%06lu", c);
+			return 0;
+		}
+		i = (size_t)(cnt - p->links.data) + 7;
+	}
+	return hm_buf_add(&p->links, target, tlen + 1) < 0 ||
+	       hm_buf_add(&p->links, "000002", 7) < 0 ? -1 : 0;
+}
+
+/* One tar entry as debugfs requests.  path: absolute, normalized. */
+static int populate_entry(struct populate *p, struct archive *a,
+			  struct archive_entry *e, const char *path)
+{
+	struct disk *k = p->k;
+	struct hm_buf *b = &p->cmds;
+	const char *base, *hl = archive_entry_hardlink(e), *name;
+	mode_t mode = archive_entry_mode(e);
+	char file[4096];
+	const void *val;
+	size_t len;
+	int fd, r;
+
+	if (hl) {
+		char target[4096];
+
+		while (*hl == '.' && hl[1] == '/')
+			hl += 2;
+		while (*hl == '/')
+			hl++;
+		snprintf(target, sizeof(target), "/%s", hl);
+		if (cd_parent(p, path, &base) < 0 || hm_buf_adds(b, "ln ") < 0 ||
+		    add_quoted(b, target) < 0 || hm_buf_addc(b, ' ') < 0 ||
+		    add_quoted(b, base) < 0 || hm_buf_addc(b, '\n') < 0 || add_link(p, target) < 0)
+			return hm_error_nomem(k->err);
+		return 0;
+	}
+	switch (archive_entry_filetype(e)) {
+	case AE_IFDIR:
+		if (!strcmp(path, "/"))
+			break;
+		if (cd_parent(p, path, &base) < 0 || hm_buf_adds(b, "mkdir ") < 0 ||
+		    add_quoted(b, base) < 0 || hm_buf_addc(b, '\n') < 0)
+			return hm_error_nomem(k->err);
+		break;
+	case AE_IFREG:
+		if ((r = tmp_path(k, file, sizeof(file), 'd', p->files, NULL)) < 0)
+			return r;
+		if ((fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+			return hm_error_set(k->err, HM_ERR_IO, errno, "cannot create '%s'", file);
+		p->files++;
+		r = archive_read_data_into_fd(a, fd);
+		if (close(fd) < 0 || r != ARCHIVE_OK)
+			return hm_error_set(k->err, HM_ERR_IO, archive_errno(a),
+					    "cannot unpack '%s' of '%s': %s", path,
+					    k->job->content_tar, archive_error_string(a));
+		if (cd_parent(p, path, &base) < 0 || hm_buf_adds(b, "write ") < 0 ||
+		    add_quoted(b, file) < 0 || hm_buf_addc(b, ' ') < 0 ||
+		    add_quoted(b, base) < 0 || hm_buf_addc(b, '\n') < 0)
+			return hm_error_nomem(k->err);
+		break;
+	case AE_IFLNK:
+		if (cd_parent(p, path, &base) < 0 || hm_buf_adds(b, "symlink ") < 0 ||
+		    add_quoted(b, base) < 0 || hm_buf_addc(b, ' ') < 0 ||
+		    add_quoted(b, archive_entry_symlink(e) ? archive_entry_symlink(e) : "") < 0 ||
+		    hm_buf_addc(b, '\n') < 0)
+			return hm_error_nomem(k->err);
+		break;
+	case AE_IFCHR:
+	case AE_IFBLK:
+	case AE_IFIFO:
+		if (cd_parent(p, path, &base) < 0 || hm_buf_adds(b, "mknod ") < 0 ||
+		    add_quoted(b, base) < 0)
+			return hm_error_nomem(k->err);
+		r = archive_entry_filetype(e) == AE_IFIFO ? hm_buf_adds(b, " p\n")
+			: hm_buf_addf(b, " %c %lu %lu\n",
+				      archive_entry_filetype(e) == AE_IFCHR ? 'c' : 'b',
+				      (unsigned long)archive_entry_rdevmajor(e),
+				      (unsigned long)archive_entry_rdevminor(e));
+		if (r < 0)
+			return hm_error_nomem(k->err);
+		break;
+	default:
+		return hm_error_set(k->err, HM_ERR_INPUT, 0,
+				    "cannot put '%s' of '%s' on the disk: unsupported file type 0%o",
+				    path, k->job->content_tar, (unsigned)archive_entry_filetype(e));
+	}
+	/* The owner and the whole mode (type, setuid, setgid, sticky). */
+	if (hm_buf_adds(b, "sif ") < 0 || add_quoted(b, path) < 0 ||
+	    hm_buf_addf(b, " mode 0%o\nsif ", (unsigned)mode) < 0 || add_quoted(b, path) < 0 ||
+	    hm_buf_addf(b, " uid %lld\nsif ", (long long)archive_entry_uid(e)) < 0 ||
+	    add_quoted(b, path) < 0 ||
+	    hm_buf_addf(b, " gid %lld\n", (long long)archive_entry_gid(e)) < 0)
 		return hm_error_nomem(k->err);
-	argv[0] = cmd.data;
-	*ret = guestfs_debug(k->a.g, "sh", argv);
-	if (!*ret)
-		r = gerr(k, what);
-	hm_buf_free(&cmd);
-	return r;
-}
-
-/* The same, when the output does not matter. */
-static int appliance_sh(struct disk *k, const char *script, const char *what)
-{
-	char *out = NULL;
-	int r = appliance_sh_out(k, script, what, &out);
-
-	free(out);
-	return r;
+	/* xattrs (file capabilities, ACLs: libext2fs stores the
+	 * system.posix_acl_* values in ext4's on-disk form), each value
+	 * from a file: values are binary. */
+	archive_entry_xattr_reset(e);
+	while (archive_entry_xattr_next(e, &name, &val, &len) == ARCHIVE_OK) {
+		if ((r = tmp_path(k, file, sizeof(file), 'x', p->xattrs, NULL)) < 0)
+			return r;
+		p->xattrs++;
+		if ((r = write_tmp_file(k, file, val, len)) < 0)
+			return r;
+		if (hm_buf_adds(b, "ea_set -f ") < 0 || add_quoted(b, file) < 0 ||
+		    hm_buf_addc(b, ' ') < 0 || add_quoted(b, path) < 0 ||
+		    hm_buf_addc(b, ' ') < 0 || add_quoted(b, name) < 0 ||
+		    hm_buf_addc(b, '\n') < 0)
+			return hm_error_nomem(k->err);
+	}
+	return 0;
 }
 
 /*
- * The debugfs requests (9 per inode in use: megabytes for a real root)
- * are written to a host file and sent to the appliance in one upload
- * (guestfs_debug_upload, a file transfer into the appliance's /tmp).
- * They used to go as 96 KiB shell here-documents, one guestfs_debug
- * call each (a shell argument is limited to 128 KiB): 12 s of the disk
- * phase for a 16k-inode Debian root under TCG, against well under one
- * for the upload (bench/disk.sh's table).  DISK_DEBUGFS_CHUNK is only
- * how much is buffered before a write to the host file.
+ * The tree onto the file system, on the host: the tar read with
+ * libarchive, in its order (hm_emit_tar's, the same on every host),
+ * each entry a debugfs request, its data a temporary file that
+ * debugfs's write copies in.  libext2fs allocates inodes and blocks in
+ * the order of the requests, with no clock (set_current_time: every
+ * inode's four times are the build time, nanoseconds 0) and no random
+ * generation numbers, so the file system's bytes depend on the tar
+ * only, never on the host's directory order, clock or user.  Until
+ * issue 18 GNU tar did this in the appliance, under TCG: 51 of the
+ * 89 s of the disk phase (docs/benchmarks.md).
  */
-#define DISK_DEBUGFS_CHUNK (96u * 1024)
-#define DISK_DEBUGFS_FILE "/tmp/hallmark-debugfs.cmd"
+static int populate(struct disk *k)
+{
+	struct populate p = { .k = k, .cmds = HM_BUF_INIT, .cwd = HM_BUF_INIT,
+			      .links = HM_BUF_INIT };
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	struct hm_buf path = HM_BUF_INIT;
+	char cmdfile[4096], file[4096];
+	unsigned long long i;
+	size_t off;
+	int r;
+
+	if (!a)
+		return hm_error_nomem(k->err);
+	archive_read_support_format_tar(a);
+	if (archive_read_open_filename(a, k->job->content_tar, 1 << 16) != ARCHIVE_OK) {
+		r = hm_error_set(k->err, HM_ERR_IO, archive_errno(a), "cannot read '%s': %s",
+				 k->job->content_tar, archive_error_string(a));
+		goto out;
+	}
+	if (hm_buf_addf(&p.cmds, "set_current_time @%lld\n", (long long)k->job->mtime) < 0 ||
+	    hm_buf_adds(&p.cwd, "/") < 0) {
+		r = hm_error_nomem(k->err);
+		goto out;
+	}
+	for (;;) {
+		const char *name;
+
+		r = archive_read_next_header(a, &e);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r != ARCHIVE_OK) {
+			r = hm_error_set(k->err, HM_ERR_IO, archive_errno(a), "cannot read '%s': %s",
+					 k->job->content_tar, archive_error_string(a));
+			goto out;
+		}
+		name = archive_entry_pathname(e);
+		while (name && name[0] == '.' && name[1] == '/')
+			name += 2;
+		while (name && *name == '/')
+			name++;
+		if (!name || strchr(name, '\n')) {
+			r = hm_error_set(k->err, HM_ERR_INPUT, 0,
+					 "cannot put '%s' of '%s' on the disk: a name with a newline cannot be given to debugfs",
+					 name ? name : "?", k->job->content_tar);
+			goto out;
+		}
+		hm_buf_reset(&path);
+		if (hm_buf_addc(&path, '/') < 0 || hm_buf_adds(&path, name) < 0) {
+			r = hm_error_nomem(k->err);
+			goto out;
+		}
+		while (path.len > 1 && path.data[path.len - 1] == '/')
+			path.data[--path.len] = '\0';
+		if (!strcmp(path.data, "/."))
+			path.data[--path.len] = '\0';
+		if ((r = populate_entry(&p, a, e, path.data)) < 0)
+			goto out;
+	}
+	/* ln adds a name, not a link count. */
+	for (off = 0; off < p.links.len;) {
+		const char *target = p.links.data + off, *cnt = target + strlen(target) + 1;
+
+		if (hm_buf_adds(&p.cmds, "sif ") < 0 || add_quoted(&p.cmds, target) < 0 ||
+		    hm_buf_addf(&p.cmds, " links_count %lu\n", strtoul(cnt, NULL, 10)) < 0) {
+			r = hm_error_nomem(k->err);
+			goto out;
+		}
+		off = (size_t)(cnt - p.links.data) + 7;
+	}
+	mark(k, HM_DISK_STEP_UNPACK);
+	if ((r = tmp_path(k, cmdfile, sizeof(cmdfile), 0, 0, "requests")) < 0 ||
+	    (r = write_tmp_file(k, cmdfile, p.cmds.data, p.cmds.len)) < 0)
+		goto out;
+	r = host_debugfs(k, cmdfile, "copy the tree onto the disk");
+	unlink(cmdfile);
+	mark(k, HM_DISK_STEP_POPULATE);
+out:
+	for (i = 0; i < p.files; i++)
+		if (!tmp_path(k, file, sizeof(file), 'd', i, NULL))
+			unlink(file);
+	for (i = 0; i < p.xattrs; i++)
+		if (!tmp_path(k, file, sizeof(file), 'x', i, NULL))
+			unlink(file);
+	archive_read_free(a);
+	hm_buf_free(&p.cmds);
+	hm_buf_free(&p.cwd);
+	hm_buf_free(&p.links);
+	hm_buf_free(&path);
+	return r;
+}
+
+/* ---- pinning, on the host, after the appliance ------------------------ */
 
 struct pin {
 	struct disk *k;
-	struct hm_buf cmds;
+	struct hm_buf cmds;           /* the debugfs requests */
 	long long t;
 	uint64_t inodes;
-	FILE *f;                      /* the host file of the requests */
-	char path[4096];
 };
-
-static int append_requests(struct pin *p)
-{
-	if (p->cmds.len && fwrite(p->cmds.data, 1, p->cmds.len, p->f) != p->cmds.len)
-		return hm_error_set(p->k->err, HM_ERR_IO, errno, "cannot write '%s'", p->path);
-	hm_buf_reset(&p->cmds);
-	return 0;
-}
-
-/* A temporary host file for the requests, in $TMPDIR. */
-static int open_requests(struct pin *p)
-{
-	const char *dir = getenv("TMPDIR");
-	int fd;
-
-	if (!dir || !*dir)
-		dir = "/tmp";
-	if ((size_t)snprintf(p->path, sizeof(p->path), "%s/hallmark-debugfs.XXXXXX", dir) >=
-	    sizeof(p->path))
-		return hm_error_set(p->k->err, HM_ERR_INPUT, 0, "TMPDIR is too long");
-	if ((fd = mkstemp(p->path)) < 0) {
-		int e = errno;
-
-		p->path[0] = '\0';
-		return hm_error_set(p->k->err, HM_ERR_IO, e,
-				    "cannot make a temporary file in '%s'", dir);
-	}
-	if (!(p->f = fdopen(fd, "w"))) {
-		close(fd);
-		return hm_error_nomem(p->k->err);
-	}
-	return 0;
-}
-
-/* Send the requests to the appliance's DISK_DEBUGFS_FILE. */
-static int send_requests(struct pin *p)
-{
-	int r;
-
-	if ((r = append_requests(p)) < 0)
-		return r;
-	r = fclose(p->f);
-	p->f = NULL;
-	if (r != 0)
-		return hm_error_set(p->k->err, HM_ERR_IO, errno, "cannot write '%s'", p->path);
-	if (guestfs_debug_upload(p->k->a.g, p->path, DISK_DEBUGFS_FILE, 0600) < 0)
-		return gerr(p->k, "send requests to debugfs in the appliance");
-	return 0;
-}
-
-/*
- * Run the debugfs requests of DISK_DEBUGFS_FILE (one per line) on the
- * partition.  debugfs exits 0 even when a request fails, and prints such
- * failures on stderr (where its version banner also goes): anything
- * else there fails the step.
- */
-static int run_debugfs(struct disk *k, const char *what)
-{
-	return appliance_sh(k,
-			    "debugfs -w -f " DISK_DEBUGFS_FILE " \"$dev\" 2>/tmp/hm-debugfs.err >/dev/null; "
-			    "rm -f " DISK_DEBUGFS_FILE "; "
-			    "if grep -v '^debugfs [0-9]' /tmp/hm-debugfs.err >/tmp/hm-debugfs.bad; then "
-			    "head -3 /tmp/hm-debugfs.bad >&2; exit 1; fi", what);
-}
 
 static int pin_inodes(struct pin *p, uint64_t a, uint64_t b)
 {
 	uint64_t i;
-	int r;
 
 	for (i = a; i <= b; i++) {
 		if (i != 2 && i < HM_DISK_RESERVED_INODES)
@@ -330,8 +757,6 @@ static int pin_inodes(struct pin *p, uint64_t a, uint64_t b)
 				(unsigned long long)i) < 0)
 			return hm_error_nomem(p->k->err);
 		p->inodes++;
-		if (p->cmds.len >= DISK_DEBUGFS_CHUNK && (r = append_requests(p)) < 0)
-			return r;
 	}
 	return 0;
 }
@@ -398,14 +823,16 @@ static int pin_used_inodes(struct pin *p, const char *text)
 }
 
 /*
- * After the copy, pin what the guest kernel stamped with its clock or its
- * random generator, so that two builds give the same bytes:
+ * After the appliance, pin what the guest kernel stamped with its clock
+ * or its random generator when it mounted the file system and extlinux
+ * wrote its files, so that two builds give the same bytes.  Everything
+ * runs on the host, on our own image, once the appliance has stopped:
  *
  *  - every inode in use (the root and from inode 11 on: the reserved ones
  *    are mke2fs's, already at the build time) gets atime, mtime, ctime
  *    and crtime = the build time with zero nanoseconds, and generation 0
- *    (the kernel draws it at random);
- *  - the journal, which holds the copy's transactions (commit times,
+ *    (the kernel draws it at random for the files extlinux makes);
+ *  - the journal, which holds the mount's transactions (commit times,
  *    copies of inodes), is dropped and made again, zeroed;
  *  - the superblock's last mount time becomes the build time and its
  *    lifetime-writes counter 0;
@@ -413,27 +840,30 @@ static int pin_used_inodes(struct pin *p, const char *text)
  *    generation (directory and extent blocks), and writes the superblock
  *    and its backups with the build time as write and check time;
  *  - e2fsck's exit status (0 or 1) says the file system is then clean.
- *
- * The appliance has a shell and e2fsprogs but no awk: the bitmaps are
- * read here and the requests sent to debugfs in chunks.
  */
 static int normalize_fs(struct disk *k)
 {
 	struct pin p = { .k = k, .cmds = HM_BUF_INIT, .t = (long long)k->job->mtime };
-	struct hm_buf sh = HM_BUF_INIT;
-	char *bitmaps = NULL;
+	struct hm_buf bitmaps = HM_BUF_INIT;
+	char when[64], fsck_when[64], file[4096];
+	char *env[] = { when, fsck_when, NULL };
+	char *tune_off[] = { (char *)"tune2fs", (char *)"-O", (char *)"^has_journal",
+			     (char *)HOST_PART, NULL };
+	char *tune_on[] = { (char *)"tune2fs", (char *)"-O", (char *)"has_journal",
+			    (char *)HOST_PART, NULL };
+	char *dump[] = { (char *)"dumpe2fs", (char *)HOST_PART, NULL };
+	char *fsck[] = { (char *)"e2fsck", (char *)"-fy", (char *)HOST_PART, NULL };
 	int r;
 
-	r = appliance_sh_out(k,
-			     "rm -f " DISK_DEBUGFS_FILE "; "
-			     "tune2fs -O ^has_journal \"$dev\" >/dev/null; "
-			     "dumpe2fs \"$dev\" 2>/dev/null | "
-			     "grep -e '^Inodes per group:' -e '^Group [0-9]' -e '^  Free inodes:'",
-			     "read the file system's inode bitmaps", &bitmaps);
-	if (r < 0)
+	/* e2fsprogs' own write and check times: the build time. */
+	snprintf(when, sizeof(when), "E2FSPROGS_FAKE_TIME=%lld", p.t);
+	snprintf(fsck_when, sizeof(fsck_when), "E2FSCK_TIME=%lld", p.t);
+	file[0] = '\0';
+	if ((r = e2fs_run(k, tune_off, env, 0, NULL, "drop the journal")) < 0 ||
+	    (r = e2fs_run(k, dump, env, 0, &bitmaps, "read the file system's inode bitmaps")) < 0)
 		goto out;
 	mark(k, HM_DISK_STEP_PIN_BITMAPS);
-	if ((r = open_requests(&p)) < 0 || (r = pin_used_inodes(&p, bitmaps)) < 0)
+	if ((r = pin_used_inodes(&p, bitmaps.data ? bitmaps.data : "")) < 0)
 		goto out;
 	if (!p.inodes) {
 		r = hm_error_set(k->err, HM_ERR_IO, 0,
@@ -447,84 +877,27 @@ static int normalize_fs(struct disk *k)
 		r = hm_error_nomem(k->err);
 		goto out;
 	}
-	if ((r = send_requests(&p)) < 0)
+	if ((r = tmp_path(k, file, sizeof(file), 0, 0, "pin")) < 0 ||
+	    (r = write_tmp_file(k, file, p.cmds.data, p.cmds.len)) < 0)
 		goto out;
 	mark(k, HM_DISK_STEP_PIN_SEND);
-	if ((r = run_debugfs(k, "pin the inode times")) < 0)
+	if ((r = host_debugfs(k, file, "pin the inode times")) < 0)
 		goto out;
 	mark(k, HM_DISK_STEP_PIN_DEBUGFS);
-	/* e2fsck writes the superblock and its backups with its write and
-	 * check times: E2FSPROGS_FAKE_TIME (set above) and E2FSCK_TIME. */
-	r = hm_buf_addf(&sh,
-		"tune2fs -O has_journal \"$dev\" >/dev/null; "
-		"E2FSCK_TIME=%lld e2fsck -fy \"$dev\" >/tmp/hm-fsck.out 2>&1 || test $? -le 1 || "
-		"{ tail -5 /tmp/hm-fsck.out >&2; exit 1; }",
-		p.t);
-	if (r < 0) {
-		r = hm_error_nomem(k->err);
-		goto out;
-	}
 	/* No second, read-only e2fsck -fn: e2fsck's exit status is the
 	 * proof (e2fsck(8): 0 no errors, 1 errors corrected; 4 and more
-	 * errors left uncorrected or a failure, and e2fsck restarts itself
-	 * when a fix needs another pass).  The -fn pass cost 1-2 s under
-	 * TCG and never found anything (bench/disk.sh; t1002 runs e2fsck
-	 * -fn on the disks it builds). */
-	r = appliance_sh(k, sh.data, "pin the file system's journal and superblock");
+	 * errors left uncorrected or a failure).  t1002 runs e2fsck -fn on
+	 * the disks it builds. */
+	if ((r = e2fs_run(k, tune_on, env, 0, NULL, "make the journal again")) < 0 ||
+	    (r = e2fs_run(k, fsck, env, 1, NULL, "check the file system")) < 0)
+		goto out;
 	mark(k, HM_DISK_STEP_PIN_FSCK);
 out:
-	if (p.f)
-		fclose(p.f);
-	if (p.path[0])
-		unlink(p.path);
-	free(bitmaps);
+	if (file[0])
+		unlink(file);
+	hm_buf_free(&bitmaps);
 	hm_buf_free(&p.cmds);
-	hm_buf_free(&sh);
 	return r;
-}
-
-static int make_fs(struct disk *k)
-{
-	const struct hm_disk_write_job *job = k->job;
-	char when[32], cmd[512];
-	char *argv[] = { (char *)"E2FSPROGS_FAKE_TIME", when, NULL };
-	char *out;
-
-	/* mke2fs stamps the superblock, the root and lost+found with this
-	 * instead of the clock. */
-	snprintf(when, sizeof(when), "%lld", (long long)job->mtime);
-	out = guestfs_debug(k->a.g, "setenv", argv);
-	if (!out)
-		return gerr(k, "set the time of mke2fs in the appliance");
-	free(out);
-	if (guestfs_mke2fs(k->a.g, k->part,
-			   GUESTFS_MKE2FS_FSTYPE, "ext4",
-			   GUESTFS_MKE2FS_BLOCKSIZE, (int64_t)HM_DISK_BLOCK,
-			   GUESTFS_MKE2FS_INODESIZE, (int64_t)HM_DISK_INODE_SIZE,
-			   GUESTFS_MKE2FS_BYTESPERINODE, (int64_t)HM_DISK_BYTES_PER_INODE,
-			   GUESTFS_MKE2FS_LABEL, job->label,
-			   GUESTFS_MKE2FS_UUID, job->ids->fs_uuid,
-			   /* Zero the inode tables now: done lazily, the
-			    * kernel's ext4lazyinit thread does it after the
-			    * mount, when it gets to it, and marks the groups
-			    * ITABLE_ZEROED or not depending on how far it got
-			    * (measured).  Each of guestfs_mke2fs' extended
-			    * options is its own -E, of which mke2fs keeps only
-			    * the last: this must be the only one (the journal
-			    * is zeroed by default, and made again anyway). */
-			   GUESTFS_MKE2FS_LAZYITABLEINIT, 0,
-			   GUESTFS_MKE2FS_FORCECREATE, 1,
-			   -1) < 0)
-		return gerr(k, "make the ext4 file system");
-	/* The directory hash seed is random in mke2fs unless -E hash_seed
-	 * is given, which guestfs_mke2fs cannot say: set it with debugfs
-	 * before anything is written (the file system is still empty).
-	 * debugfs exits 0 even when a request fails: dumpe2fs checks. */
-	snprintf(cmd, sizeof(cmd),
-		 "debugfs -w -R 'ssv hash_seed %s' \"$dev\" >/dev/null 2>&1; "
-		 "dumpe2fs -h \"$dev\" 2>/dev/null | grep -q '^Directory Hash Seed: *%s$'",
-		 job->ids->hash_seed, job->ids->hash_seed);
-	return appliance_sh(k, cmd, "set the ext4 hash seed");
 }
 
 static int read_host_file(const char *path, size_t max, char **ret,
@@ -836,8 +1209,6 @@ static int file_digest(const char *path, unsigned char sha[32],
  * 64 KiB clusters).  libguestfs's Debian package depends on qemu-utils:
  * qemu-img is there wherever the appliance runs.
  */
-#define QEMU_IMG "qemu-img"
-#define QEMU_IMG_ERR_MAX 4096u
 
 static int convert_to_qcow2(const char *raw, const char *qcow2, struct hm_error *err)
 {
@@ -846,77 +1217,18 @@ static int convert_to_qcow2(const char *raw, const char *qcow2, struct hm_error 
 		(char *)"-f", (char *)"raw", (char *)"-O", (char *)"qcow2",
 		(char *)"-o", (char *)"compat=1.1", (char *)raw, (char *)qcow2, NULL,
 	};
-	posix_spawn_file_actions_t fa;
-	char msg[QEMU_IMG_ERR_MAX];
-	FILE *log = tmpfile();
-	size_t n = 0;
-	pid_t pid;
-	int r, st;
+	struct hm_buf e = HM_BUF_INIT;
+	int st, r;
 
-	if (!log)
-		return hm_error_set(err, HM_ERR_IO, errno,
-				    "cannot make a temporary file for qemu-img's messages");
-	if ((r = posix_spawn_file_actions_init(&fa)) != 0) {
-		fclose(log);
-		return hm_error_set(err, HM_ERR_NOMEM, r, "cannot run " QEMU_IMG);
-	}
-	r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	if (!r)
-		r = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	if (!r)
-		r = posix_spawn_file_actions_adddup2(&fa, fileno(log), 2);
-	if (!r)
-		r = posix_spawnp(&pid, QEMU_IMG, &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (r != 0) {
-		fclose(log);
-		return hm_error_set(err, HM_ERR_IO, r,
-				    "cannot run " QEMU_IMG " to write the qcow2 image '%s' (install qemu-utils)",
-				    qcow2);
-	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR) {
-			r = hm_error_set(err, HM_ERR_IO, errno, "cannot wait for " QEMU_IMG);
-			goto out;
-		}
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-		r = 0;
+	if ((r = host_run(argv, NULL, -1, NULL, &e, &st, err)) < 0)
 		goto out;
-	}
-	rewind(log);
-	n = fread(msg, 1, sizeof(msg) - 1, log);
-	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-		n--;
-	msg[n] = '\0';
-	for (char *c = msg; *c; c++)
-		if (*c == '\n')
-			*c = ' ';
-	r = hm_error_set(err, HM_ERR_IO, 0,
-			 "cannot convert the disk into the qcow2 image '%s': %s",
-			 qcow2, n ? msg : WIFEXITED(st) ? "qemu-img failed" : "qemu-img was killed");
+	if (st != 0)
+		r = hm_error_set(err, HM_ERR_IO, 0,
+				 "cannot convert the disk into the qcow2 image '%s': %s", qcow2,
+				 e.len ? one_line(&e) : st < 0 ? "qemu-img was killed" : "qemu-img failed");
 out:
-	fclose(log);
+	hm_buf_free(&e);
 	return r;
-}
-
-/*
- * The tree onto the mounted file system: GNU tar in the appliance, with
- * the options guestfs_tar_in gives it (xattrs kept, owners kept as
- * root), reading the tar from a read-only drive instead of through
- * guestfs_tar_in's upload: that one crosses the virtio-serial channel in
- * chunks of GUESTFS_MAX_CHUNK_SIZE, each an XDR message the emulated
- * guest decodes and pipes into tar; a drive is read by the guest kernel
- * in large requests (bench/disk.sh's table has both).  The drive carries
- * a label, so its name in the appliance (/dev/disk/guestfs/LABEL) does
- * not depend on how the appliance numbers its disks.  tar stops at the
- * archive's end-of-archive blocks, whatever padding follows.
- */
-static int tar_in(struct disk *k)
-{
-	return appliance_sh(k,
-			    "tar -C /sysroot/ -xf /dev/disk/guestfs/" DISK_TAR_LABEL
-			    " --xattrs --xattrs-include='*'",
-			    "copy the tree onto the disk");
 }
 
 /* Milliseconds since *t, and *t = now. */
@@ -932,16 +1244,30 @@ static uint64_t lap(struct timespec *t)
 	return ms;
 }
 
-/* Is this libguestfs message a full file system (blocks or inodes)? */
-static bool is_enospc(const char *msg)
+/* A private folder in $TMPDIR for the tree's files and the requests. */
+static int make_tmpdir(struct disk *k)
 {
-	return msg && strstr(msg, "No space left on device");
+	const char *dir = getenv("TMPDIR");
+
+	if (!dir || !*dir)
+		dir = "/tmp";
+	if ((size_t)snprintf(k->tmpdir, sizeof(k->tmpdir), "%s/hallmark-disk.XXXXXX", dir) >=
+	    sizeof(k->tmpdir) - 32)
+		return hm_error_set(k->err, HM_ERR_INPUT, 0, "TMPDIR is too long");
+	if (!mkdtemp(k->tmpdir)) {
+		int e = errno;
+
+		k->tmpdir[0] = '\0';
+		return hm_error_set(k->err, HM_ERR_IO, e,
+				    "cannot make a temporary folder in '%s'", dir);
+	}
+	return 0;
 }
 
 int hm_disk_write(const struct hm_disk_write_job *job, struct hm_tree *disk_tree,
 		  struct hm_disk_result *ret, struct hm_error *err)
 {
-	struct disk k = { .job = job, .err = err, .fine = ret->fine_ms };
+	struct disk k = { .job = job, .err = err, .fine = ret->fine_ms, .fd = -1 };
 	unsigned long long tar_bytes, disk_bytes = job->size;
 	struct timespec t0;
 	struct stat st;
@@ -952,69 +1278,60 @@ int hm_disk_write(const struct hm_disk_write_job *job, struct hm_tree *disk_tree
 	k.build_path = job->raw_path ? job->raw_path : job->scratch_raw;
 	k.dev = "/dev/sda";
 	k.part = "/dev/sda1";
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	k.tf = t0;
 	if (stat(job->content_tar, &st) < 0)
 		return hm_error_set(err, HM_ERR_IO, errno, "cannot stat '%s'",
 				    job->content_tar);
 	tar_bytes = (unsigned long long)st.st_size;
+
+	/* The file system, made and filled on the host. */
+	hm_progress_detail(job->progress, "make the file system and copy the tree in");
+	if ((r = make_tmpdir(&k)) < 0)
+		goto out;
+	k.fd = open(k.build_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (k.fd < 0 || ftruncate(k.fd, (off_t)job->size) < 0) {
+		r = hm_error_set(err, HM_ERR_IO, errno, "cannot create '%s'", k.build_path);
+		goto out;
+	}
+	if ((r = make_fs(&k)) < 0)
+		goto out;
+	mark(&k, HM_DISK_STEP_MKFS);
+	if ((r = populate(&k)) < 0)
+		goto out;
+	ret->copy_ms = lap(&t0);
+
+	/* The appliance, for what needs the file system mounted: extlinux
+	 * (it finds ldlinux.sys's sectors through the kernel), and the
+	 * partition table with the boot code. */
 	if ((r = hm_appliance_new(&k.a, err)) < 0)
 		goto out;
 	hm_appliance_set_progress(&k.a, job->progress);
 	hm_progress_detail(job->progress, "start the appliance");
-	if ((r = create_disk(&k, k.build_path, "raw")) < 0 ||
-	    (r = add_drive(&k, k.build_path, "raw")) < 0)
+	if ((r = add_drive(&k, k.build_path, "raw")) < 0)
 		goto out;
-	/* The tree's tar, read by the appliance as a disk (tar_in). */
-	if (guestfs_add_drive_opts(k.a.g, job->content_tar,
-				   GUESTFS_ADD_DRIVE_OPTS_FORMAT, "raw",
-				   GUESTFS_ADD_DRIVE_OPTS_READONLY, 1,
-				   GUESTFS_ADD_DRIVE_OPTS_LABEL, DISK_TAR_LABEL,
-				   -1) < 0) {
-		r = gerr(&k, "add the tree's tar to the appliance");
-		goto out;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	k.tf = t0;
 	if ((r = hm_appliance_launch(&k.a, err)) < 0)
 		goto out;
 	ret->launch_ms = lap(&t0);
 	mark(&k, HM_DISK_STEP_LAUNCH);
-
-	hm_appliance_step(&k.a, "partition and format the disk", disk_bytes, DISK_MIB_S);
+	/* parted writes the sectors before 1 MiB (and GPT's backup table
+	 * after the partition) only: the file system is left as it is. */
+	hm_appliance_step(&k.a, "partition the disk", disk_bytes, DISK_MIB_S);
 	if ((r = partition(&k)) < 0)
 		goto out;
 	mark(&k, HM_DISK_STEP_PARTITION);
-	if ((r = make_fs(&k)) < 0)
-		goto out;
-	mark(&k, HM_DISK_STEP_MKFS);
-	hm_appliance_step(&k.a, "copy the tree onto the disk", tar_bytes, TREE_MIB_S);
-	/* nodelalloc: blocks are allocated when tar writes, in the tar's
-	 * order, not when the kernel's flusher gets to each inode (which
-	 * depends on timing and places a tree of thousands of files
-	 * differently on every run); noatime: reading back does not write. */
+	hm_appliance_step(&k.a, "install the boot loader and read the disk back", tar_bytes,
+			  TREE_MIB_S);
+	/* nodelalloc: extlinux's blocks are allocated when it writes, not
+	 * when the kernel's flusher gets to them; noatime: reading back
+	 * does not write. */
 	if (guestfs_mount_options(k.a.g, "noatime,nodelalloc", k.part, "/") < 0) {
 		r = gerr(&k, "mount the new file system");
 		goto out;
 	}
-	if (tar_in(&k) < 0) {
-		const char *msg = guestfs_last_error(k.a.g);
-		char size[32];
-
-		hm_disk_size_name(job->size, size, sizeof(size));
-		if (is_enospc(msg))
-			r = hm_error_set(err, HM_ERR_INPUT, 0,
-					 "the image does not fit in a disk of size %s: the file system filled up while the tree was copied in (No space left on device); raise disk.size",
-					 size);
-		else
-			r = gerr(&k, "copy the tree onto the disk");
-		goto out;
-	}
-	mark(&k, HM_DISK_STEP_TAR_IN);
 	if ((r = check_copy(&k, disk_tree)) < 0)
 		goto out;
 	mark(&k, HM_DISK_STEP_CHECK);
-	ret->copy_ms = lap(&t0);
-	hm_appliance_step(&k.a, "install the boot loader and read the disk back", tar_bytes,
-	     TREE_MIB_S);
 	if ((r = install_boot(&k)) < 0)
 		goto out;
 	mark(&k, HM_DISK_STEP_EXTLINUX);
@@ -1027,16 +1344,16 @@ int hm_disk_write(const struct hm_disk_write_job *job, struct hm_tree *disk_tree
 	}
 	mark(&k, HM_DISK_STEP_UMOUNT);
 	ret->boot_ms = lap(&t0);
-	hm_appliance_step(&k.a, "pin the file system's metadata", disk_bytes, DISK_MIB_S);
-	if ((r = normalize_fs(&k)) < 0)
-		goto out;
-	ret->pin_ms = lap(&t0);
 	/* The shutdown flushes the drive; only a clean one means the
 	 * file holds the whole disk. */
 	hm_progress_detail(job->progress, "stop the appliance");
 	if ((r = hm_appliance_shutdown(&k.a, disk_bytes, DISK_MIB_S, err)) < 0)
 		goto out;
 	mark(&k, HM_DISK_STEP_SHUTDOWN);
+	hm_progress_detail(job->progress, "pin the file system's metadata");
+	if ((r = normalize_fs(&k)) < 0)
+		goto out;
+	ret->pin_ms = lap(&t0);
 	if (job->qcow2_path) {
 		hm_progress_detail(job->progress, "convert the disk into the qcow2 image");
 		if ((r = convert_to_qcow2(k.build_path, job->qcow2_path, err)) < 0)
@@ -1053,7 +1370,12 @@ int hm_disk_write(const struct hm_disk_write_job *job, struct hm_tree *disk_tree
 	mark(&k, HM_DISK_STEP_DIGEST);
 	r = 0;
 out:
-	hm_appliance_free(&k.a, r < 0 ? &ret->hung : NULL);
+	if (k.a.g)
+		hm_appliance_free(&k.a, r < 0 ? &ret->hung : NULL);
+	if (k.fd >= 0)
+		close(k.fd);
+	if (k.tmpdir[0])
+		rmdir(k.tmpdir);
 	if (!job->raw_path && job->scratch_raw)
 		unlink(job->scratch_raw);
 	return r;

@@ -112,22 +112,25 @@ no_outputs outhv "an appliance that cannot start"
 # out, the build tries once more, then fails naming the step, and nothing
 # is left.  The "hypervisor" is qemu behind a wrapper that freezes it
 # (SIGSTOP) once the appliance has written to the raw disk being built
-# under $HANG_DIR, that is after the launch, while the steps run; with
+# under $HANG_DIR (modified after this qemu started: the file system is
+# made on the host before), that is after the launch, while the steps
+# run; with
 # $HANG_ONCE, only the first appliance is frozen.
 cat > hang-qemu <<'EOF'
 #!/bin/sh
 case " $* " in
 *" -kernel "*)
 	if [ -z "${HANG_ONCE:-}" ] || mkdir "$HANG_ONCE" 2>/dev/null; then
-		me=$$
+		me=$$ mark=$(mktemp)
 		( for i in $(seq 3000); do
 			for f in "$HANG_DIR"/.*/*.raw; do
-				if [ -f "$f" ] && [ "$(stat -c %b "$f")" -gt 0 ]; then
+				if [ -f "$f" ] && [ "$f" -nt "$mark" ]; then
+					rm -f "$mark"
 					kill -STOP $me; exit 0
 				fi
 			done
 			sleep 0.2
-		  done ) </dev/null >/dev/null 2>&1 &
+		  done; rm -f "$mark" ) </dev/null >/dev/null 2>&1 &
 	fi
 	;;
 esac
