@@ -480,8 +480,10 @@ static struct hm_pgunzip *pgunzip_alloc(hm_pgunzip_read_fn rd, void *ctx,
 	return z;
 }
 
-int hm_pgunzip_new(hm_pgunzip_read_fn rd, void *ctx, unsigned threads,
-		   struct hm_pgunzip **ret, struct hm_error *err)
+/* A member or frame reader: two slots per worker, workers running FN. */
+static int pgunzip_start(hm_pgunzip_read_fn rd, void *ctx, unsigned threads,
+			 enum hm_pgzip_codec codec, void *(*fn)(void *),
+			 struct hm_pgunzip **ret, struct hm_error *err)
 {
 	struct hm_pgunzip *z;
 
@@ -489,12 +491,19 @@ int hm_pgunzip_new(hm_pgunzip_read_fn rd, void *ctx, unsigned threads,
 	z = pgunzip_alloc(rd, ctx, 2 * (size_t)threads);
 	if (!z)
 		return hm_error_nomem(err);
-	if (pool_start(&z->pool, threads, inflate_worker, &z->pool) == 0) {
+	z->pool.codec = codec;
+	if (pool_start(&z->pool, threads, fn, &z->pool) == 0) {
 		hm_pgunzip_free(z);
 		return hm_error_set(err, HM_ERR_NOMEM, 0, "cannot start a decompression thread");
 	}
 	*ret = z;
 	return 0;
+}
+
+int hm_pgunzip_new(hm_pgunzip_read_fn rd, void *ctx, unsigned threads,
+		   struct hm_pgunzip **ret, struct hm_error *err)
+{
+	return pgunzip_start(rd, ctx, threads, HM_PGZIP_GZIP, inflate_worker, ret, err);
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -783,19 +792,7 @@ static void *zstd_worker(void *arg)
 int hm_pgunzip_new_zstd(hm_pgunzip_read_fn rd, void *ctx, unsigned threads,
 			struct hm_pgunzip **ret, struct hm_error *err)
 {
-	struct hm_pgunzip *z;
-
-	threads = worker_count(threads);
-	z = pgunzip_alloc(rd, ctx, 2 * (size_t)threads);
-	if (!z)
-		return hm_error_nomem(err);
-	z->pool.codec = HM_PGZIP_ZSTD;
-	if (pool_start(&z->pool, threads, zstd_worker, &z->pool) == 0) {
-		hm_pgunzip_free(z);
-		return hm_error_set(err, HM_ERR_NOMEM, 0, "cannot start a decompression thread");
-	}
-	*ret = z;
-	return 0;
+	return pgunzip_start(rd, ctx, threads, HM_PGZIP_ZSTD, zstd_worker, ret, err);
 }
 
 static int stream_next(struct hm_pgunzip *z, const void **buf, size_t *len);

@@ -9,37 +9,9 @@
 
 #include "hallmark/digest.h"
 #include "hallmark/pgzip.h"
+#include "codec_input.h"
 
 /* Compressible but not trivial: words from a small PRNG. */
-static unsigned char *make_input(size_t len)
-{
-	static const char *words[] = { "root", "etc", "usr", "bin", "lib",
-		"share", "doc", "hallmark", "manifest", "0755", "\n", "/" };
-	unsigned char *p = malloc(len);
-	uint32_t x = 2463534242u;
-	size_t i = 0;
-
-	while (p && i < len) {
-		const char *w;
-		size_t n;
-
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		w = (x & 7) == 0 ? NULL : words[x % 12];
-		if (!w) {
-			p[i++] = (unsigned char)(x >> 8);
-			continue;
-		}
-		n = strlen(w);
-		if (n > len - i)
-			n = len - i;
-		memcpy(p + i, w, n);
-		i += n;
-	}
-	return p;
-}
-
 static int compress_to(const char *in, const char *out, unsigned threads,
 		       struct hm_pgzip_result *res)
 {
@@ -53,24 +25,6 @@ static int compress_to(const char *in, const char *out, unsigned threads,
 	if (fo >= 0)
 		close(fo);
 	return r;
-}
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-	struct stat st;
-	unsigned char *p;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return NULL;
-	p = malloc((size_t)st.st_size + 1);
-	if (p && read(fd, p, (size_t)st.st_size) != st.st_size) {
-		free(p);
-		p = NULL;
-	}
-	close(fd);
-	*len = (size_t)st.st_size;
-	return p;
 }
 
 /* libarchive's gzip reader (zlib) over the whole file, members and all. */
