@@ -837,6 +837,40 @@ static const char *comp_name(enum compression c)
  * (NULL for a docker-archive, whose layers have none); want_size: its size
  * or -1; diff_hex: the digest of the uncompressed tar stream.
  */
+/*
+ * Start a reader of the layer's bytes on other threads where one fits:
+ * 1 when started (in l->par), 0 when libarchive's filter is to read it,
+ * < 0 on error.  A gzip layer in hallmark's members (lib/pgzip.c) is
+ * inflated on every core; any other gzip layer by ISA-L on a thread of
+ * its own.  A zstd layer whose frames each declare their size
+ * (hallmark's, one frame per MiB of tar, or any small one) is
+ * decompressed on every core, found by its frame and block headers
+ * alone; any other (one large frame, frames without a size, skippable
+ * frames) goes through libarchive's streaming filter.
+ */
+static int par_open(struct layer *l, enum compression comp)
+{
+	unsigned threads = l->o->opt ? l->o->opt->threads : 0;
+	unsigned char hdr[HM_PGZIP_HEADER];
+	uint32_t msize, dsize;
+	ssize_t n = -1;
+	int r;
+
+	if (comp == COMP_GZIP || comp == COMP_ANY)
+		n = hm_oci_pread_full(l->reg.fd, hdr, sizeof(hdr), l->reg.off);
+	if (n == (ssize_t)sizeof(hdr) && l->reg.size >= sizeof(hdr) &&
+	    hm_pgzip_member_sizes(hdr, sizeof(hdr), &msize, &dsize))
+		r = hm_pgunzip_new(blob_take, l, threads, &l->par, l->o->err);
+	else if (n >= 3 && hdr[0] == 0x1f && hdr[1] == 0x8b && hdr[2] == 8)
+		r = hm_pgunzip_new_stream(blob_take, l, &l->par, l->o->err);
+	else if ((comp == COMP_ZSTD || comp == COMP_ANY) &&
+		 hm_pzstd_splittable(l->reg.fd, l->reg.off, l->reg.size))
+		r = hm_pgunzip_new_zstd(blob_take, l, threads, &l->par, l->o->err);
+	else
+		return 0;
+	return r < 0 ? r : 1;
+}
+
 int hm_oci_do_layer(struct oci *o, unsigned idx, const char *name,
 		    const char *blob_hex, int64_t want_size, const char *diff_hex,
 		    enum compression comp)
@@ -892,44 +926,10 @@ int hm_oci_do_layer(struct oci *o, unsigned idx, const char *name,
 		goto out;
 	}
 	archive_read_support_format_tar(ta);
-	/* A gzip layer in hallmark's members (lib/pgzip.c) is inflated on
-	 * every core; any other gzip layer by ISA-L on a thread of its own;
-	 * zstd below. */
-	if (comp == COMP_GZIP || comp == COMP_ANY) {
-		unsigned char hdr[HM_PGZIP_HEADER];
-		uint32_t msize, dsize;
-		ssize_t n = hm_oci_pread_full(l.reg.fd, hdr, sizeof(hdr), l.reg.off);
-
-		if (n == (ssize_t)sizeof(hdr) && l.reg.size >= sizeof(hdr) &&
-		    hm_pgzip_member_sizes(hdr, sizeof(hdr), &msize, &dsize)) {
-			r = hm_pgunzip_new(blob_take, &l, o->opt ? o->opt->threads : 0,
-					   &l.par, o->err);
-			if (r < 0)
-				goto out;
-			l.par_used = true;
-			goto open_tar;
-		}
-		/* Any other gzip stream: ISA-L's inflater on a thread of its
-		 * own, ahead of the tar reader and the hashing. */
-		if (n >= 3 && hdr[0] == 0x1f && hdr[1] == 0x8b && hdr[2] == 8) {
-			r = hm_pgunzip_new_stream(blob_take, &l, &l.par, o->err);
-			if (r < 0)
-				goto out;
-			l.par_used = true;
-			goto open_tar;
-		}
-	}
-	/* A zstd layer whose frames each declare their size (hallmark's,
-	 * one frame per MiB of tar, or any small one) is decompressed on
-	 * every core, found by its frame and block headers alone; any
-	 * other (one large frame, frames without a size, skippable frames)
-	 * goes through libarchive's streaming filter. */
-	if ((comp == COMP_ZSTD || comp == COMP_ANY) &&
-	    hm_pzstd_splittable(l.reg.fd, l.reg.off, l.reg.size)) {
-		r = hm_pgunzip_new_zstd(blob_take, &l, o->opt ? o->opt->threads : 0,
-					&l.par, o->err);
-		if (r < 0)
-			goto out;
+	r = par_open(&l, comp);
+	if (r < 0)
+		goto out;
+	if (r > 0) {
 		l.par_used = true;
 		goto open_tar;
 	}
