@@ -43,7 +43,7 @@ struct hm_oci_result {
  * org.opencontainers.image.ref.name annotation = ref.
  */
 int hm_emit_oci(const char *tar_path, const struct hm_tpl_config *config,
-		enum hm_layer_compression comp, const char *ref, time_t mtime, const char *path,
+		enum hm_pgzip_codec codec, const char *ref, time_t mtime, const char *path,
 		struct hm_oci_result *ret, struct hm_error *err);
 
 /*

@@ -145,7 +145,7 @@ static void oci_digest_str(const unsigned char d[32], char out[72])
  * thread count); diff_id is the SHA-256 of the tar, layer_digest and
  * layer_size those of the compressed blob.
  */
-static int oci_make_layer(const char *tar_path, enum hm_layer_compression comp,
+static int oci_make_layer(const char *tar_path, enum hm_pgzip_codec codec,
 			  int tmp_fd,
 			  const char *tmp_name, struct hm_oci_result *res,
 			  struct hm_error *err)
@@ -167,8 +167,7 @@ static int oci_make_layer(const char *tar_path, enum hm_layer_compression comp,
 		goto out;
 	}
 	r = hm_pgzip_compress_fd_codec(fd, tar_path, tmp_fd, tmp_name,
-				       comp == HM_LAYER_ZSTD ? HM_PGZIP_ZSTD : HM_PGZIP_GZIP,
-				       0, &z, err);
+				       codec, 0, &z, err);
 	if (r < 0)
 		goto out;
 	if (z.in_bytes != (uint64_t)st.st_size) {
@@ -337,7 +336,7 @@ static char *oci_config_json(const struct hm_tpl_config *c,
 }
 
 static char *oci_manifest_json(const char *config_digest, size_t config_size,
-			       enum hm_layer_compression comp,
+			       enum hm_pgzip_codec codec,
 			       const struct hm_oci_result *res,
 			       struct hm_error *err)
 {
@@ -349,7 +348,7 @@ static char *oci_manifest_json(const char *config_digest, size_t config_size,
 				  "digest", config_digest,
 				  "size", (json_int_t)config_size,
 				  "layers", "mediaType",
-				  comp == HM_LAYER_ZSTD ? MT_LAYER_ZSTD : MT_LAYER_GZIP,
+				  codec == HM_PGZIP_ZSTD ? MT_LAYER_ZSTD : MT_LAYER_GZIP,
 				  "digest", res->layer_digest,
 				  "size", (json_int_t)res->layer_size),
 			err);
@@ -543,7 +542,7 @@ static int oci_tmpfile(const char *path, int *ret_fd, struct hm_error *err)
 }
 
 int hm_emit_oci(const char *tar_path, const struct hm_tpl_config *config,
-		enum hm_layer_compression comp, const char *ref, time_t mtime, const char *path,
+		enum hm_pgzip_codec codec, const char *ref, time_t mtime, const char *path,
 		struct hm_oci_result *ret, struct hm_error *err)
 {
 	static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
@@ -572,7 +571,7 @@ int hm_emit_oci(const char *tar_path, const struct hm_tpl_config *config,
 	r = oci_tmpfile(path, &layer_fd, err);
 	if (r < 0)
 		goto out;
-	r = oci_make_layer(tar_path, comp, layer_fd, path, &res, err);
+	r = oci_make_layer(tar_path, codec, layer_fd, path, &res, err);
 	if (r < 0)
 		goto out;
 
@@ -584,7 +583,7 @@ int hm_emit_oci(const char *tar_path, const struct hm_tpl_config *config,
 	hm_hash_buf(HM_HASH_SHA256, config_json, strlen(config_json), d);
 	oci_digest_str(d, res.config_digest);
 	manifest_json = oci_manifest_json(res.config_digest, strlen(config_json),
-					  comp, &res, err);
+					  codec, &res, err);
 	if (!manifest_json) {
 		r = err->code;
 		goto out;

@@ -1515,16 +1515,16 @@ static int parse_layer_compression(struct ctx *c, const struct hm_yaml_node *roo
 	const char *s;
 	int r;
 
-	c->t->layer_compression = HM_LAYER_GZIP;
+	c->t->layer_compression = HM_PGZIP_GZIP;
 	if (!v)
 		return 0;
 	r = get_string(c, v, "'layer_compression'", 64, &s);
 	if (r < 0)
 		return r;
 	if (!strcmp(s, "gzip"))
-		c->t->layer_compression = HM_LAYER_GZIP;
+		c->t->layer_compression = HM_PGZIP_GZIP;
 	else if (!strcmp(s, "zstd"))
-		c->t->layer_compression = HM_LAYER_ZSTD;
+		c->t->layer_compression = HM_PGZIP_ZSTD;
 	else
 		return ERR(c, v, "unknown layer compression '%.64s' (gzip or zstd)", s);
 	if (!(c->t->outputs & HM_OUTPUT_OCI))

@@ -17,6 +17,7 @@
 
 #include "hallmark/audit_exceptions.h"
 #include "hallmark/error.h"
+#include "hallmark/pgzip.h"
 #include "hallmark/runtime_spec.h"
 
 enum hm_base_kind { HM_BASE_DEBIAN = 1, HM_BASE_TARBALL, HM_BASE_OCI };
@@ -113,12 +114,6 @@ enum hm_output_kind {
 };
 #define HM_OUTPUT_DISK (HM_OUTPUT_RAW | HM_OUTPUT_QCOW2)
 
-/* How the OCI image's layer is compressed (`layer_compression`). */
-enum hm_layer_compression {
-	HM_LAYER_GZIP = 0,        /* the default: tar+gzip */
-	HM_LAYER_ZSTD,            /* tar+zstd (image-spec 1.1) */
-};
-
 /* Disk sizes: below 64 MiB an ext4 with a journal and a kernel does not
  * fit; above 2 TiB an MBR cannot address the partition. */
 #define HM_TPL_DISK_MIN_BYTES    (64ull * 1024 * 1024)
@@ -165,7 +160,7 @@ struct hm_template {
 	struct hm_tpl_perm *perms; size_t n_perms;
 	struct hm_tpl_config config;
 	unsigned outputs;           /* enum hm_output_kind bits; default OCI|TAR */
-	enum hm_layer_compression layer_compression;   /* default gzip */
+	enum hm_pgzip_codec layer_compression;   /* the OCI layer's: gzip (default) or zstd */
 	struct hm_tpl_disk disk;    /* when outputs has a disk kind */
 	char **harden; size_t n_harden;   /* rule ids whose fixes to apply, in order */
 	struct hm_tpl_audit audit;

@@ -537,7 +537,7 @@ static int make_image(const char *dir, struct hm_tree **ret_tree,
 	if (r >= 0)
 		r = hm_emit_tar(t, s, MTIME, tar, tar_sha, err);
 	if (r >= 0)
-		r = hm_emit_oci(tar, &test_config, HM_LAYER_GZIP, "minimal:1", MTIME, oci, res, err);
+		r = hm_emit_oci(tar, &test_config, HM_PGZIP_GZIP, "minimal:1", MTIME, oci, res, err);
 	hm_blobstore_free(s);
 	if (r >= 0 && ret_tree)
 		*ret_tree = t;
@@ -744,7 +744,7 @@ TEST(oci_minimal_config)
 
 	CHECK_OK(build_tree(&t, &s, &err), &err);
 	CHECK_OK(hm_emit_tar(t, s, MTIME, "rootfs.tar", d, &err), &err);
-	CHECK_OK(hm_emit_oci("rootfs.tar", &empty, HM_LAYER_GZIP, NULL, MTIME, "img.oci.tar",
+	CHECK_OK(hm_emit_oci("rootfs.tar", &empty, HM_PGZIP_GZIP, NULL, MTIME, "img.oci.tar",
 			     &res, &err), &err);
 	CHECK(mkdir("lay", 0755) == 0);
 	CHECK_EQ_INT(run("tar -xf img.oci.tar -C lay"), 0);
@@ -765,15 +765,15 @@ TEST(oci_errors_leave_nothing)
 	struct hm_error err;
 
 	CHECK(mkdir("out", 0755) == 0);
-	CHECK_EQ_INT(hm_emit_oci("missing.tar", &test_config, HM_LAYER_GZIP, "x", MTIME,
+	CHECK_EQ_INT(hm_emit_oci("missing.tar", &test_config, HM_PGZIP_GZIP, "x", MTIME,
 				 "out/img.oci.tar", &res, &err), HM_ERR_IO);
 	CHECK(strstr(err.msg, "'missing.tar'") != NULL);
 	CHECK(folder_has_only("out", ""));
-	CHECK_EQ_INT(hm_emit_oci("missing.tar", &test_config, HM_LAYER_GZIP, "bad ref", MTIME,
+	CHECK_EQ_INT(hm_emit_oci("missing.tar", &test_config, HM_PGZIP_GZIP, "bad ref", MTIME,
 				 "out/img.oci.tar", &res, &err), HM_ERR_USAGE);
-	CHECK_EQ_INT(hm_emit_oci("missing.tar", &test_config, HM_LAYER_GZIP, "-x", MTIME,
+	CHECK_EQ_INT(hm_emit_oci("missing.tar", &test_config, HM_PGZIP_GZIP, "-x", MTIME,
 				 "out/img.oci.tar", &res, &err), HM_ERR_USAGE);
-	CHECK_EQ_INT(hm_emit_oci("missing.tar", &test_config, HM_LAYER_GZIP, "a//b", MTIME,
+	CHECK_EQ_INT(hm_emit_oci("missing.tar", &test_config, HM_PGZIP_GZIP, "a//b", MTIME,
 				 "out/img.oci.tar", &res, &err), HM_ERR_USAGE);
 	CHECK(folder_has_only("out", ""));
 }

@@ -627,15 +627,15 @@ TEST(layer_compression)
 	struct hm_error err = { 0 };
 
 	CHECK_OK(load_text(HEAD, &t, &err), &err);
-	CHECK_EQ_INT(t->layer_compression, HM_LAYER_GZIP);
+	CHECK_EQ_INT(t->layer_compression, HM_PGZIP_GZIP);
 	hm_template_free(t);
 	t = NULL;
 	CHECK_OK(load_text(HEAD "layer_compression: zstd\n", &t, &err), &err);
-	CHECK_EQ_INT(t->layer_compression, HM_LAYER_ZSTD);
+	CHECK_EQ_INT(t->layer_compression, HM_PGZIP_ZSTD);
 	hm_template_free(t);
 	t = NULL;
 	CHECK_OK(load_text(HEAD "outputs: [oci]\nlayer_compression: gzip\n", &t, &err), &err);
-	CHECK_EQ_INT(t->layer_compression, HM_LAYER_GZIP);
+	CHECK_EQ_INT(t->layer_compression, HM_PGZIP_GZIP);
 	hm_template_free(t);
 	EXPECT_ERR(HEAD "layer_compression: xz\n", HM_ERR_INPUT,
 		   "t.yaml:5:20: unknown layer compression 'xz' (gzip or zstd)");
