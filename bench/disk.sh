@@ -186,6 +186,17 @@ if [ $BUILDS_ONLY = 1 ]; then
 	exit 0
 fi
 
+# time_verify IMG MANIFEST PUBKEY: hallmark verify disk: and virt-ls
+# --checksum of IMG, timed (disk-verify.json, disk-virt-ls.json).
+time_verify() {
+	hyperfine --runs "$RUNS" --export-json "$RES/disk-verify.json" \
+		-n "hallmark verify disk:" \
+		"$HALLMARK verify disk:$1 --manifest $2 --pubkey $3 >/dev/null 2>&1" >&2
+	hyperfine --runs "$SLOW_RUNS" --export-json "$RES/disk-virt-ls.json" \
+		-n "virt-ls -lR --checksum=sha256" \
+		"virt-ls --format=qcow2 -a $1 -lR --checksum=sha256 / > virt-ls.txt" >&2
+}
+
 # verify_phases IMG MANIFEST PUBKEY: --verify-only's figures.
 verify_phases() {
 	local img=$1 m=$2 pub=$3 i
@@ -205,12 +216,7 @@ F
 			--manifest "$m" --pubkey "$pub" >/dev/null 2>&1 || true
 		rm -f "$W/tree.tar"
 	done
-	hyperfine --runs "$RUNS" --export-json "$RES/disk-verify.json" \
-		-n "hallmark verify disk:" \
-		"$HALLMARK verify disk:$img --manifest $m --pubkey $pub >/dev/null 2>&1" >&2
-	hyperfine --runs "$SLOW_RUNS" --export-json "$RES/disk-virt-ls.json" \
-		-n "virt-ls -lR --checksum=sha256" \
-		"virt-ls --format=qcow2 -a $img -lR --checksum=sha256 / > virt-ls.txt" >&2
+	time_verify "$img" "$m" "$pub"
 	python3 - "$RES" phases <<'PY' | tee "$RES/disk-verify-summary.txt"
 import json, os, re, statistics, sys
 res, d = sys.argv[1:]
@@ -272,12 +278,7 @@ cp out/bench-disk.build.json "$RES/disk-build-last.build.json"
 
 echo "== verify ($RUNS runs of hallmark, $SLOW_RUNS of the peers)" >&2
 "$HALLMARK" verify "disk:$IMG" --manifest $M --pubkey k.pub >/dev/null
-hyperfine --runs "$RUNS" --export-json "$RES/disk-verify.json" \
-	-n "hallmark verify disk:" \
-	"$HALLMARK verify disk:$IMG --manifest $M --pubkey k.pub >/dev/null 2>&1" >&2
-hyperfine --runs "$SLOW_RUNS" --export-json "$RES/disk-virt-ls.json" \
-	-n "virt-ls -lR --checksum=sha256" \
-	"virt-ls --format=qcow2 -a $IMG -lR --checksum=sha256 / > virt-ls.txt" >&2
+time_verify "$IMG" "$M" k.pub
 if [ $VIRT_DIFF = 1 ]; then
 	hyperfine --runs "$SLOW_RUNS" --export-json "$RES/disk-virt-diff.json" \
 		-n "virt-diff --checksum=sha256 (disk against a copy)" \
