@@ -46,9 +46,30 @@ IMG=out1/t3104-z.oci.tar
 expect_exit 0 "a template with layer_compression: zstd builds" \
 	"$HALLMARK" build tpl/z.yaml -o out1 --key ops.key --source-date-epoch 1700000000
 
+# zstd frames walked by their headers alone (RFC 8878), for the checks
+# below: the length of a frame's header, and where the frame ends.
+cat > zframes.py <<'PY'
+def header_len(data, off):
+    fhd = data[off + 4]
+    return (5 + (0 if fhd & 0x20 else 1) + [0, 1, 2, 4][fhd & 3] +
+            [1 if fhd & 0x20 else 0, 2, 4, 8][fhd >> 6])
+
+def frame_end(data, off):
+    assert data[off:off + 4] == b"\x28\xb5\x2f\xfd", off
+    fhd = data[off + 4]
+    end = off + header_len(data, off)
+    while True:
+        bh = int.from_bytes(data[end:end + 3], "little")
+        end += 3 + (1 if (bh >> 1) & 3 == 1 else bh >> 3)
+        if bh & 1:
+            break
+    return end + (4 if fhd & 4 else 0)
+PY
+
 # The manifest's layer: tar+zstd, a blob of zstd frames (more than one).
 cat > layer.py <<'PY'
 import io, json, sys, tarfile
+from zframes import frame_end
 t = tarfile.open(sys.argv[1])
 blob = lambda d: t.extractfile("blobs/sha256/" + d.split(":")[1]).read()
 idx = json.loads(t.extractfile("index.json").read())
@@ -56,19 +77,10 @@ man = json.loads(blob(idx["manifests"][0]["digest"]))
 lay = man["layers"][0]
 print(lay["mediaType"])
 data = blob(lay["digest"])
-# Walk the frames by their headers (RFC 8878) to count them.
+# Walk the frames by their headers to count them.
 off = frames = 0
 while off < len(data):
-    assert data[off:off + 4] == b"\x28\xb5\x2f\xfd", off
-    fhd = data[off + 4]
-    fcs = [1 if fhd & 0x20 else 0, 2, 4, 8][fhd >> 6]
-    off += 5 + (0 if fhd & 0x20 else 1) + [0, 1, 2, 4][fhd & 3] + fcs
-    while True:
-        bh = int.from_bytes(data[off:off + 3], "little")
-        off += 3 + (1 if (bh >> 1) & 3 == 1 else bh >> 3)
-        if bh & 1:
-            break
-    off += 4 if fhd & 4 else 0
+    off = frame_end(data, off)
     frames += 1
 print(frames)
 PY
@@ -128,6 +140,7 @@ fi
 # the manifest and the index recomputed: only the frame reader can tell.
 cat > tamper.py <<'PY'
 import hashlib, io, json, sys, tarfile
+from zframes import frame_end, header_len
 src, dst = sys.argv[1], sys.argv[2]
 t = tarfile.open(src)
 members = [(m, t.extractfile(m).read() if m.isfile() else None) for m in t.getmembers()]
@@ -138,20 +151,9 @@ mdig = idx["manifests"][0]["digest"].split(":")[1]
 man = json.loads(files["blobs/sha256/" + mdig])
 ldig = man["layers"][0]["digest"].split(":")[1]
 data = bytearray(files["blobs/sha256/" + ldig])
-# The end of frame 1: walk its headers (RFC 8878).
-fhd = data[4]
-off = 5 + (0 if fhd & 0x20 else 1) + [0, 1, 2, 4][fhd & 3] + [1 if fhd & 0x20 else 0, 2, 4, 8][fhd >> 6]
-while True:
-    bh = int.from_bytes(data[off:off + 3], "little")
-    off += 3 + (1 if (bh >> 1) & 3 == 1 else bh >> 3)
-    if bh & 1:
-        break
-off += 4 if fhd & 4 else 0
-second = off
 # Inside frame 2's first block: past its header and block header.
-fhd = data[second + 4]
-hdr = 5 + (0 if fhd & 0x20 else 1) + [0, 1, 2, 4][fhd & 3] + [1 if fhd & 0x20 else 0, 2, 4, 8][fhd >> 6]
-data[second + hdr + 3 + 200] ^= 0x10
+second = frame_end(data, 0)
+data[second + header_len(data, second) + 3 + 200] ^= 0x10
 nl = h(bytes(data))
 man["layers"][0]["digest"] = "sha256:" + nl
 man["layers"][0]["size"] = len(data)
