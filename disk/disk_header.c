@@ -16,6 +16,7 @@
 
 #include "disk_header.h"
 #include "hallmark/buf.h"
+#include "hallmark/fsutil.h"
 #include "hallmark/manifest.h"
 
 /* The qcow2 header fields read here (docs/interop/qcow2.txt in qemu). */
@@ -56,23 +57,14 @@ static uint64_t be64(const unsigned char *p)
 static int read_at(int fd, const char *file, void *buf, size_t len, uint64_t off,
 		   const char *what, struct hm_error *err)
 {
-	size_t done = 0;
+	ssize_t n = hm_pread_full(fd, buf, len, off);
 
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done,
-				  (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return hm_error_set(err, HM_ERR_IO, errno,
-					    "cannot read '%s'", file);
-		if (n == 0)
-			return hm_error_set(err, HM_ERR_INPUT, 0,
-					    "'%s' is truncated: its qcow2 %s lies past "
-					    "the end of the file", file, what);
-		done += (size_t)n;
-	}
+	if (n < 0)
+		return hm_error_set(err, HM_ERR_IO, (int)-n, "cannot read '%s'", file);
+	if ((size_t)n < len)
+		return hm_error_set(err, HM_ERR_INPUT, 0,
+				    "'%s' is truncated: its qcow2 %s lies past "
+				    "the end of the file", file, what);
 	return 0;
 }
 

@@ -39,6 +39,24 @@ ssize_t hm_read_full(int fd, void *buf, size_t len)
 	return (ssize_t)got;
 }
 
+ssize_t hm_pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)(off + got));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
 int hm_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;

@@ -19,6 +19,7 @@
 
 #include "hallmark/buf.h"
 #include "hallmark/digest.h"
+#include "hallmark/fsutil.h"
 #include "hallmark/limits.h"
 #include "hallmark/manifest.h"
 #include "hallmark/source.h"
@@ -77,25 +78,6 @@ int hm_oci_parse_digest(struct oci *o, const char *d, const char *where,
 	memcpy(hex, d + 7, 64);
 	hex[64] = '\0';
 	return 0;
-}
-
-ssize_t hm_oci_pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done,
-				  (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return (ssize_t)done;
 }
 
 static int member_cmp(const void *a, const void *b)
@@ -233,7 +215,7 @@ int hm_oci_load_json(struct oci *o, const char *name, const char *hex,
 		r = hm_error_nomem(o->err);
 		goto out;
 	}
-	if (hm_oci_pread_full(reg.fd, buf, reg.size, reg.off) != (ssize_t)reg.size) {
+	if (hm_pread_full(reg.fd, buf, reg.size, reg.off) != (ssize_t)reg.size) {
 		r = hm_error_set(o->err, HM_ERR_IO, errno, "'%s': cannot read %s",
 				 o->spec, what);
 		goto out;

@@ -21,6 +21,7 @@
 
 #include "hallmark/buf.h"
 #include "hallmark/digest.h"
+#include "hallmark/fsutil.h"
 #include "hallmark/limits.h"
 #include "hallmark/manifest.h"
 #include "hallmark/pgzip.h"
@@ -42,7 +43,7 @@ static la_ssize_t blob_read(struct archive *a, void *ctx, const void **buf)
 	(void)a;
 	if (want == 0)
 		return 0;
-	n = hm_oci_pread_full(l->reg.fd, l->inbuf, want, l->reg.off + l->pos);
+	n = hm_pread_full(l->reg.fd, l->inbuf, want, l->reg.off + l->pos);
 	if (n < 0) {
 		l->io_errno = errno;
 		return -1;
@@ -71,7 +72,7 @@ static ssize_t blob_take(void *ctx, void *buf, size_t len)
 		len = (size_t)left;
 	if (len == 0)
 		return 0;
-	n = hm_oci_pread_full(l->reg.fd, buf, len, l->reg.off + l->pos);
+	n = hm_pread_full(l->reg.fd, buf, len, l->reg.off + l->pos);
 	if (n < 0) {
 		l->io_errno = errno;
 		return -1;
@@ -857,7 +858,7 @@ static int par_open(struct layer *l, enum compression comp)
 	int r;
 
 	if (comp == COMP_GZIP || comp == COMP_ANY)
-		n = hm_oci_pread_full(l->reg.fd, hdr, sizeof(hdr), l->reg.off);
+		n = hm_pread_full(l->reg.fd, hdr, sizeof(hdr), l->reg.off);
 	if (n == (ssize_t)sizeof(hdr) && l->reg.size >= sizeof(hdr) &&
 	    hm_pgzip_member_sizes(hdr, sizeof(hdr), &msize, &dsize))
 		r = hm_pgunzip_new(blob_take, l, threads, &l->par, l->o->err);

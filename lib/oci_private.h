@@ -115,7 +115,6 @@ int hm_oci_input_error(struct oci *o, const char *fmt, ...);
 const char *hm_oci_quote(struct hm_buf *b, const char *s, size_t len);
 int hm_oci_parse_digest(struct oci *o, const char *d, const char *where,
 			char hex[65]);
-ssize_t hm_oci_pread_full(int fd, void *buf, size_t len, uint64_t off);
 const struct member *hm_oci_find_member(const struct oci *o, const char *name);
 int hm_oci_find_region(struct oci *o, const char *name, struct region *ret);
 void hm_oci_region_close(struct region *r);

@@ -671,19 +671,11 @@ struct zscan {
 static int zscan_get(void *ctx, size_t len, bool need, const unsigned char **p)
 {
 	struct zscan *g = ctx;
-	size_t done = 0;
 
 	if (len > g->len - g->pos)
 		return g->pos == g->len ? 0 : -1;
-	while (need && done < len) {
-		ssize_t n = pread(g->fd, g->buf + done, len - done, (off_t)(g->off + g->pos + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		done += (size_t)n;
-	}
+	if (need && hm_pread_full(g->fd, g->buf, len, g->off + g->pos) != (ssize_t)len)
+		return -1;
 	g->pos += len;
 	*p = g->buf;
 	return 1;

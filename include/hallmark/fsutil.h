@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "hallmark/error.h"
@@ -79,6 +80,8 @@ int hm_read_file(const char *path, size_t max, char **ret, size_t *ret_len,
 /* read(2) up to len bytes, retrying on EINTR and short reads: fewer only
  * at the end of the file.  The count, or -errno. */
 ssize_t hm_read_full(int fd, void *buf, size_t len);
+/* The same with pread(2) from offset off (errno kept on failure). */
+ssize_t hm_pread_full(int fd, void *buf, size_t len, uint64_t off);
 /* write(2) all of it, retrying on EINTR / short writes. 0 or -errno. */
 int hm_write_all(int fd, const void *data, size_t len);
 
