@@ -472,13 +472,20 @@ static int add_quoted(struct hm_buf *b, const char *s)
 	return hm_buf_addc(b, '"');
 }
 
+struct link_count {
+	char *path;
+	unsigned long count;
+};
+
 struct populate {
 	struct disk *k;
 	struct hm_buf cmds;
 	struct hm_buf cwd;            /* debugfs's current directory */
 	unsigned long long files;     /* temporary files made: d0.., x0.. */
 	unsigned long long xattrs;
-	struct hm_buf links;          /* "PATH\0COUNT\n"... of hard-linked files */
+	struct link_count *links;     /* the hard-linked files: debugfs's ln */
+	size_t n_links, cap_links;    /* adds a name, not a link count */
+	struct hm_buf target;         /* a hard link's target, canonical */
 };
 
 /* debugfs's mkdir, write, symlink, mknod and ln name an entry in the
@@ -499,26 +506,53 @@ static int cd_parent(struct populate *p, const char *path, const char **base)
 	       hm_buf_addc(&p->cmds, '\n') < 0 ? -1 : 0;
 }
 
+/* One more name for target (2 at its first hard link); -1 on no memory. */
 static int add_link(struct populate *p, const char *target)
 {
-	/* Few hard links in a root: a linear list is enough. */
-	size_t tlen = strlen(target), i = 0;
+	struct link_count *n;
+	size_t i;
 
-	while (i < p->links.len) {
-		char *name = p->links.data + i, *cnt = name + strlen(name) + 1;
-
-		if (!strcmp(name, target)) {
-			unsigned long c = strtoul(cnt, NULL, 10) + 1;
-
-			if (c > 999999)
-				return -1;
-			snprintf(cnt, 7, "%06lu", c);
+	/* Few hard links in a root: a linear search is enough. */
+	for (i = 0; i < p->n_links; i++)
+		if (!strcmp(p->links[i].path, target)) {
+			p->links[i].count++;
 			return 0;
 		}
-		i = (size_t)(cnt - p->links.data) + 7;
+	if (p->n_links == p->cap_links) {
+		size_t cap = p->cap_links ? 2 * p->cap_links : 16;
+
+		if (!(n = realloc(p->links, cap * sizeof(*n))))
+			return -1;
+		p->links = n;
+		p->cap_links = cap;
 	}
-	return hm_buf_add(&p->links, target, tlen + 1) < 0 ||
-	       hm_buf_add(&p->links, "000002", 7) < 0 ? -1 : 0;
+	if (!(p->links[p->n_links].path = strdup(target)))
+		return -1;
+	p->links[p->n_links++].count = 2;
+	return 0;
+}
+
+/*
+ * A member name (or hard link target) of the tree's tar as the canonical
+ * path debugfs gets (hm_tree_normalize); a name with a newline cannot be
+ * one of its requests.
+ */
+static int entry_path(struct disk *k, const char *name, struct hm_buf *out)
+{
+	int r;
+
+	if (strchr(name, '\n'))
+		return hm_error_set(k->err, HM_ERR_INPUT, 0,
+				    "cannot put '%s' of '%s' on the disk: a name with a newline cannot be given to debugfs",
+				    name, k->job->content_tar);
+	r = hm_tree_normalize(name, strlen(name), out);
+	if (r == HM_ERR_NOMEM)
+		return hm_error_nomem(k->err);
+	if (r < 0)
+		return hm_error_set(k->err, HM_ERR_INPUT, 0,
+				    "cannot put '%s' of '%s' on the disk: the path escapes the root",
+				    name, k->job->content_tar);
+	return 0;
 }
 
 /* One tar entry as debugfs requests.  path: absolute, normalized. */
@@ -535,16 +569,12 @@ static int populate_entry(struct populate *p, struct archive *a,
 	int fd, r;
 
 	if (hl) {
-		char target[4096];
-
-		while (*hl == '.' && hl[1] == '/')
-			hl += 2;
-		while (*hl == '/')
-			hl++;
-		snprintf(target, sizeof(target), "/%s", hl);
+		if ((r = entry_path(k, hl, &p->target)) < 0)
+			return r;
 		if (cd_parent(p, path, &base) < 0 || hm_buf_adds(b, "ln ") < 0 ||
-		    add_quoted(b, target) < 0 || hm_buf_addc(b, ' ') < 0 ||
-		    add_quoted(b, base) < 0 || hm_buf_addc(b, '\n') < 0 || add_link(p, target) < 0)
+		    add_quoted(b, p->target.data) < 0 || hm_buf_addc(b, ' ') < 0 ||
+		    add_quoted(b, base) < 0 || hm_buf_addc(b, '\n') < 0 ||
+		    add_link(p, p->target.data) < 0)
 			return hm_error_nomem(k->err);
 		return 0;
 	}
@@ -639,13 +669,12 @@ static int populate_entry(struct populate *p, struct archive *a,
 static int populate(struct disk *k)
 {
 	struct populate p = { .k = k, .cmds = HM_BUF_INIT, .cwd = HM_BUF_INIT,
-			      .links = HM_BUF_INIT };
+			      .target = HM_BUF_INIT };
 	struct archive *a = archive_read_new();
 	struct archive_entry *e;
 	struct hm_buf path = HM_BUF_INIT;
 	char cmdfile[4096], file[4096];
 	unsigned long long i;
-	size_t off;
 	int r;
 
 	if (!a)
@@ -673,39 +702,17 @@ static int populate(struct disk *k)
 			goto out;
 		}
 		name = archive_entry_pathname(e);
-		while (name && name[0] == '.' && name[1] == '/')
-			name += 2;
-		while (name && *name == '/')
-			name++;
-		if (!name || strchr(name, '\n')) {
-			r = hm_error_set(k->err, HM_ERR_INPUT, 0,
-					 "cannot put '%s' of '%s' on the disk: a name with a newline cannot be given to debugfs",
-					 name ? name : "?", k->job->content_tar);
-			goto out;
-		}
-		hm_buf_reset(&path);
-		if (hm_buf_addc(&path, '/') < 0 || hm_buf_adds(&path, name) < 0) {
-			r = hm_error_nomem(k->err);
-			goto out;
-		}
-		while (path.len > 1 && path.data[path.len - 1] == '/')
-			path.data[--path.len] = '\0';
-		if (!strcmp(path.data, "/."))
-			path.data[--path.len] = '\0';
-		if ((r = populate_entry(&p, a, e, path.data)) < 0)
+		if ((r = entry_path(k, name ? name : "", &path)) < 0 ||
+		    (r = populate_entry(&p, a, e, path.data)) < 0)
 			goto out;
 	}
 	/* ln adds a name, not a link count. */
-	for (off = 0; off < p.links.len;) {
-		const char *target = p.links.data + off, *cnt = target + strlen(target) + 1;
-
-		if (hm_buf_adds(&p.cmds, "sif ") < 0 || add_quoted(&p.cmds, target) < 0 ||
-		    hm_buf_addf(&p.cmds, " links_count %lu\n", strtoul(cnt, NULL, 10)) < 0) {
+	for (i = 0; i < p.n_links; i++)
+		if (hm_buf_adds(&p.cmds, "sif ") < 0 || add_quoted(&p.cmds, p.links[i].path) < 0 ||
+		    hm_buf_addf(&p.cmds, " links_count %lu\n", p.links[i].count) < 0) {
 			r = hm_error_nomem(k->err);
 			goto out;
 		}
-		off = (size_t)(cnt - p.links.data) + 7;
-	}
 	mark(k, HM_DISK_STEP_UNPACK);
 	if ((r = tmp_path(k, cmdfile, sizeof(cmdfile), 0, 0, "requests")) < 0 ||
 	    (r = write_tmp_file(k, cmdfile, p.cmds.data, p.cmds.len)) < 0)
@@ -723,7 +730,10 @@ out:
 	archive_read_free(a);
 	hm_buf_free(&p.cmds);
 	hm_buf_free(&p.cwd);
-	hm_buf_free(&p.links);
+	for (i = 0; i < p.n_links; i++)
+		free(p.links[i].path);
+	free(p.links);
+	hm_buf_free(&p.target);
 	hm_buf_free(&path);
 	return r;
 }
