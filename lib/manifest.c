@@ -823,11 +823,30 @@ static int fill(struct hm_manifest_reader *r)
 	return 0;
 }
 
+/* Does any byte of the word lie outside 0x20..0x7e?  May say yes for a
+ * good byte next to a bad one (borrows and carries cross bytes), never
+ * no for a bad one: the caller looks at a flagged word byte by byte. */
+static int word_has_raw(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+
+	return (((x - 0x20 * ones) & ~x) | ((x + ones) | x)) & high ? 1 : 0;
+}
+
 static int check_bytes(struct hm_manifest_reader *r, const char *l, size_t n)
 {
-	size_t i;
+	size_t i = 0;
 
-	for (i = 0; i < n; i++) {
+	/* Eight bytes at a time: a million-line manifest is read on the
+	 * verify's critical path. */
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x;
+
+		memcpy(&x, l + i, 8);
+		if (word_has_raw(x))
+			break;
+	}
+	for (; i < n; i++) {
 		unsigned char c = (unsigned char)l[i];
 
 		if (c >= 0x20 && c <= 0x7e)

@@ -748,6 +748,74 @@ TEST(malformed_manifests_rejected_with_line)
 	}
 }
 
+/*
+ * Every byte value at every place of a name long enough for the word-at-
+ * a-time check (two words and a tail), and every byte value at every
+ * place of a digest: refused exactly when it is not printable ASCII (or,
+ * in a digest, not a lower-case hex digit), with the right message.
+ */
+TEST(every_raw_byte_and_bad_digit_refused)
+{
+	static const char pre[] = HDR "entries 2\n" ROOT;
+	static const char rest[] = " type=fifo mode=0644 uid=0 gid=0\n";
+	char text[512], what[48];
+	size_t count;
+	unsigned pos, v;
+
+	for (pos = 0; pos < 19; pos++) {
+		for (v = 0; v < 256; v++) {
+			struct hm_error err = { 0 };
+			char name[19];
+			size_t len;
+			int rc, raw = v < 0x20 || v > 0x7e;
+
+			if (!raw)
+				continue;
+			memset(name, 'n', sizeof(name));
+			name[pos] = (char)v;
+			/* Built with memcpy: the name may hold a NUL. */
+			len = strlen(pre);
+			memcpy(text, pre, len);
+			text[len++] = '/';
+			memcpy(text + len, name, sizeof(name));
+			len += sizeof(name);
+			memcpy(text + len, rest, strlen(rest));
+			len += strlen(rest);
+			rc = parse_text(text, len, &err, &count);
+			if (v == 0)
+				snprintf(what, sizeof(what), "NUL byte");
+			else if (v == '\r')
+				snprintf(what, sizeof(what), "carriage return");
+			else if (v == '\n')
+				snprintf(what, sizeof(what), "m.manifest:10:");
+			else
+				snprintf(what, sizeof(what), "raw byte 0x%02x", v);
+			if (rc != HM_ERR_INPUT || !strstr(err.msg, what))
+				FAIL("byte 0x%02x at %u: got %d '%s', expected '%s'",
+				     v, pos, rc, err.msg, what);
+		}
+	}
+	for (pos = 0; pos < 64; pos++) {
+		for (v = 1; v < 256; v++) {
+			struct hm_error err = { 0 };
+			char digest[65];
+			int rc, good = (v >= '0' && v <= '9') || (v >= 'a' && v <= 'f');
+
+			if (v == '\n' || v == ' ')
+				continue;       /* end the line or the field */
+			memset(digest, '0', 64);
+			digest[64] = '\0';
+			digest[pos] = (char)v;
+			snprintf(text, sizeof(text), "%s/a type=file mode=0644 uid=0 "
+				 "gid=0 size=0 sha256=%s\n", pre, digest);
+			rc = parse_text(text, strlen(text), &err, &count);
+			if (good ? rc != 0 || count != 2 : rc >= 0)
+				FAIL("digit 0x%02x at %u: got %d '%s'", v, pos, rc,
+				     err.msg);
+		}
+	}
+}
+
 TEST(valid_edge_cases_accepted)
 {
 	static const char *const good[] = {
