@@ -173,7 +173,7 @@ demo: all
 # The benchmarks print their figures and ratios (docs/benchmarks.md).
 # `make bench` runs the ones that take minutes; `make bench-all` adds the
 # disk and registry ones (an appliance under TCG: about an hour).
-BENCH_FAST = run.sh image.sh scale.sh zstd-layers.sh runtime.sh watch.sh
+BENCH_FAST = run.sh image.sh scale.sh zstd-layers.sh file-calls.sh runtime.sh watch.sh
 BENCH_SLOW = disk.sh registry.sh fleet.sh
 bench: all
 	@set -e; for b in $(BENCH_FAST); do echo "== bench/$$b"; bench/$$b; done

@@ -8,8 +8,7 @@
 #
 #   sh bench/runtime.sh            (HM_BIN=bin/ by default)
 #
-# Prints both medians and the ratio (farm-bench when present, else one
-# timed run each).
+# Prints both medians and the ratio (GNU time, /usr/bin/time).
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 HM_BIN=${HM_BIN:-$TOP/bin/}
@@ -107,11 +106,16 @@ V="$HALLMARK verify runtime:$INIT --manifest $M --pubkey $W/k.pub"
 $V >/dev/null || { echo "hallmark found drift in the clean namespace" >&2; $V | head >&2; exit 2; }
 sh loop.sh "$INIT" "$M" >/dev/null || { echo "the loop found drift" >&2; exit 2; }
 echo "processes in the namespace: $(($n + 1)), distinct executables: $((NEXE + 1))"
-if command -v farm-bench >/dev/null 2>&1 || [ -x /work/.library/farm-bench/farm-bench ]; then
-	FB=$(command -v farm-bench || echo /work/.library/farm-bench/farm-bench)
-	"$FB" -n 5 --vs "sh $W/loop.sh $INIT $M" -- $V
-else
-	t0=$(date +%s.%N); $V >/dev/null; t1=$(date +%s.%N)
-	sh loop.sh "$INIT" "$M" >/dev/null; t2=$(date +%s.%N)
-	echo "hallmark: $(echo "$t1 - $t0" | bc) s  loop: $(echo "$t2 - $t1" | bc) s"
-fi
+# Five interleaved rounds (hallmark, then the loop), medians, and the
+# ratio taken round by round, so a machine whose speed drifts still
+# compares like with like.
+median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+: > "$W/times"
+for _ in 1 2 3 4 5; do
+	/usr/bin/time -f '%e' -o "$W/a" $V >/dev/null
+	/usr/bin/time -f '%e' -o "$W/b" sh loop.sh "$INIT" "$M" >/dev/null
+	echo "$(cat "$W/a") $(cat "$W/b")" >> "$W/times"
+done
+printf 'hallmark verify runtime: %s s, shell loop: %s s (medians of 5); loop / hallmark: %s\n' \
+	"$(awk '{print $1}' "$W/times" | median)" "$(awk '{print $2}' "$W/times" | median)" \
+	"$(awk '$1 > 0 {print $2 / $1}' "$W/times" | median)"
