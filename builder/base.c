@@ -25,7 +25,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +41,7 @@
 #include "hallmark/digest.h"
 #include "hallmark/fsutil.h"
 #include "hallmark/manifest.h"
+#include "hallmark/process.h"
 #include "hallmark/source_tar.h"
 
 /* ---- import of a tar stream ------------------------------------------- */
@@ -388,13 +388,10 @@ static int wait_child(pid_t pid, const char *what, const struct hm_tool_log *log
 		      struct hm_error *err)
 {
 	char said[HM_ERROR_MSG_MAX / 2], how[64];
-	int status;
+	int status, r;
 
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return hm_error_set(err, HM_ERR_IO, errno,
-					    "cannot wait for %s", what);
-	}
+	if ((r = hm_spawn_wait(pid, &status)) != 0)
+		return hm_error_set(err, HM_ERR_IO, r, "cannot wait for %s", what);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFEXITED(status))
@@ -415,22 +412,15 @@ static int wait_child(pid_t pid, const char *what, const struct hm_tool_log *log
 static int spawn(char *const argv[], int stdout_fd, int stderr_fd,
 		 pid_t *ret_pid, struct hm_error *err)
 {
-	posix_spawn_file_actions_t fa;
-	int r;
+	const struct hm_spawn sp = {
+		.argv = argv,
+		.out_fd = stdout_fd < 0 ? HM_SPAWN_KEEP : stdout_fd,
+		.err_fd = stderr_fd < 0 ? HM_SPAWN_KEEP : stderr_fd,
+		.fd3 = -1,
+	};
+	int r = hm_spawn(&sp, ret_pid);
 
-	if ((r = posix_spawn_file_actions_init(&fa)) != 0)
-		return hm_error_set(err, HM_ERR_NOMEM, r, "cannot run '%s'", argv[0]);
-	r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	if (!r && stdout_fd >= 0)
-		r = posix_spawn_file_actions_adddup2(&fa, stdout_fd, 1);
-	if (!r && stderr_fd >= 0)
-		r = posix_spawn_file_actions_adddup2(&fa, stderr_fd, 2);
-	if (!r)
-		r = posix_spawnp(ret_pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (r != 0)
-		return hm_error_set(err, HM_ERR_IO, r, "cannot run '%s'", argv[0]);
-	return 0;
+	return r ? hm_error_set(err, HM_ERR_IO, r, "cannot run '%s'", argv[0]) : 0;
 }
 
 /* The first line of `mmdebstrap --version`, e.g. "mmdebstrap 1.3.5". */

@@ -32,7 +32,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +48,7 @@
 #include "hallmark/buf.h"
 #include "hallmark/digest.h"
 #include "hallmark/fsutil.h"
+#include "hallmark/process.h"
 
 /* Where Debian's syslinux-common keeps the boot sector code. */
 #define DISK_MBR_BIN  "/usr/lib/syslinux/mbr/mbr.bin"
@@ -185,12 +185,11 @@ static int partition(struct disk *k)
 /*
  * e2fsprogs and qemu-img run on the host, on our own freshly made image
  * (never on an input: nothing here parses a foreign file system).  The
- * disk is handed to them as file descriptor HOST_DISK_FD, and e2fsprogs
- * opens the partition inside it as "/dev/fd/3?offset=1048576"
+ * disk is handed to them as file descriptor 3 (hm_spawn's fd3), and
+ * e2fsprogs opens the partition inside it as "/dev/fd/3?offset=1048576"
  * (ext2fs_open's io options): no loop device, no mount, no root, and no
  * quoting of the output path.
  */
-#define HOST_DISK_FD 3
 #define HOST_PART "/dev/fd/3?offset=1048576"
 #define HOST_OUT_MAX (64u << 20)
 #define HOST_ERR_MAX 4096u
@@ -213,19 +212,17 @@ static int read_log(FILE *f, size_t max, struct hm_buf *b)
 }
 
 /*
- * Run argv on the host: env_add (NAME=VALUE, NULL-terminated) before the
- * environment, stdin /dev/null, the disk (disk_fd >= 0) as fd 3, stdout
- * into *out (or /dev/null), stderr into *errtext.  *status: the exit
- * status, or -1 when killed.
+ * Run argv on the host: env_add (NAME=VALUE, NULL-terminated) in place of
+ * those names in the environment, stdin /dev/null, the disk (disk_fd >= 0)
+ * as fd 3, stdout into *out (or /dev/null), stderr into *errtext.
+ * *status: the exit status, or -1 when killed.
  */
 static int host_run(char *const argv[], char *const env_add[], int disk_fd,
 		    struct hm_buf *out, struct hm_buf *errtext, int *status,
 		    struct hm_error *err)
 {
-	posix_spawn_file_actions_t fa;
 	FILE *olog = NULL, *elog = tmpfile();
-	char **envp = NULL;
-	size_t n_env = 0, n_add = 0, i;
+	struct hm_spawn sp = { .argv = argv, .env_add = env_add, .fd3 = disk_fd };
 	pid_t pid;
 	int r, st;
 
@@ -234,43 +231,17 @@ static int host_run(char *const argv[], char *const env_add[], int disk_fd,
 				 "cannot make a temporary file for %s's messages", argv[0]);
 		goto out;
 	}
-	while (environ[n_env])
-		n_env++;
-	while (env_add && env_add[n_add])
-		n_add++;
-	if (!(envp = calloc(n_env + n_add + 1, sizeof(*envp)))) {
-		r = hm_error_nomem(err);
-		goto out;
-	}
-	for (i = 0; i < n_add; i++)
-		envp[i] = env_add[i];
-	for (i = 0; i < n_env; i++)
-		envp[n_add + i] = environ[i];
-	if ((r = posix_spawn_file_actions_init(&fa)) != 0) {
-		r = hm_error_set(err, HM_ERR_NOMEM, r, "cannot run %s", argv[0]);
-		goto out;
-	}
-	r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	if (!r)
-		r = olog ? posix_spawn_file_actions_adddup2(&fa, fileno(olog), 1)
-			 : posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	if (!r)
-		r = posix_spawn_file_actions_adddup2(&fa, fileno(elog), 2);
-	if (!r && disk_fd >= 0)
-		r = posix_spawn_file_actions_adddup2(&fa, disk_fd, HOST_DISK_FD);
-	if (!r)
-		r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	if (r != 0) {
+	sp.out_fd = olog ? fileno(olog) : HM_SPAWN_NULL;
+	sp.err_fd = fileno(elog);
+	if ((r = hm_spawn(&sp, &pid)) != 0) {
 		r = hm_error_set(err, HM_ERR_IO, r, "cannot run %s (install %s)", argv[0],
 				 strcmp(argv[0], QEMU_IMG) ? "e2fsprogs" : "qemu-utils");
 		goto out;
 	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR) {
-			r = hm_error_set(err, HM_ERR_IO, errno, "cannot wait for %s", argv[0]);
-			goto out;
-		}
+	if ((r = hm_spawn_wait(pid, &st)) != 0) {
+		r = hm_error_set(err, HM_ERR_IO, r, "cannot wait for %s", argv[0]);
+		goto out;
+	}
 	*status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	if ((out && read_log(olog, HOST_OUT_MAX, out) < 0) ||
 	    read_log(elog, HOST_ERR_MAX, errtext) < 0) {
@@ -283,7 +254,6 @@ out:
 		fclose(olog);
 	if (elog)
 		fclose(elog);
-	free(envp);
 	return r;
 }
 
