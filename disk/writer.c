@@ -20,8 +20,10 @@
  * GPT GUIDs derive from the template's digest; mke2fs's own times come
  * from the build time (E2FSPROGS_FAKE_TIME); the inode tables are zeroed
  * at mkfs time instead of lazily by a kernel thread;
- * the file system is mounted noatime and nodelalloc (blocks allocated in
- * the tar's order, not the flusher's); and after the copy every inode
+ * the appliance mounts the file system noatime, nodelalloc and
+ * no_prefetch_block_bitmaps (where extlinux's blocks go depends on what
+ * the disk holds, not on the flusher's or a kernel thread's timing: see
+ * hm_disk_write); and after the copy every inode
  * time, generation number and the journal are pinned with e2fsprogs in
  * the appliance (normalize_fs).  docs/benchmarks.md, "Disk
  * reproducibility", has the measurements.
@@ -1302,10 +1304,27 @@ int hm_disk_write(const struct hm_disk_write_job *job, struct hm_tree *disk_tree
 	mark(&k, HM_DISK_STEP_PARTITION);
 	hm_appliance_step(&k.a, "install the boot loader and read the disk back", tar_bytes,
 			  TREE_MIB_S);
-	/* nodelalloc: extlinux's blocks are allocated when it writes, not
-	 * when the kernel's flusher gets to them; noatime: reading back
-	 * does not write. */
-	if (guestfs_mount_options(k.a.g, "noatime,nodelalloc", k.part, "/") < 0) {
+	/* Where extlinux's files land must depend on the disk's content
+	 * only: ldlinux.sys holds the list of its own sectors.
+	 * nodelalloc: their blocks are allocated in extlinux's write()
+	 * calls, in its order, not when the kernel's flusher gets to them.
+	 * no_prefetch_block_bitmaps: otherwise the ext4lazyinit thread
+	 * reads every group's block bitmap in the background, from a
+	 * random moment up to 5 s after the mount, and builds its buddy
+	 * data; the allocator's first passes skip a group whose buddy data
+	 * is not built yet (unless it is the first of its flex group or
+	 * has no block in use), so ldlinux.sys went into one group or
+	 * another depending on how far that thread had got.  With the
+	 * option (Linux 5.13 and later, where that thread started
+	 * prefetching by default), only the allocations themselves build
+	 * buddy data.
+	 * (nodelalloc's goal block has a colour taken from the writer's
+	 * PID, but it stays inside the inode's group and mballoc uses the
+	 * goal's exact block only to extend an extent: the PID does not
+	 * move the blocks.  docs/benchmarks.md has both experiments.)
+	 * noatime: reading back does not write. */
+	if (guestfs_mount_options(k.a.g, "noatime,nodelalloc,no_prefetch_block_bitmaps",
+				  k.part, "/") < 0) {
 		r = gerr(&k, "mount the new file system");
 		goto out;
 	}
