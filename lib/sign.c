@@ -12,6 +12,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -698,6 +700,60 @@ int hm_sigfile_load(const char *path, char keyid[HM_KEYID_LEN + 1],
 
 /* ---- signing a manifest file ----------------------------------------------- */
 
+/*
+ * The SHA-256 of the same bytes on a second thread, one chunk at a time
+ * while the caller hashes that chunk with SHA-512: a 100 MB manifest is
+ * read once and hashed in the time of the slower hash, not of the two,
+ * and verify's walk cannot start before that is done.
+ */
+struct side_hash {
+	pthread_t tid;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct hm_hash *h;
+	const void *data;       /* the chunk handed over, while busy */
+	size_t len;
+	bool busy, done;
+};
+
+static void *side_main(void *arg)
+{
+	struct side_hash *sh = arg;
+
+	pthread_mutex_lock(&sh->mu);
+	for (;;) {
+		while (!sh->busy && !sh->done)
+			pthread_cond_wait(&sh->cv, &sh->mu);
+		if (!sh->busy)
+			break;
+		pthread_mutex_unlock(&sh->mu);
+		hm_hash_update(sh->h, sh->data, sh->len);
+		pthread_mutex_lock(&sh->mu);
+		sh->busy = false;
+		pthread_cond_broadcast(&sh->cv);
+	}
+	pthread_mutex_unlock(&sh->mu);
+	return NULL;
+}
+
+/* Wait until the chunk handed over before is hashed; then hand over data
+ * (or, with data NULL, say that no more is coming). */
+static void side_give(struct side_hash *sh, const void *data, size_t len)
+{
+	pthread_mutex_lock(&sh->mu);
+	while (sh->busy)
+		pthread_cond_wait(&sh->cv, &sh->mu);
+	if (data) {
+		sh->data = data;
+		sh->len = len;
+		sh->busy = true;
+	} else {
+		sh->done = true;
+	}
+	pthread_cond_broadcast(&sh->cv);
+	pthread_mutex_unlock(&sh->mu);
+}
+
 /* One reader for `hallmark sign`, the build and the signature-first
  * opening of lib/trust.c: the signature covers the exact bytes. */
 int hm_manifest_hash_fd(int fd, const char *path, const void *prefix,
@@ -706,25 +762,38 @@ int hm_manifest_hash_fd(int fd, const char *path, const void *prefix,
 {
 	enum { CHUNK = 256 * 1024 };
 	struct hm_hash *h512 = hm_hash_new(HM_HASH_SHA512);
-	struct hm_hash *h256 = sha256 ? hm_hash_new(HM_HASH_SHA256) : NULL;
-	unsigned char *buf = malloc(CHUNK);
+	struct side_hash sh = {
+		.mu = PTHREAD_MUTEX_INITIALIZER,
+		.cv = PTHREAD_COND_INITIALIZER,
+		.h = sha256 ? hm_hash_new(HM_HASH_SHA256) : NULL,
+	};
+	/* Two buffers: one is read into while the side thread hashes the
+	 * other. */
+	unsigned char *buf = malloc(2 * CHUNK);
+	bool side = false;
 	uint64_t total = prefix_len;
 	ssize_t n = (ssize_t)prefix_len;
+	unsigned k = 0;
 	int r = 0;
 
-	if (!h512 || (sha256 && !h256) || !buf) {
+	if (!h512 || (sha256 && !sh.h) || !buf) {
 		r = hm_error_nomem(err);
 		goto out;
 	}
-	for (;;) {
-		const void *data = buf;
+	/* Without the thread, both hashes on this one. */
+	side = sh.h && pthread_create(&sh.tid, NULL, side_main, &sh) == 0;
+	for (;; k ^= 1) {
+		unsigned char *into = buf + (size_t)k * CHUNK;
+		const void *data = into;
 
 		if (prefix) {
 			data = prefix;
 			prefix = NULL;
-		} else if ((n = read(fd, buf, CHUNK)) < 0) {
-			if (errno == EINTR)
+		} else if ((n = read(fd, into, CHUNK)) < 0) {
+			if (errno == EINTR) {
+				k ^= 1;         /* the same buffer again */
 				continue;
+			}
 			r = hm_error_set(err, HM_ERR_IO, errno, "cannot read '%s'", path);
 			goto out;
 		} else if (n == 0) {
@@ -738,17 +807,28 @@ int hm_manifest_hash_fd(int fd, const char *path, const void *prefix,
 					 path, (unsigned long long)HM_LIMIT_MANIFEST_BYTES);
 			goto out;
 		}
+		if (side)
+			side_give(&sh, data, (size_t)n);
+		else if (sh.h)
+			hm_hash_update(sh.h, data, (size_t)n);
 		hm_hash_update(h512, data, (size_t)n);
-		if (h256)
-			hm_hash_update(h256, data, (size_t)n);
+	}
+	if (side) {
+		side_give(&sh, NULL, 0);
+		pthread_join(sh.tid, NULL);
+		side = false;
 	}
 	hm_hash_final(h512, sha512);
-	if (h256)
-		hm_hash_final(h256, sha256);
+	if (sh.h)
+		hm_hash_final(sh.h, sha256);
 out:
+	if (side) {
+		side_give(&sh, NULL, 0);
+		pthread_join(sh.tid, NULL);
+	}
 	free(buf);
 	hm_hash_free(h512);
-	hm_hash_free(h256);
+	hm_hash_free(sh.h);
 	return r;
 }
 

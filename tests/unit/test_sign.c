@@ -616,3 +616,40 @@ TEST(sign_manifest_file)
 	hm_privkey_free(k);
 	hm_pubkey_free(pub);
 }
+
+/* Many chunks (the SHA-256 is taken on a second thread, one 256 KiB chunk
+ * at a time, from two buffers in turn): both digests are those of the
+ * whole, prefix included, and a file that stops being readable midway
+ * is an error, not a digest. */
+TEST(manifest_hash_over_many_chunks)
+{
+	size_t len = 5 * 256 * 1024 + 12345, i;
+	unsigned char *data = malloc(len), sha512[64], sha256[32], md[64];
+	struct hm_error err = { 0 };
+	int fd;
+
+	CHECK(data != NULL);
+	for (i = 0; i < len; i++)
+		data[i] = (unsigned char)(i * 2654435761u >> 13);
+	fd = open("big", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0 && write(fd, data, len) == (ssize_t)len);
+	CHECK(lseek(fd, 7, SEEK_SET) == 7);
+	CHECK_OK(hm_manifest_hash_fd(fd, "big", data, 7, sha512, sha256, &err), &err);
+	CHECK_OK(hm_hash_buf(HM_HASH_SHA512, data, len, md), &err);
+	CHECK(memcmp(sha512, md, 64) == 0);
+	CHECK_OK(hm_hash_buf(HM_HASH_SHA256, data, len, md), &err);
+	CHECK(memcmp(sha256, md, 32) == 0);
+	/* Without the SHA-256, the same SHA-512. */
+	CHECK(lseek(fd, 0, SEEK_SET) == 0);
+	CHECK_OK(hm_manifest_hash_fd(fd, "big", NULL, 0, md, NULL, &err), &err);
+	CHECK(memcmp(sha512, md, 64) == 0);
+	close(fd);
+	/* A descriptor that cannot be read: the error names the file. */
+	fd = open("big", O_WRONLY);
+	CHECK(fd >= 0);
+	CHECK_EQ_INT(hm_manifest_hash_fd(fd, "big", data, 7, sha512, sha256, &err),
+		     HM_ERR_IO);
+	CHECK(strstr(err.msg, "'big'") != NULL);
+	close(fd);
+	free(data);
+}
