@@ -757,8 +757,8 @@ struct hm_manifest_reader {
 	char *name;
 	unsigned flags;
 	struct hm_hash *hash;
-	unsigned char sha512[HM_SHA512_LEN];
-	bool have_sha512;
+	unsigned char sha256[HM_SHA256_LEN];
+	bool have_sha256;
 
 	char *rbuf;
 	size_t rpos, rlen;
@@ -1660,10 +1660,10 @@ static int reader_next(struct hm_manifest_reader *r,
 		if (rc < 0)
 			return rc;
 		if (r->hash) {
-			if (hm_hash_final(r->hash, r->sha512) < 0)
+			if (hm_hash_final(r->hash, r->sha256) < 0)
 				return hm_error_set(&r->saved, HM_ERR_NOMEM, 0,
 						    "cannot hash '%s'", r->name);
-			r->have_sha512 = true;
+			r->have_sha256 = true;
 		}
 		hm_entry_clear(&r->entry);
 		r->state = R_DONE;
@@ -1744,7 +1744,7 @@ int hm_manifest_reader_open(int fd, const char *name, unsigned flags,
 		goto fail;
 	}
 	if (flags & HM_MANIFEST_HASH) {
-		r->hash = hm_hash_new(HM_HASH_SHA512);
+		r->hash = hm_hash_new(HM_HASH_SHA256);
 		if (!r->hash) {
 			rc = hm_error_nomem(err);
 			goto fail;
@@ -1769,12 +1769,12 @@ hm_manifest_reader_header(const struct hm_manifest_reader *r)
 	return &r->hdr;
 }
 
-int hm_manifest_reader_sha512(const struct hm_manifest_reader *r,
-			      unsigned char out[64])
+int hm_manifest_reader_sha256(const struct hm_manifest_reader *r,
+			      unsigned char out[32])
 {
-	if (!r->have_sha512)
+	if (!r->have_sha256)
 		return HM_ERR_USAGE;
-	memcpy(out, r->sha512, HM_SHA512_LEN);
+	memcpy(out, r->sha256, HM_SHA256_LEN);
 	return 0;
 }
 

@@ -20,7 +20,7 @@ int hm_trust_open(const char *manifest_path, const char *sig_path,
 		  struct hm_trusted_manifest **ret, struct hm_error *err)
 {
 	struct hm_trusted_manifest *m;
-	unsigned char sig[HM_SIG_LEN], sha256[32];
+	unsigned char sig[HM_SIG_LEN];
 	char sig_keyid[HM_KEYID_LEN + 1];
 	char *default_sig = NULL;
 	const struct hm_pubkey *key = NULL;
@@ -68,7 +68,7 @@ int hm_trust_open(const char *manifest_path, const char *sig_path,
 		goto fail;
 	}
 	/* First pass: SHA-512 (signed) and SHA-256 (reported) of the raw bytes. */
-	r = hm_manifest_hash_fd(m->fd, manifest_path, NULL, 0, m->sha512, sha256, err);
+	r = hm_manifest_hash_fd(m->fd, manifest_path, NULL, 0, m->sha512, m->sha256, err);
 	if (r < 0)
 		goto fail;
 	r = hm_verify_manifest_digest(key, m->sha512, sig, err);
@@ -79,7 +79,7 @@ int hm_trust_open(const char *manifest_path, const char *sig_path,
 		goto fail;
 	}
 	memcpy(m->key_id, sig_keyid, sizeof(m->key_id));
-	hm_hex_encode(sha256, sizeof(sha256), m->sha256_hex);
+	hm_hex_encode(m->sha256, sizeof(m->sha256), m->sha256_hex);
 
 	/* Only now is a single line of it parsed. */
 	if (lseek(m->fd, 0, SEEK_SET) < 0) {
@@ -112,10 +112,10 @@ fail:
 
 int hm_trust_finish(struct hm_trusted_manifest *m, struct hm_error *err)
 {
-	unsigned char again[64];
+	unsigned char again[32];
 
-	if (hm_manifest_reader_sha512(m->reader, again) < 0 ||
-	    memcmp(again, m->sha512, sizeof(again)) != 0)
+	if (hm_manifest_reader_sha256(m->reader, again) < 0 ||
+	    memcmp(again, m->sha256, sizeof(again)) != 0)
 		return hm_error_set(err, HM_ERR_TRUST, 0,
 				    "manifest changed while being verified: the bytes read are not the bytes signed");
 	return 0;

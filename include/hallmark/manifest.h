@@ -95,7 +95,7 @@ int hm_manifest_write(const char *path, struct hm_manifest_header *h,
 struct hm_manifest_reader;
 
 enum hm_manifest_reader_flags {
-	/* Hash every byte read with SHA-512 (see hm_manifest_reader_sha512). */
+	/* Hash every byte read with SHA-256 (see hm_manifest_reader_sha256). */
 	HM_MANIFEST_HASH = 1u << 0,
 };
 
@@ -113,9 +113,9 @@ hm_manifest_reader_header(const struct hm_manifest_reader *r);
  * order and trailing data checked); <0: error naming the line. */
 int hm_manifest_reader_next(struct hm_manifest_reader *r,
 			    const struct hm_entry **ret, struct hm_error *err);
-/* After next() returned 0 with HM_MANIFEST_HASH: SHA-512 of all bytes. */
-int hm_manifest_reader_sha512(const struct hm_manifest_reader *r,
-			      unsigned char out[64]);
+/* After next() returned 0 with HM_MANIFEST_HASH: SHA-256 of all bytes. */
+int hm_manifest_reader_sha256(const struct hm_manifest_reader *r,
+			      unsigned char out[32]);
 /* The reader as a source (borrowed; freeing it frees the reader). */
 struct hm_source *hm_manifest_reader_source(struct hm_manifest_reader *r);
 void hm_manifest_reader_free(struct hm_manifest_reader *r);

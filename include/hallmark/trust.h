@@ -4,8 +4,11 @@
  * only (the algorithm comes from the key, never from the file); then the
  * header is parsed and expiry checked.  The manifest is read twice (once
  * to hash, once to parse, streaming both times, so memory does not grow
- * with its size); the second read is hashed too, and hm_trust_finish()
- * refuses the result if the bytes parsed are not the bytes signed.
+ * with its size).  The first read takes the SHA-512 the signature covers
+ * and, from the same bytes, a SHA-256; the second read takes its SHA-256
+ * again (twice as fast here as SHA-512, on the thread that compares), and
+ * hm_trust_finish() refuses the result if the two differ: the bytes parsed
+ * are then not the bytes signed.
  */
 #ifndef HALLMARK_TRUST_H
 #define HALLMARK_TRUST_H
@@ -22,7 +25,8 @@ struct hm_trusted_manifest {
 	const struct hm_manifest_header *header;
 	char key_id[HM_KEYID_LEN + 1];       /* the pinned key that signed it */
 	char sha256_hex[65];                 /* SHA-256 of the manifest file */
-	unsigned char sha512[64];
+	unsigned char sha256[32];            /* the same, raw */
+	unsigned char sha512[64];            /* what the signature covers */
 	int fd;
 };
 
