@@ -21,12 +21,16 @@ struct hm_atomic {
 	int cleanup;                  /* hm_cleanup slot of tmp, or -1 */
 };
 
-ssize_t hm_read_full(int fd, void *buf, size_t len)
+/* read(2), or pread(2) from *off when off is given, until len bytes, the
+ * end of the file or an error other than EINTR. */
+static ssize_t read_full(int fd, void *buf, size_t len, const uint64_t *off)
 {
 	size_t got = 0;
 
 	while (got < len) {
-		ssize_t n = read(fd, (char *)buf + got, len - got);
+		char *p = (char *)buf + got;
+		ssize_t n = off ? pread(fd, p, len - got, (off_t)(*off + got))
+				: read(fd, p, len - got);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -39,22 +43,14 @@ ssize_t hm_read_full(int fd, void *buf, size_t len)
 	return (ssize_t)got;
 }
 
+ssize_t hm_read_full(int fd, void *buf, size_t len)
+{
+	return read_full(fd, buf, len, NULL);
+}
+
 ssize_t hm_pread_full(int fd, void *buf, size_t len, uint64_t off)
 {
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)(off + got));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
+	return read_full(fd, buf, len, &off);
 }
 
 int hm_write_all(int fd, const void *data, size_t len)
