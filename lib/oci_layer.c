@@ -834,11 +834,6 @@ static const char *comp_name(enum compression c)
 }
 
 /*
- * Read, verify and apply one layer.  blob_hex: the digest of the blob
- * (NULL for a docker-archive, whose layers have none); want_size: its size
- * or -1; diff_hex: the digest of the uncompressed tar stream.
- */
-/*
  * Start a reader of the layer's bytes on other threads where one fits:
  * 1 when started (in l->par), 0 when libarchive's filter is to read it,
  * < 0 on error.  A gzip layer in hallmark's members (lib/pgzip.c) is
@@ -872,6 +867,11 @@ static int par_open(struct layer *l, enum compression comp)
 	return r < 0 ? r : 1;
 }
 
+/*
+ * Read, verify and apply one layer.  blob_hex: the digest of the blob
+ * (NULL for a docker-archive, whose layers have none); want_size: its size
+ * or -1; diff_hex: the digest of the uncompressed tar stream.
+ */
 int hm_oci_do_layer(struct oci *o, unsigned idx, const char *name,
 		    const char *blob_hex, int64_t want_size, const char *diff_hex,
 		    enum compression comp)
