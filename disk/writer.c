@@ -1,31 +1,31 @@
 /*
- * VM disks: the disk tree as a bootable raw or qcow2 image, written with
- * libguestfs only (no loop device, no host mount, no root needed).
+ * VM disks: the disk tree as a bootable raw or qcow2 image, with no loop
+ * device, no host mount and no root needed.
  *
- * One appliance launch does everything: an MBR (or GPT) with one
- * partition from 1 MiB to the end, marked bootable; ext4 with the
- * template's label and a UUID derived from the template; the disk tree
- * unpacked from the deterministic tar hm_emit_tar wrote (xattrs kept);
- * extlinux on /boot/extlinux and syslinux's MBR code in the first 440
- * bytes; then the files extlinux wrote and /lost+found are read back
- * into the disk tree, so that the disk manifest names what is on the
- * disk and not what the builder meant to put there.  When a qcow2 is
- * asked, the disk is always made as raw first and converted into the
- * qcow2 on the host once the appliance is stopped (qemu-img, in order):
- * the qcow2's cluster order then follows the disk's bytes and not the
- * order in which the guest kernel flushed them.
+ * On the host, through e2fsprogs on the image file (file descriptor 3,
+ * see host_run): an ext4 with the template's label and a UUID derived
+ * from the template (make_fs), filled with debugfs requests in the order
+ * of the deterministic tar hm_emit_tar wrote, xattrs kept (populate).
+ * Then one libguestfs appliance launch: an MBR (or GPT) with one
+ * partition from 1 MiB to the end, marked bootable; extlinux on
+ * /boot/extlinux and syslinux's MBR code in the first 440 bytes; then the
+ * files extlinux wrote and /lost+found are read back into the disk tree,
+ * so that the disk manifest names what is on the disk and not what the
+ * builder meant to put there.  Back on the host once the appliance is
+ * stopped: every inode's times and generation and the journal are pinned
+ * (normalize_fs), and when a qcow2 is asked the raw disk is converted
+ * into it (qemu-img, in order): the qcow2's cluster order then follows
+ * the disk's bytes and not the order in which a kernel flushed them.
  *
- * Reproducibility, as far as libguestfs lets a caller reach: the file
+ * Reproducibility, as far as the tools let a caller reach: the file
  * system UUID, the directory hash seed, the MBR disk signature and the
  * GPT GUIDs derive from the template's digest; mke2fs's own times come
  * from the build time (E2FSPROGS_FAKE_TIME); the inode tables are zeroed
- * at mkfs time instead of lazily by a kernel thread;
- * the appliance mounts the file system noatime, nodelalloc and
+ * at mkfs time instead of lazily by a kernel thread; the appliance
+ * mounts the file system noatime, nodelalloc and
  * no_prefetch_block_bitmaps (where extlinux's blocks go depends on what
  * the disk holds, not on the flusher's or a kernel thread's timing: see
- * hm_disk_write); and after the copy every inode
- * time, generation number and the journal are pinned with e2fsprogs in
- * the appliance (normalize_fs).  docs/benchmarks.md, "Disk
+ * hm_disk_write); and the pinning above.  docs/benchmarks.md, "Disk
  * reproducibility", has the measurements.
  *
  * The appliance session (create, launch, budgets, shutdown, errors) is
