@@ -107,8 +107,7 @@ if [ -f rec/sudo.args ] && grep -q "demo.sh" rec/sudo.args; then
 	ok "the demo runs itself again through sudo when not root"
 else fail "the demo runs itself again through sudo when not root"; fi
 rm fakebin/sudo
-setpriv --reuid=nobody --regid=nogroup --clear-groups \
-	env PATH="$T_DIR/fakebin:/usr/bin:/bin" "$src/.ci/install-deps" > out.txt 2>&1
+as_nobody "$src/.ci/install-deps" > out.txt 2>&1
 rc=$?
 if [ "$rc" -eq 2 ] && grep -q "run it as root" out.txt; then
 	ok "without sudo, a user who is not root is told to run it as root"
