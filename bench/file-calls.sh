@@ -51,7 +51,7 @@ if [ ! -d "$T" ]; then
 	python3 "$HERE/mktree-1m.py" "$T" --count "$COUNT" >/dev/null
 fi
 
-median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+. "$HERE/lib.sh"
 timed() {   # NAME ARGS...: one run, appended to $W/NAME as "wall cpu"
 	local name=$1; shift
 	/usr/bin/time -f '%e %U %S' -o "$W/one" "$W/file_calls" "$@" >/dev/null

@@ -109,7 +109,7 @@ echo "processes in the namespace: $(($n + 1)), distinct executables: $((NEXE + 1
 # Five interleaved rounds (hallmark, then the loop), medians, and the
 # ratio taken round by round, so a machine whose speed drifts still
 # compares like with like.
-median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+. "$TOP/bench/lib.sh"
 : > "$W/times"
 for _ in 1 2 3 4 5; do
 	/usr/bin/time -f '%e' -o "$W/a" $V >/dev/null

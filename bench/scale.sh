@@ -51,8 +51,7 @@ THREADS="1 2"
 
 "$HALLMARK" keygen -o "$W/k" --no-passphrase >/dev/null 2>&1
 
-# median of the numbers on stdin
-median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+. "$HERE/lib.sh"
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-9s %-7s %9s %9s %9s %9s %12s %12s %9s\n' entries threads 'wall s' 'CPU s' 'user s' 'sys s' 'wall us/ent' 'CPU us/ent' 'peak MiB'

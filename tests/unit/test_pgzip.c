@@ -11,7 +11,6 @@
 #include "hallmark/pgzip.h"
 #include "codec_input.h"
 
-/* Compressible but not trivial: words from a small PRNG. */
 /* libarchive's gzip reader (zlib) over the whole file, members and all. */
 static unsigned char *gunzip(const char *path, size_t cap, size_t *len)
 {

@@ -12,7 +12,7 @@
 #include "hallmark/pgzip.h"
 #include "codec_input.h"
 
-/* Compressible but not trivial: words from a small PRNG. */
+/* A file holding exactly the len bytes at p. */
 static void write_file(const char *path, const void *p, size_t len)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
